@@ -1,0 +1,1 @@
+"""OpenSpace: run an open space event and follow up what it agreed."""

@@ -1,0 +1,140 @@
+"""The `openspace` command: serve, migrate, demo, create-organiser."""
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.config import ROOT, Settings, get_settings
+from app.db import Database
+from app.models import Event
+from app.models.people import OrganiserCreate
+from app.services import accounts, demo
+from app.web.forms import validate
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database schema up to date."""
+    config = Config(str(ROOT / "alembic.ini"))
+    database = Database(settings)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    database.dispose()
+
+
+def _print_demo(settings: Settings, join_code: str, password: str | None) -> None:
+    base = settings.base_url.rstrip("/")
+    print("\nThe demo event is ready.")
+    print(f"  Organiser log-in:  {base}/login")
+    print(f"    e-mail:          {demo.DEMO_EMAIL}")
+    if password:
+        print(f"    password:        {password}")
+    else:
+        print("    password:        as printed when the demo was made "
+              f"(new one: openspace create-organiser --email {demo.DEMO_EMAIL})")
+    print(f"  Participants join: {base}/j/{join_code}   (or type the code {join_code} at {base})\n")
+
+
+def create_demo(settings: Settings, *, only_if_empty: bool) -> None:
+    """Make the demo event (with `only_if_empty`, only on a database with no events)."""
+    database = Database(settings)
+    with database.write() as session:
+        existing = demo.demo_event(session)
+        has_events = session.exec(select(func.count()).select_from(Event)).one() > 0
+        if only_if_empty and has_events:
+            if existing is not None:
+                _print_demo(settings, existing.join_code, None)
+            return
+        event, _organiser, password = demo.create_demo(session)
+        code = event.join_code
+    database.dispose()
+    _print_demo(settings, code, password)
+
+
+def create_organiser(settings: Settings, email: str, name: str, password: str | None) -> int:
+    """Create an organiser account, or set the password of an existing one."""
+    if password is None:
+        if not sys.stdin.isatty():
+            print("Give --password when there is no terminal to type it in.", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password (at least 10 characters): ")
+    data, errors = validate(
+        OrganiserCreate, {"email": email, "name": name or email.split("@")[0], "password": password}
+    )
+    if data is None:
+        for field, message in errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    database = Database(settings)
+    with database.write() as session:
+        existing = accounts.organiser_by_email(session, data.email)
+        if existing is not None:
+            accounts.set_password(session, existing, data.password)
+            print(f"Password changed for {data.email}.")
+        else:
+            accounts.create_organiser(session, data)
+            print(f"Organiser {data.email} created. Log in at {settings.base_url}/login")
+    database.dispose()
+    return 0
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, with_demo: bool) -> None:
+    """Migrate, optionally make the demo event, then serve with uvicorn."""
+    import uvicorn
+
+    migrate(settings)
+    if with_demo:
+        create_demo(settings, only_if_empty=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level=settings.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `openspace` console script."""
+    parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="apply migrations and serve the app")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--workers", type=int, default=1)
+    p_serve.add_argument(
+        "--demo", action="store_true", help="on an empty database, create the demo event first"
+    )
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("demo", help="create the demo event and print how to log in")
+    p_org = sub.add_parser("create-organiser", help="create an organiser (or reset a password)")
+    p_org.add_argument("--email", required=True)
+    p_org.add_argument("--name", default="")
+    p_org.add_argument("--password", help="asked for when omitted")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "serve":
+        serve(settings, args.host, args.port, args.workers, args.demo)
+    elif args.command == "migrate":
+        migrate(settings)
+        print("Database is up to date.")
+    elif args.command == "demo":
+        migrate(settings)
+        create_demo(settings, only_if_empty=False)
+    elif args.command == "create-organiser":
+        migrate(settings)
+        return create_organiser(settings, args.email, args.name, args.password)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Engine, sessions and the one write-transaction helper (SQLite pragmas or PostgreSQL)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from app.config import Settings
+
+WRITE_OPTION = "openspace_write"
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever way the URL spells the driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine for the configured database, tuned for concurrent writers."""
+    url = normalise_url(settings.database_url)
+    if not url.startswith("sqlite"):
+        return create_engine(
+            url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True
+        )
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+        },
+        pool_size=settings.db_pool_size,
+        max_overflow=30,
+    )
+    busy_ms = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over BEGIN from the sqlite3 module so write transactions can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front, so they queue on busy_timeout instead of
+        # failing with "database is locked" when a read transaction tries to upgrade.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engine plus the two ways to open a session: to read, or to write."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    def session(self, *, write: bool) -> Session:
+        """A new session; a write session starts its transaction with the write lock."""
+        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """The write transaction: commit on success, roll back on any error."""
+        with self.session(write=True) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session for scripts and background work."""
+        with self.session(write=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,117 @@
+"""create_app(): settings, database, middleware, static files, routers and error pages."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import ROOT, Settings, get_settings
+from app.db import Database
+from app.security import LinkSigner
+from app.services.errors import Refused
+from app.templating import render
+from app.web import api, facilitator, organiser, participant, projector, public
+from app.web.common import see_other
+from app.web.deps import LoginRequired
+from app.web.middleware import CsrfCookieMiddleware, TransactionMiddleware
+
+log = logging.getLogger("openspace")
+
+TITLES = {
+    400: "Something in the request was not right",
+    401: "Please log in",
+    403: "This page is not for you",
+    404: "We could not find that page",
+    405: "That cannot be done here",
+    409: "That could not be done",
+    422: "Something in the request was not right",
+    500: "Something went wrong on our side",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The app's own page for an error, or JSON for the API."""
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render(
+        request,
+        "errors.html",
+        {"status": status, "title": TITLES.get(status, "That did not work"), "message": message},
+        status_code=status,
+    )
+
+
+def install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return see_other(f"/login?next={exc.next_url}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else ""
+        if exc.status_code == 404 and message == "Not Found":
+            message = "The address may be mistyped, or the page may have moved."
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=409)
+        return error_page(request, 409, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        return error_page(request, 422, "Part of the address or form was not in the expected form.")
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_page(
+            request, 500, "We have noted the problem. Please go back and try again in a moment."
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The OpenSpace web application."""
+    settings = settings or get_settings()
+    database = Database(settings)
+    app = FastAPI(
+        title="OpenSpace",
+        version="0.1.0",
+        description="Run an open space event and follow up what it agreed.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.signer = LinkSigner(settings.secret_key)
+
+    app.add_middleware(TransactionMiddleware, database=database)
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    for module in (public, participant, organiser, facilitator, projector):
+        app.include_router(module.router, include_in_schema=False)
+    app.include_router(api.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    install_error_pages(app)
+    return app

@@ -1,0 +1,163 @@
+"""The event and its set-up: team, facilitator links, spaces, slots and themes."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import ConfigDict, field_validator, model_validator
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime, utcnow
+
+DEFAULT_PRINCIPLES = (
+    "Whoever comes are the right people.\n"
+    "Whenever it starts is the right time.\n"
+    "Wherever it is, is the right place.\n"
+    "Whatever happens is the only thing that could have.\n"
+    "When it's over, it's over.\n\n"
+    "The law of two feet: if you are neither learning nor contributing, "
+    "use your two feet and go somewhere you can."
+)
+
+
+class Role(StrEnum):
+    organiser = "organiser"
+    facilitator = "facilitator"
+
+
+class SlotKind(StrEnum):
+    breakout = "breakout"
+    plenary = "plenary"
+
+
+class Form(SQLModel):
+    """Input from a person: surrounding spaces are not part of what they meant."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
+
+class EventBase(SQLModel):
+    name: str = Field(min_length=1, max_length=120)
+    theme_question: str = Field(default="", max_length=300)
+    starts_on: date
+    timezone: str = Field(default="Europe/London", max_length=64)
+    venue: str = Field(default="", max_length=200)
+    principles: str = Field(default=DEFAULT_PRINCIPLES, max_length=4000, sa_type=Text)
+
+
+class EventCreate(EventBase, Form):
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError("Please choose a time zone from the list, such as Europe/London.")
+        return value
+
+
+class EventUpdate(EventCreate):
+    pass
+
+
+class Event(EventBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    join_code: str = Field(max_length=12, unique=True, index=True)
+    # Bumped to revoke the projector link handed out before.
+    projector_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class EventPublic(EventBase):
+    id: int
+    join_code: str
+
+
+class EventStaff(SQLModel, table=True):
+    """An organiser account's role on one event."""
+
+    __table_args__ = (UniqueConstraint("event_id", "organiser_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    organiser_id: int = Field(foreign_key="organiser.id", index=True, ondelete="CASCADE")
+    role: Role = Field(sa_type=String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FacilitatorLink(SQLModel, table=True):
+    """A secret link that lets whoever holds it facilitate one event, until revoked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    label: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SpaceBase(SQLModel):
+    name: str = Field(min_length=1, max_length=80)
+    capacity: int = Field(ge=1, le=10_000)
+    access_notes: str = Field(default="", max_length=300)
+
+
+class SpaceCreate(SpaceBase, Form):
+    pass
+
+
+class Space(SpaceBase, table=True):
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    position: int = Field(default=0)
+
+
+class SpacePublic(SpaceBase):
+    id: int
+    event_id: int
+
+
+class SlotBase(SQLModel):
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    kind: SlotKind = Field(default=SlotKind.breakout, sa_type=String(16))
+    title: str = Field(default="", max_length=80)
+
+
+class SlotCreate(SlotBase, Form):
+    """A slot given as two moments; a moment without a UTC offset is in the event's zone."""
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "SlotCreate":
+        if (self.starts_at.tzinfo is None) != (self.ends_at.tzinfo is None):
+            raise ValueError("Give both times with a UTC offset, or neither.")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("The slot must end after it starts.")
+        return self
+
+
+class Slot(SlotBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+
+
+class SlotPublic(SlotBase):
+    id: int
+    event_id: int
+
+
+class ThemeBase(SQLModel):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=1000, sa_type=Text)
+
+
+class ThemeCreate(ThemeBase, Form):
+    pass
+
+
+class Theme(ThemeBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    position: int = Field(default=0)

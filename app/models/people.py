@@ -1,0 +1,78 @@
+"""Organisers (accounts), their API tokens, and participants (no account)."""
+
+from datetime import datetime
+
+from pydantic import ConfigDict, field_validator
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime, utcnow
+
+NAME_MAX = 80
+
+
+def check_email(value: str, *, required: bool) -> str:
+    """A light e-mail check: one @, something on each side, a dot in the domain."""
+    value = value.strip()
+    if not value and not required:
+        return ""
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or " " in value:
+        raise ValueError("Please enter an e-mail address like name@example.org.")
+    return value
+
+
+class Organiser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=NAME_MAX)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OrganiserCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    password: str = Field(min_length=10, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value, required=True).lower()
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organiser_id: int = Field(foreign_key="organiser.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ParticipantBase(SQLModel):
+    display_name: str = Field(max_length=NAME_MAX)
+    organisation: str = Field(default="", max_length=120)
+    email: str = Field(default="", max_length=254)
+
+
+class ParticipantJoin(ParticipantBase):
+    """What a person types to join an event."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
+    display_name: str = Field(min_length=1, max_length=NAME_MAX)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value, required=False)
+
+
+class Participant(ParticipantBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    # Bumped to revoke every "continue on another device" link handed out before.
+    link_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

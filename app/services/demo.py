@@ -1,0 +1,145 @@
+"""The demo event: a realistic day to try everything on."""
+
+import random
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from app.models import Event, Organiser, Participant, SlotKind
+from app.models.agenda import TopicCreate
+from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.people import OrganiserCreate, ParticipantJoin
+from app.services import events as event_service
+from app.services.accounts import create_organiser, organiser_by_email, set_password
+from app.services.marketplace import propose_topic
+from app.services.participants import join_event
+
+DEMO_EMAIL = "organiser@example.org"
+DEMO_NAME = "Reducing inequalities together"
+
+SPACES = [
+    ("Main hall", 120, "Step-free; hearing loop; reserved seats at the front"),
+    ("Room 1 – Kala", 30, "Step-free; hearing loop"),
+    ("Room 2 – Sangam", 24, "Step-free"),
+    ("Studio", 40, "Lift to first floor; quiet room next door"),
+    ("Garden", 20, "Outdoors; level paths; bring a coat"),
+    ("Café corner", 12, "Step-free; can be noisy"),
+]
+
+THEMES = [
+    ("Listening to and working with communities", "Co-producing solutions with the communities most affected."),
+    ("Taking a targeted approach to where and how resources are spent", "Weighting resources in line with inequalities, such as by deprivation."),
+    ("Encouraging continuous learning and development around health inequalities", "Training, shared learning and measuring what works."),
+]
+
+TOPICS = [
+    "Digital exclusion and GP appointments",
+    "Poverty Truth Commission: what next?",
+    "Translators and interpreters on the front line",
+    "Cost of living and mental health",
+    "Making our jobs reachable for local people",
+    "Data we already have about unequal access",
+    "Young carers we do not see",
+    "Warm spaces after the winter",
+    "Anchor institutions buying locally",
+    "Health checks in mosques, temples and churches",
+    "Transport to hospital appointments",
+    "Listening to people with learning disabilities",
+    "Racism in recruitment",
+    "Social prescribing that reaches everyone",
+    "Housing damp and children's asthma",
+    "Measuring what matters, not what is easy",
+    "Men's health and suicide prevention",
+    "Maternity outcomes for Black and Asian women",
+    "Funding small community groups fairly",
+    "Training every new starter on inequalities",
+]
+
+NAMES = [
+    "Amira Hussain", "Tomasz Kowalski", "Zofia Wiśniewska", "Priya Patel", "Darren Walsh",
+    "محمد اقبال", "عائشہ خان", "فاطمة الزهراء", "Siobhán Ní Bhriain", "Kwame Mensah",
+    "Olamide Adeyemi", "Łukasz Zieliński", "Małgorzata Nowak", "রহিম উদ্দিন", "সুমাইয়া বেগম",
+    "陈静", "王伟", "Анна Иванова", "Дмитрий Петров", "Γιώργος Παπαδόπουλος",
+    "राजेश कुमार", "ਗੁਰਪ੍ਰੀਤ ਕੌਰ", "Aisha Begum 🌻", "Jamie O'Connor", "Sam Taylor",
+    "Ruth Brennan", "Imran Akhtar", "Nadia Rahman", "Chloé Dubois", "José Álvarez",
+    "Mehmet Yılmaz", "Elif Şahin", "Nguyễn Văn An", "Hana Novák", "Björn Lindqvist",
+    "Sarah Cohen", "David Levi", "Chidi Okafor", "Grace Achieng", "Tendai Moyo",
+    "Shabana Parveen", "Yusuf Ali", "Kirsty McLeod", "Owen Jones", "Rhiannon Evans",
+    "Bilal Chaudhry", "Saima Iqbal 💬", "Pawel Mazur", "Iwona Lewandowska", "Dev Sharma",
+    "Leila Haddad", "Omar Farouk", "Helen Wright", "Martin Clarke", "Joy Thompson",
+    "Emeka Eze", "Mariam Yusuf", "Kasia Wójcik", "Ahmed Raza", "Lucy Brown",
+]
+
+ORGANISATIONS = [
+    "Bradford Teaching Hospitals", "Reducing Inequalities Alliance", "Age UK", "City Council",
+    "Community Health Champions", "Carers' Resource", "Local GP practice", "Housing association",
+    "", "",
+]
+
+
+def demo_event(session: Session) -> Event | None:
+    """The demo event, if it has been made."""
+    return session.exec(select(Event).where(Event.name == DEMO_NAME)).first()
+
+
+def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organiser, str]:
+    """Make the demo organiser and event; returns them and the organiser's new password."""
+    rng = random.Random(2023)
+    password = secrets.token_urlsafe(9)
+    organiser = organiser_by_email(session, DEMO_EMAIL)
+    if organiser is None:
+        organiser = create_organiser(
+            session, OrganiserCreate(email=DEMO_EMAIL, name="Demo Organiser", password=password)
+        )
+    else:
+        set_password(session, organiser, password)
+    day = day or date.today() + timedelta(days=14)
+    event = event_service.create_event(
+        session,
+        organiser,
+        EventCreate(
+            name=DEMO_NAME,
+            theme_question="What will each of us do, starting tomorrow, to reduce inequalities in our district?",
+            starts_on=day,
+            timezone="Europe/London",
+            venue="Kala Sangam arts centre, Bradford",
+        ),
+    )
+    for name, capacity, notes in SPACES:
+        event_service.add_space(
+            session, event, SpaceCreate(name=name, capacity=capacity, access_notes=notes)
+        )
+    for start, end, kind, title in [
+        (time(9, 30), time(10, 30), SlotKind.plenary, "Opening circle and marketplace"),
+        (time(10, 45), time(11, 45), SlotKind.breakout, "Round 1"),
+        (time(12, 30), time(13, 30), SlotKind.breakout, "Round 2"),
+        (time(13, 45), time(14, 45), SlotKind.breakout, "Round 3"),
+    ]:
+        event_service.add_slot(
+            session,
+            event,
+            SlotCreate(
+                starts_at=datetime.combine(day, start),
+                ends_at=datetime.combine(day, end),
+                kind=kind,
+                title=title,
+            ),
+        )
+    for name, description in THEMES:
+        event_service.add_theme(session, event, ThemeCreate(name=name, description=description))
+    people: list[Participant] = []
+    for name in NAMES:
+        email = f"p{len(people) + 1}@example.org" if rng.random() < 0.4 else ""
+        people.append(
+            join_event(
+                session,
+                event,
+                ParticipantJoin(
+                    display_name=name, organisation=rng.choice(ORGANISATIONS), email=email
+                ),
+            )
+        )
+    for title, convener in zip(TOPICS, rng.sample(people, len(TOPICS)), strict=True):
+        propose_topic(session, event, convener, TopicCreate(title=title))
+    return event, organiser, password

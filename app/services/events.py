@@ -1,0 +1,315 @@
+"""Setting an event up: the event, its team and links, spaces, slots and themes."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.models import (
+    Event,
+    EventStaff,
+    FacilitatorLink,
+    Organiser,
+    Participant,
+    Role,
+    Slot,
+    SlotKind,
+    Space,
+    Theme,
+)
+from app.models.base import utcnow
+from app.models.event import EventCreate, EventUpdate, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.people import OrganiserCreate
+from app.security import new_join_code, new_secret, normalise_join_code
+from app.services.accounts import create_organiser, organiser_by_email
+from app.services.errors import Refused
+
+
+def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:
+    """A new event with a fresh join code; its creator is its first organiser."""
+    assert organiser.id is not None
+    code = new_join_code()
+    while session.exec(select(Event.id).where(Event.join_code == code)).first() is not None:
+        code = new_join_code()
+    event = Event.model_validate(data, update={"join_code": code})
+    session.add(event)
+    session.flush()
+    assert event.id is not None
+    session.add(EventStaff(event_id=event.id, organiser_id=organiser.id, role=Role.organiser))
+    session.flush()
+    return event
+
+
+def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
+    """Change the event's details."""
+    for key, value in data.model_dump().items():
+        setattr(event, key, value)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def event_by_code(session: Session, typed_code: str) -> Event | None:
+    """The event a typed join code belongs to (any case, spaces and dashes ignored)."""
+    code = normalise_join_code(typed_code)
+    if not code:
+        return None
+    return session.exec(select(Event).where(Event.join_code == code)).first()
+
+
+def events_of(session: Session, organiser: Organiser) -> list[tuple[Event, Role]]:
+    """The events this organiser is on, with their role, soonest last."""
+    rows = session.exec(
+        select(Event, EventStaff.role)
+        .join(EventStaff, col(EventStaff.event_id) == Event.id)
+        .where(EventStaff.organiser_id == organiser.id)
+        .order_by(col(Event.starts_on).desc(), col(Event.id).desc())
+    )
+    return [(event, Role(role)) for event, role in rows]
+
+
+def role_of(session: Session, event: Event, organiser: Organiser) -> Role | None:
+    """The organiser's role on this event, if any."""
+    role = session.exec(
+        select(EventStaff.role).where(
+            EventStaff.event_id == event.id, EventStaff.organiser_id == organiser.id
+        )
+    ).first()
+    return Role(role) if role else None
+
+
+def team(session: Session, event: Event) -> list[tuple[Organiser, Role]]:
+    """Everyone with an account on this event's team."""
+    rows = session.exec(
+        select(Organiser, EventStaff.role)
+        .join(EventStaff, col(EventStaff.organiser_id) == Organiser.id)
+        .where(EventStaff.event_id == event.id)
+        .order_by(col(EventStaff.id))
+    )
+    return [(organiser, Role(role)) for organiser, role in rows]
+
+
+def add_team_member(
+    session: Session, event: Event, email: str, name: str, role: Role
+) -> tuple[Organiser, str | None]:
+    """Give an account a role on the event, creating the account if there is none.
+
+    Returns the account and, when it was created here, its first password to pass on.
+    """
+    assert event.id is not None
+    organiser = organiser_by_email(session, email)
+    password = None
+    if organiser is None:
+        password = new_secret()[:16]
+        organiser = create_organiser(
+            session,
+            OrganiserCreate(email=email, name=name or email.split("@")[0], password=password),
+        )
+    assert organiser.id is not None
+    if role_of(session, event, organiser) is not None:
+        raise Refused("This person is already on the team.", "email")
+    session.add(EventStaff(event_id=event.id, organiser_id=organiser.id, role=role))
+    session.flush()
+    return organiser, password
+
+
+def remove_team_member(session: Session, event: Event, organiser_id: int) -> None:
+    """Take someone off the team; the last organiser cannot be removed."""
+    staff = session.exec(
+        select(EventStaff).where(
+            EventStaff.event_id == event.id, EventStaff.organiser_id == organiser_id
+        )
+    ).first()
+    if staff is None:
+        raise Refused("This person is not on the team.")
+    organisers = session.exec(
+        select(func.count())
+        .select_from(EventStaff)
+        .where(EventStaff.event_id == event.id, EventStaff.role == Role.organiser)
+    ).one()
+    if staff.role == Role.organiser and organisers <= 1:
+        raise Refused("An event needs at least one organiser.")
+    session.delete(staff)
+
+
+def create_facilitator_link(session: Session, event: Event, label: str) -> FacilitatorLink:
+    """A new secret facilitator link for the event."""
+    assert event.id is not None
+    link = FacilitatorLink(event_id=event.id, label=label or "Facilitator link")
+    session.add(link)
+    session.flush()
+    return link
+
+
+def facilitator_links(session: Session, event: Event) -> list[FacilitatorLink]:
+    """The event's facilitator links that still work."""
+    return list(
+        session.exec(
+            select(FacilitatorLink)
+            .where(
+                FacilitatorLink.event_id == event.id, col(FacilitatorLink.revoked_at).is_(None)
+            )
+            .order_by(col(FacilitatorLink.id))
+        )
+    )
+
+
+def live_facilitator_link(session: Session, link_id: int) -> FacilitatorLink | None:
+    """The facilitator link with this id, unless it has been revoked."""
+    link = session.get(FacilitatorLink, link_id)
+    return link if link is not None and link.revoked_at is None else None
+
+
+def revoke_facilitator_link(session: Session, event: Event, link_id: int) -> None:
+    """Stop a facilitator link from working, at once, for everyone holding it."""
+    link = session.get(FacilitatorLink, link_id)
+    if link is None or link.event_id != event.id:
+        raise Refused("No such facilitator link.")
+    link.revoked_at = utcnow()
+    session.add(link)
+
+
+def renew_projector_link(session: Session, event: Event) -> None:
+    """Revoke the projector link; a new one replaces it."""
+    event.projector_version += 1
+    session.add(event)
+
+
+def spaces(session: Session, event: Event) -> list[Space]:
+    """The event's spaces in the organiser's order."""
+    return list(
+        session.exec(
+            select(Space).where(Space.event_id == event.id).order_by(col(Space.position), col(Space.id))
+        )
+    )
+
+
+def _space_name_taken(session: Session, event: Event, name: str, except_id: int | None) -> bool:
+    query = select(Space.id).where(
+        Space.event_id == event.id, func.lower(Space.name) == name.lower()
+    )
+    if except_id is not None:
+        query = query.where(Space.id != except_id)
+    return session.exec(query).first() is not None
+
+
+def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
+    """A new space at the end of the list; names are unique within the event."""
+    assert event.id is not None
+    if _space_name_taken(session, event, data.name, None):
+        raise Refused("There is already a space with this name.", "name")
+    last = session.exec(
+        select(func.max(Space.position)).where(Space.event_id == event.id)
+    ).one()
+    space = Space.model_validate(data, update={"event_id": event.id, "position": (last or 0) + 1})
+    session.add(space)
+    session.flush()
+    return space
+
+
+def space_of(session: Session, event: Event, space_id: int) -> Space:
+    """One of the event's spaces."""
+    space = session.get(Space, space_id)
+    if space is None or space.event_id != event.id:
+        raise Refused("No such space.")
+    return space
+
+
+def update_space(session: Session, event: Event, space_id: int, data: SpaceCreate) -> Space:
+    """Change a space's name, capacity or access notes."""
+    space = space_of(session, event, space_id)
+    if _space_name_taken(session, event, data.name, space_id):
+        raise Refused("There is already a space with this name.", "name")
+    for key, value in data.model_dump().items():
+        setattr(space, key, value)
+    session.add(space)
+    session.flush()
+    return space
+
+
+def remove_space(session: Session, event: Event, space_id: int) -> None:
+    """Delete a space."""
+    session.delete(space_of(session, event, space_id))
+
+
+def slots(session: Session, event: Event) -> list[Slot]:
+    """The event's slots in time order."""
+    return list(
+        session.exec(
+            select(Slot).where(Slot.event_id == event.id).order_by(col(Slot.starts_at), col(Slot.id))
+        )
+    )
+
+
+def local_moment(event: Event, day: date, at: time) -> datetime:
+    """A wall-clock time at the event's venue, as an aware datetime."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(event.timezone))
+
+
+def in_event_zone(event: Event, moment: datetime) -> datetime:
+    """A moment as the clock at the venue shows it; a naive one is taken as venue time."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=event.zone)
+    return moment.astimezone(event.zone)
+
+
+def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
+    """A new time slot; it may not overlap another slot of the event."""
+    assert event.id is not None
+    starts_at = in_event_zone(event, data.starts_at)
+    ends_at = in_event_zone(event, data.ends_at)
+    for other in slots(session, event):
+        if starts_at < other.ends_at and other.starts_at < ends_at:
+            local = in_event_zone(event, other.starts_at)
+            raise Refused(
+                f"This overlaps the slot starting at {local:%H:%M} on {local:%d %b}.", "starts_at"
+            )
+    slot = Slot(
+        event_id=event.id, starts_at=starts_at, ends_at=ends_at, kind=data.kind, title=data.title
+    )
+    session.add(slot)
+    session.flush()
+    return slot
+
+
+def remove_slot(session: Session, event: Event, slot_id: int) -> None:
+    """Delete a slot."""
+    slot = session.get(Slot, slot_id)
+    if slot is None or slot.event_id != event.id:
+        raise Refused("No such slot.")
+    session.delete(slot)
+
+
+def themes(session: Session, event: Event) -> list[Theme]:
+    """The event's framework of themes, in order."""
+    return list(
+        session.exec(
+            select(Theme).where(Theme.event_id == event.id).order_by(col(Theme.position), col(Theme.id))
+        )
+    )
+
+
+def add_theme(session: Session, event: Event, data: ThemeCreate) -> Theme:
+    """A new theme at the end of the framework."""
+    assert event.id is not None
+    last = session.exec(select(func.max(Theme.position)).where(Theme.event_id == event.id)).one()
+    theme = Theme.model_validate(data, update={"event_id": event.id, "position": (last or 0) + 1})
+    session.add(theme)
+    session.flush()
+    return theme
+
+
+def remove_theme(session: Session, event: Event, theme_id: int) -> None:
+    """Delete a theme."""
+    theme = session.get(Theme, theme_id)
+    if theme is None or theme.event_id != event.id:
+        raise Refused("No such theme.")
+    session.delete(theme)
+
+
+def participant_count(session: Session, event: Event) -> int:
+    """How many people have joined."""
+    return session.exec(
+        select(func.count()).select_from(Participant).where(Participant.event_id == event.id)
+    ).one()

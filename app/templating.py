@@ -1,0 +1,66 @@
+"""Jinja2 rendering: a whole page, or one named block of it for htmx."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from app.config import ROOT
+
+HTMX = "vendor/htmx-2.0.11.min.js"
+HTMX_SSE = "vendor/htmx-ext-sse-2.2.4.min.js"
+
+
+def _local(moment: datetime | None, zone: Any, fmt: str = "%H:%M") -> str:
+    """A stored UTC moment as the clock at the venue shows it."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def _csrf_field(token: str) -> Markup:
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(token))
+
+
+env = Environment(
+    loader=FileSystemLoader(ROOT / "templates"),
+    autoescape=select_autoescape(["html", "xml", "svg"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters["local"] = _local
+env.globals["HTMX"] = HTMX
+env.globals["HTMX_SSE"] = HTMX_SSE
+
+
+def wants_fragment(request: Request) -> bool:
+    """Whether htmx asked for just a part of the page."""
+    return request.headers.get("HX-Request") == "true" and "HX-Boosted" not in request.headers
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page, or only `block` of it when htmx asked for a fragment."""
+    csrf_token = getattr(request.state, "csrf_token", "")
+    ctx: dict[str, Any] = {
+        "request": request,
+        "csrf_token": csrf_token,
+        "csrf_field": _csrf_field(csrf_token),
+        "static": lambda path: f"/static/{path}",
+    }
+    ctx.update(context or {})
+    tmpl = env.get_template(template)
+    if block is not None and wants_fragment(request):
+        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+    else:
+        html = tmpl.render(ctx)
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,1 @@
+"""The web interface: routers by audience, and what they share."""

@@ -1,0 +1,125 @@
+"""The JSON API, /api/v1: events, spaces and slots, for organisers holding an API token."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.models import Event, Organiser, Role
+from app.models.event import (
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    SlotCreate,
+    SlotPublic,
+    SpaceCreate,
+    SpacePublic,
+)
+from app.services import accounts
+from app.services import events as event_service
+from app.web.deps import SessionDep
+
+bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
+
+
+def api_organiser(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Organiser:
+    """The organiser whose API token the request carries."""
+    organiser = (
+        accounts.organiser_for_api_token(session, credentials.credentials) if credentials else None
+    )
+    if organiser is None:
+        raise HTTPException(
+            401, "An API token is needed.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return organiser
+
+
+ApiOrganiser = Annotated[Organiser, Depends(api_organiser)]
+
+
+def _event(session: SessionDep, organiser: Organiser, event_id: int, *, write: bool) -> Event:
+    event = session.get(Event, event_id)
+    role = event_service.role_of(session, event, organiser) if event else None
+    if event is None or role is None:
+        raise HTTPException(404, "No such event.")
+    if write and role != Role.organiser:
+        raise HTTPException(403, "Only the event's organisers can change it.")
+    return event
+
+
+def readable_event(event_id: int, session: SessionDep, organiser: ApiOrganiser) -> Event:
+    return _event(session, organiser, event_id, write=False)
+
+
+def writable_event(event_id: int, session: SessionDep, organiser: ApiOrganiser) -> Event:
+    return _event(session, organiser, event_id, write=True)
+
+
+ReadableEvent = Annotated[Event, Depends(readable_event)]
+WritableEvent = Annotated[Event, Depends(writable_event)]
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+@router.get("/events", response_model=list[EventPublic])
+def list_events(session: SessionDep, organiser: ApiOrganiser) -> list[Event]:
+    """The events the token's organiser is on."""
+    return [event for event, _role in event_service.events_of(session, organiser)]
+
+
+@router.post("/events", response_model=EventPublic, status_code=201)
+def create_event(data: EventCreate, session: SessionDep, organiser: ApiOrganiser) -> Event:
+    return event_service.create_event(session, organiser, data)
+
+
+@router.get("/events/{event_id}", response_model=EventPublic)
+def get_event(event: ReadableEvent) -> Event:
+    return event
+
+
+@router.put("/events/{event_id}", response_model=EventPublic)
+def update_event(data: EventUpdate, event: WritableEvent, session: SessionDep) -> Event:
+    return event_service.update_event(session, event, data)
+
+
+@router.get("/events/{event_id}/spaces", response_model=list[SpacePublic])
+def list_spaces(event: ReadableEvent, session: SessionDep) -> list[object]:
+    return list(event_service.spaces(session, event))
+
+
+@router.post("/events/{event_id}/spaces", response_model=SpacePublic, status_code=201)
+def add_space(data: SpaceCreate, event: WritableEvent, session: SessionDep) -> object:
+    return event_service.add_space(session, event, data)
+
+
+@router.put("/events/{event_id}/spaces/{space_id}", response_model=SpacePublic)
+def update_space(
+    space_id: int, data: SpaceCreate, event: WritableEvent, session: SessionDep
+) -> object:
+    return event_service.update_space(session, event, space_id, data)
+
+
+@router.delete("/events/{event_id}/spaces/{space_id}", status_code=204)
+def remove_space(space_id: int, event: WritableEvent, session: SessionDep) -> Response:
+    event_service.remove_space(session, event, space_id)
+    return Response(status_code=204)
+
+
+@router.get("/events/{event_id}/slots", response_model=list[SlotPublic])
+def list_slots(event: ReadableEvent, session: SessionDep) -> list[object]:
+    return list(event_service.slots(session, event))
+
+
+@router.post("/events/{event_id}/slots", response_model=SlotPublic, status_code=201)
+def add_slot(data: SlotCreate, event: WritableEvent, session: SessionDep) -> object:
+    """A new slot; times without a UTC offset are read as the venue's local time."""
+    return event_service.add_slot(session, event, data)
+
+
+@router.delete("/events/{event_id}/slots/{slot_id}", status_code=204)
+def remove_slot(slot_id: int, event: WritableEvent, session: SessionDep) -> Response:
+    event_service.remove_slot(session, event, slot_id)
+    return Response(status_code=204)

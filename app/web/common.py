@@ -1,0 +1,39 @@
+"""Small pieces every router uses: redirects after a post, QR images, absolute links."""
+
+import io
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from segno import make_qr
+
+from app.config import Settings
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get: the browser fetches `url` after a successful form post."""
+    return RedirectResponse(url, status_code=303)
+
+
+def absolute(settings: Settings, path: str) -> str:
+    """A link to hand out (QR codes, posters): the configured public address plus the path."""
+    return settings.base_url.rstrip("/") + path
+
+
+def qr_svg(data: str, *, scale: int = 8) -> Response:
+    """A QR code of `data` as an SVG image."""
+    buffer = io.BytesIO()
+    make_qr(data, error="m").save(
+        buffer, kind="svg", scale=scale, border=2, dark="#000", light="#fff", omitsize=True
+    )
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+def safe_next(request: Request, next_url: str | None, default: str) -> str:
+    """A local path to go on to after logging in; anything else falls back to `default`."""
+    if next_url and next_url.startswith("/") and not next_url.startswith("//"):
+        return next_url
+    return default

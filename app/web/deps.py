@@ -1,0 +1,207 @@
+"""What routes depend on: the session, the visitor, their role, and CSRF protection."""
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app.config import Settings
+from app.models import Event, Organiser, Participant, Role
+from app.security import LinkSigner, same_secret
+from app.services import events as event_service
+from app.services.participants import participant_in
+from app.web.middleware import UNSAFE_METHODS
+
+IDENTITY_COOKIE = "openspace"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Session:
+    session: Session = request.state.db.get()
+    return session
+
+
+def get_signer(request: Request) -> LinkSigner:
+    signer: LinkSigner = request.app.state.signer
+    return signer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SignerDep = Annotated[LinkSigner, Depends(get_signer)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form (parsed once; CSRF checking reads the same copy)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+class LoginRequired(Exception):
+    """The page is for organisers; the visitor should log in and come back."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+@dataclass
+class Visitor:
+    """Who the browser says it is: an organiser, a participant per event, facilitator links."""
+
+    organiser_id: int | None = None
+    participants: dict[str, list[int]] = field(default_factory=dict)
+    facilitator_links: dict[str, int] = field(default_factory=dict)
+
+    def dump(self) -> dict[str, Any]:
+        return {"o": self.organiser_id, "p": self.participants, "f": self.facilitator_links}
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="openspace.identity")
+
+
+def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
+    raw = request.cookies.get(IDENTITY_COOKIE)
+    if not raw:
+        return Visitor()
+    try:
+        data = _serializer(settings).loads(
+            raw, max_age=settings.session_max_age_days * 86400
+        )
+        return Visitor(
+            organiser_id=data.get("o"),
+            participants=dict(data.get("p") or {}),
+            facilitator_links=dict(data.get("f") or {}),
+        )
+    except (BadSignature, AttributeError, TypeError, ValueError):
+        return Visitor()
+
+
+VisitorDep = Annotated[Visitor, Depends(get_visitor)]
+
+
+def remember(response: Response, visitor: Visitor, settings: Settings) -> None:
+    """Store who the visitor is in the signed, HttpOnly identity cookie."""
+    response.set_cookie(
+        IDENTITY_COOKIE,
+        _serializer(settings).dumps(visitor.dump()),
+        max_age=settings.session_max_age_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse an unsafe request that does not carry this browser's CSRF token."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = request.headers.get("host", "")
+        if origin.split("://", 1)[-1] != host:
+            raise HTTPException(403, "This form was sent from another site, so it was refused.")
+    expected = request.state.csrf_token
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        sent = str(form.get("csrf_token") or "")
+    if not expected or not sent or not same_secret(expected, sent):
+        raise HTTPException(
+            403,
+            "This form has expired or was sent from another site. "
+            "Please go back, reload the page and try again.",
+        )
+
+
+def current_organiser_or_none(session: SessionDep, visitor: VisitorDep) -> Organiser | None:
+    if visitor.organiser_id is None:
+        return None
+    return session.get(Organiser, visitor.organiser_id)
+
+
+MaybeOrganiser = Annotated[Organiser | None, Depends(current_organiser_or_none)]
+
+
+def current_organiser(request: Request, organiser: MaybeOrganiser) -> Organiser:
+    """The logged-in organiser; anyone else is sent to log in."""
+    if organiser is None:
+        raise LoginRequired(request.url.path)
+    return organiser
+
+
+CurrentOrganiser = Annotated[Organiser, Depends(current_organiser)]
+
+
+def _event(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise HTTPException(404, "There is no such event.")
+    return event
+
+
+def organised_event(event_id: int, session: SessionDep, organiser: CurrentOrganiser) -> Event:
+    """The event, if the logged-in organiser is one of its organisers."""
+    event = _event(session, event_id)
+    if event_service.role_of(session, event, organiser) != Role.organiser:
+        raise HTTPException(403, "Only this event's organisers can open this page.")
+    return event
+
+
+OrganisedEvent = Annotated[Event, Depends(organised_event)]
+
+
+def facilitated_event(
+    request: Request,
+    event_id: int,
+    session: SessionDep,
+    visitor: VisitorDep,
+    organiser: MaybeOrganiser,
+) -> Event:
+    """The event, if the visitor is on its team or holds a live facilitator link for it."""
+    event = _event(session, event_id)
+    if organiser is not None and event_service.role_of(session, event, organiser) is not None:
+        return event
+    link_id = visitor.facilitator_links.get(str(event_id))
+    if link_id is not None:
+        link = event_service.live_facilitator_link(session, link_id)
+        if link is not None and link.event_id == event.id:
+            return event
+    if organiser is None:
+        raise LoginRequired(request.url.path)
+    raise HTTPException(403, "Only this event's facilitators can open this page.")
+
+
+FacilitatedEvent = Annotated[Event, Depends(facilitated_event)]
+
+
+def joined_event(code: str, session: SessionDep) -> Event:
+    """The event with this join code."""
+    event = event_service.event_by_code(session, code)
+    if event is None:
+        raise HTTPException(404, "There is no event with this code.")
+    return event
+
+
+JoinedEvent = Annotated[Event, Depends(joined_event)]
+
+
+def participant_or_none(
+    event: JoinedEvent, session: SessionDep, visitor: VisitorDep
+) -> Participant | None:
+    held = visitor.participants.get(str(event.id))
+    if not held or len(held) != 2:
+        return None
+    return participant_in(session, event, held[0], held[1])
+
+
+MaybeParticipant = Annotated[Participant | None, Depends(participant_or_none)]

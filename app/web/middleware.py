@@ -1,0 +1,116 @@
+"""ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
+
+import logging
+import secrets
+from http.cookies import SimpleCookie
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import Database
+
+log = logging.getLogger("openspace")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_COOKIE = "openspace_csrf"
+
+
+class RequestSession:
+    """The request's database session, opened on first use."""
+
+    def __init__(self, database: Database, write: bool) -> None:
+        self._database = database
+        self._write = write
+        self.session: Session | None = None
+
+    def get(self) -> Session:
+        if self.session is None:
+            self.session = self._database.session(write=self._write)
+        return self.session
+
+    def finish(self, commit: bool) -> None:
+        if self.session is None:
+            return
+        try:
+            if commit:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+            self.session = None
+
+
+class TransactionMiddleware:
+    """Commits the request's writes before its response starts, or rolls them back.
+
+    A 2xx/3xx answer therefore means the write is stored; a 4xx/5xx leaves nothing behind.
+    Requests with an unsafe method open their transaction with the write lock.
+    """
+
+    def __init__(self, app: ASGIApp, database: Database) -> None:
+        self.app = app
+        self.database = database
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        holder = RequestSession(self.database, write=scope["method"] in UNSAFE_METHODS)
+        scope.setdefault("state", {})["db"] = holder
+
+        async def send_after_commit(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await run_in_threadpool(holder.finish, message["status"] < 400)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_commit)
+        finally:
+            await run_in_threadpool(holder.finish, False)
+
+
+class CsrfCookieMiddleware:
+    """Gives each browser a random token, sent back in every form and htmx request."""
+
+    def __init__(self, app: ASGIApp, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _cookie(scope, CSRF_COOKIE)
+        fresh = not token or len(token) < 32
+        if fresh:
+            token = secrets.token_urlsafe(32)
+        scope.setdefault("state", {})["csrf_token"] = token
+
+        async def send_with_cookie(message: Message) -> None:
+            if fresh and message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                secure = "; Secure" if self.secure else ""
+                headers.append(
+                    "set-cookie",
+                    f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                return None
+            morsel: Any = jar.get(name)
+            return morsel.value if morsel else None
+    return None

@@ -1,0 +1,180 @@
+"""Participant pages: join with a name, the event on a phone, continue on another device."""
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from app.models import Event, Participant
+from app.models.people import ParticipantJoin
+from app.security import LinkSigner
+from app.services import events as event_service
+from app.services import participants as participant_service
+from app.templating import render
+from app.web.common import absolute, qr_svg, see_other
+from app.web.deps import (
+    FormDep,
+    JoinedEvent,
+    MaybeParticipant,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+    VisitorDep,
+    remember,
+    verify_csrf,
+)
+from app.web.forms import form_values, validate
+
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+
+JOIN_FIELDS = ("display_name", "organisation", "email")
+
+
+def device_path(signer: LinkSigner, event: Event, participant: Participant) -> str:
+    """The personal link that brings this participant back on another device."""
+    assert participant.id is not None
+    token = signer.sign("device", participant.id, participant.link_version)
+    return f"/e/{event.join_code}/continue/{token}"
+
+
+@router.get("/join")
+def join_form(request: Request, event: JoinedEvent, participant: MaybeParticipant) -> Response:
+    if participant is not None:
+        return see_other(f"/e/{event.join_code}")
+    return render(request, "participant/join.html", {"event": event, "values": {}, "errors": {}})
+
+
+@router.post("/join")
+def join(
+    request: Request,
+    event: JoinedEvent,
+    participant: MaybeParticipant,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+    form: FormDep,
+) -> Response:
+    if participant is not None:  # a second tap on "Join" must not make a second person
+        return see_other(f"/e/{event.join_code}")
+    values = form_values(form, *JOIN_FIELDS)
+    data, errors = validate(ParticipantJoin, values)
+    if data is None:
+        return render(
+            request,
+            "participant/join.html",
+            {"event": event, "values": values, "errors": errors},
+            status_code=422,
+        )
+    joined = participant_service.join_event(session, event, data)
+    assert joined.id is not None
+    visitor.participants[str(event.id)] = [joined.id, joined.link_version]
+    response = see_other(f"/e/{event.join_code}")
+    remember(response, visitor, settings)
+    return response
+
+
+@router.get("")
+def event_home(
+    request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
+) -> Response:
+    if participant is None:
+        return see_other(f"/e/{event.join_code}/join")
+    return render(
+        request,
+        "participant/home.html",
+        {
+            "event": event,
+            "participant": participant,
+            "spaces": event_service.spaces(session, event),
+            "slots": event_service.slots(session, event),
+        },
+    )
+
+
+@router.get("/device")
+def device_page(
+    request: Request,
+    event: JoinedEvent,
+    participant: MaybeParticipant,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    if participant is None:
+        return see_other(f"/e/{event.join_code}/join")
+    link = absolute(settings, device_path(signer, event, participant))
+    return render(
+        request,
+        "participant/device.html",
+        {"event": event, "participant": participant, "link": link},
+    )
+
+
+@router.get("/device/qr.svg")
+def device_qr(
+    event: JoinedEvent,
+    participant: MaybeParticipant,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    if participant is None:
+        return Response(status_code=404)
+    return qr_svg(absolute(settings, device_path(signer, event, participant)))
+
+
+@router.post("/device/revoke")
+def revoke_device_links(
+    event: JoinedEvent,
+    participant: MaybeParticipant,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+) -> Response:
+    """Void the old link (and sign out other devices); this device stays signed in."""
+    if participant is None:
+        return see_other(f"/e/{event.join_code}/join")
+    participant_service.revoke_device_links(session, participant)
+    assert participant.id is not None
+    visitor.participants[str(event.id)] = [participant.id, participant.link_version]
+    response = see_other(f"/e/{event.join_code}/device?renewed=1")
+    remember(response, visitor, settings)
+    return response
+
+
+@router.get("/continue/{token}")
+def continue_here(
+    request: Request,
+    token: str,
+    event: JoinedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+    visitor: VisitorDep,
+) -> Response:
+    values = signer.read("device", token)
+    participant = (
+        participant_service.participant_in(session, event, values[0], values[1])
+        if values and len(values) == 2
+        else None
+    )
+    if participant is None:
+        return render(
+            request,
+            "errors.html",
+            {
+                "status": 404,
+                "title": "This link no longer works",
+                "message": "It may have been replaced by a newer one. "
+                "You can join the event again with your name.",
+                "action": (f"/e/{event.join_code}/join", "Join the event"),
+            },
+            status_code=404,
+        )
+    assert participant.id is not None
+    visitor.participants[str(event.id)] = [participant.id, participant.link_version]
+    response = see_other(f"/e/{event.join_code}")
+    remember(response, visitor, settings)
+    return response
+
+
+@router.get("/qr.svg")
+def join_qr(event: JoinedEvent, settings: SettingsDep) -> Response:
+    """The QR code people scan to join."""
+    return qr_svg(absolute(settings, f"/j/{event.join_code}"))

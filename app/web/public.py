@@ -1,0 +1,99 @@
+"""Pages for everyone: the front door, finding an event by its code, organiser log-in."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from app.services import accounts
+from app.services import events as event_service
+from app.templating import render
+from app.web.common import safe_next, see_other
+from app.web.deps import (
+    FormDep,
+    MaybeOrganiser,
+    SessionDep,
+    SettingsDep,
+    VisitorDep,
+    remember,
+    verify_csrf,
+)
+from app.web.forms import form_values
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+
+@router.get("/")
+def front_door(request: Request, organiser: MaybeOrganiser) -> Response:
+    return render(request, "public/home.html", {"organiser": organiser, "values": {}})
+
+
+@router.get("/join")
+def find_event(
+    request: Request, session: SessionDep, code: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    """The join-code form; a known code goes straight on to that event."""
+    if not code.strip():
+        return render(request, "public/home.html", {"values": {}, "errors": {}})
+    event = event_service.event_by_code(session, code)
+    if event is None:
+        return render(
+            request,
+            "public/home.html",
+            {
+                "values": {"code": code},
+                "errors": {
+                    "code": f"We could not find an event with the code “{code.strip()}”. "
+                    "Check the code on the screen or poster and try again."
+                },
+            },
+            status_code=404,
+        )
+    return see_other(f"/e/{event.join_code}/join")
+
+
+@router.get("/j/{code}")
+def join_link(code: str) -> Response:
+    """The short link inside the join QR code."""
+    return see_other(f"/join?code={code}")
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "") -> Response:
+    return render(request, "public/login.html", {"values": {"next": next}, "errors": {}})
+
+
+@router.post("/login")
+def log_in(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+    form: FormDep,
+) -> Response:
+    values = form_values(form, "email", "password", "next")
+    organiser = accounts.authenticate(session, values["email"], values["password"])
+    if organiser is None:
+        values["password"] = ""
+        return render(
+            request,
+            "public/login.html",
+            {
+                "values": values,
+                "errors": {"password": "That e-mail address and password do not match."},
+            },
+            status_code=400,
+        )
+    visitor.organiser_id = organiser.id
+    response = see_other(safe_next(request, values["next"], "/organiser"))
+    remember(response, visitor, settings)
+    return response
+
+
+@router.post("/logout")
+def log_out(settings: SettingsDep, visitor: VisitorDep) -> Response:
+    visitor.organiser_id = None
+    visitor.facilitator_links.clear()
+    response = see_other("/")
+    remember(response, visitor, settings)
+    return response
