@@ -34,6 +34,13 @@ env = Environment(
 env.filters["local"] = _local
 env.globals["HTMX"] = HTMX
 env.globals["HTMX_SSE"] = HTMX_SSE
+# Form macros are globals so that a block rendered on its own (for htmx) has them too.
+_macros = env.get_template("macros.html").module
+env.globals.update(
+    field=_macros.field,  # type: ignore[attr-defined]
+    select=_macros.select,  # type: ignore[attr-defined]
+    form_error=_macros.form_error,  # type: ignore[attr-defined]
+)
 
 
 def wants_fragment(request: Request) -> bool:

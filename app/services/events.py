@@ -1,6 +1,6 @@
 """Setting an event up: the event, its team and links, spaces, slots and themes."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -266,7 +266,11 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
                 f"This overlaps the slot starting at {local:%H:%M} on {local:%d %b}.", "starts_at"
             )
     slot = Slot(
-        event_id=event.id, starts_at=starts_at, ends_at=ends_at, kind=data.kind, title=data.title
+        event_id=event.id,
+        starts_at=starts_at.astimezone(UTC),
+        ends_at=ends_at.astimezone(UTC),
+        kind=data.kind,
+        title=data.title,
     )
     session.add(slot)
     session.flush()

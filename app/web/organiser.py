@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlmodel import Session
 from zoneinfo import available_timezones
 
@@ -44,6 +44,14 @@ class SlotForm(Form):
     end: time
     kind: SlotKind = SlotKind.breakout
     title: str = ""
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("The slot must end after it starts.")
+        return value
 
     def to_create(self) -> SlotCreate:
         return SlotCreate(
@@ -211,7 +219,8 @@ def apply_form(
         try:
             notice = action(data)
         except Refused as refused:
-            errors = {refused.field or "__all__": refused.message}
+            field = refused.field if refused.field in fields else "__all__"
+            errors = {field: refused.message}
     return section_response(
         request, session, settings, signer, event, section, values=values, errors=errors,
         notice=notice,

@@ -1,0 +1,99 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL from TEST_DATABASE_URL), the app."""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.cli import migrate
+from app.config import Settings
+from app.db import Database, normalise_url
+from app.main import create_app
+from app.models import metadata
+from tests import factories
+
+
+def _database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return normalise_url(url) if url else f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=_database_url(tmp_path_factory.mktemp("db")),
+        secret_key="test-secret-key-that-is-long-enough-for-anything",
+        base_url="http://testserver",
+        sqlite_busy_timeout_ms=30_000,
+    )
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings)
+    if not settings.is_sqlite:
+        # The test database belongs to the tests: start from an empty schema every run.
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate(settings)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "database" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("database")
+    with db.write() as session:
+        for table in reversed(metadata.sorted_tables):
+            session.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make(database: Database) -> factories.Factory:
+    return factories.Factory(database)
+
+
+def csrf_token(client: TestClient) -> str:
+    """This test browser's CSRF token (fetching a page first if it has none)."""
+    if "openspace_csrf" not in client.cookies:
+        client.get("/")
+    return client.cookies["openspace_csrf"]
+
+
+def post_form(client: TestClient, url: str, data: dict[str, str], **kwargs: object) -> object:
+    """Post a form as a browser would, with the CSRF token in it."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)}, **kwargs)  # type: ignore[arg-type]
+
+
+def log_in(client: TestClient, email: str, password: str = factories.PASSWORD) -> None:
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 303, response.text
+
+
+def text_of(html: str) -> str:
+    """The visible text of a page, roughly, for asserting what a person reads."""
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

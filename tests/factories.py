@@ -1,0 +1,66 @@
+"""Plain factories: make the rows a test needs, committed, through the services."""
+
+from datetime import date, datetime, time
+
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
+
+from app.db import Database
+from app.models import Event, Organiser, Participant, SlotKind
+from app.models.event import EventCreate, SlotCreate, SpaceCreate
+from app.models.people import OrganiserCreate, ParticipantJoin
+from app.services import accounts, events, participants
+
+PASSWORD = "correct horse battery"
+
+
+class Factory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._count = 0
+
+    def _n(self) -> int:
+        self._count += 1
+        return self._count
+
+    def organiser(self, email: str | None = None, name: str = "Olu Organiser") -> Organiser:
+        with self.database.write() as session:
+            return accounts.create_organiser(
+                session,
+                OrganiserCreate(
+                    email=email or f"organiser{self._n()}@example.org", name=name, password=PASSWORD
+                ),
+            )
+
+    def event(self, organiser: Organiser | None = None, **fields: object) -> Event:
+        organiser = organiser or self.organiser()
+        data = {"name": "Reducing inequalities together", "starts_on": date(2026, 6, 21)}
+        data.update(fields)
+        with self.database.write() as session:
+            return events.create_event(session, organiser, EventCreate.model_validate(data))
+
+    def space(self, event: Event, name: str = "Room 1", capacity: int = 20) -> object:
+        with self.database.write() as session:
+            return events.add_space(session, event, SpaceCreate(name=name, capacity=capacity))
+
+    def slot(self, event: Event, start: time, end: time, kind: SlotKind = SlotKind.breakout) -> object:
+        with self.database.write() as session:
+            return events.add_slot(
+                session,
+                event,
+                SlotCreate(
+                    starts_at=datetime.combine(event.starts_on, start),
+                    ends_at=datetime.combine(event.starts_on, end),
+                    kind=kind,
+                ),
+            )
+
+    def participant(self, event: Event, name: str = "Amira Hussain") -> Participant:
+        with self.database.write() as session:
+            return participants.join_event(session, event, ParticipantJoin(display_name=name))
+
+
+def count(database: Database, model: type[SQLModel]) -> int:
+    """How many rows of this kind are stored."""
+    with database.read() as session:
+        return session.exec(select(func.count()).select_from(model)).one()

@@ -1,0 +1,124 @@
+"""The JSON API: organiser tokens, events, spaces and slots, all in the OpenAPI schema."""
+
+from fastapi.testclient import TestClient
+
+from app.db import Database
+from app.models import Organiser
+from app.services import accounts
+from tests.conftest import log_in, post_form, text_of
+from tests.factories import Factory
+
+
+def _token(make: Factory, organiser: Organiser) -> dict[str, str]:
+    with make.database.write() as session:
+        _row, secret = accounts.create_api_token(session, organiser, "script")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_api_without_token_refused(client: TestClient) -> None:
+    response = client.get("/api/v1/events")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert client.post("/api/v1/events", json={}).status_code == 401
+    bad = client.get("/api/v1/events", headers={"Authorization": "Bearer os_nope"})
+    assert bad.status_code == 401
+
+
+def test_api_creates_event_with_spaces_and_slots(client: TestClient, make: Factory) -> None:
+    organiser = make.organiser()
+    auth = _token(make, organiser)
+    created = client.post(
+        "/api/v1/events",
+        json={"name": "Academy one year on", "starts_on": "2026-06-21", "timezone": "Europe/London"},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    event = created.json()
+    assert len(event["join_code"]) == 6
+    space = client.post(
+        f"/api/v1/events/{event['id']}/spaces",
+        json={"name": "Garden", "capacity": 20, "access_notes": "Outdoors"},
+        headers=auth,
+    )
+    assert space.status_code == 201
+    slot = client.post(
+        f"/api/v1/events/{event['id']}/slots",
+        json={"starts_at": "2026-06-21T10:45:00", "ends_at": "2026-06-21T11:45:00"},
+        headers=auth,
+    )
+    assert slot.status_code == 201, slot.text
+    assert slot.json()["starts_at"].startswith("2026-06-21T09:45:00")  # venue time → UTC
+    listed = client.get(f"/api/v1/events/{event['id']}/spaces", headers=auth).json()
+    assert [s["name"] for s in listed] == ["Garden"]
+    assert [e["name"] for e in client.get("/api/v1/events", headers=auth).json()] == [
+        "Academy one year on"
+    ]
+    renamed = client.put(
+        f"/api/v1/events/{event['id']}/spaces/{space.json()['id']}",
+        json={"name": "Walled garden", "capacity": 25},
+        headers=auth,
+    )
+    assert renamed.json()["name"] == "Walled garden"
+    assert client.delete(
+        f"/api/v1/events/{event['id']}/slots/{slot.json()['id']}", headers=auth
+    ).status_code == 204
+    assert client.get(f"/api/v1/events/{event['id']}/slots", headers=auth).json() == []
+
+
+def test_api_bad_input_gets_422_with_the_field(client: TestClient, make: Factory) -> None:
+    organiser = make.organiser()
+    event = make.event(organiser)
+    auth = _token(make, organiser)
+    response = client.post(
+        f"/api/v1/events/{event.id}/spaces", json={"name": "", "capacity": -3}, headers=auth
+    )
+    assert response.status_code == 422
+    fields = {error["loc"][-1] for error in response.json()["detail"]}
+    assert fields == {"name", "capacity"}
+    duplicate = {"name": "Hall", "capacity": 3}
+    client.post(f"/api/v1/events/{event.id}/spaces", json=duplicate, headers=auth)
+    again = client.post(f"/api/v1/events/{event.id}/spaces", json=duplicate, headers=auth)
+    assert again.status_code == 409 and again.json()["field"] == "name"
+
+
+def test_api_token_sees_only_its_organisers_events(client: TestClient, make: Factory) -> None:
+    mine, theirs = make.organiser(), make.organiser()
+    their_event = make.event(theirs)
+    auth = _token(make, mine)
+    assert client.get(f"/api/v1/events/{their_event.id}", headers=auth).status_code == 404
+    assert client.post(
+        f"/api/v1/events/{their_event.id}/spaces", json={"name": "X", "capacity": 2}, headers=auth
+    ).status_code == 404
+
+
+def test_api_token_made_on_account_page_works_until_revoked(
+    client: TestClient, make: Factory, database: Database
+) -> None:
+    organiser = make.organiser()
+    log_in(client, organiser.email)
+    page = post_form(client, "/organiser/account/tokens", {"name": "Import"})
+    assert page.status_code == 200
+    secret = page.text.split('value="os_')[1].split('"')[0]
+    auth = {"Authorization": f"Bearer os_{secret}"}
+    assert client.get("/api/v1/events", headers=auth).status_code == 200
+    assert "Import" in text_of(client.get("/organiser/account").text)
+    assert "os_" + secret not in client.get("/organiser/account").text  # shown once only
+    with database.read() as session:
+        token_id = accounts.api_tokens(session, organiser)[0].id
+    post_form(client, f"/organiser/account/tokens/{token_id}/revoke", {})
+    assert client.get("/api/v1/events", headers=auth).status_code == 401
+
+
+def test_openapi_schema_lists_every_api_route(client: TestClient) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    assert set(paths) == {
+        "/api/v1/events",
+        "/api/v1/events/{event_id}",
+        "/api/v1/events/{event_id}/spaces",
+        "/api/v1/events/{event_id}/spaces/{space_id}",
+        "/api/v1/events/{event_id}/slots",
+        "/api/v1/events/{event_id}/slots/{slot_id}",
+    }
+    assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
+    assert client.get("/api/docs").status_code == 200

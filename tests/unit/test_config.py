@@ -1,0 +1,26 @@
+import pytest
+from pydantic import ValidationError
+
+from app.config import DEFAULT_SECRET_KEY, Settings
+
+
+def test_production_refuses_the_default_secret_key() -> None:
+    with pytest.raises(ValidationError, match="OPENSPACE_SECRET_KEY"):
+        Settings(environment="production", secret_key=DEFAULT_SECRET_KEY)
+
+
+def test_production_refuses_a_short_secret_key() -> None:
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(environment="production", secret_key="short")
+
+
+def test_production_starts_with_a_real_secret_key() -> None:
+    settings = Settings(environment="production", secret_key="x" * 48)
+    assert settings.environment == "production"
+
+
+def test_database_url_read_from_plain_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    assert Settings().database_url == "postgresql://postgres@127.0.0.1:5432/test"
