@@ -13,7 +13,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.security import LinkSigner
 from app.services.errors import Refused
-from app.templating import render
+from app.templating import render, wants_fragment
 from app.web import api, facilitator, organiser, participant, projector, public
 from app.web.common import see_other
 from app.web.deps import LoginRequired
@@ -52,7 +52,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        return see_other(f"/login?next={exc.next_url}")
+        url = f"/login?next={exc.next_url}"
+        if wants_fragment(request):
+            # htmx would swap the log-in page into a section; send the whole page there.
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return see_other(url)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from pydantic import ConfigDict, field_validator
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, utcnow
@@ -71,8 +72,12 @@ class ParticipantJoin(ParticipantBase):
 
 
 class Participant(ParticipantBase, table=True):
+    __table_args__ = (UniqueConstraint("event_id", "join_key"),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    # The random key of the join form that made this participant: a second tap on
+    # "Join" finds them instead of making a twin.
+    join_key: str | None = Field(default=None, max_length=64)
     # Bumped to revoke every "continue on another device" link handed out before.
     link_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

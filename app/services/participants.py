@@ -1,18 +1,43 @@
 """Participants: joining an event without an account, and coming back on another device."""
 
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 
 
-def join_event(session: Session, event: Event, data: ParticipantJoin) -> Participant:
-    """A new participant in the event."""
+def join_event(
+    session: Session, event: Event, data: ParticipantJoin, join_key: str | None = None
+) -> Participant:
+    """A new participant in the event; the same join form sent twice gives the same person."""
     assert event.id is not None
-    participant = Participant.model_validate(data, update={"event_id": event.id})
-    session.add(participant)
-    session.flush()
+    if join_key:
+        earlier = _joined_with(session, event, join_key)
+        if earlier is not None:
+            return earlier
+    participant = Participant.model_validate(
+        data, update={"event_id": event.id, "join_key": join_key or None}
+    )
+    try:
+        with session.begin_nested():
+            session.add(participant)
+            session.flush()
+    except IntegrityError:
+        # The other tap won the race (PostgreSQL); it made the participant we want.
+        earlier = _joined_with(session, event, join_key or "")
+        if earlier is None:
+            raise
+        return earlier
     return participant
+
+
+def _joined_with(session: Session, event: Event, join_key: str) -> Participant | None:
+    return session.exec(
+        select(Participant).where(
+            Participant.event_id == event.id, Participant.join_key == join_key
+        )
+    ).first()
 
 
 def participant_in(

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
-from app.security import LinkSigner
+from app.security import LinkSigner, new_secret
 from app.services import events as event_service
 from app.services import participants as participant_service
 from app.templating import render
@@ -39,7 +39,11 @@ def device_path(signer: LinkSigner, event: Event, participant: Participant) -> s
 def join_form(request: Request, event: JoinedEvent, participant: MaybeParticipant) -> Response:
     if participant is not None:
         return see_other(f"/e/{event.join_code}")
-    return render(request, "participant/join.html", {"event": event, "values": {}, "errors": {}})
+    return render(
+        request,
+        "participant/join.html",
+        {"event": event, "values": {}, "errors": {}, "join_key": new_secret()},
+    )
 
 
 @router.post("/join")
@@ -55,15 +59,16 @@ def join(
     if participant is not None:  # a second tap on "Join" must not make a second person
         return see_other(f"/e/{event.join_code}")
     values = form_values(form, *JOIN_FIELDS)
+    join_key = str(form.get("join_key") or "")[:64] or new_secret()
     data, errors = validate(ParticipantJoin, values)
     if data is None:
         return render(
             request,
             "participant/join.html",
-            {"event": event, "values": values, "errors": errors},
+            {"event": event, "values": values, "errors": errors, "join_key": join_key},
             status_code=422,
         )
-    joined = participant_service.join_event(session, event, data)
+    joined = participant_service.join_event(session, event, data, join_key)
     assert joined.id is not None
     visitor.participants[str(event.id)] = [joined.id, joined.link_version]
     response = see_other(f"/e/{event.join_code}")

@@ -1,5 +1,7 @@
 """Participants join from a phone by code or QR, with no account, and come back on another device."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -112,6 +114,28 @@ def test_join_tapped_twice_makes_one_participant(
             post_form(client, f"/e/{event.join_code}/join", {"display_name": "Sam"}).status_code
             == 303
         )
+    assert count(database, Participant) == 1
+
+
+def test_join_taps_racing_before_the_cookie_arrives_make_one_participant(
+    app: object, client: TestClient, make: Factory, database: Database
+) -> None:
+    event = make.event()
+    form = client.get(f"/e/{event.join_code}/join").text
+    join_key = form.split('name="join_key" value="')[1].split('"')[0]
+    token = csrf_token(client)
+
+    def tap(_: int) -> int:
+        # Each tap is sent before any answer (and its cookie) has come back.
+        with TestClient(app, follow_redirects=False) as browser:  # type: ignore[arg-type]
+            browser.cookies.set("openspace_csrf", token)
+            return browser.post(
+                f"/e/{event.join_code}/join",
+                data={"display_name": "Sam", "join_key": join_key, "csrf_token": token},
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(tap, range(4))) == [303] * 4
     assert count(database, Participant) == 1
 
 

@@ -1,8 +1,8 @@
 """event set-up, people, topics
 
-Revision ID: 8b1b326d9739
+Revision ID: 96bdbf643530
 Revises: 
-Create Date: 2026-11-21 09:58:00.254376
+Create Date: 2026-11-21 10:02:06.173688
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import app.models.base
 
-revision: str = '8b1b326d9739'
+revision: str = '96bdbf643530'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -95,10 +95,12 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('join_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('link_version', sa.Integer(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_participant_event_id_event'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_participant'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_participant')),
+    sa.UniqueConstraint('event_id', 'join_key', name=op.f('uq_participant_event_id_join_key'))
     )
     with op.batch_alter_table('participant', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participant_event_id'), ['event_id'], unique=False)
