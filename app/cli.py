@@ -36,8 +36,10 @@ def _print_demo(settings: Settings, join_code: str, password: str | None) -> Non
     if password:
         print(f"    password:        {password}")
     else:
-        print("    password:        as printed when the demo was made "
-              f"(new one: openspace create-organiser --email {demo.DEMO_EMAIL})")
+        print(
+            "    password:        as printed when the demo was made "
+            f"(new one: openspace create-organiser --email {demo.DEMO_EMAIL})"
+        )
     print(f"  Participants join: {base}/j/{join_code}   (or type the code {join_code} at {base})\n")
 
 

@@ -43,7 +43,9 @@ class Factory:
         with self.database.write() as session:
             return events.add_space(session, event, SpaceCreate(name=name, capacity=capacity))
 
-    def slot(self, event: Event, start: time, end: time, kind: SlotKind = SlotKind.breakout) -> object:
+    def slot(
+        self, event: Event, start: time, end: time, kind: SlotKind = SlotKind.breakout
+    ) -> object:
         with self.database.write() as session:
             return events.add_slot(
                 session,

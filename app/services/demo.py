@@ -28,9 +28,18 @@ SPACES = [
 ]
 
 THEMES = [
-    ("Listening to and working with communities", "Co-producing solutions with the communities most affected."),
-    ("Taking a targeted approach to where and how resources are spent", "Weighting resources in line with inequalities, such as by deprivation."),
-    ("Encouraging continuous learning and development around health inequalities", "Training, shared learning and measuring what works."),
+    (
+        "Listening to and working with communities",
+        "Co-producing solutions with the communities most affected.",
+    ),
+    (
+        "Taking a targeted approach to where and how resources are spent",
+        "Weighting resources in line with inequalities, such as by deprivation.",
+    ),
+    (
+        "Encouraging continuous learning and development around health inequalities",
+        "Training, shared learning and measuring what works.",
+    ),
 ]
 
 TOPICS = [
@@ -57,24 +66,79 @@ TOPICS = [
 ]
 
 NAMES = [
-    "Amira Hussain", "Tomasz Kowalski", "Zofia Wiśniewska", "Priya Patel", "Darren Walsh",
-    "محمد اقبال", "عائشہ خان", "فاطمة الزهراء", "Siobhán Ní Bhriain", "Kwame Mensah",
-    "Olamide Adeyemi", "Łukasz Zieliński", "Małgorzata Nowak", "রহিম উদ্দিন", "সুমাইয়া বেগম",
-    "陈静", "王伟", "Анна Иванова", "Дмитрий Петров", "Γιώργος Παπαδόπουλος",
-    "राजेश कुमार", "ਗੁਰਪ੍ਰੀਤ ਕੌਰ", "Aisha Begum 🌻", "Jamie O'Connor", "Sam Taylor",
-    "Ruth Brennan", "Imran Akhtar", "Nadia Rahman", "Chloé Dubois", "José Álvarez",
-    "Mehmet Yılmaz", "Elif Şahin", "Nguyễn Văn An", "Hana Novák", "Björn Lindqvist",
-    "Sarah Cohen", "David Levi", "Chidi Okafor", "Grace Achieng", "Tendai Moyo",
-    "Shabana Parveen", "Yusuf Ali", "Kirsty McLeod", "Owen Jones", "Rhiannon Evans",
-    "Bilal Chaudhry", "Saima Iqbal 💬", "Pawel Mazur", "Iwona Lewandowska", "Dev Sharma",
-    "Leila Haddad", "Omar Farouk", "Helen Wright", "Martin Clarke", "Joy Thompson",
-    "Emeka Eze", "Mariam Yusuf", "Kasia Wójcik", "Ahmed Raza", "Lucy Brown",
+    "Amira Hussain",
+    "Tomasz Kowalski",
+    "Zofia Wiśniewska",
+    "Priya Patel",
+    "Darren Walsh",
+    "محمد اقبال",
+    "عائشہ خان",
+    "فاطمة الزهراء",
+    "Siobhán Ní Bhriain",
+    "Kwame Mensah",
+    "Olamide Adeyemi",
+    "Łukasz Zieliński",
+    "Małgorzata Nowak",
+    "রহিম উদ্দিন",
+    "সুমাইয়া বেগম",
+    "陈静",
+    "王伟",
+    "Анна Иванова",
+    "Дмитрий Петров",
+    "Γιώργος Παπαδόπουλος",
+    "राजेश कुमार",
+    "ਗੁਰਪ੍ਰੀਤ ਕੌਰ",
+    "Aisha Begum 🌻",
+    "Jamie O'Connor",
+    "Sam Taylor",
+    "Ruth Brennan",
+    "Imran Akhtar",
+    "Nadia Rahman",
+    "Chloé Dubois",
+    "José Álvarez",
+    "Mehmet Yılmaz",
+    "Elif Şahin",
+    "Nguyễn Văn An",
+    "Hana Novák",
+    "Björn Lindqvist",
+    "Sarah Cohen",
+    "David Levi",
+    "Chidi Okafor",
+    "Grace Achieng",
+    "Tendai Moyo",
+    "Shabana Parveen",
+    "Yusuf Ali",
+    "Kirsty McLeod",
+    "Owen Jones",
+    "Rhiannon Evans",
+    "Bilal Chaudhry",
+    "Saima Iqbal 💬",
+    "Pawel Mazur",
+    "Iwona Lewandowska",
+    "Dev Sharma",
+    "Leila Haddad",
+    "Omar Farouk",
+    "Helen Wright",
+    "Martin Clarke",
+    "Joy Thompson",
+    "Emeka Eze",
+    "Mariam Yusuf",
+    "Kasia Wójcik",
+    "Ahmed Raza",
+    "Lucy Brown",
 ]
 
 ORGANISATIONS = [
-    "Bradford Teaching Hospitals", "Reducing Inequalities Alliance", "Age UK", "City Council",
-    "Community Health Champions", "Carers' Resource", "Local GP practice", "Housing association",
-    "", "",
+    "Bradford Teaching Hospitals",
+    "Reducing Inequalities Alliance",
+    "Age UK",
+    "City Council",
+    "Community Health Champions",
+    "Carers' Resource",
+    "Local GP practice",
+    "Housing association",
+    "",
+    "",
 ]
 
 
@@ -100,7 +164,10 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
         organiser,
         EventCreate(
             name=DEMO_NAME,
-            theme_question="What will each of us do, starting tomorrow, to reduce inequalities in our district?",
+            theme_question=(
+                "What will each of us do, starting tomorrow, to reduce inequalities "
+                "in our district?"
+            ),
             starts_on=day,
             timezone="Europe/London",
             venue="Kala Sangam arts centre, Bradford",

@@ -14,7 +14,6 @@ from app.models import (
     Participant,
     Role,
     Slot,
-    SlotKind,
     Space,
     Theme,
 )
@@ -147,9 +146,7 @@ def facilitator_links(session: Session, event: Event) -> list[FacilitatorLink]:
     return list(
         session.exec(
             select(FacilitatorLink)
-            .where(
-                FacilitatorLink.event_id == event.id, col(FacilitatorLink.revoked_at).is_(None)
-            )
+            .where(FacilitatorLink.event_id == event.id, col(FacilitatorLink.revoked_at).is_(None))
             .order_by(col(FacilitatorLink.id))
         )
     )
@@ -180,7 +177,9 @@ def spaces(session: Session, event: Event) -> list[Space]:
     """The event's spaces in the organiser's order."""
     return list(
         session.exec(
-            select(Space).where(Space.event_id == event.id).order_by(col(Space.position), col(Space.id))
+            select(Space)
+            .where(Space.event_id == event.id)
+            .order_by(col(Space.position), col(Space.id))
         )
     )
 
@@ -199,9 +198,7 @@ def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
     assert event.id is not None
     if _space_name_taken(session, event, data.name, None):
         raise Refused("There is already a space with this name.", "name")
-    last = session.exec(
-        select(func.max(Space.position)).where(Space.event_id == event.id)
-    ).one()
+    last = session.exec(select(func.max(Space.position)).where(Space.event_id == event.id)).one()
     space = Space.model_validate(data, update={"event_id": event.id, "position": (last or 0) + 1})
     session.add(space)
     session.flush()
@@ -237,7 +234,9 @@ def slots(session: Session, event: Event) -> list[Slot]:
     """The event's slots in time order."""
     return list(
         session.exec(
-            select(Slot).where(Slot.event_id == event.id).order_by(col(Slot.starts_at), col(Slot.id))
+            select(Slot)
+            .where(Slot.event_id == event.id)
+            .order_by(col(Slot.starts_at), col(Slot.id))
         )
     )
 
@@ -289,7 +288,9 @@ def themes(session: Session, event: Event) -> list[Theme]:
     """The event's framework of themes, in order."""
     return list(
         session.exec(
-            select(Theme).where(Theme.event_id == event.id).order_by(col(Theme.position), col(Theme.id))
+            select(Theme)
+            .where(Theme.event_id == event.id)
+            .order_by(col(Theme.position), col(Theme.id))
         )
     )
 

@@ -31,9 +31,7 @@ def api_organiser(
         accounts.organiser_for_api_token(session, credentials.credentials) if credentials else None
     )
     if organiser is None:
-        raise HTTPException(
-            401, "An API token is needed.", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise HTTPException(401, "An API token is needed.", headers={"WWW-Authenticate": "Bearer"})
     return organiser
 
 

@@ -74,9 +74,7 @@ def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
     if not raw:
         return Visitor()
     try:
-        data = _serializer(settings).loads(
-            raw, max_age=settings.session_max_age_days * 86400
-        )
+        data = _serializer(settings).loads(raw, max_age=settings.session_max_age_days * 86400)
         return Visitor(
             organiser_id=data.get("o"),
             participants=dict(data.get("p") or {}),

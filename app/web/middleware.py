@@ -1,12 +1,15 @@
 """ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
 
 import logging
+
+import anyio
+import anyio.to_thread
+from anyio.lowlevel import RunVar
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +47,30 @@ class RequestSession:
             self.session = None
 
 
+class _Gates:
+    def __init__(self) -> None:
+        # Commits get threads of their own: if they queued behind request handlers that
+        # wait for the write lock, the lock holder could never commit and release it.
+        self.finishers = anyio.CapacityLimiter(64)
+        # SQLite has one writer at a time. Queue writers here, where waiting costs nothing,
+        # rather than in worker threads blocked on the database lock: a lock holder that
+        # needs one more thread to finish would otherwise wait behind them.
+        self.sqlite_writers = anyio.Lock()
+
+
+_gates: RunVar[_Gates] = RunVar("openspace_gates")
+
+
+def _loop_gates() -> _Gates:
+    """The gates of the running event loop (each loop has its own worker threads)."""
+    try:
+        return _gates.get()
+    except LookupError:
+        gates = _Gates()
+        _gates.set(gates)
+        return gates
+
+
 class TransactionMiddleware:
     """Commits the request's writes before its response starts, or rolls them back.
 
@@ -54,23 +81,36 @@ class TransactionMiddleware:
     def __init__(self, app: ASGIApp, database: Database) -> None:
         self.app = app
         self.database = database
+        self.sqlite = database.settings.is_sqlite
+
+    async def _finish(self, holder: "RequestSession", commit: bool) -> None:
+        if holder.session is not None:
+            await anyio.to_thread.run_sync(holder.finish, commit, limiter=_loop_gates().finishers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        holder = RequestSession(self.database, write=scope["method"] in UNSAFE_METHODS)
+        write = scope["method"] in UNSAFE_METHODS
+        if write and self.sqlite:
+            async with _loop_gates().sqlite_writers:
+                await self._handle(scope, receive, send, write)
+        else:
+            await self._handle(scope, receive, send, write)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, write: bool) -> None:
+        holder = RequestSession(self.database, write=write)
         scope.setdefault("state", {})["db"] = holder
 
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await run_in_threadpool(holder.finish, message["status"] < 400)
+                await self._finish(holder, message["status"] < 400)
             await send(message)
 
         try:
             await self.app(scope, receive, send_after_commit)
         finally:
-            await run_in_threadpool(holder.finish, False)
+            await self._finish(holder, False)
 
 
 class CsrfCookieMiddleware:

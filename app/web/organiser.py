@@ -3,12 +3,12 @@
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlmodel import Session
-from zoneinfo import available_timezones
 
 from app.models import Event, Role, SlotKind
 from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
@@ -222,7 +222,14 @@ def apply_form(
             field = refused.field if refused.field in fields else "__all__"
             errors = {field: refused.message}
     return section_response(
-        request, session, settings, signer, event, section, values=values, errors=errors,
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        section,
+        values=values,
+        errors=errors,
         notice=notice,
     )
 
@@ -241,8 +248,16 @@ def update_event(
         return "Saved."
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="details", model=EventUpdate, fields=EVENT_FIELDS, action=save,
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="details",
+        model=EventUpdate,
+        fields=EVENT_FIELDS,
+        action=save,
     )
 
 
@@ -259,8 +274,15 @@ def add_space(
         event_service.add_space(session, event, data)
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="spaces", model=SpaceCreate, fields=("name", "capacity", "access_notes"),
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="spaces",
+        model=SpaceCreate,
+        fields=("name", "capacity", "access_notes"),
         action=add,
     )
 
@@ -279,8 +301,15 @@ def update_space(
         event_service.update_space(session, event, space_id, data)
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="spaces", model=SpaceCreate, fields=("name", "capacity", "access_notes"),
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="spaces",
+        model=SpaceCreate,
+        fields=("name", "capacity", "access_notes"),
         action=save,
     )
 
@@ -311,8 +340,15 @@ def add_slot(
         event_service.add_slot(session, event, data.to_create())
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="slots", model=SlotForm, fields=("day", "start", "end", "kind", "title"),
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="slots",
+        model=SlotForm,
+        fields=("day", "start", "end", "kind", "title"),
         action=add,
     )
 
@@ -343,8 +379,16 @@ def add_theme(
         event_service.add_theme(session, event, data)
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="themes", model=ThemeCreate, fields=("name", "description"), action=add,
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="themes",
+        model=ThemeCreate,
+        fields=("name", "description"),
+        action=add,
     )
 
 
@@ -382,8 +426,16 @@ def add_team_member(
         )
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="team", model=TeamForm, fields=("email", "name", "role"), action=add,
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="team",
+        model=TeamForm,
+        fields=("email", "name", "role"),
+        action=add,
     )
 
 
@@ -400,7 +452,12 @@ def remove_team_member(
         event_service.remove_team_member(session, event, organiser_id)
     except Refused as refused:
         return section_response(
-            request, session, settings, signer, event, "team",
+            request,
+            session,
+            settings,
+            signer,
+            event,
+            "team",
             errors={"__all__": refused.message},
         )
     return section_response(request, session, settings, signer, event, "team")
@@ -419,8 +476,16 @@ def create_facilitator_link(
         event_service.create_facilitator_link(session, event, data.name)
 
     return apply_form(
-        request, session, settings, signer, event, form,
-        section="links", model=TokenForm, fields=("name",), action=create,
+        request,
+        session,
+        settings,
+        signer,
+        event,
+        form,
+        section="links",
+        model=TokenForm,
+        fields=("name",),
+        action=create,
     )
 
 
@@ -508,7 +573,10 @@ def change_password(
 ) -> Response:
     values = form_values(form, "current_password", "new_password")
     data, errors = validate(PasswordForm, values)
-    if data is not None and accounts.authenticate(session, organiser.email, data.current_password) is None:
+    if (
+        data is not None
+        and accounts.authenticate(session, organiser.email, data.current_password) is None
+    ):
         errors = {"current_password": "This is not your current password."}
     ctx = account_context(session, organiser)
     if errors or data is None:

@@ -29,7 +29,11 @@ def test_api_creates_event_with_spaces_and_slots(client: TestClient, make: Facto
     auth = _token(make, organiser)
     created = client.post(
         "/api/v1/events",
-        json={"name": "Academy one year on", "starts_on": "2026-06-21", "timezone": "Europe/London"},
+        json={
+            "name": "Academy one year on",
+            "starts_on": "2026-06-21",
+            "timezone": "Europe/London",
+        },
         headers=auth,
     )
     assert created.status_code == 201, created.text
@@ -59,9 +63,12 @@ def test_api_creates_event_with_spaces_and_slots(client: TestClient, make: Facto
         headers=auth,
     )
     assert renamed.json()["name"] == "Walled garden"
-    assert client.delete(
-        f"/api/v1/events/{event['id']}/slots/{slot.json()['id']}", headers=auth
-    ).status_code == 204
+    assert (
+        client.delete(
+            f"/api/v1/events/{event['id']}/slots/{slot.json()['id']}", headers=auth
+        ).status_code
+        == 204
+    )
     assert client.get(f"/api/v1/events/{event['id']}/slots", headers=auth).json() == []
 
 
@@ -86,9 +93,14 @@ def test_api_token_sees_only_its_organisers_events(client: TestClient, make: Fac
     their_event = make.event(theirs)
     auth = _token(make, mine)
     assert client.get(f"/api/v1/events/{their_event.id}", headers=auth).status_code == 404
-    assert client.post(
-        f"/api/v1/events/{their_event.id}/spaces", json={"name": "X", "capacity": 2}, headers=auth
-    ).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/events/{their_event.id}/spaces",
+            json={"name": "X", "capacity": 2},
+            headers=auth,
+        ).status_code
+        == 404
+    )
 
 
 def test_api_token_made_on_account_page_works_until_revoked(

@@ -85,8 +85,14 @@ def test_demo_command_makes_a_realistic_event(settings: Settings, database: Data
 
 def test_create_organiser_command_then_log_in(settings: Settings, database: Database) -> None:
     result = _cli(
-        settings, "create-organiser", "--email", "Nadia@Example.org", "--name", "Nadia",
-        "--password", "a long enough password",
+        settings,
+        "create-organiser",
+        "--email",
+        "Nadia@Example.org",
+        "--name",
+        "Nadia",
+        "--password",
+        "a long enough password",
     )
     assert result.returncode == 0, result.stderr
     short = _cli(settings, "create-organiser", "--email", "x@example.org", "--password", "short")

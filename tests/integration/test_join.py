@@ -1,4 +1,4 @@
-"""Participants join from a phone by code or QR, with no account, and come back on another device."""
+"""Participants join by code or QR with no account, and come back on another device."""
 
 from concurrent.futures import ThreadPoolExecutor
 

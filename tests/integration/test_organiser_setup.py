@@ -67,7 +67,10 @@ def test_spaces_added_edited_and_removed(
         .endswith("#spaces")
     )
     fragment = post_form(
-        client, url, {"name": "Room 3", "capacity": "12", "access_notes": "Hearing loop"}, headers=HX
+        client,
+        url,
+        {"name": "Room 3", "capacity": "12", "access_notes": "Hearing loop"},
+        headers=HX,
     )
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<section class="panel" id="spaces"')
@@ -76,7 +79,9 @@ def test_spaces_added_edited_and_removed(
 
     with database.read() as session:
         garden = session.exec(select(Space).where(Space.name == "Garden")).one()
-    post_form(client, f"{url}/{garden.id}", {"name": "Garden", "capacity": "35", "access_notes": ""})
+    post_form(
+        client, f"{url}/{garden.id}", {"name": "Garden", "capacity": "35", "access_notes": ""}
+    )
     post_form(client, f"{url}/{garden.id}/delete", {})
     with database.read() as session:
         assert [s.name for s in session.exec(select(Space))] == ["Room 3"]
@@ -111,7 +116,13 @@ def test_slot_times_stored_in_utc_and_shown_at_venue_time(
     response = post_form(
         client,
         f"/organiser/events/{event.id}/slots",
-        {"day": "2026-06-21", "start": "10:45", "end": "11:45", "kind": "breakout", "title": "Round 1"},
+        {
+            "day": "2026-06-21",
+            "start": "10:45",
+            "end": "11:45",
+            "kind": "breakout",
+            "title": "Round 1",
+        },
     )
     assert response.status_code == 303
     with database.read() as session:
@@ -158,9 +169,7 @@ def test_themes_framework_added(client: TestClient, make: Factory, database: Dat
         ]
 
 
-def test_event_details_updated_and_shown_to_participants(
-    client: TestClient, make: Factory
-) -> None:
+def test_event_details_updated_and_shown_to_participants(client: TestClient, make: Factory) -> None:
     organiser = make.organiser()
     event = make.event(organiser)
     log_in(client, organiser.email)
@@ -246,7 +255,11 @@ def test_login_returns_to_the_page_asked_for(client: TestClient, make: Factory) 
     response = post_form(
         client,
         "/login",
-        {"email": organiser.email, "password": "correct horse battery", "next": f"/organiser/events/{event.id}"},
+        {
+            "email": organiser.email,
+            "password": "correct horse battery",
+            "next": f"/organiser/events/{event.id}",
+        },
     )
     assert response.headers["location"] == f"/organiser/events/{event.id}"
     evil = post_form(

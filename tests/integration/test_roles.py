@@ -25,16 +25,28 @@ PROTECTED = [
 
 def _url(path: str, event: Event) -> str:
     # Every id in a path points at something that exists, so a refusal is about the role.
-    return re.sub(r"\{[a-z_]+\}", lambda m: str(event.id) if m.group() == "{event_id}" else "1", path)
+    return re.sub(
+        r"\{[a-z_]+\}", lambda m: str(event.id) if m.group() == "{event_id}" else "1", path
+    )
 
 
-def _visitors(client: TestClient, make: Factory, settings: Settings, event: Event) -> dict[str, TestClient]:
+def _visitors(
+    client: TestClient, make: Factory, settings: Settings, event: Event
+) -> dict[str, TestClient]:
     """Browsers of people who must not reach the event's organiser or facilitator pages."""
     app = client.app
-    browsers = {name: TestClient(app, follow_redirects=False) for name in (  # type: ignore[arg-type]
-        "anonymous", "participant", "projector", "other-organiser", "other-facilitator-link",
-        "revoked-facilitator-link", "facilitator-account",
-    )}
+    browsers = {
+        name: TestClient(app, follow_redirects=False)
+        for name in (  # type: ignore[arg-type]
+            "anonymous",
+            "participant",
+            "projector",
+            "other-organiser",
+            "other-facilitator-link",
+            "revoked-facilitator-link",
+            "facilitator-account",
+        )
+    }
     post_form(browsers["participant"], f"/e/{event.join_code}/join", {"display_name": "Sam"})
     signer = LinkSigner(settings.secret_key)
     assert event.id is not None
@@ -46,23 +58,33 @@ def _visitors(client: TestClient, make: Factory, settings: Settings, event: Even
     with make.database.write() as session:
         link = event_service.create_facilitator_link(session, other_event, "other")
         revoked = event_service.create_facilitator_link(session, event, "revoked")
-    assert browsers["other-facilitator-link"].get(
-        "/f/" + signer.sign("facilitator", link.id or 0)
-    ).status_code == 303
-    assert browsers["revoked-facilitator-link"].get(
-        "/f/" + signer.sign("facilitator", revoked.id or 0)
-    ).status_code == 303
+    assert (
+        browsers["other-facilitator-link"]
+        .get("/f/" + signer.sign("facilitator", link.id or 0))
+        .status_code
+        == 303
+    )
+    assert (
+        browsers["revoked-facilitator-link"]
+        .get("/f/" + signer.sign("facilitator", revoked.id or 0))
+        .status_code
+        == 303
+    )
     with make.database.write() as session:
         event_service.revoke_facilitator_link(session, event, revoked.id or 0)
     facilitator_account = make.organiser()
     with make.database.write() as session:
-        event_service.add_team_member(session, event, facilitator_account.email, "", Role.facilitator)
+        event_service.add_team_member(
+            session, event, facilitator_account.email, "", Role.facilitator
+        )
     log_in(browsers["facilitator-account"], facilitator_account.email)
     return browsers
 
 
 @pytest.fixture
-def setting(client: TestClient, make: Factory, settings: Settings) -> tuple[Event, dict[str, TestClient]]:
+def setting(
+    client: TestClient, make: Factory, settings: Settings
+) -> tuple[Event, dict[str, TestClient]]:
     owner = make.organiser()
     event = make.event(owner, name="Secret planning day")
     make.space(event)

@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -55,3 +56,23 @@ def test_deleting_an_event_removes_its_rows(database: Database, make: Factory) -
     with database.write() as session:
         session.execute(text("DELETE FROM event"))
     assert count(database, Participant) == 0
+
+
+def test_a_room_joining_at_once_through_the_server_all_get_in(
+    live_server: str, make: Factory, database: Database
+) -> None:
+    """80 phones post the join form at the same moment to one real server process."""
+    event = make.event()
+
+    def join(n: int) -> int:
+        with httpx.Client(base_url=live_server, follow_redirects=True, timeout=60) as phone:
+            phone.get(f"/e/{event.join_code}/join")
+            return phone.post(
+                f"/e/{event.join_code}/join",
+                data={"display_name": f"Person {n}", "csrf_token": phone.cookies["openspace_csrf"]},
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=80) as pool:
+        statuses = list(pool.map(join, range(80)))
+    assert statuses == [200] * 80
+    assert count(database, Participant) == 80

@@ -1,0 +1,149 @@
+"""A room joins at once: N phones each open the join form and post a name, all together.
+
+Starts `openspace serve` on a fresh database (SQLite by default, or --database-url), then
+measures the same join flow twice in one run: one phone at a time (the baseline), and
+--concurrency phones at once. Prints latency percentiles, throughput, failures, and the
+ratio of the burst's median to the baseline's median. Nothing here is typed in by hand.
+"""
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "OPENSPACE_DATABASE_URL": database_url,
+        "OPENSPACE_BASE_URL": f"http://127.0.0.1:{port}",
+        "OPENSPACE_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
+         "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def one_join(base: str, code: str, n: int) -> tuple[float, int]:
+    """One phone: fetch the join form, post a name. Returns seconds and the final status."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as phone:
+        form = phone.get(f"/e/{code}/join")
+        token = phone.cookies["openspace_csrf"]
+        key = re.search(r'name="join_key" value="([^"]+)"', form.text)
+        posted = phone.post(
+            f"/e/{code}/join",
+            data={"display_name": f"Bench person {n} ✓", "csrf_token": token,
+                  "join_key": key.group(1) if key else ""},
+        )
+        status = posted.status_code
+        if status == 303:
+            status = phone.get(f"/e/{code}").status_code
+    return time.perf_counter() - started, status
+
+
+def run(base: str, code: str, people: int, concurrency: int, offset: int) -> dict[str, float]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(lambda n: one_join(base, code, offset + n), range(people)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(seconds for seconds, _ in results)
+    failures = sum(1 for _, status in results if status != 200)
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "people": people,
+        "concurrency": concurrency,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": q[98] * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "joins_per_s": people / elapsed,
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="openspace-bench-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    output: list[str] = []
+
+    def drain() -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            output.append(line.decode(errors="replace"))
+
+    threading.Thread(target=drain, daemon=True).start()
+    time.sleep(0.5)
+    code_match = None
+    for _ in range(50):
+        code_match = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
+        if code_match:
+            break
+        time.sleep(0.1)
+    if not code_match:
+        server.kill()
+        raise SystemExit("could not read the demo join code:\n" + "".join(output))
+    code = code_match.group(1)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        one_join(base, code, 0)  # warm up
+        baseline = run(base, code, min(60, args.people), 1, 10_000)
+        burst = run(base, code, args.people, args.concurrency, 20_000)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"join burst on {kind}, {args.workers} worker(s), {os.cpu_count()} cores, "
+          f"{time.strftime('%Y-%m-%d')}")
+    print(f"{'run':<10}{'people':>8}{'conc':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'joins/s':>9}{'failed':>8}")
+    for name, row in (("baseline", baseline), ("burst", burst)):
+        print(f"{name:<10}{row['people']:>8}{row['concurrency']:>6}{row['p50_ms']:>9.1f}"
+              f"{row['p99_ms']:>9.1f}{row['max_ms']:>9.1f}{row['joins_per_s']:>9.1f}"
+              f"{row['failures']:>8}")
+    print(f"burst median / baseline median: {burst['p50_ms'] / baseline['p50_ms']:.1f}x; "
+          f"throughput burst / baseline: {burst['joins_per_s'] / baseline['joins_per_s']:.1f}x")
+    if burst["failures"] or baseline["failures"]:
+        raise SystemExit("some joins failed")
+
+
+if __name__ == "__main__":
+    main()
