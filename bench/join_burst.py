@@ -38,9 +38,21 @@ def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen
         "OPENSPACE_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
-         "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -62,8 +74,11 @@ def one_join(base: str, code: str, n: int) -> tuple[float, int]:
         key = re.search(r'name="join_key" value="([^"]+)"', form.text)
         posted = phone.post(
             f"/e/{code}/join",
-            data={"display_name": f"Bench person {n} ✓", "csrf_token": token,
-                  "join_key": key.group(1) if key else ""},
+            data={
+                "display_name": f"Bench person {n} ✓",
+                "csrf_token": token,
+                "join_key": key.group(1) if key else "",
+            },
         )
         status = posted.status_code
         if status == 303:
@@ -131,16 +146,24 @@ def main() -> None:
         server.wait(timeout=20)
 
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print(f"join burst on {kind}, {args.workers} worker(s), {os.cpu_count()} cores, "
-          f"{time.strftime('%Y-%m-%d')}")
-    print(f"{'run':<10}{'people':>8}{'conc':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'joins/s':>9}{'failed':>8}")
+    print(
+        f"join burst on {kind}, {args.workers} worker(s), {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    print(
+        f"{'run':<10}{'people':>8}{'conc':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'joins/s':>9}{'failed':>8}"
+    )
     for name, row in (("baseline", baseline), ("burst", burst)):
-        print(f"{name:<10}{row['people']:>8}{row['concurrency']:>6}{row['p50_ms']:>9.1f}"
-              f"{row['p99_ms']:>9.1f}{row['max_ms']:>9.1f}{row['joins_per_s']:>9.1f}"
-              f"{row['failures']:>8}")
-    print(f"burst median / baseline median: {burst['p50_ms'] / baseline['p50_ms']:.1f}x; "
-          f"throughput burst / baseline: {burst['joins_per_s'] / baseline['joins_per_s']:.1f}x")
+        print(
+            f"{name:<10}{row['people']:>8}{row['concurrency']:>6}{row['p50_ms']:>9.1f}"
+            f"{row['p99_ms']:>9.1f}{row['max_ms']:>9.1f}{row['joins_per_s']:>9.1f}"
+            f"{row['failures']:>8}"
+        )
+    print(
+        f"burst median / baseline median: {burst['p50_ms'] / baseline['p50_ms']:.1f}x; "
+        f"throughput burst / baseline: {burst['joins_per_s'] / baseline['joins_per_s']:.1f}x"
+    )
     if burst["failures"] or baseline["failures"]:
         raise SystemExit("some joins failed")
 

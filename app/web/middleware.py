@@ -1,14 +1,13 @@
 """ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
 
 import logging
-
-import anyio
-import anyio.to_thread
-from anyio.lowlevel import RunVar
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
 
+import anyio
+import anyio.to_thread
+from anyio.lowlevel import RunVar
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
