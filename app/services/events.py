@@ -1,10 +1,11 @@
 """Setting an event up: the event, its team and links, spaces, slots and themes."""
 
 from datetime import UTC, date, datetime, time
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.models import (
     Event,
@@ -23,6 +24,8 @@ from app.models.people import OrganiserCreate
 from app.security import new_join_code, new_secret, normalise_join_code
 from app.services.accounts import create_organiser, organiser_by_email
 from app.services.errors import Refused
+
+T = TypeVar("T", bound=SQLModel)
 
 
 def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:
@@ -160,9 +163,7 @@ def live_facilitator_link(session: Session, link_id: int) -> FacilitatorLink | N
 
 def revoke_facilitator_link(session: Session, event: Event, link_id: int) -> None:
     """Stop a facilitator link from working, at once, for everyone holding it."""
-    link = session.get(FacilitatorLink, link_id)
-    if link is None or link.event_id != event.id:
-        raise Refused("No such facilitator link.")
+    link = _of_event(session, FacilitatorLink, link_id, event)
     link.revoked_at = utcnow()
     session.add(link)
 
@@ -205,12 +206,17 @@ def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
     return space
 
 
+def _of_event(session: Session, model: type[T], row_id: int, event: Event) -> T:
+    """The row with this id, if it belongs to the event."""
+    row = session.get(model, row_id)
+    if row is None or getattr(row, "event_id", None) != event.id:
+        raise Refused(f"No such {model.__name__.lower()}: it may have been removed already.")
+    return row
+
+
 def space_of(session: Session, event: Event, space_id: int) -> Space:
     """One of the event's spaces."""
-    space = session.get(Space, space_id)
-    if space is None or space.event_id != event.id:
-        raise Refused("No such space.")
-    return space
+    return _of_event(session, Space, space_id, event)
 
 
 def update_space(session: Session, event: Event, space_id: int, data: SpaceCreate) -> Space:
@@ -278,10 +284,7 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:
     """Delete a slot."""
-    slot = session.get(Slot, slot_id)
-    if slot is None or slot.event_id != event.id:
-        raise Refused("No such slot.")
-    session.delete(slot)
+    session.delete(_of_event(session, Slot, slot_id, event))
 
 
 def themes(session: Session, event: Event) -> list[Theme]:
@@ -307,10 +310,7 @@ def add_theme(session: Session, event: Event, data: ThemeCreate) -> Theme:
 
 def remove_theme(session: Session, event: Event, theme_id: int) -> None:
     """Delete a theme."""
-    theme = session.get(Theme, theme_id)
-    if theme is None or theme.event_id != event.id:
-        raise Refused("No such theme.")
-    session.delete(theme)
+    session.delete(_of_event(session, Theme, theme_id, event))
 
 
 def participant_count(session: Session, event: Event) -> int:

@@ -2,7 +2,6 @@
 
 import io
 
-from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from segno import make_qr
 
@@ -32,7 +31,7 @@ def qr_svg(data: str, *, scale: int = 8) -> Response:
     )
 
 
-def safe_next(request: Request, next_url: str | None, default: str) -> str:
+def safe_next(next_url: str | None, default: str) -> str:
     """A local path to go on to after logging in; anything else falls back to `default`."""
     if next_url and next_url.startswith("/") and not next_url.startswith("//"):
         return next_url

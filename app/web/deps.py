@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -61,6 +62,11 @@ class Visitor:
     participants: dict[str, list[int]] = field(default_factory=dict)
     facilitator_links: dict[str, int] = field(default_factory=dict)
 
+    def as_participant(self, participant: Participant) -> None:
+        """This browser now acts as the participant in their event."""
+        assert participant.id is not None
+        self.participants[str(participant.event_id)] = [participant.id, participant.link_version]
+
     def dump(self) -> dict[str, Any]:
         return {"o": self.organiser_id, "p": self.participants, "f": self.facilitator_links}
 
@@ -85,6 +91,13 @@ def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
 
 
 VisitorDep = Annotated[Visitor, Depends(get_visitor)]
+
+
+def remember_and_go(url: str, visitor: Visitor, settings: Settings) -> Response:
+    """Store the visitor's new identity and send the browser on to `url`."""
+    response = RedirectResponse(url, status_code=303)
+    remember(response, visitor, settings)
+    return response
 
 
 def remember(response: Response, visitor: Visitor, settings: Settings) -> None:

@@ -5,14 +5,14 @@ from fastapi.responses import Response
 
 from app.services import events as event_service
 from app.templating import render
-from app.web.common import absolute, see_other
+from app.web.common import absolute
 from app.web.deps import (
     FacilitatedEvent,
     SessionDep,
     SettingsDep,
     SignerDep,
     VisitorDep,
-    remember,
+    remember_and_go,
     verify_csrf,
 )
 
@@ -44,9 +44,7 @@ def claim_facilitator_link(
         )
     assert link.id is not None
     visitor.facilitator_links[str(link.event_id)] = link.id
-    response = see_other(f"/facilitate/{link.event_id}")
-    remember(response, visitor, settings)
-    return response
+    return remember_and_go(f"/facilitate/{link.event_id}", visitor, settings)
 
 
 @router.get("/facilitate/{event_id}")

@@ -1,15 +1,18 @@
 """Organiser pages: their events, and setting one up (details, spaces, slots, themes, team)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
+from app.config import Settings
 from app.models import Event, Role, SlotKind
 from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
 from app.models.people import check_email
@@ -31,6 +34,7 @@ from app.web.deps import (
 from app.web.forms import FormErrors, form_values, validate
 
 router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf)])
+M = TypeVar("M", bound=BaseModel)
 
 EVENT_FIELDS = ("name", "theme_question", "starts_on", "timezone", "venue", "principles")
 TIMEZONES = sorted(available_timezones())
@@ -89,7 +93,7 @@ class PasswordForm(Form):
         return value
 
 
-def links(settings: Any, signer: LinkSigner, event: Event) -> dict[str, str]:
+def links(settings: Settings, signer: LinkSigner, event: Event) -> dict[str, str]:
     """The event's links to hand out: join, projector."""
     assert event.id is not None
     return {
@@ -101,7 +105,7 @@ def links(settings: Any, signer: LinkSigner, event: Event) -> dict[str, str]:
 
 
 def setup_context(
-    session: Session, settings: Any, signer: LinkSigner, event: Event
+    session: Session, settings: Settings, signer: LinkSigner, event: Event
 ) -> dict[str, Any]:
     return {
         "event": event,
@@ -163,260 +167,172 @@ def create_event(
     return see_other(f"/organiser/events/{event.id}")
 
 
-@router.get("/events/{event_id}")
-def event_setup(
+@dataclass
+class EventSetup:
+    """An organiser at work on one event's set-up page, and how to answer their forms."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    signer: LinkSigner
+    event: Event
+
+    def page(self, *, block: str | None = None, status_code: int = 200, **extra: Any) -> Response:
+        ctx = setup_context(self.session, self.settings, self.signer, self.event)
+        ctx.update(extra)
+        return render(
+            self.request, "organiser/event.html", ctx, block=block, status_code=status_code
+        )
+
+    def section(
+        self,
+        section: str,
+        *,
+        values: dict[str, str] | None = None,
+        errors: FormErrors | None = None,
+        notice: str | None = None,
+    ) -> Response:
+        """After a post: the section with errors (422), the section (htmx), or a redirect."""
+        if errors:
+            return self.page(
+                block=section,
+                status_code=422,
+                values={section: values or {}},
+                errors={section: errors},
+            )
+        if wants_fragment(self.request) or notice:
+            return self.page(block=section, notice={section: notice} if notice else {})
+        return see_other(f"/organiser/events/{self.event.id}#{section}")
+
+    def apply(
+        self,
+        form: FormData,
+        *,
+        section: str,
+        model: type[M],
+        fields: tuple[str, ...],
+        action: Callable[[M], object],
+    ) -> Response:
+        """Validate a section's form and carry out `action`; a text it returns is shown."""
+        values = form_values(form, *fields)
+        data, errors = validate(model, values)
+        notice = None
+        if data is not None:
+            try:
+                result = action(data)
+            except Refused as refused:
+                errors = {refused.field if refused.field in fields else "__all__": refused.message}
+            else:
+                notice = result if isinstance(result, str) else None
+        return self.section(section, values=values, errors=errors, notice=notice)
+
+    def run(self, section: str, action: Callable[[], object]) -> Response:
+        """Carry out a form-less action (remove, revoke) and show its section."""
+        try:
+            action()
+        except Refused as refused:
+            return self.section(section, errors={"__all__": refused.message})
+        return self.section(section)
+
+
+def event_setup_dep(
     request: Request,
     event: OrganisedEvent,
     session: SessionDep,
     settings: SettingsDep,
     signer: SignerDep,
-) -> Response:
-    return render(request, "organiser/event.html", setup_context(session, settings, signer, event))
+) -> EventSetup:
+    return EventSetup(request, session, settings, signer, event)
 
 
-def section_response(
-    request: Request,
-    session: SessionDep,
-    settings: Any,
-    signer: LinkSigner,
-    event: Event,
-    section: str,
-    *,
-    values: dict[str, str] | None = None,
-    errors: FormErrors | None = None,
-    notice: str | None = None,
-) -> Response:
-    """After a post: the section again (htmx), the page with errors (422), or a redirect."""
-    if errors:
-        ctx = setup_context(session, settings, signer, event)
-        ctx.update(values={section: values or {}}, errors={section: errors})
-        return render(request, "organiser/event.html", ctx, block=section, status_code=422)
-    if wants_fragment(request) or notice:
-        ctx = setup_context(session, settings, signer, event)
-        ctx["notice"] = {section: notice} if notice else {}
-        return render(request, "organiser/event.html", ctx, block=section)
-    return see_other(f"/organiser/events/{event.id}#{section}")
+SetupDep = Annotated[EventSetup, Depends(event_setup_dep)]
+SPACE_FIELDS = ("name", "capacity", "access_notes")
 
 
-def apply_form(
-    request: Request,
-    session: SessionDep,
-    settings: Any,
-    signer: LinkSigner,
-    event: Event,
-    form: FormDep,
-    *,
-    section: str,
-    model: type[BaseModel],
-    fields: tuple[str, ...],
-    action: Callable[[Any], str | None],
-) -> Response:
-    """Validate a section's form and carry out `action` with it; errors go back to the form."""
-    values = form_values(form, *fields)
-    data, errors = validate(model, values)
-    notice = None
-    if data is not None:
-        try:
-            notice = action(data)
-        except Refused as refused:
-            field = refused.field if refused.field in fields else "__all__"
-            errors = {field: refused.message}
-    return section_response(
-        request,
-        session,
-        settings,
-        signer,
-        event,
-        section,
-        values=values,
-        errors=errors,
-        notice=notice,
-    )
+@router.get("/events/{event_id}")
+def event_setup(setup: SetupDep) -> Response:
+    return setup.page()
 
 
 @router.post("/events/{event_id}")
-def update_event(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
+def update_event(setup: SetupDep, form: FormDep) -> Response:
     def save(data: EventUpdate) -> str:
-        event_service.update_event(session, event, data)
+        event_service.update_event(setup.session, setup.event, data)
         return "Saved."
 
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
-        form,
-        section="details",
-        model=EventUpdate,
-        fields=EVENT_FIELDS,
-        action=save,
-    )
+    return setup.apply(form, section="details", model=EventUpdate, fields=EVENT_FIELDS, action=save)
 
 
 @router.post("/events/{event_id}/spaces")
-def add_space(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
-    def add(data: SpaceCreate) -> None:
-        event_service.add_space(session, event, data)
-
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
+def add_space(setup: SetupDep, form: FormDep) -> Response:
+    return setup.apply(
         form,
         section="spaces",
         model=SpaceCreate,
-        fields=("name", "capacity", "access_notes"),
-        action=add,
+        fields=SPACE_FIELDS,
+        action=lambda data: event_service.add_space(setup.session, setup.event, data),
     )
 
 
 @router.post("/events/{event_id}/spaces/{space_id}")
-def update_space(
-    request: Request,
-    space_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
-    def save(data: SpaceCreate) -> None:
-        event_service.update_space(session, event, space_id, data)
-
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
+def update_space(space_id: int, setup: SetupDep, form: FormDep) -> Response:
+    return setup.apply(
         form,
         section="spaces",
         model=SpaceCreate,
-        fields=("name", "capacity", "access_notes"),
-        action=save,
+        fields=SPACE_FIELDS,
+        action=lambda data: event_service.update_space(setup.session, setup.event, space_id, data),
     )
 
 
 @router.post("/events/{event_id}/spaces/{space_id}/delete")
-def remove_space(
-    request: Request,
-    space_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    event_service.remove_space(session, event, space_id)
-    return section_response(request, session, settings, signer, event, "spaces")
+def remove_space(space_id: int, setup: SetupDep) -> Response:
+    return setup.run(
+        "spaces", lambda: event_service.remove_space(setup.session, setup.event, space_id)
+    )
 
 
 @router.post("/events/{event_id}/slots")
-def add_slot(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
-    def add(data: SlotForm) -> None:
-        event_service.add_slot(session, event, data.to_create())
-
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
+def add_slot(setup: SetupDep, form: FormDep) -> Response:
+    return setup.apply(
         form,
         section="slots",
         model=SlotForm,
         fields=("day", "start", "end", "kind", "title"),
-        action=add,
+        action=lambda data: event_service.add_slot(setup.session, setup.event, data.to_create()),
     )
 
 
 @router.post("/events/{event_id}/slots/{slot_id}/delete")
-def remove_slot(
-    request: Request,
-    slot_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    event_service.remove_slot(session, event, slot_id)
-    return section_response(request, session, settings, signer, event, "slots")
+def remove_slot(slot_id: int, setup: SetupDep) -> Response:
+    return setup.run(
+        "slots", lambda: event_service.remove_slot(setup.session, setup.event, slot_id)
+    )
 
 
 @router.post("/events/{event_id}/themes")
-def add_theme(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
-    def add(data: ThemeCreate) -> None:
-        event_service.add_theme(session, event, data)
-
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
+def add_theme(setup: SetupDep, form: FormDep) -> Response:
+    return setup.apply(
         form,
         section="themes",
         model=ThemeCreate,
         fields=("name", "description"),
-        action=add,
+        action=lambda data: event_service.add_theme(setup.session, setup.event, data),
     )
 
 
 @router.post("/events/{event_id}/themes/{theme_id}/delete")
-def remove_theme(
-    request: Request,
-    theme_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    event_service.remove_theme(session, event, theme_id)
-    return section_response(request, session, settings, signer, event, "themes")
+def remove_theme(theme_id: int, setup: SetupDep) -> Response:
+    return setup.run(
+        "themes", lambda: event_service.remove_theme(setup.session, setup.event, theme_id)
+    )
 
 
 @router.post("/events/{event_id}/team")
-def add_team_member(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
+def add_team_member(setup: SetupDep, form: FormDep) -> Response:
     def add(data: TeamForm) -> str | None:
         member, password = event_service.add_team_member(
-            session, event, data.email, data.name, data.role
+            setup.session, setup.event, data.email, data.name, data.role
         )
         if password is None:
             return None
@@ -425,93 +341,43 @@ def add_team_member(
             f"(shown only now) and ask them to change it after logging in: {password}"
         )
 
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
-        form,
-        section="team",
-        model=TeamForm,
-        fields=("email", "name", "role"),
-        action=add,
+    return setup.apply(
+        form, section="team", model=TeamForm, fields=("email", "name", "role"), action=add
     )
 
 
 @router.post("/events/{event_id}/team/{organiser_id}/delete")
-def remove_team_member(
-    request: Request,
-    organiser_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    try:
-        event_service.remove_team_member(session, event, organiser_id)
-    except Refused as refused:
-        return section_response(
-            request,
-            session,
-            settings,
-            signer,
-            event,
-            "team",
-            errors={"__all__": refused.message},
-        )
-    return section_response(request, session, settings, signer, event, "team")
+def remove_team_member(organiser_id: int, setup: SetupDep) -> Response:
+    return setup.run(
+        "team", lambda: event_service.remove_team_member(setup.session, setup.event, organiser_id)
+    )
 
 
 @router.post("/events/{event_id}/facilitator-links")
-def create_facilitator_link(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    form: FormDep,
-) -> Response:
-    def create(data: TokenForm) -> None:
-        event_service.create_facilitator_link(session, event, data.name)
-
-    return apply_form(
-        request,
-        session,
-        settings,
-        signer,
-        event,
+def create_facilitator_link(setup: SetupDep, form: FormDep) -> Response:
+    return setup.apply(
         form,
         section="links",
         model=TokenForm,
         fields=("name",),
-        action=create,
+        action=lambda data: event_service.create_facilitator_link(
+            setup.session, setup.event, data.name
+        ),
     )
 
 
 @router.post("/events/{event_id}/facilitator-links/{link_id}/revoke")
-def revoke_facilitator_link(
-    request: Request,
-    link_id: int,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    event_service.revoke_facilitator_link(session, event, link_id)
-    return section_response(request, session, settings, signer, event, "links")
+def revoke_facilitator_link(link_id: int, setup: SetupDep) -> Response:
+    return setup.run(
+        "links", lambda: event_service.revoke_facilitator_link(setup.session, setup.event, link_id)
+    )
 
 
 @router.post("/events/{event_id}/projector-link/renew")
-def renew_projector_link(
-    request: Request,
-    event: OrganisedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    event_service.renew_projector_link(session, event)
-    return section_response(request, session, settings, signer, event, "links")
+def renew_projector_link(setup: SetupDep) -> Response:
+    return setup.run(
+        "links", lambda: event_service.renew_projector_link(setup.session, setup.event)
+    )
 
 
 @router.get("/events/{event_id}/poster")

@@ -18,7 +18,7 @@ from app.web.deps import (
     SettingsDep,
     SignerDep,
     VisitorDep,
-    remember,
+    remember_and_go,
     verify_csrf,
 )
 from app.web.forms import form_values, validate
@@ -68,12 +68,8 @@ def join(
             {"event": event, "values": values, "errors": errors, "join_key": join_key},
             status_code=422,
         )
-    joined = participant_service.join_event(session, event, data, join_key)
-    assert joined.id is not None
-    visitor.participants[str(event.id)] = [joined.id, joined.link_version]
-    response = see_other(f"/e/{event.join_code}")
-    remember(response, visitor, settings)
-    return response
+    visitor.as_participant(participant_service.join_event(session, event, data, join_key))
+    return remember_and_go(f"/e/{event.join_code}", visitor, settings)
 
 
 @router.get("")
@@ -136,11 +132,8 @@ def revoke_device_links(
     if participant is None:
         return see_other(f"/e/{event.join_code}/join")
     participant_service.revoke_device_links(session, participant)
-    assert participant.id is not None
-    visitor.participants[str(event.id)] = [participant.id, participant.link_version]
-    response = see_other(f"/e/{event.join_code}/device?renewed=1")
-    remember(response, visitor, settings)
-    return response
+    visitor.as_participant(participant)
+    return remember_and_go(f"/e/{event.join_code}/device?renewed=1", visitor, settings)
 
 
 @router.get("/continue/{token}")
@@ -172,11 +165,8 @@ def continue_here(
             },
             status_code=404,
         )
-    assert participant.id is not None
-    visitor.participants[str(event.id)] = [participant.id, participant.link_version]
-    response = see_other(f"/e/{event.join_code}")
-    remember(response, visitor, settings)
-    return response
+    visitor.as_participant(participant)
+    return remember_and_go(f"/e/{event.join_code}", visitor, settings)
 
 
 @router.get("/qr.svg")

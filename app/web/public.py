@@ -15,7 +15,7 @@ from app.web.deps import (
     SessionDep,
     SettingsDep,
     VisitorDep,
-    remember,
+    remember_and_go,
     verify_csrf,
 )
 from app.web.forms import form_values
@@ -85,15 +85,11 @@ def log_in(
             status_code=400,
         )
     visitor.organiser_id = organiser.id
-    response = see_other(safe_next(request, values["next"], "/organiser"))
-    remember(response, visitor, settings)
-    return response
+    return remember_and_go(safe_next(values["next"], "/organiser"), visitor, settings)
 
 
 @router.post("/logout")
 def log_out(settings: SettingsDep, visitor: VisitorDep) -> Response:
     visitor.organiser_id = None
     visitor.facilitator_links.clear()
-    response = see_other("/")
-    remember(response, visitor, settings)
-    return response
+    return remember_and_go("/", visitor, settings)
