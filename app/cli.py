@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 
@@ -90,6 +91,13 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
     """Migrate, optionally make the demo event, then serve with uvicorn."""
     import uvicorn
 
+    if "base_url" not in settings.model_fields_set:
+        # Links and QR codes point at where we serve, unless a public address is configured;
+        # the variable carries it to the worker processes too.
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+        settings = settings.model_copy(update={"base_url": f"http://{shown}:{port}"})
+        os.environ["OPENSPACE_BASE_URL"] = settings.base_url
+        get_settings.cache_clear()
     migrate(settings)
     if with_demo:
         create_demo(settings, only_if_empty=True)

@@ -7,6 +7,7 @@ from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
 from app.services import events as event_service
+from app.services import marketplace
 from app.services import participants as participant_service
 from app.templating import render
 from app.web.common import absolute, qr_svg, see_other
@@ -86,6 +87,7 @@ def event_home(
             "participant": participant,
             "spaces": event_service.spaces(session, event),
             "slots": event_service.slots(session, event),
+            "topics": marketplace.topics(session, event),
         },
     )
 

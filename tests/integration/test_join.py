@@ -8,7 +8,9 @@ from sqlmodel import select
 from app.config import Settings
 from app.db import Database
 from app.models import Participant
+from app.models.agenda import TopicCreate
 from app.security import LinkSigner
+from app.services.marketplace import propose_topic
 from app.web.common import absolute, qr_svg
 from tests.conftest import csrf_token, post_form, text_of
 from tests.factories import Factory, count
@@ -176,3 +178,17 @@ def test_participant_of_one_event_is_not_in_another(client: TestClient, make: Fa
     post_form(client, f"/e/{first.join_code}/join", {"display_name": "Sam"})
     assert client.get(f"/e/{second.join_code}").status_code == 303
     assert csrf_token(client)
+
+
+def test_participant_home_lists_topics_with_their_conveners(
+    client: TestClient, make: Factory, database: Database
+) -> None:
+    event = make.event()
+    convener = make.participant(event, "Nadia Rahman")
+    with database.write() as session:
+        propose_topic(session, event, convener, TopicCreate(title="Warm spaces <after> winter"))
+    post_form(client, f"/e/{event.join_code}/join", {"display_name": "Sam"})
+    page = client.get(f"/e/{event.join_code}")
+    assert "Warm spaces &lt;after&gt; winter" in page.text
+    assert "Topics proposed so far (1)" in text_of(page.text)
+    assert "Nadia Rahman" in page.text
