@@ -1,6 +1,6 @@
 """All tables, imported so that SQLModel.metadata knows them."""
 
-from app.models.agenda import Topic
+from app.models.agenda import CoConvener, Interest, SignUp, Topic, TopicTheme, WaitlistEntry
 from app.models.base import metadata
 from app.models.event import (
     Event,
@@ -16,16 +16,21 @@ from app.models.people import ApiToken, Organiser, Participant
 
 __all__ = [
     "ApiToken",
+    "CoConvener",
     "Event",
     "EventStaff",
     "FacilitatorLink",
+    "Interest",
     "Organiser",
     "Participant",
     "Role",
+    "SignUp",
     "Slot",
     "SlotKind",
     "Space",
     "Theme",
     "Topic",
+    "TopicTheme",
+    "WaitlistEntry",
     "metadata",
 ]

@@ -64,6 +64,9 @@ class Event(EventBase, table=True):
     join_code: str = Field(max_length=12, unique=True, index=True)
     # Bumped to revoke the projector link handed out before.
     projector_version: int = Field(default=1)
+    marketplace_open: bool = Field(default=False)
+    # Once closed, the event takes no more proposals or sign-ups.
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property

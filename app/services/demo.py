@@ -2,6 +2,7 @@
 
 import random
 import secrets
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
@@ -11,8 +12,9 @@ from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
 from app.services import events as event_service
+from app.services import marketplace, signups, wall
 from app.services.accounts import create_organiser, organiser_by_email, set_password
-from app.services.marketplace import propose_topic
+from app.services.errors import Refused
 from app.services.participants import join_event
 
 DEMO_EMAIL = "organiser@example.org"
@@ -207,6 +209,35 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
                 ),
             )
         )
-    for title, convener in zip(TOPICS, rng.sample(people, len(TOPICS)), strict=True):
-        propose_topic(session, event, convener, TopicCreate(title=title))
+    marketplace.open_marketplace(session, event, True)
+    theme_ids = [theme.id for theme in event_service.themes(session, event) if theme.id]
+    topics = [
+        marketplace.propose_topic(
+            session,
+            event,
+            convener,
+            TopicCreate(title=title),
+            theme_ids=rng.sample(theme_ids, rng.randint(0, 2)),
+        )
+        for title, convener in zip(TOPICS, rng.sample(people, len(TOPICS)), strict=True)
+    ]
+    for person in people:
+        for topic in rng.sample(topics, rng.randint(1, 4)):
+            marketplace.set_interest(session, topic, person, True)
+    # Most topics are already on the wall, as they would be half an hour in; a few still wait.
+    cards = marketplace.topic_cards(session, event)
+    board = wall.build_wall(
+        session,
+        event,
+        cards,
+        event_service.slots(session, event),
+        event_service.spaces(session, event),
+    )
+    for card, slot, space in wall.suggest_allocation(session, board)[:14]:
+        wall.move_by_facilitator(session, event, card.topic, slot.id, space.id)
+    placed = [topic for topic in topics if topic.placed]
+    for person in people[:40]:
+        for topic in rng.sample(placed, 3):
+            with suppress(Refused):  # a full room: they sit elsewhere
+                signups.sign_up(session, event, topic, person)
     return event, organiser, password

@@ -1,28 +1,309 @@
-"""The marketplace: topics proposed by participants."""
+"""The marketplace: topics proposed by participants, interest in them, and their upkeep."""
 
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.models import Event, Participant, Topic
+from app.models import (
+    CoConvener,
+    Event,
+    Interest,
+    Participant,
+    SignUp,
+    Slot,
+    Space,
+    Theme,
+    Topic,
+    TopicTheme,
+    WaitlistEntry,
+)
 from app.models.agenda import TopicCreate
+from app.models.base import utcnow
+from app.services.errors import Refused
+
+
+def open_marketplace(session: Session, event: Event, is_open: bool) -> None:
+    """Open or close the marketplace for proposals."""
+    event.marketplace_open = is_open
+    session.add(event)
+
+
+def close_event(session: Session, event: Event, closed: bool) -> None:
+    """Close the event to proposals and sign-ups (or reopen it)."""
+    event.closed_at = utcnow() if closed else None
+    if closed:
+        event.marketplace_open = False
+    session.add(event)
+
+
+def topic_of(session: Session, event: Event, topic_id: int) -> Topic:
+    """One of the event's topics."""
+    topic = session.get(Topic, topic_id)
+    if topic is None or topic.event_id != event.id:
+        raise Refused("There is no such topic: it may have been merged or removed.")
+    return topic
+
+
+def _themes_of_event(session: Session, event: Event, theme_ids: list[int]) -> list[int]:
+    if not theme_ids:
+        return []
+    known = session.exec(
+        select(Theme.id).where(Theme.event_id == event.id, col(Theme.id).in_(theme_ids))
+    ).all()
+    return [theme_id for theme_id in known if theme_id is not None]
 
 
 def propose_topic(
-    session: Session, event: Event, convener: Participant, data: TopicCreate
+    session: Session,
+    event: Event,
+    convener: Participant,
+    data: TopicCreate,
+    *,
+    theme_ids: list[int] | None = None,
+    propose_key: str | None = None,
+    at_the_desk: bool = False,
 ) -> Topic:
-    """A new topic with the participant as its convener."""
+    """A new topic with the participant as convener; one form sent twice makes one topic.
+
+    Outside the marketplace only a facilitator at the desk can add topics.
+    """
     assert event.id is not None and convener.id is not None
-    topic = Topic.model_validate(data, update={"event_id": event.id, "convener_id": convener.id})
-    session.add(topic)
+    if event.closed_at is not None:
+        raise Refused("The event is closed: no more topics can be proposed.")
+    if not event.marketplace_open and not at_the_desk:
+        raise Refused(
+            "The marketplace is not open right now. Topics can be proposed once the "
+            "facilitator opens it."
+        )
+    if propose_key:
+        earlier = _proposed_with(session, event, propose_key)
+        if earlier is not None:
+            return earlier
+    topic = Topic.model_validate(
+        data,
+        update={"event_id": event.id, "convener_id": convener.id, "propose_key": propose_key},
+    )
+    try:
+        with session.begin_nested():
+            session.add(topic)
+            session.flush()
+    except IntegrityError:
+        earlier = _proposed_with(session, event, propose_key or "")
+        if earlier is None:
+            raise
+        return earlier
+    assert topic.id is not None
+    for theme_id in _themes_of_event(session, event, theme_ids or []):
+        session.add(TopicTheme(topic_id=topic.id, theme_id=theme_id))
     session.flush()
     return topic
 
 
-def topics(session: Session, event: Event) -> list[tuple[Topic, Participant]]:
-    """The event's topics with their conveners, in the order they were proposed."""
+def _proposed_with(session: Session, event: Event, key: str) -> Topic | None:
+    return session.exec(
+        select(Topic).where(Topic.event_id == event.id, Topic.propose_key == key)
+    ).first()
+
+
+def edit_topic(
+    session: Session, event: Event, topic: Topic, data: TopicCreate, theme_ids: list[int]
+) -> Topic:
+    """Change a topic's words, language and themes."""
+    topic.title, topic.description, topic.language = data.title, data.description, data.language
+    session.add(topic)
+    session.execute(delete(TopicTheme).where(col(TopicTheme.topic_id) == topic.id))
+    assert topic.id is not None
+    for theme_id in _themes_of_event(session, event, theme_ids):
+        session.add(TopicTheme(topic_id=topic.id, theme_id=theme_id))
+    session.flush()
+    return topic
+
+
+def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
+    """Hide a topic from the wall and the lists (or restore it); nothing is deleted."""
+    topic.hidden = hidden
+    session.add(topic)
+
+
+def conveners(session: Session, topic: Topic) -> list[int]:
+    """The ids of everyone convening the topic."""
+    extra = session.exec(select(CoConvener.participant_id).where(CoConvener.topic_id == topic.id))
+    return [topic.convener_id, *extra]
+
+
+def co_convene(session: Session, topic: Topic, participant: Participant) -> None:
+    """The participant joins the topic's conveners."""
+    assert topic.id is not None and participant.id is not None
+    if participant.id in conveners(session, topic):
+        return
+    session.add(CoConvener(topic_id=topic.id, participant_id=participant.id))
+    session.flush()
+
+
+def set_interest(
+    session: Session, topic: Topic, participant: Participant, interested: bool
+) -> None:
+    """Mark or unmark the participant's interest in the topic (idempotent)."""
+    assert topic.id is not None and participant.id is not None
+    if topic.hidden:
+        raise Refused("This topic has been taken off the wall.")
+    existing = session.exec(
+        select(Interest).where(
+            Interest.topic_id == topic.id, Interest.participant_id == participant.id
+        )
+    ).first()
+    if interested and existing is None:
+        try:
+            with session.begin_nested():
+                session.add(Interest(topic_id=topic.id, participant_id=participant.id))
+                session.flush()
+        except IntegrityError:
+            pass  # the other tap already marked it
+    elif not interested and existing is not None:
+        session.delete(existing)
+        session.flush()
+
+
+@dataclass
+class TopicCard:
+    """A topic as lists and the wall show it."""
+
+    topic: Topic
+    convener: Participant
+    interest: int = 0
+    taken: int = 0
+    waiting: int = 0
+    themes: list[str] = field(default_factory=list)
+    co_conveners: list[str] = field(default_factory=list)
+    slot: Slot | None = None
+    space: Space | None = None
+
+    @property
+    def capacity(self) -> int | None:
+        return self.space.capacity if self.space else None
+
+    @property
+    def full(self) -> bool:
+        return self.space is not None and self.taken >= self.space.capacity
+
+
+def _counts(
+    session: Session, model: type[Interest | SignUp | WaitlistEntry], ids: list[int]
+) -> dict[int, int]:
+    if not ids:
+        return {}
     rows = session.exec(
+        select(model.topic_id, func.count())
+        .where(col(model.topic_id).in_(ids))
+        .group_by(col(model.topic_id))
+    )
+    return dict(rows.all())
+
+
+def topic_cards(session: Session, event: Event, *, include_hidden: bool = False) -> list[TopicCard]:
+    """The event's topics with conveners, counts, themes and places, oldest first."""
+    query = (
         select(Topic, Participant)
         .join(Participant, col(Participant.id) == Topic.convener_id)
         .where(Topic.event_id == event.id)
         .order_by(col(Topic.id))
     )
-    return list(rows)
+    if not include_hidden:
+        query = query.where(col(Topic.hidden).is_(False))
+    rows = session.exec(query).all()
+    ids = [topic.id for topic, _ in rows if topic.id is not None]
+    interest = _counts(session, Interest, ids)
+    taken = _counts(session, SignUp, ids)
+    waiting = _counts(session, WaitlistEntry, ids)
+    slots = {s.id: s for s in session.exec(select(Slot).where(Slot.event_id == event.id))}
+    spaces = {s.id: s for s in session.exec(select(Space).where(Space.event_id == event.id))}
+    themes: dict[int, list[str]] = {}
+    co: dict[int, list[str]] = {}
+    if ids:
+        for topic_id, name in session.exec(
+            select(TopicTheme.topic_id, Theme.name)
+            .join(Theme, col(Theme.id) == TopicTheme.theme_id)
+            .where(col(TopicTheme.topic_id).in_(ids))
+            .order_by(col(Theme.position))
+        ):
+            themes.setdefault(topic_id, []).append(name)
+        for topic_id, name in session.exec(
+            select(CoConvener.topic_id, Participant.display_name)
+            .join(Participant, col(Participant.id) == CoConvener.participant_id)
+            .where(col(CoConvener.topic_id).in_(ids))
+        ):
+            co.setdefault(topic_id, []).append(name)
+    return [
+        TopicCard(
+            topic=topic,
+            convener=convener,
+            interest=interest.get(topic.id or 0, 0),
+            taken=taken.get(topic.id or 0, 0),
+            waiting=waiting.get(topic.id or 0, 0),
+            themes=themes.get(topic.id or 0, []),
+            co_conveners=co.get(topic.id or 0, []),
+            slot=slots.get(topic.slot_id),
+            space=spaces.get(topic.space_id),
+        )
+        for topic, convener in rows
+    ]
+
+
+def topics(session: Session, event: Event) -> list[tuple[Topic, Participant]]:
+    """The event's visible topics with their conveners, in the order they were proposed."""
+    return [(card.topic, card.convener) for card in topic_cards(session, event)]
+
+
+def interests_of(session: Session, participant: Participant) -> set[int]:
+    """The topics this participant has marked."""
+    return set(
+        session.exec(select(Interest.topic_id).where(Interest.participant_id == participant.id))
+    )
+
+
+def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) -> None:
+    """Fold a duplicate into the kept topic: its people move over, nobody is lost or double-booked.
+
+    Interest is united; the duplicate's conveners become co-conveners; its sign-ups move to the
+    kept topic where that gives nobody two seats in one slot and the room has space, and onto
+    its waitlist (in sign-up order) otherwise; the duplicate is hidden.
+    """
+    from app.services import signups  # the sign-up rules live there
+
+    if keep.id == duplicate.id:
+        raise Refused("Choose two different topics to merge.")
+    assert keep.id is not None and duplicate.id is not None
+    for participant_id in conveners(session, duplicate):
+        if participant_id not in conveners(session, keep):
+            session.add(CoConvener(topic_id=keep.id, participant_id=participant_id))
+    kept_interest = set(
+        session.exec(select(Interest.participant_id).where(Interest.topic_id == keep.id))
+    )
+    for interest in session.exec(select(Interest).where(Interest.topic_id == duplicate.id)).all():
+        if interest.participant_id not in kept_interest:
+            session.add(Interest(topic_id=keep.id, participant_id=interest.participant_id))
+    moved = session.exec(
+        select(SignUp).where(SignUp.topic_id == duplicate.id).order_by(col(SignUp.id))
+    ).all()
+    waiting = session.exec(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.topic_id == duplicate.id)
+        .order_by(col(WaitlistEntry.id))
+    ).all()
+    people = [s.participant_id for s in moved] + [w.participant_id for w in waiting]
+    session.execute(delete(SignUp).where(col(SignUp.topic_id) == duplicate.id))
+    session.execute(delete(WaitlistEntry).where(col(WaitlistEntry.topic_id) == duplicate.id))
+    session.execute(
+        update(Topic)
+        .where(col(Topic.id) == duplicate.id)
+        .values(hidden=True, slot_id=None, space_id=None)
+    )
+    session.flush()
+    session.refresh(duplicate)
+    for participant_id in people:
+        participant = session.get(Participant, participant_id)
+        assert participant is not None
+        signups.place_person(session, event, keep, participant)
+    session.flush()

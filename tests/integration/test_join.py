@@ -186,7 +186,13 @@ def test_participant_home_lists_topics_with_their_conveners(
     event = make.event()
     convener = make.participant(event, "Nadia Rahman")
     with database.write() as session:
-        propose_topic(session, event, convener, TopicCreate(title="Warm spaces <after> winter"))
+        propose_topic(
+            session,
+            event,
+            convener,
+            TopicCreate(title="Warm spaces <after> winter"),
+            at_the_desk=True,
+        )
     post_form(client, f"/e/{event.join_code}/join", {"display_name": "Sam"})
     page = client.get(f"/e/{event.join_code}")
     assert "Warm spaces &lt;after&gt; winter" in page.text

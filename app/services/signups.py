@@ -1,0 +1,273 @@
+"""Sign-ups: one seat per person per slot, never more people than the room takes, waitlists.
+
+Every change to the seats of a slot first locks that slot's row (PostgreSQL: SELECT … FOR
+UPDATE; SQLite: the write lock every write transaction takes up front), so counting the seats
+and taking one is atomic, and switching sessions in one slot cannot deadlock with another.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
+from app.models.base import utcnow
+from app.services.errors import Refused
+
+
+class SessionFull(Refused):
+    """Every seat is taken; the participant may join the waitlist instead."""
+
+    def __init__(self, topic: Topic) -> None:
+        super().__init__("This session is full. You can join its waitlist.")
+        self.topic = topic
+
+
+@dataclass
+class Seat:
+    slot: Slot
+    space: Space
+    topic: Topic
+
+
+def _lock_slot(session: Session, slot_id: int) -> Slot:
+    slot = session.exec(select(Slot).where(Slot.id == slot_id).with_for_update()).one()
+    return slot
+
+
+def _open_session(
+    session: Session, event: Event, topic: Topic, now: datetime | None = None
+) -> tuple[Slot, Space]:
+    """The slot and space of a topic people can sign up to now, or the reason they cannot."""
+    if event.closed_at is not None:
+        raise Refused("The event is closed: sign-ups have ended.")
+    if topic.hidden or topic.event_id != event.id:
+        raise Refused("This topic has been taken off the wall.")
+    if topic.slot_id is None or topic.space_id is None:
+        raise Refused("This topic has no time and room yet, so nobody can sign up to it.")
+    slot = _lock_slot(session, topic.slot_id)
+    if slot.ends_at <= (now or utcnow()):
+        raise Refused("This session has already ended.")
+    space = session.get(Space, topic.space_id)
+    assert space is not None
+    return slot, space
+
+
+def seats_taken(session: Session, topic_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(SignUp).where(SignUp.topic_id == topic_id)
+    ).one()
+
+
+def _seat_in_slot(session: Session, participant_id: int, slot_id: int) -> SignUp | None:
+    return session.exec(
+        select(SignUp).where(SignUp.participant_id == participant_id, SignUp.slot_id == slot_id)
+    ).first()
+
+
+def _waiting_entry(session: Session, topic_id: int, participant_id: int) -> WaitlistEntry | None:
+    return session.exec(
+        select(WaitlistEntry).where(
+            WaitlistEntry.topic_id == topic_id, WaitlistEntry.participant_id == participant_id
+        )
+    ).first()
+
+
+def _take_seat(session: Session, topic: Topic, slot_id: int, participant_id: int) -> int | None:
+    """Seat the person, moving them out of any other session in the slot.
+
+    Returns the topic whose seat they left, which then has a seat to give to its waitlist.
+    """
+    assert topic.id is not None
+    left = None
+    old = _seat_in_slot(session, participant_id, slot_id)
+    if old is not None:
+        left = old.topic_id
+        session.delete(old)
+        session.flush()
+    session.add(SignUp(topic_id=topic.id, slot_id=slot_id, participant_id=participant_id))
+    waiting = _waiting_entry(session, topic.id, participant_id)
+    if waiting is not None:
+        session.delete(waiting)
+    session.flush()
+    return left
+
+
+def _promote(session: Session, topic_id: int | None) -> list[int]:
+    """Give freed seats to the waitlists, in order, following every seat that frees on the way."""
+    promoted: list[int] = []
+    queue = [topic_id] if topic_id is not None else []
+    while queue:
+        topic = session.get(Topic, queue.pop(0))
+        if topic is None or topic.space_id is None or topic.slot_id is None or topic.hidden:
+            continue
+        space = session.get(Space, topic.space_id)
+        assert space is not None
+        while seats_taken(session, topic.id or 0) < space.capacity:
+            entry = session.exec(
+                select(WaitlistEntry)
+                .where(WaitlistEntry.topic_id == topic.id)
+                .order_by(col(WaitlistEntry.id))
+            ).first()
+            if entry is None:
+                break
+            left = _take_seat(session, topic, topic.slot_id, entry.participant_id)
+            promoted.append(entry.participant_id)
+            if left is not None and left != topic.id:
+                queue.append(left)
+    return promoted
+
+
+def sign_up(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
+    """Take a seat in the session; a seat elsewhere in the same slot is given up at once."""
+    assert topic.id is not None and participant.id is not None
+    slot, space = _open_session(session, event, topic)
+    current = _seat_in_slot(session, participant.id, slot.id or 0)
+    if current is not None and current.topic_id == topic.id:
+        return  # already there: a second tap changes nothing
+    if seats_taken(session, topic.id) >= space.capacity:
+        raise SessionFull(topic)
+    left = _take_seat(session, topic, slot.id or 0, participant.id)
+    _promote(session, left)
+
+
+def leave(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
+    """Give up the seat; the first person waiting gets it."""
+    assert topic.id is not None and participant.id is not None
+    if topic.slot_id is None:
+        return
+    _lock_slot(session, topic.slot_id)
+    seat = _seat_in_slot(session, participant.id, topic.slot_id)
+    if seat is None or seat.topic_id != topic.id:
+        return
+    session.delete(seat)
+    session.flush()
+    _promote(session, topic.id)
+
+
+def join_waitlist(session: Session, event: Event, topic: Topic, participant: Participant) -> int:
+    """Queue for a full session (or take a seat if one is free); returns the place in line."""
+    assert topic.id is not None and participant.id is not None
+    slot, space = _open_session(session, event, topic)
+    current = _seat_in_slot(session, participant.id, slot.id or 0)
+    if current is not None and current.topic_id == topic.id:
+        raise Refused("You already have a seat in this session.")
+    if seats_taken(session, topic.id) < space.capacity:
+        left = _take_seat(session, topic, slot.id or 0, participant.id)
+        _promote(session, left)
+        return 0
+    if _waiting_entry(session, topic.id, participant.id) is None:
+        session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
+        session.flush()
+    return waitlist_place(session, topic.id, participant.id) or 0
+
+
+def leave_waitlist(session: Session, topic: Topic, participant: Participant) -> None:
+    """Step out of the queue."""
+    entry = _waiting_entry(session, topic.id or 0, participant.id or 0)
+    if entry is not None:
+        session.delete(entry)
+        session.flush()
+
+
+def waitlist_place(session: Session, topic_id: int, participant_id: int) -> int | None:
+    """1 for the first in line; None if not waiting."""
+    entry = _waiting_entry(session, topic_id, participant_id)
+    if entry is None:
+        return None
+    return session.exec(
+        select(func.count())
+        .select_from(WaitlistEntry)
+        .where(WaitlistEntry.topic_id == topic_id, col(WaitlistEntry.id) <= entry.id)
+    ).one()
+
+
+def place_person(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
+    """Bring someone into a session without double-booking them: a seat if there is one
+    and they are free in that slot, otherwise a place on its waitlist (used by merges)."""
+    assert topic.id is not None and participant.id is not None
+    if topic.slot_id is None or topic.space_id is None:
+        return
+    _lock_slot(session, topic.slot_id)
+    current = _seat_in_slot(session, participant.id, topic.slot_id)
+    if current is not None and current.topic_id == topic.id:
+        return
+    space = session.get(Space, topic.space_id)
+    assert space is not None
+    if current is None and seats_taken(session, topic.id) < space.capacity:
+        _take_seat(session, topic, topic.slot_id, participant.id)
+    elif _waiting_entry(session, topic.id, participant.id) is None:
+        session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
+        session.flush()
+
+
+def move_sign_ups(session: Session, topic: Topic, new_slot_id: int | None) -> int:
+    """Follow a topic to its new slot (or off the wall): seats go with it where their holders
+    are free then, and become waitlist places otherwise. Returns how many lost their seat."""
+    assert topic.id is not None
+    seats = session.exec(
+        select(SignUp).where(SignUp.topic_id == topic.id).order_by(col(SignUp.id))
+    ).all()
+    if new_slot_id is None:
+        for seat in seats:
+            session.add(WaitlistEntry(topic_id=topic.id, participant_id=seat.participant_id))
+        session.execute(delete(SignUp).where(col(SignUp.topic_id) == topic.id))
+        session.flush()
+        return len(seats)
+    _lock_slot(session, new_slot_id)
+    bumped = 0
+    for seat in seats:
+        if seat.slot_id == new_slot_id:
+            continue
+        if _seat_in_slot(session, seat.participant_id, new_slot_id) is not None:
+            session.delete(seat)
+            if _waiting_entry(session, topic.id, seat.participant_id) is None:
+                session.add(WaitlistEntry(topic_id=topic.id, participant_id=seat.participant_id))
+            bumped += 1
+        else:
+            seat.slot_id = new_slot_id
+            session.add(seat)
+    session.flush()
+    return bumped
+
+
+@dataclass
+class MySlot:
+    slot: Slot
+    seat: Seat | None
+    waiting: list[tuple[Topic, int]]
+
+
+def my_agenda(session: Session, event: Event, participant: Participant) -> list[MySlot]:
+    """Per slot: where the participant sits, and the waitlists they are in with their place."""
+    slots = session.exec(
+        select(Slot).where(Slot.event_id == event.id).order_by(col(Slot.starts_at))
+    ).all()
+    seats = {
+        seat.slot_id: (topic, space)
+        for seat, topic, space in session.exec(
+            select(SignUp, Topic, Space)
+            .join(Topic, col(Topic.id) == SignUp.topic_id)
+            .join(Space, col(Space.id) == Topic.space_id)
+            .where(SignUp.participant_id == participant.id)
+        )
+    }
+    waiting: dict[int, list[tuple[Topic, int]]] = {}
+    for topic in session.exec(
+        select(Topic)
+        .join(WaitlistEntry, col(Topic.id) == WaitlistEntry.topic_id)
+        .where(WaitlistEntry.participant_id == participant.id)
+    ):
+        if topic.slot_id is not None:
+            place = waitlist_place(session, topic.id or 0, participant.id or 0) or 0
+            waiting.setdefault(topic.slot_id, []).append((topic, place))
+    result = []
+    for slot in slots:
+        if slot.kind == SlotKind.plenary:
+            result.append(MySlot(slot, None, []))
+            continue
+        held = seats.get(slot.id or 0)
+        seat = Seat(slot, held[1], held[0]) if held else None
+        result.append(MySlot(slot, seat, waiting.get(slot.id or 0, [])))
+    return result

@@ -1,0 +1,185 @@
+"""The agenda wall: slot × space cells, topics placed in them, and what to warn about."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.models import CoConvener, Event, Slot, SlotKind, Space, Topic
+from app.models.base import utcnow
+from app.services import signups
+from app.services.errors import Refused
+from app.services.marketplace import TopicCard
+
+
+def _cell(session: Session, event: Event, slot_id: int, space_id: int) -> tuple[Slot, Space]:
+    slot = session.get(Slot, slot_id)
+    space = session.get(Space, space_id)
+    if slot is None or space is None or slot.event_id != event.id or space.event_id != event.id:
+        raise Refused("There is no such place on the wall.")
+    if slot.kind == SlotKind.plenary:
+        raise Refused("Plenary slots are for everyone together: they cannot take topics.")
+    return slot, space
+
+
+def _occupant(session: Session, slot_id: int, space_id: int) -> Topic | None:
+    return session.exec(
+        select(Topic).where(Topic.slot_id == slot_id, Topic.space_id == space_id)
+    ).first()
+
+
+def _put(session: Session, topic: Topic, slot_id: int | None, space_id: int | None) -> int:
+    """Move the topic (its sign-ups follow it); returns how many lost their seat."""
+    bumped = 0
+    if topic.slot_id != slot_id:
+        bumped = signups.move_sign_ups(session, topic, slot_id)
+    topic.slot_id, topic.space_id = slot_id, space_id
+    session.add(topic)
+    session.flush()
+    return bumped
+
+
+def place_by_convener(
+    session: Session, event: Event, topic: Topic, slot_id: int, space_id: int
+) -> None:
+    """A convener puts their topic in a free cell, as on the paper wall; first come wins."""
+    if event.closed_at is not None:
+        raise Refused("The event is closed.")
+    if topic.hidden:
+        raise Refused("This topic has been taken off the wall.")
+    slot, _space = _cell(session, event, slot_id, space_id)
+    if slot.ends_at <= utcnow():
+        raise Refused("That slot is over.")
+    taken = _occupant(session, slot_id, space_id)
+    if taken is not None and taken.id != topic.id:
+        raise Refused(f"Someone has just put “{taken.title}” there. Choose another free place.")
+    try:
+        with session.begin_nested():
+            _put(session, topic, slot_id, space_id)
+    except IntegrityError:
+        # Another convener's topic went into this cell a moment earlier.
+        session.refresh(topic)
+        raise Refused("Someone has just taken that place. Choose another free place.") from None
+
+
+def move_by_facilitator(
+    session: Session, event: Event, topic: Topic, slot_id: int | None, space_id: int | None
+) -> tuple[Topic | None, int]:
+    """Place, move or (with no cell) unplace a topic; a topic already in the cell swaps places.
+
+    Returns the topic that was swapped, if any, and how many people lost their seat because
+    they were already booked in the new slot (they are on the waitlist instead).
+    """
+    if slot_id is None or space_id is None:
+        return None, _put(session, topic, None, None)
+    _cell(session, event, slot_id, space_id)
+    other = _occupant(session, slot_id, space_id)
+    if other is not None and other.id == topic.id:
+        return None, 0
+    old_slot, old_space = topic.slot_id, topic.space_id
+    bumped = 0
+    if other is not None:
+        bumped += _put(session, other, None, None)
+    bumped += _put(session, topic, slot_id, space_id)
+    if other is not None and old_slot is not None and old_space is not None:
+        bumped += _put(session, other, old_slot, old_space)
+    return other, bumped
+
+
+@dataclass
+class Wall:
+    """The grid as drawn: slots down, spaces across, the card in each cell, and warnings."""
+
+    slots: list[Slot]
+    spaces: list[Space]
+    cells: dict[tuple[int, int], TopicCard]
+    unplaced: list[TopicCard]
+    warnings: dict[int, list[str]]
+
+    def card(self, slot: Slot, space: Space) -> TopicCard | None:
+        return self.cells.get((slot.id or 0, space.id or 0))
+
+    def free_cells(self) -> list[tuple[Slot, Space]]:
+        now = utcnow()
+        return [
+            (slot, space)
+            for slot in self.slots
+            if slot.kind == SlotKind.breakout and slot.ends_at > now
+            for space in self.spaces
+            if (slot.id or 0, space.id or 0) not in self.cells
+        ]
+
+
+def convener_ids(session: Session, cards: list[TopicCard]) -> dict[int, set[int]]:
+    """Each topic's conveners, co-conveners included."""
+    result = {card.topic.id or 0: {card.topic.convener_id} for card in cards}
+    ids = list(result)
+    if ids:
+        for topic_id, participant_id in session.exec(
+            select(CoConvener.topic_id, CoConvener.participant_id).where(
+                col(CoConvener.topic_id).in_(ids)
+            )
+        ):
+            result[topic_id].add(participant_id)
+    return result
+
+
+def build_wall(
+    session: Session, event: Event, cards: list[TopicCard], slots: list[Slot], spaces: list[Space]
+) -> Wall:
+    """Lay the cards out on the grid and work out the warnings a facilitator should see."""
+    cells = {
+        (card.topic.slot_id, card.topic.space_id): card
+        for card in cards
+        if card.topic.slot_id is not None and card.topic.space_id is not None
+    }
+    unplaced = sorted((card for card in cards if not card.topic.placed), key=lambda c: -c.interest)
+    warnings: dict[int, list[str]] = defaultdict(list)
+    people = convener_ids(session, cards)
+    by_slot: dict[int, list[TopicCard]] = defaultdict(list)
+    for (slot_id, _space_id), card in cells.items():
+        by_slot[slot_id or 0].append(card)
+    for slot_cards in by_slot.values():
+        for card in slot_cards:
+            mine = people[card.topic.id or 0]
+            clashes = [
+                other.topic.title
+                for other in slot_cards
+                if other is not card and mine & people[other.topic.id or 0]
+            ]
+            if clashes:
+                warnings[card.topic.id or 0].append(
+                    "A convener also runs “" + "”, “".join(clashes) + "” at this time."
+                )
+    for card in cells.values():
+        assert card.space is not None
+        if card.interest > card.space.capacity:
+            warnings[card.topic.id or 0].append(
+                f"{card.interest} are interested but {card.space.name} takes {card.space.capacity}."
+            )
+        if card.taken > card.space.capacity:
+            warnings[card.topic.id or 0].append(
+                f"Over capacity: {card.taken} signed up, {card.space.name} takes "
+                f"{card.space.capacity}."
+            )
+    return Wall(slots, spaces, cells, unplaced, dict(warnings))
+
+
+def suggest_allocation(session: Session, wall: Wall) -> list[tuple[TopicCard, Slot, Space]]:
+    """Most interest to the largest free space, never putting a convener in two places at once."""
+    people = convener_ids(session, [*wall.unplaced, *wall.cells.values()])
+    busy: dict[int, set[int]] = defaultdict(set)
+    for (slot_id, _space_id), card in wall.cells.items():
+        busy[slot_id].update(people[card.topic.id or 0])
+    free = sorted(wall.free_cells(), key=lambda cell: (-cell[1].capacity, cell[0].starts_at))
+    plan = []
+    for card in sorted(wall.unplaced, key=lambda c: (-c.interest, c.topic.id or 0)):
+        mine = people[card.topic.id or 0]
+        for index, (slot, space) in enumerate(free):
+            if not mine & busy[slot.id or 0]:
+                plan.append((card, slot, space))
+                busy[slot.id or 0].update(mine)
+                del free[index]
+                break
+    return plan
