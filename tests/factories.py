@@ -1,15 +1,16 @@
 """Plain factories: make the rows a test needs, committed, through the services."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from app.db import Database
-from app.models import Event, Organiser, Participant, SlotKind
+from app.models import Event, Organiser, Participant, Slot, SlotKind, Space, Topic
+from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
-from app.services import accounts, events, participants
+from app.services import accounts, events, marketplace, participants, wall
 
 PASSWORD = "correct horse battery"
 
@@ -34,18 +35,21 @@ class Factory:
 
     def event(self, organiser: Organiser | None = None, **fields: object) -> Event:
         organiser = organiser or self.organiser()
-        data = {"name": "Reducing inequalities together", "starts_on": date(2026, 6, 21)}
+        data = {
+            "name": "Reducing inequalities together",
+            "starts_on": date.today() + timedelta(days=30),
+        }
         data.update(fields)
         with self.database.write() as session:
             return events.create_event(session, organiser, EventCreate.model_validate(data))
 
-    def space(self, event: Event, name: str = "Room 1", capacity: int = 20) -> object:
+    def space(self, event: Event, name: str = "Room 1", capacity: int = 20) -> Space:
         with self.database.write() as session:
             return events.add_space(session, event, SpaceCreate(name=name, capacity=capacity))
 
     def slot(
         self, event: Event, start: time, end: time, kind: SlotKind = SlotKind.breakout
-    ) -> object:
+    ) -> Slot:
         with self.database.write() as session:
             return events.add_slot(
                 session,
@@ -66,3 +70,16 @@ def count(database: Database, model: type[SQLModel]) -> int:
     """How many rows of this kind are stored."""
     with database.read() as session:
         return session.exec(select(func.count()).select_from(model)).one()
+
+
+def placed_topic(
+    make: Factory, event: Event, slot: Slot, space: Space, title: str = "Warm spaces"
+) -> Topic:
+    """A topic by a new convener, already on the wall at this slot and space."""
+    convener = make.participant(event, f"Convener of {title}")
+    with make.database.write() as session:
+        topic = marketplace.propose_topic(
+            session, event, convener, TopicCreate(title=title), at_the_desk=True
+        )
+        wall.move_by_facilitator(session, event, topic, slot.id, space.id)
+        return topic

@@ -1,0 +1,258 @@
+"""Seats: never more people than the room takes, one seat per slot, waitlists in order."""
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.db import Database
+from app.models import Event, Participant, SignUp, Slot, Space, Topic, WaitlistEntry
+from app.models.agenda import TopicCreate
+from app.services import marketplace, signups, wall
+from app.services.errors import Refused
+from app.services.signups import SessionFull
+from tests.factories import Factory, placed_topic
+
+
+def _sign_up(database: Database, event: Event, topic: Topic, person: Participant) -> None:
+    with database.write() as session:
+        signups.sign_up(session, event, session.get(Topic, topic.id), person)
+
+
+def _seated(database: Database, topic: Topic) -> list[int]:
+    with database.read() as session:
+        return list(
+            session.exec(
+                select(SignUp.participant_id).where(SignUp.topic_id == topic.id).order_by(SignUp.id)
+            )
+        )
+
+
+@pytest.fixture
+def room(make: Factory) -> tuple[Event, Slot, Space, Space]:
+    event = make.event()
+    slot = make.slot(event, time(10, 45), time(11, 45))
+    return event, slot, make.space(event, "Small room", 1), make.space(event, "Hall", 50)
+
+
+def test_last_seat_goes_to_one_the_other_waits_and_is_promoted_on_switch(
+    database: Database, make: Factory, room: tuple[Event, Slot, Space, Space]
+) -> None:
+    event, slot, small, hall = room
+    tiny = placed_topic(make, event, slot, small, "Tiny")
+    big = placed_topic(make, event, slot, hall, "Big")
+    amira, tomasz = make.participant(event, "Amira"), make.participant(event, "Tomasz")
+    _sign_up(database, event, tiny, amira)
+    with pytest.raises(SessionFull), database.write() as session:
+        signups.sign_up(session, event, session.get(Topic, tiny.id), tomasz)
+    with database.write() as session:
+        assert signups.join_waitlist(session, event, session.get(Topic, tiny.id), tomasz) == 1
+    # Law of two feet: Amira moves to the hall; her seat goes to Tomasz at once.
+    _sign_up(database, event, big, amira)
+    assert _seated(database, tiny) == [tomasz.id]
+    assert _seated(database, big) == [amira.id]
+    with database.read() as session:
+        assert session.exec(select(func.count()).select_from(WaitlistEntry)).one() == 0
+
+
+def test_waitlist_promotes_in_order_and_follows_freed_seats(
+    database: Database, make: Factory, room: tuple[Event, Slot, Space, Space]
+) -> None:
+    event, slot, small, _hall = room
+    other_small = make.space(event, "Booth", 1)
+    first = placed_topic(make, event, slot, small, "First")
+    second = placed_topic(make, event, slot, other_small, "Second")
+    a, b, c = (make.participant(event, name) for name in ("A", "B", "C"))
+    _sign_up(database, event, first, a)
+    _sign_up(database, event, second, b)
+    with database.write() as session:
+        signups.join_waitlist(session, event, session.get(Topic, first.id), b)
+        signups.join_waitlist(session, event, session.get(Topic, first.id), c)
+        signups.join_waitlist(session, event, session.get(Topic, second.id), c)
+    with database.write() as session:
+        signups.leave(session, event, session.get(Topic, first.id), a)
+    # B (first in line) moves to First; that frees Second, which goes to C.
+    assert _seated(database, first) == [b.id]
+    assert _seated(database, second) == [c.id]
+
+
+def test_sign_up_refused_for_ended_slot_hidden_topic_and_closed_event(
+    database: Database, make: Factory
+) -> None:
+    event = make.event()
+    hall = make.space(event, "Hall", 10)
+    with database.write() as session:
+        past = Slot(
+            event_id=event.id or 0,
+            starts_at=datetime.now(UTC) - timedelta(hours=2),
+            ends_at=datetime.now(UTC) - timedelta(hours=1),
+        )
+        session.add(past)
+    ended = placed_topic(make, event, past, hall, "Yesterday's news")
+    person = make.participant(event)
+    with pytest.raises(Refused, match="already ended"), database.write() as session:
+        signups.sign_up(session, event, session.get(Topic, ended.id), person)
+
+    slot = make.slot(event, time(12, 0), time(13, 0))
+    topic = placed_topic(make, event, slot, hall, "Open")
+    with database.write() as session:
+        marketplace.set_hidden(session, session.get(Topic, topic.id), True)
+    with pytest.raises(Refused, match="taken off the wall"), database.write() as session:
+        signups.sign_up(session, event, session.get(Topic, topic.id), person)
+    with database.write() as session:
+        marketplace.set_hidden(session, session.get(Topic, topic.id), False)
+        marketplace.close_event(session, session.get(Event, event.id), True)
+    with pytest.raises(Refused, match="closed"), database.write() as session:
+        signups.sign_up(session, session.get(Event, event.id), session.get(Topic, topic.id), person)
+
+
+def test_concurrent_sign_ups_never_overbook(database: Database, make: Factory) -> None:
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    topic = placed_topic(make, event, slot, make.space(event, "Room", 5))
+    people = [make.participant(event, f"P{n}") for n in range(40)]
+
+    def attempt(person: Participant) -> str:
+        try:
+            _sign_up(database, event, topic, person)
+            return "seated"
+        except SessionFull:
+            return "full"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, people))
+    assert outcomes.count("seated") == 5
+    assert outcomes.count("full") == 35
+    assert len(_seated(database, topic)) == 5
+
+
+def test_concurrent_switching_keeps_every_invariant(database: Database, make: Factory) -> None:
+    """30 people hop between three small sessions in one slot, all at once, 600 times."""
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    topics = [
+        placed_topic(make, event, slot, make.space(event, f"Room {n}", 4), f"Topic {n}")
+        for n in range(3)
+    ]
+    people = [make.participant(event, f"P{n}") for n in range(30)]
+    rng = random.Random(7)
+    moves = [(rng.choice(people), rng.choice(topics), rng.random()) for _ in range(600)]
+
+    def act(move: tuple[Participant, Topic, float]) -> str:
+        person, topic, dice = move
+        with database.write() as session:
+            current = session.get(Topic, topic.id)
+            try:
+                if dice < 0.6:
+                    signups.sign_up(session, event, current, person)
+                elif dice < 0.8:
+                    signups.join_waitlist(session, event, current, person)
+                else:
+                    signups.leave(session, event, current, person)
+            except SessionFull:
+                return "full"
+            except Refused:
+                return "refused"  # e.g. joining the waitlist of the session you sit in
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        outcomes = list(pool.map(act, moves))
+    assert set(outcomes) <= {"ok", "full", "refused"}
+    assert outcomes.count("ok") > 100  # the test really moved people around
+    with database.read() as session:
+        _assert_invariants(session, topics)
+
+
+def _assert_invariants(session: Session, topics: list[Topic]) -> None:
+    for topic in topics:
+        space = session.get(Space, topic.space_id)
+        taken = session.exec(
+            select(func.count()).select_from(SignUp).where(SignUp.topic_id == topic.id)
+        ).one()
+        assert space is not None and taken <= space.capacity
+        waiting = session.exec(
+            select(func.count())
+            .select_from(WaitlistEntry)
+            .where(WaitlistEntry.topic_id == topic.id)
+        ).one()
+        # Nobody waits for a session that has a free seat.
+        assert taken == space.capacity or waiting == 0
+    per_person = session.exec(
+        select(SignUp.participant_id, SignUp.slot_id, func.count())
+        .group_by(SignUp.participant_id, SignUp.slot_id)
+        .having(func.count() > 1)
+    ).all()
+    assert per_person == []
+
+
+def test_two_conveners_racing_for_one_cell_exactly_one_wins(
+    database: Database, make: Factory
+) -> None:
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    hall = make.space(event, "Hall", 30)
+    proposals = []
+    for n in range(8):
+        convener = make.participant(event, f"Convener {n}")
+        with database.write() as session:
+            proposals.append(
+                marketplace.propose_topic(
+                    session, event, convener, TopicCreate(title=f"T{n}"), at_the_desk=True
+                )
+            )
+
+    def place(topic: Topic) -> str:
+        try:
+            with database.write() as session:
+                wall.place_by_convener(
+                    session, event, session.get(Topic, topic.id), slot.id or 0, hall.id or 0
+                )
+            return "won"
+        except Refused as refused:
+            assert "taken" in refused.message or "Someone has just" in refused.message
+            return "told"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(place, proposals))
+    assert outcomes.count("won") == 1
+    with database.read() as session:
+        assert len(session.exec(select(Topic).where(Topic.slot_id == slot.id)).all()) == 1
+
+
+def test_merge_moves_people_without_losing_or_double_booking(
+    database: Database, make: Factory
+) -> None:
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    keep = placed_topic(make, event, slot, make.space(event, "Hall", 3), "Health checks in mosques")
+    duplicate = placed_topic(
+        make, event, slot, make.space(event, "Room", 10), "Health checks, faith venues"
+    )
+    in_both = make.participant(event, "In both")
+    only_dup = [make.participant(event, f"Dup {n}") for n in range(3)]
+    _sign_up(database, event, keep, in_both)
+    for person in only_dup:
+        _sign_up(database, event, duplicate, person)
+    with database.write() as session:
+        marketplace.set_interest(session, session.get(Topic, duplicate.id), only_dup[0], True)
+        marketplace.merge_topics(
+            session, event, session.get(Topic, keep.id), session.get(Topic, duplicate.id)
+        )
+    with database.read() as session:
+        seated = set(_seated(database, keep))
+        waiting = set(
+            session.exec(
+                select(WaitlistEntry.participant_id).where(WaitlistEntry.topic_id == keep.id)
+            )
+        )
+        merged = session.get(Topic, duplicate.id)
+        assert merged is not None and merged.hidden and not merged.placed
+        interest = marketplace.interests_of(session, only_dup[0])
+        _assert_invariants(session, [session.get(Topic, keep.id)])
+    everyone = {in_both.id, *(p.id for p in only_dup)}
+    assert seated | waiting == everyone  # nobody lost
+    assert len(seated) == 3  # the hall takes three; the rest wait in order
+    assert keep.id in interest
