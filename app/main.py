@@ -14,9 +14,10 @@ from app.db import Database
 from app.security import LinkSigner
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
-from app.web import api, facilitator, organiser, participant, projector, public
+from app.web import api, facilitator, marketplace, organiser, participant, projector, public
 from app.web.common import see_other
 from app.web.deps import LoginRequired
+from app.web.marketplace import NotJoined
 from app.web.middleware import CsrfCookieMiddleware, TransactionMiddleware
 
 log = logging.getLogger("openspace")
@@ -57,6 +58,10 @@ def install_error_pages(app: FastAPI) -> None:
             # htmx would swap the log-in page into a section; send the whole page there.
             return Response(status_code=204, headers={"HX-Redirect": url})
         return see_other(url)
+
+    @app.exception_handler(NotJoined)
+    async def not_joined(request: Request, exc: NotJoined) -> Response:
+        return see_other(f"/e/{request.path_params.get('code', '')}/join")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -109,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    for module in (public, participant, organiser, facilitator, projector):
+    for module in (public, participant, marketplace, organiser, facilitator, projector):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api.router)
 

@@ -32,6 +32,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["local"] = _local
+env.filters["code"] = lambda code: f"{code[:3]}-{code[3:]}" if len(code) == 6 else code
 env.globals["HTMX"] = HTMX
 env.globals["HTMX_SSE"] = HTMX_SSE
 # Form macros are globals so that a block rendered on its own (for htmx) has them too.

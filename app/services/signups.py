@@ -271,3 +271,22 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> list[
         seat = Seat(slot, held[1], held[0]) if held else None
         result.append(MySlot(slot, seat, waiting.get(slot.id or 0, [])))
     return result
+
+
+def seats_of(session: Session, participant: Participant) -> dict[int, int]:
+    """The participant's seats: slot id → topic id."""
+    rows = session.exec(
+        select(SignUp.slot_id, SignUp.topic_id).where(SignUp.participant_id == participant.id)
+    )
+    return dict(rows.all())
+
+
+def waits_of(session: Session, participant: Participant) -> dict[int, int]:
+    """The participant's waitlist places: topic id → place in line (1 is next)."""
+    entries = session.exec(
+        select(WaitlistEntry).where(WaitlistEntry.participant_id == participant.id)
+    ).all()
+    return {
+        entry.topic_id: waitlist_place(session, entry.topic_id, participant.id or 0) or 0
+        for entry in entries
+    }

@@ -7,7 +7,7 @@ from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
 from app.services import events as event_service
-from app.services import marketplace
+from app.services import marketplace, signups
 from app.services import participants as participant_service
 from app.templating import render
 from app.web.common import absolute, qr_svg, see_other
@@ -87,7 +87,13 @@ def event_home(
             "participant": participant,
             "spaces": event_service.spaces(session, event),
             "slots": event_service.slots(session, event),
-            "topics": marketplace.topics(session, event),
+            "agenda": signups.my_agenda(session, event, participant),
+            "my_topics": [
+                card
+                for card in marketplace.topic_cards(session, event)
+                if card.topic.convener_id == participant.id
+            ],
+            "topic_count": len(marketplace.topics(session, event)),
         },
     )
 

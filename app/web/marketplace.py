@@ -1,0 +1,266 @@
+"""Participant pages of the marketplace and the wall: propose, show interest, sign up."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app.models import Event, Participant, Topic
+from app.models.agenda import TopicCreate
+from app.security import new_secret
+from app.services import events as event_service
+from app.services import marketplace, signups, wall
+from app.services.errors import Refused
+from app.services.signups import SessionFull
+from app.templating import render, wants_fragment
+from app.web.common import see_other
+from app.web.deps import (
+    FormDep,
+    JoinedEvent,
+    MaybeParticipant,
+    SessionDep,
+    verify_csrf,
+)
+from app.web.forms import form_values, validate
+
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+
+TOPIC_FIELDS = ("title", "description", "language")
+LANGUAGES = ["English", "Urdu", "Punjabi", "Polish", "Bengali", "Arabic", "BSL", "Welsh"]
+
+
+class NotJoined(Exception):
+    """The visitor has not joined this event yet."""
+
+
+@dataclass
+class Attendee:
+    """A participant at work in their event, and how to answer what they do."""
+
+    request: Request
+    session: Session
+    event: Event
+    participant: Participant
+
+    @property
+    def home(self) -> str:
+        return f"/e/{self.event.join_code}"
+
+    def wall_context(self) -> dict[str, Any]:
+        cards = marketplace.topic_cards(self.session, self.event)
+        board = wall.build_wall(
+            self.session,
+            self.event,
+            cards,
+            event_service.slots(self.session, self.event),
+            event_service.spaces(self.session, self.event),
+        )
+        return {
+            "event": self.event,
+            "participant": self.participant,
+            "cards": cards,
+            "wall": board,
+            "seats": signups.seats_of(self.session, self.participant),
+            "waits": signups.waits_of(self.session, self.participant),
+            "interests": marketplace.interests_of(self.session, self.participant),
+        }
+
+    def topic(self, topic_id: int) -> Topic:
+        topic = marketplace.topic_of(self.session, self.event, topic_id)
+        if topic.hidden:
+            raise Refused("This topic has been taken off the wall.")
+        return topic
+
+    def act(self, form: FormData, action: Callable[[], object], *, anchor: str = "") -> Response:
+        """Carry out an action; answer with the changed part (htmx) or the page it came from."""
+        back = str(form.get("next") or "")
+        if not back.startswith(self.home):
+            back = self.home + "/wall"
+        error = None
+        status = 200
+        try:
+            action()
+        except SessionFull as full:
+            error, status = full.message, 409
+        except Refused as refused:
+            error, status = refused.message, 409
+        if not wants_fragment(self.request) and error is None:
+            return see_other(back + (f"#{anchor}" if anchor else ""))
+        ctx = self.wall_context()
+        ctx.update(error=error, error_anchor=anchor, next=back)
+        fragment = str(form.get("fragment") or "")
+        if wants_fragment(self.request) and fragment in FRAGMENTS:
+            ctx["fragment_id"] = str(form.get("fragment_id") or "")
+            return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
+        page = "participant/topic.html" if "/topics/" in back else "participant/wall.html"
+        if page == "participant/topic.html":
+            ctx["card"] = _card(ctx, int(back.rsplit("/", 1)[1].split("#")[0]))
+        return render(self.request, page, ctx, status_code=status)
+
+
+FRAGMENTS = {
+    "slot": "participant/_slot.html",
+    "card": "participant/_topic_card.html",
+    "status": "participant/_topic_status.html",
+}
+
+
+def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
+    cards: list[marketplace.TopicCard] = ctx["cards"]
+    for card in cards:
+        if card.topic.id == topic_id:
+            return card
+    raise Refused("This topic has been taken off the wall.")
+
+
+def attendee(
+    request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
+) -> Attendee:
+    if participant is None:
+        raise NotJoined()
+    return Attendee(request, session, event, participant)
+
+
+AttendeeDep = Annotated[Attendee, Depends(attendee)]
+
+
+def _topics_page(
+    me: Attendee,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    propose_key: str | None = None,
+) -> Response:
+    ctx = me.wall_context()
+    ctx.update(
+        values=values or {},
+        errors=errors or {},
+        themes=event_service.themes(me.session, me.event),
+        languages=LANGUAGES,
+        propose_key=propose_key or new_secret(),
+    )
+    return render(me.request, "participant/topics.html", ctx, status_code=status_code)
+
+
+@router.get("/topics")
+def topics_page(me: AttendeeDep) -> Response:
+    return _topics_page(me)
+
+
+@router.post("/topics")
+def propose(me: AttendeeDep, form: FormDep) -> Response:
+    values = form_values(form, *TOPIC_FIELDS)
+    theme_ids = [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
+    propose_key = str(form.get("propose_key") or "")[:64] or None
+    data, errors = validate(TopicCreate, values)
+    if data is not None:
+        try:
+            topic = marketplace.propose_topic(
+                me.session,
+                me.event,
+                me.participant,
+                data,
+                theme_ids=theme_ids,
+                propose_key=propose_key,
+            )
+        except Refused as refused:
+            errors = {"title": refused.message}
+        else:
+            return see_other(f"{me.home}/topics/{topic.id}?proposed=1")
+    values["themes"] = ",".join(str(t) for t in theme_ids)
+    return _topics_page(me, values=values, errors=errors, status_code=422, propose_key=propose_key)
+
+
+@router.get("/wall")
+def wall_page(me: AttendeeDep) -> Response:
+    return render(
+        me.request, "participant/wall.html", {**me.wall_context(), "next": f"{me.home}/wall"}
+    )
+
+
+@router.get("/topics/{topic_id}")
+def topic_page(topic_id: int, me: AttendeeDep) -> Response:
+    ctx = me.wall_context()
+    me.topic(topic_id)
+    ctx.update(
+        card=_card(ctx, topic_id),
+        next=f"{me.home}/topics/{topic_id}",
+        conveners=marketplace.conveners(me.session, me.topic(topic_id)),
+    )
+    return render(me.request, "participant/topic.html", ctx)
+
+
+@router.post("/topics/{topic_id}/interest")
+def mark_interest(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    interested = form.get("interested") == "1"
+    return me.act(
+        form,
+        lambda: marketplace.set_interest(
+            me.session, me.topic(topic_id), me.participant, interested
+        ),
+        anchor=f"topic-{topic_id}",
+    )
+
+
+@router.post("/topics/{topic_id}/sign-up")
+def sign_up(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    return me.act(
+        form,
+        lambda: signups.sign_up(me.session, me.event, me.topic(topic_id), me.participant),
+        anchor=f"topic-{topic_id}",
+    )
+
+
+@router.post("/topics/{topic_id}/leave")
+def leave(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    return me.act(
+        form,
+        lambda: signups.leave(me.session, me.event, me.topic(topic_id), me.participant),
+        anchor=f"topic-{topic_id}",
+    )
+
+
+@router.post("/topics/{topic_id}/waitlist")
+def join_waitlist(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    return me.act(
+        form,
+        lambda: signups.join_waitlist(me.session, me.event, me.topic(topic_id), me.participant),
+        anchor=f"topic-{topic_id}",
+    )
+
+
+@router.post("/topics/{topic_id}/waitlist/leave")
+def leave_waitlist(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    return me.act(
+        form,
+        lambda: signups.leave_waitlist(me.session, me.topic(topic_id), me.participant),
+        anchor=f"topic-{topic_id}",
+    )
+
+
+@router.post("/topics/{topic_id}/co-convene")
+def co_convene(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    return me.act(
+        form, lambda: marketplace.co_convene(me.session, me.topic(topic_id), me.participant)
+    )
+
+
+@router.post("/topics/{topic_id}/place")
+def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    """A convener puts their own topic on the wall, in a free place."""
+
+    def put() -> None:
+        topic = me.topic(topic_id)
+        if me.participant.id not in marketplace.conveners(me.session, topic):
+            raise Refused("Only the topic's conveners can put it on the wall.")
+        slot_id, _, space_id = str(form.get("cell") or "").partition(":")
+        if not (slot_id.isdigit() and space_id.isdigit()):
+            raise Refused("Choose a free time and place.")
+        wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
+
+    return me.act(form, put, anchor="place")
