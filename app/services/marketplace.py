@@ -121,6 +121,11 @@ def edit_topic(
     return topic
 
 
+def theme_ids_of(session: Session, topic: Topic) -> list[int]:
+    """The themes the topic is tagged with."""
+    return list(session.exec(select(TopicTheme.theme_id).where(TopicTheme.topic_id == topic.id)))
+
+
 def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     """Hide a topic from the wall and the lists (or restore it); nothing is deleted."""
     topic.hidden = hidden

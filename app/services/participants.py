@@ -1,7 +1,7 @@
 """Participants: joining an event without an account, and coming back on another device."""
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
@@ -54,3 +54,14 @@ def revoke_device_links(session: Session, participant: Participant) -> None:
     """Sign the participant out everywhere else and void old "continue" links."""
     participant.link_version += 1
     session.add(participant)
+
+
+def everyone(session: Session, event: Event) -> list[Participant]:
+    """Everyone who joined the event, by name."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.event_id == event.id)
+            .order_by(col(Participant.display_name))
+        )
+    )

@@ -1,13 +1,26 @@
 """Facilitator pages: claiming a facilitator link, and the facilitator's view of the day."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
 
+from app.models import Event, Participant, Topic
+from app.models.agenda import TopicCreate
+from app.models.people import ParticipantJoin
 from app.services import events as event_service
-from app.templating import render
-from app.web.common import absolute
+from app.services import marketplace, signups, wall
+from app.services import participants as participant_service
+from app.services.errors import Refused
+from app.templating import render, wants_fragment
+from app.web.common import absolute, see_other
 from app.web.deps import (
     FacilitatedEvent,
+    FormDep,
     SessionDep,
     SettingsDep,
     SignerDep,
@@ -15,6 +28,7 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
+from app.web.forms import form_values, validate
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -71,3 +85,279 @@ def run_the_day(
             "join_link": absolute(settings, f"/j/{event.join_code}"),
         },
     )
+
+
+@dataclass
+class Facilitation:
+    """A facilitator at work on one event, and how to answer their forms."""
+
+    request: Request
+    session: Session
+    event: Event
+
+    @property
+    def base(self) -> str:
+        return f"/facilitate/{self.event.id}"
+
+    def board(self) -> wall.Wall:
+        cards = marketplace.topic_cards(self.session, self.event)
+        return wall.build_wall(
+            self.session,
+            self.event,
+            cards,
+            event_service.slots(self.session, self.event),
+            event_service.spaces(self.session, self.event),
+        )
+
+    def page(self, template: str, status_code: int = 200, **extra: Any) -> Response:
+        ctx: dict[str, Any] = {
+            "event": self.event,
+            "base": self.base,
+            "error": None,
+            "notice": None,
+        }
+        ctx.update(extra)
+        return render(self.request, template, ctx, status_code=status_code)
+
+    def wall_page(self, status_code: int = 200, **extra: Any) -> Response:
+        board = self.board()
+        return self.page("facilitator/wall.html", status_code, wall=board, **extra)
+
+    def topic(self, topic_id: int) -> Topic:
+        return marketplace.topic_of(self.session, self.event, topic_id)
+
+    def act(
+        self, action: Callable[[], str | None], then: str, page: Callable[..., Response]
+    ) -> Response:
+        """Carry out an action; back to `then`, or the page again with the reason it was refused."""
+        try:
+            notice = action()
+        except Refused as refused:
+            return page(status_code=409, error=refused.message)
+        if notice and not wants_fragment(self.request):
+            return page(notice=notice)
+        return see_other(then)
+
+
+def facilitation(request: Request, event: FacilitatedEvent, session: SessionDep) -> Facilitation:
+    return Facilitation(request, session, event)
+
+
+FacilitationDep = Annotated[Facilitation, Depends(facilitation)]
+
+
+@router.post("/facilitate/{event_id}/marketplace")
+def open_marketplace(run: FacilitationDep, form: FormDep) -> Response:
+    is_open = form.get("open") == "1"
+    marketplace.open_marketplace(run.session, run.event, is_open)
+    return see_other(run.base)
+
+
+@router.post("/facilitate/{event_id}/close")
+def close_event(run: FacilitationDep, form: FormDep) -> Response:
+    marketplace.close_event(run.session, run.event, form.get("closed") == "1")
+    return see_other(run.base)
+
+
+@router.get("/facilitate/{event_id}/wall")
+def wall_page(run: FacilitationDep) -> Response:
+    return run.wall_page()
+
+
+def _cell(value: str) -> tuple[int | None, int | None]:
+    slot_id, _, space_id = value.partition(":")
+    if slot_id.isdigit() and space_id.isdigit():
+        return int(slot_id), int(space_id)
+    return None, None
+
+
+@router.post("/facilitate/{event_id}/topics/{topic_id}/move")
+def move_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+    """Place, move, swap or unplace: the no-drag way, and what drag-and-drop submits."""
+
+    def move() -> str | None:
+        topic = run.topic(topic_id)
+        slot_id, space_id = _cell(str(form.get("cell") or ""))
+        swapped, bumped = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
+        parts = []
+        if swapped is not None:
+            parts.append(f"“{topic.title}” and “{swapped.title}” swapped places.")
+        if bumped:
+            parts.append(
+                f"{bumped} {'person was' if bumped == 1 else 'people were'} already booked at the "
+                "new time and went onto the waitlist instead."
+            )
+        return " ".join(parts) or None
+
+    return run.act(move, f"{run.base}/wall#topic-{topic_id}", run.wall_page)
+
+
+@router.get("/facilitate/{event_id}/wall/suggestion")
+def suggestion(run: FacilitationDep) -> Response:
+    board = run.board()
+    return run.page(
+        "facilitator/suggestion.html", wall=board, plan=wall.suggest_allocation(run.session, board)
+    )
+
+
+@router.post("/facilitate/{event_id}/wall/suggestion")
+def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
+    """Place the reviewed suggestions that were kept ticked; a cell taken meanwhile is skipped."""
+    placed = 0
+    for value in form.getlist("place"):
+        topic_id, _, cell = str(value).partition("@")
+        slot_id, space_id = _cell(cell)
+        if not topic_id.isdigit() or slot_id is None:
+            continue
+        topic = run.topic(int(topic_id))
+        if topic.placed:
+            continue
+        try:
+            with run.session.begin_nested():
+                wall.place_by_convener(run.session, run.event, topic, slot_id, space_id or 0)
+            placed += 1
+        except Refused:
+            continue
+    return run.wall_page(notice=f"{placed} topic{'' if placed == 1 else 's'} placed.")
+
+
+@router.get("/facilitate/{event_id}/topics")
+def topics_page(run: FacilitationDep) -> Response:
+    return _topics(run)
+
+
+def _topics(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
+    cards = marketplace.topic_cards(run.session, run.event, include_hidden=True)
+    return run.page("facilitator/topics.html", status_code, cards=cards, **extra)
+
+
+@router.post("/facilitate/{event_id}/topics/{topic_id}/hide")
+def hide_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+    hidden = form.get("hidden") == "1"
+    return run.act(
+        lambda: marketplace.set_hidden(run.session, run.topic(topic_id), hidden),
+        f"{run.base}/topics#topic-{topic_id}",
+        lambda **kw: _topics(run, **kw),
+    )
+
+
+@router.post("/facilitate/{event_id}/topics/merge")
+def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
+    def merge() -> str:
+        keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
+        if not keep.isdigit() or not duplicate.isdigit():
+            raise Refused("Choose the topic to keep and its duplicate.")
+        kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
+        marketplace.merge_topics(run.session, run.event, kept, merged)
+        return f"“{merged.title}” was merged into “{kept.title}”."
+
+    return run.act(merge, f"{run.base}/topics", lambda **kw: _topics(run, **kw))
+
+
+@router.get("/facilitate/{event_id}/topics/{topic_id}/edit")
+def edit_topic_form(topic_id: int, run: FacilitationDep) -> Response:
+    topic = run.topic(topic_id)
+    return _edit(run, topic, values=topic.model_dump(), errors={})
+
+
+def _edit(
+    run: Facilitation,
+    topic: Topic,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return run.page(
+        "facilitator/edit_topic.html",
+        status_code,
+        topic=topic,
+        values=values,
+        errors=errors,
+        themes=event_service.themes(run.session, run.event),
+        chosen=marketplace.theme_ids_of(run.session, topic)
+        if "themes" not in values
+        else values["themes"],
+    )
+
+
+@router.post("/facilitate/{event_id}/topics/{topic_id}/edit")
+def edit_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+    topic = run.topic(topic_id)
+    values: dict[str, Any] = form_values(form, "title", "description", "language")
+    theme_ids = [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
+    data, errors = validate(TopicCreate, values)
+    if data is None:
+        values["themes"] = theme_ids
+        return _edit(run, topic, values, errors, status_code=422)
+    marketplace.edit_topic(run.session, run.event, topic, data, theme_ids)
+    return see_other(f"{run.base}/topics#topic-{topic_id}")
+
+
+@router.get("/facilitate/{event_id}/desk")
+def desk(run: FacilitationDep) -> Response:
+    return _desk(run)
+
+
+def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
+    board = run.board()
+    ctx: dict[str, Any] = {
+        "people": participant_service.everyone(run.session, run.event),
+        "wall": board,
+        "values": {},
+        "errors": {},
+    }
+    ctx.update(extra)
+    return run.page("facilitator/desk.html", status_code, **ctx)
+
+
+def _person(run: Facilitation, form: FormData) -> Participant:
+    """The person at the desk: someone who joined, or a new participant by name."""
+    chosen = str(form.get("participant") or "")
+    if chosen.isdigit():
+        person = run.session.get(Participant, int(chosen))
+        if person is not None and person.event_id == run.event.id:
+            return person
+    name = str(form.get("new_name") or "").strip()
+    if not name:
+        raise Refused("Choose the person, or type the name of someone new.", "participant")
+    data, errors = validate(ParticipantJoin, {"display_name": name})
+    if data is None:
+        raise Refused(errors.get("display_name", "Please check the name."), "new_name")
+    return participant_service.join_event(run.session, run.event, data)
+
+
+@router.post("/facilitate/{event_id}/desk/topic")
+def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
+    """Enter a topic for someone without a phone (paper-first)."""
+    values = form_values(form, "participant", "new_name", "title", "description", "language")
+    data, errors = validate(TopicCreate, values)
+    if data is not None:
+        try:
+            person = _person(run, form)
+            marketplace.propose_topic(run.session, run.event, person, data, at_the_desk=True)
+        except Refused as refused:
+            errors = {refused.field or "title": refused.message}
+        else:
+            return _desk(run, notice=f"“{data.title}” was added for {person.display_name}.")
+    return _desk(run, status_code=422, values={"topic": values}, errors={"topic": errors})
+
+
+@router.post("/facilitate/{event_id}/desk/sign-up")
+def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
+    """Sign someone up to a session at the desk."""
+    values = form_values(form, "participant", "new_name", "topic")
+    try:
+        person = _person(run, form)
+        topic_id = values["topic"]
+        if not topic_id.isdigit():
+            raise Refused("Choose a session.", "topic")
+        topic = run.topic(int(topic_id))
+        signups.sign_up(run.session, run.event, topic, person)
+    except Refused as refused:
+        return _desk(
+            run,
+            status_code=409,
+            values={"sign_up": values},
+            errors={"sign_up": {refused.field or "topic": refused.message}},
+        )
+    return _desk(run, notice=f"{person.display_name} has a seat in “{topic.title}”.")

@@ -96,10 +96,20 @@ class Attendee:
         if wants_fragment(self.request) and fragment in FRAGMENTS:
             ctx["fragment_id"] = str(form.get("fragment_id") or "")
             return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
-        page = "participant/topic.html" if "/topics/" in back else "participant/wall.html"
-        if page == "participant/topic.html":
-            ctx["card"] = _card(ctx, int(back.rsplit("/", 1)[1].split("#")[0]))
-        return render(self.request, page, ctx, status_code=status)
+        topic_id = back.rsplit("/topics/", 1)[-1].split("?")[0]
+        if "/topics/" in back and topic_id.isdigit():
+            ctx.update(self.topic_context(int(topic_id), ctx))
+            return render(self.request, "participant/topic.html", ctx, status_code=status)
+        return render(self.request, "participant/wall.html", ctx, status_code=status)
+
+    def topic_context(self, topic_id: int, ctx: dict[str, Any]) -> dict[str, Any]:
+        """What the topic page adds to the wall's context."""
+        topic = self.topic(topic_id)
+        return {
+            "card": _card(ctx, topic_id),
+            "conveners": marketplace.conveners(self.session, topic),
+            "next": f"{self.home}/topics/{topic_id}",
+        }
 
 
 FRAGMENTS = {
@@ -186,12 +196,7 @@ def wall_page(me: AttendeeDep) -> Response:
 @router.get("/topics/{topic_id}")
 def topic_page(topic_id: int, me: AttendeeDep) -> Response:
     ctx = me.wall_context()
-    me.topic(topic_id)
-    ctx.update(
-        card=_card(ctx, topic_id),
-        next=f"{me.home}/topics/{topic_id}",
-        conveners=marketplace.conveners(me.session, me.topic(topic_id)),
-    )
+    ctx.update(me.topic_context(topic_id, ctx))
     return render(me.request, "participant/topic.html", ctx)
 
 

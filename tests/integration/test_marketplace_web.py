@@ -1,0 +1,293 @@
+"""The marketplace and the wall through the browser's eyes: forms, fragments, messages."""
+
+from datetime import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.db import Database
+from app.models import (
+    Event,
+    Interest,
+    Organiser,
+    Role,
+    SignUp,
+    Slot,
+    SlotKind,
+    Space,
+    Topic,
+    WaitlistEntry,
+)
+from app.services import events as event_service
+from app.services import marketplace
+from tests.conftest import csrf_token, log_in, post_form, text_of
+from tests.factories import Factory, count, placed_topic
+
+HX = {"HX-Request": "true"}
+
+
+def _join(client: TestClient, event: Event, name: str = "Sam") -> None:
+    assert (
+        post_form(client, f"/e/{event.join_code}/join", {"display_name": name}).status_code == 303
+    )
+
+
+def _team_member(make: Factory, event: Event, role: Role) -> Organiser:
+    member = make.organiser()
+    with make.database.write() as session:
+        event_service.add_team_member(session, event, member.email, "", role)
+    return member
+
+
+def _open(database: Database, event: Event) -> None:
+    with database.write() as session:
+        marketplace.open_marketplace(session, session.get(Event, event.id), True)
+
+
+@pytest.fixture
+def day(make: Factory, database: Database) -> tuple[Event, Slot, Space, Space]:
+    event = make.event()
+    slot = make.slot(event, time(10, 45), time(11, 45))
+    return event, slot, make.space(event, "Booth", 1), make.space(event, "Hall", 40)
+
+
+def test_proposal_refused_until_the_marketplace_opens(
+    client: TestClient, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event = day[0]
+    _join(client, event)
+    page = client.get(f"/e/{event.join_code}/topics")
+    assert "The marketplace is not open yet" in text_of(page.text)
+    refused = post_form(client, f"/e/{event.join_code}/topics", {"title": "Warm spaces"})
+    assert refused.status_code == 422
+    assert "The marketplace is not open right now" in refused.text
+    _open(database, event)
+    ok = post_form(client, f"/e/{event.join_code}/topics", {"title": "Warm spaces"})
+    assert ok.status_code == 303
+    assert "Your topic is proposed" in client.get(ok.headers["location"]).text
+
+
+def test_double_tapped_proposal_makes_one_topic_and_bad_titles_are_refused(
+    client: TestClient, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event = day[0]
+    _join(client, event)
+    _open(database, event)
+    form = client.get(f"/e/{event.join_code}/topics").text
+    key = form.split('name="propose_key" value="')[1].split('"')[0]
+    for _ in range(2):
+        post_form(
+            client, f"/e/{event.join_code}/topics", {"title": "Transport", "propose_key": key}
+        )
+    assert count(database, Topic) == 1
+    empty = post_form(
+        client, f"/e/{event.join_code}/topics", {"title": "  ", "description": "keep me"}
+    )
+    assert empty.status_code == 422 and "Please fill this in." in empty.text
+    assert "keep me" in empty.text
+    long = post_form(client, f"/e/{event.join_code}/topics", {"title": "x" * 91})
+    assert long.status_code == 422 and "90 characters or fewer" in long.text
+    assert count(database, Topic) == 1
+
+
+def test_interest_counts_and_htmx_returns_only_the_card(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event = day[0]
+    topic = placed_topic(make, event, day[1], day[3], "Cost of living")
+    _join(client, event)
+    url = f"/e/{event.join_code}/topics/{topic.id}/interest"
+    fragment = post_form(
+        client,
+        url,
+        {"interested": "1", "fragment": "card", "fragment_id": str(topic.id)},
+        headers=HX,
+    )
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith(f'<article class="card" id="topic-{topic.id}"')
+    assert "1 interested" in fragment.text and 'aria-pressed="true"' in fragment.text
+    post_form(client, url, {"interested": "1"})  # a second tap changes nothing
+    assert count(database, Interest) == 1
+    post_form(client, url, {"interested": "0"})
+    assert count(database, Interest) == 0
+
+
+def test_sign_up_full_waitlist_and_my_agenda(
+    app: object,
+    client: TestClient,
+    make: Factory,
+    day: tuple[Event, Slot, Space, Space],
+    database: Database,
+) -> None:
+    event, slot, booth, hall = day
+    tiny = placed_topic(make, event, slot, booth, "Tiny")
+    big = placed_topic(make, event, slot, hall, "Big")
+    _join(client, event, "First")
+    wall = f"/e/{event.join_code}/wall"
+    seated = post_form(client, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {"next": wall})
+    assert seated.status_code == 303 and seated.headers["location"].startswith(wall)
+    assert "You have a seat here" in client.get(wall).text
+
+    with TestClient(app, follow_redirects=False) as second:  # type: ignore[arg-type]
+        _join(second, event, "Second")
+        full = post_form(second, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {"next": wall})
+        assert full.status_code == 409
+        assert "This session is full. You can join its waitlist." in full.text
+        assert "Join the waitlist" in full.text
+        queued = post_form(
+            second, f"/e/{event.join_code}/topics/{tiny.id}/waitlist", {"next": wall}
+        )
+        assert queued.status_code == 303, queued.text[-3000:]
+        home = text_of(second.get(f"/e/{event.join_code}").text)
+        assert "Waitlist for Tiny : you are number 1." in home
+
+        # The first person switches with one tap; the waiting one is promoted at once.
+        switch = post_form(
+            client,
+            f"/e/{event.join_code}/topics/{big.id}/sign-up",
+            {"next": wall, "fragment": "slot", "fragment_id": str(slot.id)},
+            headers=HX,
+        )
+        assert switch.status_code == 200
+        assert switch.text.lstrip().startswith(f'<section class="panel slot" id="slot-{slot.id}"')
+        home = text_of(second.get(f"/e/{event.join_code}").text)
+        assert "Tiny · Booth" in home
+    assert count(database, WaitlistEntry) == 0
+    assert count(database, SignUp) == 2
+
+
+def test_convener_places_own_topic_and_a_race_loser_is_told(
+    app: object,
+    client: TestClient,
+    make: Factory,
+    day: tuple[Event, Slot, Space, Space],
+    database: Database,
+) -> None:
+    event, slot, _booth, hall = day
+    _open(database, event)
+    _join(client, event, "Convener A")
+    post_form(client, f"/e/{event.join_code}/topics", {"title": "A's topic"})
+    with TestClient(app, follow_redirects=False) as other:  # type: ignore[arg-type]
+        _join(other, event, "Convener B")
+        post_form(other, f"/e/{event.join_code}/topics", {"title": "B's topic"})
+        with database.read() as session:
+            a, b = session.exec(select(Topic).order_by(Topic.id)).all()
+        cell = f"{slot.id}:{hall.id}"
+        page = client.get(f"/e/{event.join_code}/topics/{a.id}")
+        assert f'value="{cell}"' in page.text
+        won = post_form(
+            client,
+            f"/e/{event.join_code}/topics/{a.id}/place",
+            {"cell": cell, "next": f"/e/{event.join_code}/topics/{a.id}"},
+        )
+        assert won.status_code == 303
+        lost = post_form(
+            other,
+            f"/e/{event.join_code}/topics/{b.id}/place",
+            {"cell": cell, "next": f"/e/{event.join_code}/topics/{b.id}"},
+        )
+        assert lost.status_code == 409
+        assert "Someone has just put “A&#39;s topic” there" in lost.text
+        assert f'value="{cell}"' not in lost.text  # the grid as it is now: that place is gone
+        # Only conveners place a topic.
+        not_mine = post_form(other, f"/e/{event.join_code}/topics/{a.id}/place", {"cell": cell})
+        assert not_mine.status_code == 409
+
+
+def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    plenary = make.slot(event, time(9, 0), time(10, 0), SlotKind.plenary)
+    one = placed_topic(make, event, slot, booth, "One")
+    two = placed_topic(make, event, slot, hall, "Two")
+    owner = _team_member(make, event, Role.facilitator)
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    page = client.get(f"{base}/wall")
+    assert page.status_code == 200 and "swap with “Two”" in page.text
+    swap = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{slot.id}:{hall.id}"})
+    assert swap.status_code == 200 and "swapped places" in swap.text
+    with database.read() as session:
+        assert session.get(Topic, one.id).space_id == hall.id
+        assert session.get(Topic, two.id).space_id == booth.id
+    refused = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{plenary.id}:{hall.id}"})
+    assert refused.status_code == 409 and "Plenary slots" in refused.text
+    off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
+    assert off.status_code == 303
+    with database.read() as session:
+        assert not session.get(Topic, one.id).placed
+
+
+def test_facilitator_sees_warnings_and_applies_a_suggestion(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    owner = _team_member(make, event, Role.facilitator)
+    popular = placed_topic(make, event, slot, booth, "Popular")
+    fans = [make.participant(event, f"Fan {n}") for n in range(3)]
+    with database.write() as session:
+        for fan in fans:
+            marketplace.set_interest(session, session.get(Topic, popular.id), fan, True)
+    later = make.slot(event, time(12, 0), time(13, 0))
+    waiting = [placed_topic(make, event, later, hall, f"W{n}") for n in range(1)]
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    page = text_of(client.get(f"{base}/wall").text)
+    assert "3 are interested but Booth takes 1." in page
+    post_form(client, f"{base}/topics/{waiting[0].id}/move", {"cell": ""})
+    suggestion = client.get(f"{base}/wall/suggestion")
+    assert "W0" in suggestion.text
+    values = [v.split('"')[0] for v in suggestion.text.split('name="place" value="')[1:]]
+    applied = post_form(client, f"{base}/wall/suggestion", {"place": values[0]})
+    assert "1 topic placed." in applied.text
+    with database.read() as session:
+        assert session.get(Topic, waiting[0].id).placed
+
+
+def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, _booth, hall = day
+    owner = _team_member(make, event, Role.organiser)
+    session_topic = placed_topic(make, event, slot, hall, "Open to all")
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    added = post_form(
+        client, f"{base}/desk/topic", {"new_name": "Grace Achieng", "title": "Paper-first"}
+    )
+    assert "“Paper-first” was added for Grace Achieng." in added.text
+    missing = post_form(client, f"{base}/desk/topic", {"title": "Nobody's"})
+    assert missing.status_code == 422 and "type the name of someone new" in missing.text
+    signed = post_form(
+        client, f"{base}/desk/sign-up", {"new_name": "Tendai Moyo", "topic": str(session_topic.id)}
+    )
+    assert "Tendai Moyo has a seat in “Open to all”." in signed.text
+    assert count(database, SignUp) == 1
+
+
+def test_facilitator_hides_restores_merges_and_edits(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    owner = _team_member(make, event, Role.facilitator)
+    keep = placed_topic(make, event, slot, hall, "Housing damp")
+    dup = placed_topic(make, event, slot, booth, "Damp homes")
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    post_form(client, f"{base}/topics/{keep.id}/hide", {"hidden": "1"})
+    with database.read() as session:
+        assert session.get(Topic, keep.id).hidden
+    post_form(client, f"{base}/topics/{keep.id}/hide", {"hidden": "0"})
+    merged = post_form(
+        client, f"{base}/topics/merge", {"keep": str(keep.id), "duplicate": str(dup.id)}
+    )
+    assert "“Damp homes” was merged into “Housing damp”." in merged.text
+    bad = post_form(client, f"{base}/topics/{keep.id}/edit", {"title": ""})
+    assert bad.status_code == 422 and "Please fill this in." in bad.text
+    post_form(client, f"{base}/topics/{keep.id}/edit", {"title": "Damp and children's asthma"})
+    with database.read() as session:
+        assert session.get(Topic, keep.id).title == "Damp and children's asthma"
+        assert session.get(Topic, dup.id).hidden
+    assert csrf_token(client)
