@@ -65,6 +65,9 @@ class Event(EventBase, table=True):
     # Bumped to revoke the projector link handed out before.
     projector_version: int = Field(default=1)
     marketplace_open: bool = Field(default=False)
+    # Bumped by every change to topics, places or seats: pages that show the agenda answer
+    # "not modified" while it stays the same, and live updates know what is new.
+    agenda_version: int = Field(default=1)
     # Once closed, the event takes no more proposals or sign-ups.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from app.models import (
@@ -28,6 +28,15 @@ from app.services.errors import Refused
 T = TypeVar("T", bound=SQLModel)
 
 
+def agenda_changed(session: Session, event_id: int | None) -> None:
+    """Note that what the agenda shows has changed (a new version for caches and live pages)."""
+    session.execute(
+        update(Event)
+        .where(col(Event.id) == event_id)
+        .values(agenda_version=col(Event.agenda_version) + 1)
+    )
+
+
 def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:
     """A new event with a fresh join code; its creator is its first organiser."""
     assert organiser.id is not None
@@ -49,6 +58,7 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
         setattr(event, key, value)
     session.add(event)
     session.flush()
+    agenda_changed(session, event.id)
     return event
 
 
@@ -203,6 +213,7 @@ def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
     space = Space.model_validate(data, update={"event_id": event.id, "position": (last or 0) + 1})
     session.add(space)
     session.flush()
+    agenda_changed(session, event.id)
     return space
 
 
@@ -228,12 +239,14 @@ def update_space(session: Session, event: Event, space_id: int, data: SpaceCreat
         setattr(space, key, value)
     session.add(space)
     session.flush()
+    agenda_changed(session, event.id)
     return space
 
 
 def remove_space(session: Session, event: Event, space_id: int) -> None:
     """Delete a space."""
     session.delete(space_of(session, event, space_id))
+    agenda_changed(session, event.id)
 
 
 def slots(session: Session, event: Event) -> list[Slot]:
@@ -279,12 +292,14 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
     )
     session.add(slot)
     session.flush()
+    agenda_changed(session, event.id)
     return slot
 
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:
     """Delete a slot."""
     session.delete(_of_event(session, Slot, slot_id, event))
+    agenda_changed(session, event.id)
 
 
 def themes(session: Session, event: Event) -> list[Theme]:

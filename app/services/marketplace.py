@@ -22,12 +22,14 @@ from app.models import (
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.services.errors import Refused
+from app.services.events import agenda_changed
 
 
 def open_marketplace(session: Session, event: Event, is_open: bool) -> None:
     """Open or close the marketplace for proposals."""
     event.marketplace_open = is_open
     session.add(event)
+    agenda_changed(session, event.id)
 
 
 def close_event(session: Session, event: Event, closed: bool) -> None:
@@ -36,6 +38,7 @@ def close_event(session: Session, event: Event, closed: bool) -> None:
     if closed:
         event.marketplace_open = False
     session.add(event)
+    agenda_changed(session, event.id)
 
 
 def topic_of(session: Session, event: Event, topic_id: int) -> Topic:
@@ -98,6 +101,7 @@ def propose_topic(
     for theme_id in _themes_of_event(session, event, theme_ids or []):
         session.add(TopicTheme(topic_id=topic.id, theme_id=theme_id))
     session.flush()
+    agenda_changed(session, event.id)
     return topic
 
 
@@ -118,6 +122,7 @@ def edit_topic(
     for theme_id in _themes_of_event(session, event, theme_ids):
         session.add(TopicTheme(topic_id=topic.id, theme_id=theme_id))
     session.flush()
+    agenda_changed(session, event.id)
     return topic
 
 
@@ -130,6 +135,7 @@ def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     """Hide a topic from the wall and the lists (or restore it); nothing is deleted."""
     topic.hidden = hidden
     session.add(topic)
+    agenda_changed(session, topic.event_id)
 
 
 def conveners(session: Session, topic: Topic) -> list[int]:
@@ -145,6 +151,7 @@ def co_convene(session: Session, topic: Topic, participant: Participant) -> None
         return
     session.add(CoConvener(topic_id=topic.id, participant_id=participant.id))
     session.flush()
+    agenda_changed(session, topic.event_id)
 
 
 def set_interest(
@@ -169,6 +176,9 @@ def set_interest(
     elif not interested and existing is not None:
         session.delete(existing)
         session.flush()
+    else:
+        return
+    agenda_changed(session, topic.event_id)
 
 
 @dataclass
@@ -312,3 +322,4 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
         assert participant is not None
         signups.place_person(session, event, keep, participant)
     session.flush()
+    agenda_changed(session, event.id)

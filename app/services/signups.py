@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
 from app.models.base import utcnow
 from app.services.errors import Refused
+from app.services.events import agenda_changed
 
 
 class SessionFull(Refused):
@@ -130,6 +131,7 @@ def sign_up(session: Session, event: Event, topic: Topic, participant: Participa
         raise SessionFull(topic)
     left = _take_seat(session, topic, slot.id or 0, participant.id)
     _promote(session, left)
+    agenda_changed(session, event.id)
 
 
 def leave(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
@@ -144,6 +146,7 @@ def leave(session: Session, event: Event, topic: Topic, participant: Participant
     session.delete(seat)
     session.flush()
     _promote(session, topic.id)
+    agenda_changed(session, event.id)
 
 
 def join_waitlist(session: Session, event: Event, topic: Topic, participant: Participant) -> int:
@@ -156,10 +159,12 @@ def join_waitlist(session: Session, event: Event, topic: Topic, participant: Par
     if seats_taken(session, topic.id) < space.capacity:
         left = _take_seat(session, topic, slot.id or 0, participant.id)
         _promote(session, left)
+        agenda_changed(session, event.id)
         return 0
     if _waiting_entry(session, topic.id, participant.id) is None:
         session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
         session.flush()
+        agenda_changed(session, event.id)
     return waitlist_place(session, topic.id, participant.id) or 0
 
 
@@ -169,6 +174,7 @@ def leave_waitlist(session: Session, topic: Topic, participant: Participant) -> 
     if entry is not None:
         session.delete(entry)
         session.flush()
+        agenda_changed(session, topic.event_id)
 
 
 def waitlist_place(session: Session, topic_id: int, participant_id: int) -> int | None:

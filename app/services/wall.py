@@ -10,6 +10,7 @@ from app.models import CoConvener, Event, Slot, SlotKind, Space, Topic
 from app.models.base import utcnow
 from app.services import signups
 from app.services.errors import Refused
+from app.services.events import agenda_changed
 from app.services.marketplace import TopicCard
 
 
@@ -37,6 +38,7 @@ def _put(session: Session, topic: Topic, slot_id: int | None, space_id: int | No
     topic.slot_id, topic.space_id = slot_id, space_id
     session.add(topic)
     session.flush()
+    agenda_changed(session, topic.event_id)
     return bumped
 
 

@@ -17,7 +17,7 @@ from app.services import marketplace, signups, wall
 from app.services.errors import Refused
 from app.services.signups import SessionFull
 from app.templating import render, wants_fragment
-from app.web.common import see_other
+from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
     FormDep,
     JoinedEvent,
@@ -45,6 +45,16 @@ class Attendee:
     session: Session
     event: Event
     participant: Participant
+
+    def fresh(self, build: Callable[[], Response]) -> Response:
+        """The page, or 304 while the agenda and this participant are unchanged."""
+        etag = agenda_etag(
+            self.request,
+            self.event.agenda_version,
+            self.participant.id,
+            self.participant.link_version,
+        )
+        return conditional(self.request, etag, build)
 
     @property
     def home(self) -> str:
@@ -159,7 +169,7 @@ def _topics_page(
 
 @router.get("/topics")
 def topics_page(me: AttendeeDep) -> Response:
-    return _topics_page(me)
+    return me.fresh(lambda: _topics_page(me))
 
 
 @router.post("/topics")
@@ -188,16 +198,21 @@ def propose(me: AttendeeDep, form: FormDep) -> Response:
 
 @router.get("/wall")
 def wall_page(me: AttendeeDep) -> Response:
-    return render(
-        me.request, "participant/wall.html", {**me.wall_context(), "next": f"{me.home}/wall"}
+    return me.fresh(
+        lambda: render(
+            me.request, "participant/wall.html", {**me.wall_context(), "next": f"{me.home}/wall"}
+        )
     )
 
 
 @router.get("/topics/{topic_id}")
 def topic_page(topic_id: int, me: AttendeeDep) -> Response:
-    ctx = me.wall_context()
-    ctx.update(me.topic_context(topic_id, ctx))
-    return render(me.request, "participant/topic.html", ctx)
+    def build() -> Response:
+        ctx = me.wall_context()
+        ctx.update(me.topic_context(topic_id, ctx))
+        return render(me.request, "participant/topic.html", ctx)
+
+    return me.fresh(build)
 
 
 @router.post("/topics/{topic_id}/interest")

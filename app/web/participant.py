@@ -10,7 +10,7 @@ from app.services import events as event_service
 from app.services import marketplace, signups
 from app.services import participants as participant_service
 from app.templating import render
-from app.web.common import absolute, qr_svg, see_other
+from app.web.common import absolute, agenda_etag, conditional, qr_svg, see_other
 from app.web.deps import (
     FormDep,
     JoinedEvent,
@@ -79,22 +79,27 @@ def event_home(
 ) -> Response:
     if participant is None:
         return see_other(f"/e/{event.join_code}/join")
-    return render(
+    etag = agenda_etag(request, event.agenda_version, participant.id, participant.link_version)
+    return conditional(
         request,
-        "participant/home.html",
-        {
-            "event": event,
-            "participant": participant,
-            "spaces": event_service.spaces(session, event),
-            "slots": event_service.slots(session, event),
-            "agenda": signups.my_agenda(session, event, participant),
-            "my_topics": [
-                card
-                for card in marketplace.topic_cards(session, event)
-                if card.topic.convener_id == participant.id
-            ],
-            "topic_count": len(marketplace.topics(session, event)),
-        },
+        etag,
+        lambda: render(
+            request,
+            "participant/home.html",
+            {
+                "event": event,
+                "participant": participant,
+                "spaces": event_service.spaces(session, event),
+                "slots": event_service.slots(session, event),
+                "agenda": signups.my_agenda(session, event, participant),
+                "my_topics": [
+                    card
+                    for card in marketplace.topic_cards(session, event)
+                    if card.topic.convener_id == participant.id
+                ],
+                "topic_count": len(marketplace.topics(session, event)),
+            },
+        ),
     )
 
 

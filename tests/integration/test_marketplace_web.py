@@ -291,3 +291,19 @@ def test_facilitator_hides_restores_merges_and_edits(
         assert session.get(Topic, keep.id).title == "Damp and children's asthma"
         assert session.get(Topic, dup.id).hidden
     assert csrf_token(client)
+
+
+def test_unchanged_wall_answers_not_modified_until_something_changes(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    event, slot, _booth, hall = day
+    topic = placed_topic(make, event, slot, hall, "Cost of living")
+    _join(client, event)
+    first = client.get(f"/e/{event.join_code}/wall")
+    etag = first.headers["etag"]
+    again = client.get(f"/e/{event.join_code}/wall", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    post_form(client, f"/e/{event.join_code}/topics/{topic.id}/sign-up", {})
+    changed = client.get(f"/e/{event.join_code}/wall", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "You have a seat here" in changed.text
+    assert changed.headers["etag"] != etag

@@ -1,0 +1,98 @@
+"""What the benchmarks share: a real server on a free port, a fresh database, percentiles."""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SECRET = "bench-secret-key-long-enough-for-production-use-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_database(url: str) -> str:
+    """An empty database: a new SQLite file, or PostgreSQL's public schema dropped and remade."""
+    if not url:
+        return f"sqlite:///{tempfile.mkdtemp(prefix='openspace-bench-')}/bench.db"
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def environment(database_url: str, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPENSPACE_DATABASE_URL": database_url,
+        "OPENSPACE_BASE_URL": f"http://127.0.0.1:{port}",
+        "OPENSPACE_SECRET_KEY": SECRET,
+        "OPENSPACE_LOG_LEVEL": "warning",
+    }
+
+
+@contextmanager
+def server(database_url: str, workers: int = 1, demo: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """`openspace serve` on a free port; yields its address and the lines it printed."""
+    port = free_port()
+    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if demo:
+        args.append("--demo")
+    process = subprocess.Popen(
+        args, cwd=ROOT, env=environment(database_url, port),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    output: list[str] = []
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.decode(errors="replace"))
+
+    threading.Thread(target=drain, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise SystemExit("the server did not start:\n" + "".join(output))
+        time.sleep(0.2)
+    try:
+        yield base, output
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max, in milliseconds, of samples in seconds."""
+    ordered = sorted(samples)
+    q = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
+    return {
+        "p50": statistics.median(ordered) * 1000,
+        "p95": q[94] * 1000,
+        "p99": q[98] * 1000,
+        "max": ordered[-1] * 1000,
+    }

@@ -1,0 +1,238 @@
+"""Overbooking stress: many phones signing up, switching and leaving at once, small rooms.
+
+Sets up an event (2 breakout slots × 10 spaces of 1–8 seats, 400 participants) in a fresh
+database, serves it with `openspace serve`, then lets --clients concurrent participants make
+--attempts sign-up / switch / waitlist / leave requests in all, the way phones with htmx send
+them. Afterwards it checks the database: no session over capacity, seats taken equal to
+sign-up rows, nobody waiting for a session with a free seat, nobody with two seats in a slot;
+then frees one seat in every session that has a queue and checks the first in line got it.
+Prints the figures; exits non-zero if any check fails or any response was a 5xx.
+"""
+
+import argparse
+import asyncio
+import random
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+import httpx
+from common import SECRET, fresh_database, percentiles, server
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.cli import migrate
+from app.config import Settings
+from app.db import Database
+from app.models import Event, Participant, SignUp, Slot, Space, Topic, WaitlistEntry
+from app.models.agenda import TopicCreate
+from app.models.event import EventCreate, SlotCreate, SpaceCreate
+from app.models.people import OrganiserCreate, ParticipantJoin
+from app.security import LinkSigner
+from app.services import accounts, marketplace, participants, signups, wall
+from app.services import events as event_service
+
+CAPACITIES = [1, 2, 2, 3, 3, 4, 5, 5, 6, 8]
+
+
+def set_up(database: Database, people: int) -> tuple[str, list[int], dict[int, list[int]]]:
+    """The event; returns its code, participant ids and the topic ids of each slot."""
+    with database.write() as session:
+        organiser = accounts.create_organiser(
+            session, OrganiserCreate(email="bench@example.org", name="Bench", password="x" * 12)
+        )
+        day = date.today() + timedelta(days=1)
+        event = event_service.create_event(
+            session, organiser, EventCreate(name="Overbooking stress", starts_on=day)
+        )
+        spaces = [
+            event_service.add_space(session, event, SpaceCreate(name=f"Room {n}", capacity=c))
+            for n, c in enumerate(CAPACITIES)
+        ]
+        slots = [
+            event_service.add_slot(
+                session,
+                event,
+                SlotCreate(
+                    starts_at=datetime(day.year, day.month, day.day, 10 + 2 * n),
+                    ends_at=datetime(day.year, day.month, day.day, 11 + 2 * n),
+                ),
+            )
+            for n in range(2)
+        ]
+        marketplace.open_marketplace(session, event, True)
+        ids = [
+            participants.join_event(session, event, ParticipantJoin(display_name=f"Person {n}")).id
+            for n in range(people)
+        ]
+        topics: dict[int, list[int]] = {}
+        for slot in slots:
+            for space in spaces:
+                convener = session.get(Participant, ids[len(topics.get(slot.id or 0, []))])
+                assert convener is not None
+                topic = marketplace.propose_topic(
+                    session, event, convener, TopicCreate(title=f"Topic {slot.id}-{space.name}")
+                )
+                wall.move_by_facilitator(session, event, topic, slot.id, space.id)
+                topics.setdefault(slot.id or 0, []).append(topic.id or 0)
+        return event.join_code, [i for i in ids if i], topics
+
+
+async def phone(
+    base: str, code: str, token: str, plan: list[tuple[str, int]], results: list[tuple[int, float]]
+) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base, timeout=120)
+    await client.get(f"/e/{code}/continue/{token}")
+    csrf = client.cookies["openspace_csrf"]
+    for action, topic_id in plan:
+        started = time.perf_counter()
+        response = await client.post(
+            f"/e/{code}/topics/{topic_id}/{action}",
+            data={"csrf_token": csrf, "fragment": "status", "fragment_id": str(topic_id),
+                  "next": f"/e/{code}/topics/{topic_id}"},
+            headers={"HX-Request": "true"},
+        )
+        results.append((response.status_code, time.perf_counter() - started))
+    return client
+
+
+def check(database: Database) -> dict[str, int]:
+    with database.read() as session:
+        over = queued_with_free_seat = double = 0
+        seats = session.exec(select(func.count()).select_from(SignUp)).one()
+        taken_total = 0
+        for topic in session.exec(select(Topic)).all():
+            space = session.get(Space, topic.space_id)
+            assert space is not None
+            taken = signups.seats_taken(session, topic.id or 0)
+            taken_total += taken
+            waiting = session.exec(
+                select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.topic_id == topic.id)
+            ).one()
+            over += taken > space.capacity
+            queued_with_free_seat += waiting > 0 and taken < space.capacity
+        double = len(
+            session.exec(
+                select(SignUp.participant_id, SignUp.slot_id)
+                .group_by(SignUp.participant_id, SignUp.slot_id)
+                .having(func.count() > 1)
+            ).all()
+        )
+        waiting_total = session.exec(select(func.count()).select_from(WaitlistEntry)).one()
+    return {
+        "sessions over capacity": over,
+        "sign-up rows": seats,
+        "seats taken (sum over sessions)": taken_total,
+        "people with two seats in a slot": double,
+        "queues with a free seat": queued_with_free_seat,
+        "waitlist places at the end": waiting_total,
+    }
+
+
+async def promotion_order(
+    base: str, code: str, database: Database, clients: dict[int, httpx.AsyncClient]
+) -> tuple[int, int]:
+    """Free one seat in each session with a queue; count how often the first in line got it."""
+    checked = in_order = 0
+    with database.read() as session:
+        topic_ids = [t.id for t in session.exec(select(Topic)).all()]
+    for topic_id in topic_ids:
+        with database.read() as session:
+            first = session.exec(
+                select(WaitlistEntry)
+                .where(WaitlistEntry.topic_id == topic_id)
+                .order_by(WaitlistEntry.id)
+            ).first()
+            seated = session.exec(
+                select(SignUp.participant_id).where(SignUp.topic_id == topic_id)
+            ).all()
+        leaver = next((p for p in seated if p in clients), None)
+        if first is None or leaver is None:
+            continue
+        client = clients[leaver]
+        await client.post(
+            f"/e/{code}/topics/{topic_id}/leave",
+            data={"csrf_token": client.cookies["openspace_csrf"]},
+        )
+        with database.read() as session:
+            promoted = session.exec(
+                select(SignUp).where(
+                    SignUp.topic_id == topic_id, SignUp.participant_id == first.participant_id
+                )
+            ).first()
+        checked += 1
+        in_order += promoted is not None
+    return checked, in_order
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    url = fresh_database(args.database_url)
+    settings = Settings(database_url=url, secret_key=SECRET)
+    migrate(settings)
+    database = Database(settings)
+    code, people, topics = set_up(database, max(400, args.clients))
+    signer = LinkSigner(SECRET)
+    rng = random.Random(args.seed)
+    slots = list(topics)
+    per_client = args.attempts // args.clients
+    plans = []
+    for _ in range(args.clients):
+        plan = []
+        for _ in range(per_client):
+            action = rng.choices(
+                ["sign-up", "waitlist", "leave", "waitlist/leave"], weights=[55, 20, 18, 7]
+            )[0]
+            plan.append((action, rng.choice(topics[rng.choice(slots)])))
+        plans.append(plan)
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    with server(url, workers=args.workers) as (base, _output):
+        results: list[tuple[int, float]] = []
+        started = time.perf_counter()
+        clients = await asyncio.gather(
+            *(
+                phone(base, code, signer.sign("device", pid, 1), plan, results)
+                for pid, plan in zip(people, plans, strict=False)
+            )
+        )
+        elapsed = time.perf_counter() - started
+        invariants = check(database)
+        by_person = dict(zip(people, clients, strict=False))
+        checked, in_order = await promotion_order(base, code, database, by_person)
+        for client in clients:
+            await client.aclose()
+    statuses = Counter(status for status, _ in results)
+    figures = percentiles([seconds for _, seconds in results])
+    print(f"overbooking stress on {kind}, {args.workers} worker(s), {time.strftime('%Y-%m-%d')}")
+    print(f"  {len(results)} attempts from {args.clients} concurrent clients in {elapsed:.1f} s "
+          f"({len(results) / elapsed:.0f}/s); statuses: "
+          + ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items())))
+    print(f"  latency ms: p50 {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
+          f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}")
+    for name, value in invariants.items():
+        print(f"  {name}: {value}")
+    print(f"  waitlists promoted in order: {in_order} of {checked} freed seats went to the first in line")
+    failed = (
+        invariants["sessions over capacity"]
+        or invariants["people with two seats in a slot"]
+        or invariants["queues with a free seat"]
+        or invariants["sign-up rows"] != invariants["seats taken (sum over sessions)"]
+        or in_order != checked
+        or any(status >= 500 for status in statuses)
+    )
+    print("  result:", "FAILED" if failed else "all checks passed")
+    database.dispose()
+    return 1 if failed else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--attempts", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--seed", type=int, default=2026)
+    raise SystemExit(asyncio.run(main_async(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
