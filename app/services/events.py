@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
@@ -29,12 +30,27 @@ T = TypeVar("T", bound=SQLModel)
 
 
 def agenda_changed(session: Session, event_id: int | None) -> None:
-    """Note that what the agenda shows has changed (a new version for caches and live pages)."""
-    session.execute(
-        update(Event)
-        .where(col(Event.id) == event_id)
-        .values(agenda_version=col(Event.agenda_version) + 1)
-    )
+    """Note that what the agenda shows has changed (a new version for caches and live pages).
+
+    The version is bumped once, just before the transaction commits, so the event's row is
+    always the last lock a writer takes: taking it earlier could deadlock with a writer that
+    holds it and waits for a slot this one has locked.
+    """
+    if event_id is not None:
+        session.info.setdefault(_CHANGED, set()).add(event_id)
+
+
+_CHANGED = "openspace.agenda_changed"
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _bump_agenda_versions(session: Session) -> None:
+    for event_id in sorted(session.info.pop(_CHANGED, ())):
+        session.execute(
+            update(Event)
+            .where(col(Event.id) == event_id)
+            .values(agenda_version=col(Event.agenda_version) + 1)
+        )
 
 
 def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:

@@ -1,0 +1,217 @@
+"""In a real Chromium: participants propose topics, put them on the wall and sign up on phones."""
+
+from collections.abc import Callable, Iterator
+from datetime import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from app.models import Event
+from app.services import marketplace
+from tests.factories import Factory, placed_topic
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+Phones = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def phones(browser: Browser, live_server: str) -> Iterator[Phones]:
+    """New phone-sized browser contexts (each its own person), closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def new_phone(**options: object) -> BrowserContext:
+        context = browser.new_context(base_url=live_server, **PHONE, **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        return context
+
+    yield new_phone
+    for context in contexts:
+        context.close()
+
+
+def _open_marketplace(make: Factory, event: Event) -> None:
+    with make.database.write() as session:
+        fresh = session.get(Event, event.id)
+        assert fresh is not None
+        marketplace.open_marketplace(session, fresh, True)
+
+
+def _settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and settling, as a person would before tapping."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
+def _join(context: BrowserContext, code: str, name: str) -> Page:
+    page = context.new_page()
+    page.goto(f"/e/{code}/join")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_text(f"Hello, {name}")).to_be_visible()
+    return page
+
+
+def _propose(page: Page, code: str, title: str) -> None:
+    page.goto(f"/e/{code}/topics")
+    page.get_by_label("Your topic, in a few words").fill(title)
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Your topic is proposed")
+
+
+def _put_on_wall(page: Page, space_name: str) -> None:
+    """On the convener's own topic page: choose the free place in this space, put it there."""
+    cell = page.locator("select#cell")
+    value = cell.locator("option", has_text=space_name).get_attribute("value")
+    assert value is not None
+    cell.select_option(value)
+    page.get_by_role("button", name="Put it there").click()
+    expect(page.locator("#topic-status")).to_contain_text(space_name)
+    expect(page.get_by_role("heading", name="Move it on the wall")).to_be_visible()
+
+
+def _agenda_row(page: Page, code: str) -> Locator:
+    page.goto(f"/e/{code}")
+    expect(page.get_by_role("heading", name="My agenda")).to_be_visible()
+    return page.locator(".agenda-slot")
+
+
+BOOTH_TOPIC = "Energy bills and damp homes"
+HALL_TOPIC = "Walking buses to school"
+
+
+def _two_conveners_on_the_wall(phones: Phones, make: Factory) -> tuple[str, Page, Page]:
+    """Two people on phones each propose a topic and put it on the wall: one in the Booth
+    (one seat), the other in the Hall; both then look at the wall, where both can sign up."""
+    event = make.event(name="Warm homes, warm streets")
+    make.slot(event, time(10, 45), time(11, 45))
+    make.space(event, "Booth", 1)
+    make.space(event, "Hall", 30)
+    _open_marketplace(make, event)
+    code = event.join_code
+
+    zofia = _join(phones(), code, "Zofia Wiśniewska")
+    mohammed = _join(phones(), code, "محمد اقبال")
+    _propose(zofia, code, BOOTH_TOPIC)
+    _propose(mohammed, code, HALL_TOPIC)
+    # Each is the convener of their own topic, on the page the proposal led to.
+    _put_on_wall(zofia, "Booth")
+    _put_on_wall(mohammed, "Hall")
+
+    for page in (zofia, mohammed):
+        page.goto(f"/e/{code}/wall")
+        booth = page.locator(".session", has_text=BOOTH_TOPIC)
+        expect(booth).to_contain_text("Booth")
+        expect(booth).to_contain_text("0 of 1 seats taken")
+        expect(booth.get_by_role("button", name="Sign up")).to_be_visible()
+        hall = page.locator(".session", has_text=HALL_TOPIC)
+        expect(hall).to_contain_text("Hall")
+        expect(hall).to_contain_text("0 of 30 seats taken")
+    return code, zofia, mohammed
+
+
+def test_two_participants_propose_place_and_race_for_the_last_seat(
+    phones: Phones, make: Factory, screenshots: Path
+) -> None:
+    code, zofia, mohammed = _two_conveners_on_the_wall(phones, make)
+    zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
+    zofia_booth.get_by_role("button", name="Sign up").click()
+    expect(zofia_booth).to_contain_text("You have a seat here")
+    expect(zofia_booth).to_contain_text("Full · 1 of 1 seats taken")
+    _settled(zofia)
+
+    # The second person's wall still offers the seat; their tap comes a moment too late:
+    # they are told the session is full and offered its waitlist, and the seat stays taken.
+    mohammed_booth = mohammed.locator(".session", has_text=BOOTH_TOPIC)
+    mohammed_booth.get_by_role("button", name="Sign up").click()
+    expect(mohammed_booth.get_by_role("alert")).to_have_text(
+        "This session is full. You can join its waitlist."
+    )
+    expect(mohammed_booth).to_contain_text("Full · 1 of 1 seats taken")
+    expect(mohammed_booth).not_to_contain_text("You have a seat here")
+    expect(mohammed_booth.get_by_role("button", name="Sign up")).to_have_count(0)
+    _settled(mohammed)
+    mohammed_booth.get_by_role("button", name="Join the waitlist").click()
+    expect(mohammed_booth).to_contain_text("You are 1st on the waitlist.")
+    expect(mohammed_booth).to_contain_text("1 waiting")
+    expect(mohammed_booth.get_by_role("button", name="Leave the waitlist")).to_be_visible()
+    _settled(mohammed)
+    mohammed.screenshot(path=str(screenshots / "participant-phone-wall.png"), full_page=True)
+    width = mohammed.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the wall scrolls sideways on a phone ({width}px)"
+
+    agenda = _agenda_row(mohammed, code)
+    expect(agenda).to_contain_text("No session chosen")
+    expect(agenda.locator(".waiting")).to_have_text(
+        f"Waitlist for {BOOTH_TOPIC}: you are number 1."
+    )
+
+    # The first changes their mind: the seat they leave goes to the first in line.
+    zofia_hall = zofia.locator(".session", has_text=HALL_TOPIC)
+    zofia_hall.get_by_role("button", name="Switch to this session").click()
+    expect(zofia_hall).to_contain_text("You have a seat here")
+    expect(zofia_hall).to_contain_text("1 of 30 seats taken")
+    expect(zofia_booth).not_to_contain_text("You have a seat here")
+    expect(zofia_booth).to_contain_text("Full · 1 of 1 seats taken")
+    expect(zofia_booth).not_to_contain_text("waiting")
+
+    mohammed.reload()
+    expect(agenda).to_contain_text(f"{BOOTH_TOPIC} · Booth")
+    expect(agenda.locator(".waiting")).to_have_count(0)
+    expect(agenda).not_to_contain_text("No session chosen")
+    expect(_agenda_row(zofia, code)).to_contain_text(f"{HALL_TOPIC} · Hall")
+
+    mohammed.goto(f"/e/{code}/wall")
+    expect(mohammed_booth).to_contain_text("You have a seat here")
+
+
+def test_propose_and_sign_up_with_javascript_off(
+    phones: Phones, live_server: str, make: Factory
+) -> None:
+    event = make.event(name="Paper-first day")
+    slot = make.slot(event, time(10, 45), time(11, 45))
+    garden = make.space(event, "Garden", 15)
+    placed_topic(make, event, slot, garden, "Warm spaces")
+    _open_marketplace(make, event)
+    code = event.join_code
+
+    page = _join(phones(java_script_enabled=False), code, "Amira Hussain")
+
+    page.goto(f"/e/{code}/topics")
+    page.get_by_label("A sentence or two about it").fill("Lifts to the food bank on Saturdays")
+    page.get_by_label("Language of the session").fill("Urdu")
+    page.get_by_role("button", name="Propose").click()
+    title = page.get_by_label("Your topic, in a few words")
+    expect(page.locator("#title-error")).to_have_text("Error: Please fill this in.")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("A sentence or two about it")).to_have_value(
+        "Lifts to the food bank on Saturdays"
+    )
+    expect(page.get_by_label("Language of the session")).to_have_value("Urdu")
+    title.fill("Getting to the food bank")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_role("heading", level=1, name="Getting to the food bank")).to_be_visible()
+    expect(page.get_by_text("Lifts to the food bank on Saturdays")).to_be_visible()
+    expect(page.locator("#topic-status")).to_contain_text("Not on the wall yet")
+
+    page.goto(f"/e/{code}/topics")
+    expect(page.get_by_role("heading", name="Topics proposed (2)")).to_be_visible()
+
+    page.goto(f"/e/{code}/wall")
+    session = page.locator(".session", has_text="Warm spaces")
+    expect(session).to_contain_text("Garden")
+    anchor = session.get_attribute("id")
+    session.get_by_role("button", name="Sign up").click()
+    # Without JavaScript the form posts and the wall comes back, scrolled to the session.
+    expect(page).to_have_url(f"{live_server}/e/{code}/wall#{anchor}")
+    expect(page.locator(".session", has_text="Warm spaces")).to_contain_text("You have a seat here")
+    expect(page.locator(".session", has_text="Warm spaces")).to_contain_text("1 of 15 seats taken")
+
+    agenda = _agenda_row(page, code)
+    expect(agenda).to_contain_text("Warm spaces · Garden")
+    expect(agenda.get_by_role("link", name="Warm spaces")).to_be_visible()
