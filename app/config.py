@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     sqlite_busy_timeout_ms: int = 15_000
     db_pool_size: int = 10
+    db_pool_overflow: int = 20
     cookie_secure: bool | None = None
     session_max_age_days: int = 120
     log_level: str = "info"

@@ -27,7 +27,10 @@ def make_engine(settings: Settings) -> Engine:
     url = normalise_url(settings.database_url)
     if not url.startswith("sqlite"):
         return create_engine(
-            url, pool_size=settings.db_pool_size, max_overflow=20, pool_pre_ping=True
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_overflow,
+            pool_pre_ping=True,
         )
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
@@ -39,7 +42,7 @@ def make_engine(settings: Settings) -> Engine:
             "timeout": settings.sqlite_busy_timeout_ms / 1000,
         },
         pool_size=settings.db_pool_size,
-        max_overflow=30,
+        max_overflow=settings.db_pool_overflow,
     )
     busy_ms = settings.sqlite_busy_timeout_ms
 
@@ -73,6 +76,11 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    @property
+    def max_connections(self) -> int:
+        """How many sessions can hold a connection at once."""
+        return self.settings.db_pool_size + self.settings.db_pool_overflow
 
     def session(self, *, write: bool) -> Session:
         """A new session; a write session starts its transaction with the write lock."""

@@ -1,5 +1,6 @@
 """What the benchmarks share: a real server on a free port, a fresh database, percentiles."""
 
+import asyncio
 import os
 import socket
 import statistics
@@ -8,7 +9,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,15 +51,29 @@ def environment(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def server(database_url: str, workers: int = 1, demo: bool = False) -> Iterator[tuple[str, list[str]]]:
+def server(
+    database_url: str, workers: int = 1, demo: bool = False
+) -> Iterator[tuple[str, list[str]]]:
     """`openspace serve` on a free port; yields its address and the lines it printed."""
     port = free_port()
-    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    args = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if demo:
         args.append("--demo")
     process = subprocess.Popen(
-        args, cwd=ROOT, env=environment(database_url, port),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        args,
+        cwd=ROOT,
+        env=environment(database_url, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     output: list[str] = []
 
@@ -96,3 +112,56 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p99": q[98] * 1000,
         "max": ordered[-1] * 1000,
     }
+
+
+async def closed_loop(
+    clients: list[httpx.AsyncClient],
+    request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    per_client: int,
+) -> tuple[float, list[float], Counter[int]]:
+    """Every client sends its requests one after another; returns requests/s, latencies, statuses."""
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    async def run(client: httpx.AsyncClient) -> None:
+        for n in range(per_client):
+            started = time.perf_counter()
+            response = await request(client, n)
+            latencies.append(time.perf_counter() - started)
+            statuses[response.status_code] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(client) for client in clients))
+    return len(latencies) / (time.perf_counter() - started), latencies, statuses
+
+
+async def open_loop(
+    clients: list[httpx.AsyncClient],
+    request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    rate: float,
+    seconds: float,
+) -> tuple[float, list[float], Counter[int]]:
+    """Requests sent at a fixed rate whatever the answers do (as people arrive); returns the
+    rate achieved, latencies and statuses."""
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    tasks = []
+
+    async def one(client: httpx.AsyncClient, n: int) -> None:
+        started = time.perf_counter()
+        try:
+            response = await request(client, n)
+            statuses[response.status_code] += 1
+        except httpx.HTTPError:
+            statuses[0] += 1
+        latencies.append(time.perf_counter() - started)
+
+    total = int(rate * seconds)
+    began = time.perf_counter()
+    for n in range(total):
+        delay = began + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(clients[n % len(clients)], n)))
+    await asyncio.gather(*tasks)
+    return total / (time.perf_counter() - began), latencies, statuses

@@ -24,7 +24,7 @@ from sqlmodel import select
 from app.cli import migrate
 from app.config import Settings
 from app.db import Database
-from app.models import Event, Participant, SignUp, Slot, Space, Topic, WaitlistEntry
+from app.models import Participant, SignUp, Space, Topic, WaitlistEntry
 from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
@@ -88,8 +88,12 @@ async def phone(
         started = time.perf_counter()
         response = await client.post(
             f"/e/{code}/topics/{topic_id}/{action}",
-            data={"csrf_token": csrf, "fragment": "status", "fragment_id": str(topic_id),
-                  "next": f"/e/{code}/topics/{topic_id}"},
+            data={
+                "csrf_token": csrf,
+                "fragment": "status",
+                "fragment_id": str(topic_id),
+                "next": f"/e/{code}/topics/{topic_id}",
+            },
             headers={"HX-Request": "true"},
         )
         results.append((response.status_code, time.perf_counter() - started))
@@ -107,7 +111,9 @@ def check(database: Database) -> dict[str, int]:
             taken = signups.seats_taken(session, topic.id or 0)
             taken_total += taken
             waiting = session.exec(
-                select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.topic_id == topic.id)
+                select(func.count())
+                .select_from(WaitlistEntry)
+                .where(WaitlistEntry.topic_id == topic.id)
             ).one()
             over += taken > space.capacity
             queued_with_free_seat += waiting > 0 and taken < space.capacity
@@ -203,14 +209,20 @@ async def main_async(args: argparse.Namespace) -> int:
     statuses = Counter(status for status, _ in results)
     figures = percentiles([seconds for _, seconds in results])
     print(f"overbooking stress on {kind}, {args.workers} worker(s), {time.strftime('%Y-%m-%d')}")
-    print(f"  {len(results)} attempts from {args.clients} concurrent clients in {elapsed:.1f} s "
-          f"({len(results) / elapsed:.0f}/s); statuses: "
-          + ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items())))
-    print(f"  latency ms: p50 {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
-          f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}")
+    print(
+        f"  {len(results)} attempts from {args.clients} concurrent clients in {elapsed:.1f} s "
+        f"({len(results) / elapsed:.0f}/s); statuses: "
+        + ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items()))
+    )
+    print(
+        f"  latency ms: p50 {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
+        f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}"
+    )
     for name, value in invariants.items():
         print(f"  {name}: {value}")
-    print(f"  waitlists promoted in order: {in_order} of {checked} freed seats went to the first in line")
+    print(
+        f"  waitlists promoted in order: {in_order} of {checked} freed seats went to the first in line"
+    )
     failed = (
         invariants["sessions over capacity"]
         or invariants["people with two seats in a slot"]

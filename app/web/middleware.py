@@ -16,6 +16,7 @@ from app.db import Database
 
 log = logging.getLogger("openspace")
 
+NO_DATABASE = ("/static/", "/healthz")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_COOKIE = "openspace_csrf"
 
@@ -47,7 +48,7 @@ class RequestSession:
 
 
 class _Gates:
-    def __init__(self) -> None:
+    def __init__(self, sessions: int) -> None:
         # Commits get threads of their own: if they queued behind request handlers that
         # wait for the write lock, the lock holder could never commit and release it.
         self.finishers = anyio.CapacityLimiter(64)
@@ -55,17 +56,21 @@ class _Gates:
         # rather than in worker threads blocked on the database lock: a lock holder that
         # needs one more thread to finish would otherwise wait behind them.
         self.sqlite_writers = anyio.Lock()
+        # No more requests hold a database session at once than the pool has connections.
+        # Beyond that they wait here, holding nothing, instead of in worker threads blocked
+        # on the pool while the requests that hold connections wait for a thread.
+        self.sessions = anyio.Semaphore(sessions)
 
 
 _gates: RunVar[_Gates] = RunVar("openspace_gates")
 
 
-def _loop_gates() -> _Gates:
+def _loop_gates(sessions: int = 1) -> _Gates:
     """The gates of the running event loop (each loop has its own worker threads)."""
     try:
         return _gates.get()
     except LookupError:
-        gates = _Gates()
+        gates = _Gates(sessions)
         _gates.set(gates)
         return gates
 
@@ -81,18 +86,19 @@ class TransactionMiddleware:
         self.app = app
         self.database = database
         self.sqlite = database.settings.is_sqlite
+        self.max_sessions = database.max_connections
 
     async def _finish(self, holder: "RequestSession", commit: bool) -> None:
         if holder.session is not None:
             await anyio.to_thread.run_sync(holder.finish, commit, limiter=_loop_gates().finishers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
             await self.app(scope, receive, send)
             return
         write = scope["method"] in UNSAFE_METHODS
         if write and self.sqlite:
-            async with _loop_gates().sqlite_writers:
+            async with _loop_gates(self.max_sessions).sqlite_writers:
                 await self._handle(scope, receive, send, write)
         else:
             await self._handle(scope, receive, send, write)
@@ -100,16 +106,26 @@ class TransactionMiddleware:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, write: bool) -> None:
         holder = RequestSession(self.database, write=write)
         scope.setdefault("state", {})["db"] = holder
+        sessions = _loop_gates(self.max_sessions).sessions
+        await sessions.acquire()
+        held = True
+
+        async def done(commit: bool) -> None:
+            nonlocal held
+            await self._finish(holder, commit)
+            if held:
+                held = False
+                sessions.release()
 
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self._finish(holder, message["status"] < 400)
+                await done(message["status"] < 400)
             await send(message)
 
         try:
             await self.app(scope, receive, send_after_commit)
         finally:
-            await self._finish(holder, False)
+            await done(False)
 
 
 class CsrfCookieMiddleware:

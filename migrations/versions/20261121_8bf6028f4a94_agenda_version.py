@@ -8,10 +8,7 @@ Create Date: 2026-11-21 10:45:16.767918
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
-
-import app.models.base
 
 revision: str = "8bf6028f4a94"
 down_revision: str | None = "4bd1de127aa6"

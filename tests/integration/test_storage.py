@@ -1,5 +1,6 @@
 """Storage: migrations match the models; concurrent writers queue instead of failing."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -76,3 +77,20 @@ def test_a_room_joining_at_once_through_the_server_all_get_in(
         statuses = list(pool.map(join, range(80)))
     assert statuses == [200] * 80
     assert count(database, Participant) == 80
+
+
+def test_a_room_reading_at_once_never_starves_the_connection_pool(
+    live_server: str, make: Factory, database: Database
+) -> None:
+    """More phones load a page at once than there are connections and worker threads."""
+    event = make.event()
+
+    async def room() -> list[int]:
+        limits = httpx.Limits(max_connections=300)
+        async with httpx.AsyncClient(base_url=live_server, timeout=25, limits=limits) as phones:
+            answers = await asyncio.gather(
+                *(phones.get(f"/e/{event.join_code}/join") for _ in range(300))
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(room()) == [200] * 300

@@ -1,0 +1,152 @@
+"""Sign-up throughput and the wall under load, each against a bare endpoint of the same server.
+
+One event in a fresh database (the overbooking set-up, plus one 10,000-seat session per slot),
+`openspace serve` with --workers, and --clients concurrent participants:
+
+1. closed loop: each client signs up and leaves in turn as fast as answers come back, then the
+   same clients call the bare endpoint (`/healthz`: no database, no template) the same number
+   of times; prints requests/s, p50/p99, and the ratio of the two throughputs;
+2. open loop: sign-ups sent at --rate requests/s for --seconds whatever the answers do;
+   prints the rate achieved and p50/p99;
+3. the wall: phones reloading /e/<code>/wall at --wall-rate requests/s, with the validator
+   they were given (most reloads find nothing changed while sign-ups go on beside them);
+   prints p50/p95/p99 and how many answers were 304.
+"""
+
+import argparse
+import asyncio
+import time
+
+import httpx
+from common import SECRET, closed_loop, fresh_database, open_loop, percentiles, server
+from overbook import set_up
+from sqlmodel import select
+
+from app.cli import migrate
+from app.config import Settings
+from app.db import Database
+from app.models import Event
+from app.models.agenda import TopicCreate
+from app.models.event import SpaceCreate
+from app.security import LinkSigner
+from app.services import events as event_service
+from app.services import marketplace, wall
+
+
+def big_sessions(database: Database) -> list[int]:
+    """One 10,000-seat session per slot, so throughput is not limited by full rooms."""
+    with database.write() as session:
+        event = session.exec(select(Event)).one()
+        hall = event_service.add_space(session, event, SpaceCreate(name="Arena", capacity=10_000))
+        convener = marketplace.topic_cards(session, event)[0].convener
+        ids = []
+        for slot in event_service.slots(session, event):
+            topic = marketplace.propose_topic(
+                session, event, convener, TopicCreate(title=f"Big {slot.id}")
+            )
+            wall.move_by_facilitator(session, event, topic, slot.id, hall.id)
+            ids.append(topic.id or 0)
+        return ids
+
+
+def line(name: str, rate: float, latencies: list[float], statuses: object) -> str:
+    p = percentiles(latencies)
+    return (
+        f"  {name:<34} {rate:7.0f}/s  p50 {p['p50']:6.1f}  p95 {p['p95']:6.1f}  "
+        f"p99 {p['p99']:6.1f}  max {p['max']:7.1f} ms  {dict(sorted(statuses.items()))}"
+    )  # type: ignore[attr-defined]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    url = fresh_database(args.database_url)
+    settings = Settings(database_url=url, secret_key=SECRET)
+    migrate(settings)
+    database = Database(settings)
+    code, people, _topics = set_up(database, max(500, args.clients))
+    big = big_sessions(database)
+    signer = LinkSigner(SECRET)
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    with server(url, workers=args.workers) as (base, _output):
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        clients = [
+            httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
+            for _ in range(args.clients)
+        ]
+        await asyncio.gather(
+            *(
+                c.get(f"/e/{code}/continue/" + signer.sign("device", pid, 1))
+                for c, pid in zip(clients, people, strict=False)
+            )
+        )
+
+        async def toggle(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            topic = big[n // 2 % len(big)]
+            action = "sign-up" if n % 2 == 0 else "leave"
+            return await client.post(
+                f"/e/{code}/topics/{topic}/{action}",
+                data={"csrf_token": client.cookies["openspace_csrf"]},
+            )
+
+        async def bare(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.get("/healthz")
+
+        for client in clients[:20]:  # warm up
+            await toggle(client, 0)
+            await toggle(client, 1)
+        signup_rate, signup_lat, signup_st = await closed_loop(clients, toggle, args.per_client)
+        bare_rate, bare_lat, bare_st = await closed_loop(clients, bare, args.per_client)
+        fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
+
+        etags: dict[int, str] = {}
+
+        async def reload_wall(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            headers = {"If-None-Match": etags[id(client)]} if id(client) in etags else {}
+            response = await client.get(f"/e/{code}/wall", headers=headers)
+            if "etag" in response.headers:
+                etags[id(client)] = response.headers["etag"]
+            return response
+
+        async def changes() -> int:
+            """Sign-ups keep happening beside the reloads: one change every 0.5 s."""
+            made = 0
+            end = time.perf_counter() + args.seconds
+            while time.perf_counter() < end:
+                await toggle(clients[made % len(clients)], made)
+                made += 1
+                await asyncio.sleep(0.5)
+            return made
+
+        (wall_rate, wall_lat, wall_st), made = await asyncio.gather(
+            open_loop(clients, reload_wall, args.wall_rate, args.seconds), changes()
+        )
+        for client in clients:
+            await client.aclose()
+    print(
+        f"sign-up load on {kind}, {args.workers} worker(s), {args.clients} clients, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    print(line("sign-up/leave, closed loop", signup_rate, signup_lat, signup_st))
+    print(line("bare endpoint, closed loop", bare_rate, bare_lat, bare_st))
+    print(f"  sign-up throughput / bare endpoint throughput: {signup_rate / bare_rate:.0%}")
+    print(line(f"sign-up/leave, open loop at {args.rate:.0f}/s", fixed_rate, fixed_lat, fixed_st))
+    print(
+        line(
+            f"wall reloads at {args.wall_rate:.0f}/s ({made} changes)", wall_rate, wall_lat, wall_st
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--wall-rate", type=float, default=300)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", default="")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
