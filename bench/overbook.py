@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import httpx
-from common import SECRET, fresh_database, percentiles, server
+from common import SECRET, TLS, fresh_database, percentiles, server
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -81,7 +81,7 @@ def set_up(database: Database, people: int) -> tuple[str, list[int], dict[int, l
 async def phone(
     base: str, code: str, token: str, plan: list[tuple[str, int]], results: list[tuple[int, float]]
 ) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=120)
+    client = httpx.AsyncClient(base_url=base, timeout=120, verify=TLS)
     await client.get(f"/e/{code}/continue/{token}")
     csrf = client.cookies["openspace_csrf"]
     for action, topic_id in plan:
@@ -221,7 +221,8 @@ async def main_async(args: argparse.Namespace) -> int:
     for name, value in invariants.items():
         print(f"  {name}: {value}")
     print(
-        f"  waitlists promoted in order: {in_order} of {checked} freed seats went to the first in line"
+        f"  waitlists promoted in order: {in_order} of {checked} freed seats"
+        " went to the first in line"
     )
     failed = (
         invariants["sessions over capacity"]

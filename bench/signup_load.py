@@ -18,7 +18,7 @@ import asyncio
 import time
 
 import httpx
-from common import SECRET, closed_loop, fresh_database, open_loop, percentiles, server
+from common import SECRET, TLS, closed_loop, fresh_database, open_loop, percentiles, server
 from overbook import set_up
 from sqlmodel import select
 
@@ -69,7 +69,7 @@ async def main_async(args: argparse.Namespace) -> None:
     with server(url, workers=args.workers) as (base, _output):
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         clients = [
-            httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
+            httpx.AsyncClient(base_url=base, timeout=120, limits=limits, verify=TLS)
             for _ in range(args.clients)
         ]
         await asyncio.gather(

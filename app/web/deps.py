@@ -19,21 +19,23 @@ from app.web.middleware import UNSAFE_METHODS
 IDENTITY_COOKIE = "openspace"
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Session:
+async def get_session(request: Request) -> Session:
     session: Session = request.state.db.get()
     return session
 
 
-def get_signer(request: Request) -> LinkSigner:
+async def get_signer(request: Request) -> LinkSigner:
     signer: LinkSigner = request.app.state.signer
     return signer
 
 
+# The dependencies above only read memory, so they are async: run on the event loop, they
+# cost no trip to a worker thread. Those that query the database stay sync.
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SignerDep = Annotated[LinkSigner, Depends(get_signer)]
@@ -75,7 +77,7 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt="openspace.identity")
 
 
-def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
+async def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
     raw = request.cookies.get(IDENTITY_COOKIE)
     if not raw:
         return Visitor()
@@ -143,7 +145,7 @@ def current_organiser_or_none(session: SessionDep, visitor: VisitorDep) -> Organ
 MaybeOrganiser = Annotated[Organiser | None, Depends(current_organiser_or_none)]
 
 
-def current_organiser(request: Request, organiser: MaybeOrganiser) -> Organiser:
+async def current_organiser(request: Request, organiser: MaybeOrganiser) -> Organiser:
     """The logged-in organiser; anyone else is sent to log in."""
     if organiser is None:
         raise LoginRequired(request.url.path)

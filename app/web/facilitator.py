@@ -139,7 +139,9 @@ class Facilitation:
         return see_other(then)
 
 
-def facilitation(request: Request, event: FacilitatedEvent, session: SessionDep) -> Facilitation:
+async def facilitation(
+    request: Request, event: FacilitatedEvent, session: SessionDep
+) -> Facilitation:
     return Facilitation(request, session, event)
 
 

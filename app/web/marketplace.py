@@ -137,7 +137,7 @@ def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
     raise Refused("This topic has been taken off the wall.")
 
 
-def attendee(
+async def attendee(
     request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
 ) -> Attendee:
     if participant is None:

@@ -124,6 +124,7 @@ def setup_context(
         "roles": list(Role),
         "values": {},
         "errors": {},
+        "editing": None,
     }
 
 
@@ -191,6 +192,7 @@ class EventSetup:
         values: dict[str, str] | None = None,
         errors: FormErrors | None = None,
         notice: str | None = None,
+        editing: int | None = None,
     ) -> Response:
         """After a post: the section with errors (422), the section (htmx), or a redirect."""
         if errors:
@@ -199,6 +201,7 @@ class EventSetup:
                 status_code=422,
                 values={section: values or {}},
                 errors={section: errors},
+                editing=editing,
             )
         if wants_fragment(self.request) or notice:
             return self.page(block=section, notice={section: notice} if notice else {})
@@ -212,6 +215,7 @@ class EventSetup:
         model: type[M],
         fields: tuple[str, ...],
         action: Callable[[M], object],
+        editing: int | None = None,
     ) -> Response:
         """Validate a section's form and carry out `action`; a text it returns is shown."""
         values = form_values(form, *fields)
@@ -224,7 +228,7 @@ class EventSetup:
                 errors = {refused.field if refused.field in fields else "__all__": refused.message}
             else:
                 notice = result if isinstance(result, str) else None
-        return self.section(section, values=values, errors=errors, notice=notice)
+        return self.section(section, values=values, errors=errors, notice=notice, editing=editing)
 
     def run(self, section: str, action: Callable[[], object]) -> Response:
         """Carry out a form-less action (remove, revoke) and show its section."""
@@ -235,7 +239,7 @@ class EventSetup:
         return self.section(section)
 
 
-def event_setup_dep(
+async def event_setup_dep(
     request: Request,
     event: OrganisedEvent,
     session: SessionDep,
@@ -282,6 +286,7 @@ def update_space(space_id: int, setup: SetupDep, form: FormDep) -> Response:
         model=SpaceCreate,
         fields=SPACE_FIELDS,
         action=lambda data: event_service.update_space(setup.session, setup.event, space_id, data),
+        editing=space_id,
     )
 
 

@@ -30,7 +30,7 @@ def front_door(request: Request, organiser: MaybeOrganiser) -> Response:
 
 @router.get("/join")
 def find_event(
-    request: Request, session: SessionDep, code: Annotated[str, Query(max_length=40)] = ""
+    request: Request, session: SessionDep, code: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
     """The join-code form; a known code goes straight on to that event."""
     if not code.strip():

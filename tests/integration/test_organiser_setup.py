@@ -268,3 +268,22 @@ def test_login_returns_to_the_page_asked_for(client: TestClient, make: Factory) 
         {"email": organiser.email, "password": "correct horse battery", "next": "//evil.example"},
     )
     assert evil.headers["location"] == "/organiser"
+
+
+def test_editing_a_space_badly_shows_the_error_in_its_own_form(
+    client: TestClient, make: Factory
+) -> None:
+    organiser = make.organiser()
+    event = make.event(organiser)
+    space = make.space(event, "Library", 20)
+    log_in(client, organiser.email)
+    response = post_form(
+        client,
+        f"/organiser/events/{event.id}/spaces/{space.id}",
+        {"name": "Library", "capacity": "0", "access_notes": "Step-free"},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert f'id="space{space.id}-capacity-error"' in response.text
+    assert 'id="space-capacity-error"' not in response.text  # not under "Add a space"
+    assert "<details open>" in response.text
