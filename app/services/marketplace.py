@@ -217,7 +217,14 @@ def _counts(
     return dict(rows.all())
 
 
-def topic_cards(session: Session, event: Event, *, include_hidden: bool = False) -> list[TopicCard]:
+def topic_cards(
+    session: Session,
+    event: Event,
+    *,
+    include_hidden: bool = False,
+    topic_id: int | None = None,
+    slot_id: int | None = None,
+) -> list[TopicCard]:
     """The event's topics with conveners, counts, themes and places, oldest first."""
     query = (
         select(Topic, Participant)
@@ -227,6 +234,10 @@ def topic_cards(session: Session, event: Event, *, include_hidden: bool = False)
     )
     if not include_hidden:
         query = query.where(col(Topic.hidden).is_(False))
+    if topic_id is not None:
+        query = query.where(Topic.id == topic_id)
+    if slot_id is not None:
+        query = query.where(Topic.slot_id == slot_id)
     rows = session.exec(query).all()
     ids = [topic.id for topic, _ in rows if topic.id is not None]
     interest = _counts(session, Interest, ids)

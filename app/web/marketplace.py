@@ -60,8 +60,13 @@ class Attendee:
     def home(self) -> str:
         return f"/e/{self.event.join_code}"
 
-    def wall_context(self) -> dict[str, Any]:
-        cards = marketplace.topic_cards(self.session, self.event)
+    def wall_context(
+        self, *, topic_id: int | None = None, slot_id: int | None = None
+    ) -> dict[str, Any]:
+        """What the wall and topic pages show; for a fragment, only its topic or slot."""
+        cards = marketplace.topic_cards(
+            self.session, self.event, topic_id=topic_id, slot_id=slot_id
+        )
         board = wall.build_wall(
             self.session,
             self.event,
@@ -100,12 +105,15 @@ class Attendee:
             error, status = refused.message, 409
         if not wants_fragment(self.request) and error is None:
             return see_other(back + (f"#{anchor}" if anchor else ""))
+        fragment = str(form.get("fragment") or "")
+        fragment_id = str(form.get("fragment_id") or "")
+        if wants_fragment(self.request) and fragment in FRAGMENTS and fragment_id.isdigit():
+            only = {"slot_id" if fragment == "slot" else "topic_id": int(fragment_id)}
+            ctx = self.wall_context(**only)
+            ctx.update(error=error, error_anchor=anchor, next=back, fragment_id=fragment_id)
+            return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
         ctx = self.wall_context()
         ctx.update(error=error, error_anchor=anchor, next=back)
-        fragment = str(form.get("fragment") or "")
-        if wants_fragment(self.request) and fragment in FRAGMENTS:
-            ctx["fragment_id"] = str(form.get("fragment_id") or "")
-            return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
         topic_id = back.rsplit("/topics/", 1)[-1].split("?")[0]
         if "/topics/" in back and topic_id.isdigit():
             ctx.update(self.topic_context(int(topic_id), ctx))
