@@ -9,64 +9,12 @@ ratio of the burst's median to the baseline's median. Nothing here is typed in b
 import argparse
 import os
 import re
-import socket
-import ssl
 import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-# Building an SSL context costs ~30 ms; one shared context keeps the phones' own cost out of
-# the figures (the server is plain HTTP here anyway).
-TLS = ssl.create_default_context()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OPENSPACE_DATABASE_URL": database_url,
-        "OPENSPACE_BASE_URL": f"http://127.0.0.1:{port}",
-        "OPENSPACE_LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
+from common import TLS, fresh_database, server
 
 
 def one_join(base: str, code: str, n: int) -> tuple[float, int]:
@@ -117,37 +65,20 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="openspace-bench-")
-    url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    port = free_port()
-    server = start_server(url, port, args.workers)
-    output: list[str] = []
-
-    def drain() -> None:
-        assert server.stdout is not None
-        for line in server.stdout:
-            output.append(line.decode(errors="replace"))
-
-    threading.Thread(target=drain, daemon=True).start()
-    time.sleep(0.5)
-    code_match = None
-    for _ in range(50):
-        code_match = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
-        if code_match:
-            break
-        time.sleep(0.1)
-    if not code_match:
-        server.kill()
-        raise SystemExit("could not read the demo join code:\n" + "".join(output))
-    code = code_match.group(1)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    url = fresh_database(args.database_url)
+    with server(url, workers=args.workers, demo=True) as (base, output):
+        code_match = None
+        for _ in range(100):
+            code_match = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
+            if code_match:
+                break
+            time.sleep(0.1)
+        if not code_match:
+            raise SystemExit("could not read the demo join code:\n" + "".join(output))
+        code = code_match.group(1)
         one_join(base, code, 0)  # warm up
         baseline = run(base, code, min(60, args.people), 1, 10_000)
         burst = run(base, code, args.people, args.concurrency, 20_000)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
