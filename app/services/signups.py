@@ -208,34 +208,38 @@ def place_person(session: Session, event: Event, topic: Topic, participant: Part
         session.flush()
 
 
-def move_sign_ups(session: Session, topic: Topic, new_slot_id: int | None) -> int:
-    """Follow a topic to its new slot (or off the wall): seats go with it where their holders
-    are free then, and become waitlist places otherwise. Returns how many lost their seat."""
-    assert topic.id is not None
+def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> int:
+    """Seats follow their topics to new slots, all at once (a swap keeps a person's seats in
+    both sessions). A seat whose holder is already booked at the new time is given up (their
+    other seat stays); taking a topic off the wall turns its seats into waitlist places, so
+    they come back when it is placed again. Returns how many seats were given up."""
+    slot_ids: set[int] = {slot for _, slot in moves if slot}
+    slot_ids |= {topic.slot_id for topic, _ in moves if topic.slot_id}
+    for locked in sorted(slot_ids):  # always the same order: two moves cannot deadlock
+        _lock_slot(session, locked)
+    target = {topic.id: slot for topic, slot in moves}
     seats = session.exec(
-        select(SignUp).where(SignUp.topic_id == topic.id).order_by(col(SignUp.id))
+        select(SignUp).where(col(SignUp.topic_id).in_(list(target))).order_by(col(SignUp.id))
     ).all()
-    if new_slot_id is None:
-        for seat in seats:
-            session.add(WaitlistEntry(topic_id=topic.id, participant_id=seat.participant_id))
-        session.execute(delete(SignUp).where(col(SignUp.topic_id) == topic.id))
-        session.flush()
-        return len(seats)
-    _lock_slot(session, new_slot_id)
-    bumped = 0
-    for seat in seats:
-        if seat.slot_id == new_slot_id:
-            continue
-        if _seat_in_slot(session, seat.participant_id, new_slot_id) is not None:
-            session.delete(seat)
-            if _waiting_entry(session, topic.id, seat.participant_id) is None:
-                session.add(WaitlistEntry(topic_id=topic.id, participant_id=seat.participant_id))
-            bumped += 1
-        else:
-            seat.slot_id = new_slot_id
-            session.add(seat)
+    moved = [(seat.topic_id, seat.participant_id, target[seat.topic_id]) for seat in seats]
+    session.execute(delete(SignUp).where(col(SignUp.topic_id).in_(list(target))))
     session.flush()
-    return bumped
+    given_up = 0
+    for topic_id, participant_id, slot_id in moved:
+        if slot_id is None:
+            if _waiting_entry(session, topic_id, participant_id) is None:
+                session.add(WaitlistEntry(topic_id=topic_id, participant_id=participant_id))
+        elif _seat_in_slot(session, participant_id, slot_id) is not None:
+            given_up += 1
+        else:
+            session.add(SignUp(topic_id=topic_id, slot_id=slot_id, participant_id=participant_id))
+        session.flush()
+    return given_up
+
+
+def fill_free_seats(session: Session, topic: Topic) -> None:
+    """Give the topic's free seats to its waitlist, in order (after it moved or grew)."""
+    _promote(session, topic.id)
 
 
 @dataclass

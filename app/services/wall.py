@@ -30,16 +30,27 @@ def _occupant(session: Session, slot_id: int, space_id: int) -> Topic | None:
     ).first()
 
 
-def _put(session: Session, topic: Topic, slot_id: int | None, space_id: int | None) -> int:
-    """Move the topic (its sign-ups follow it); returns how many lost their seat."""
-    bumped = 0
-    if topic.slot_id != slot_id:
-        bumped = signups.move_sign_ups(session, topic, slot_id)
-    topic.slot_id, topic.space_id = slot_id, space_id
-    session.add(topic)
+def _put(session: Session, moves: list[tuple[Topic, int | None, int | None]]) -> int:
+    """Move topics to cells (or off the wall) together; their sign-ups follow them.
+
+    Returns how many seats were given up because their holders were booked at the new time.
+    """
+    given_up = signups.move_sign_ups(
+        session, [(topic, slot_id) for topic, slot_id, _ in moves if topic.slot_id != slot_id]
+    )
+    for topic, _slot_id, _space_id in moves:  # free the cells first: one topic per cell
+        topic.slot_id = topic.space_id = None
+        session.add(topic)
     session.flush()
-    agenda_changed(session, topic.event_id)
-    return bumped
+    for topic, slot_id, space_id in moves:
+        topic.slot_id, topic.space_id = slot_id, space_id
+        session.add(topic)
+        session.flush()
+    for topic, _slot_id, _space_id in moves:
+        if topic.placed:
+            signups.fill_free_seats(session, topic)
+        agenda_changed(session, topic.event_id)
+    return given_up
 
 
 def place_by_convener(
@@ -58,7 +69,7 @@ def place_by_convener(
         raise Refused(f"Someone has just put “{taken.title}” there. Choose another free place.")
     try:
         with session.begin_nested():
-            _put(session, topic, slot_id, space_id)
+            _put(session, [(topic, slot_id, space_id)])
     except IntegrityError:
         # Another convener's topic went into this cell a moment earlier.
         session.refresh(topic)
@@ -74,19 +85,15 @@ def move_by_facilitator(
     they were already booked in the new slot (they are on the waitlist instead).
     """
     if slot_id is None or space_id is None:
-        return None, _put(session, topic, None, None)
+        return None, _put(session, [(topic, None, None)])
     _cell(session, event, slot_id, space_id)
     other = _occupant(session, slot_id, space_id)
     if other is not None and other.id == topic.id:
         return None, 0
-    old_slot, old_space = topic.slot_id, topic.space_id
-    bumped = 0
-    if other is not None:
-        bumped += _put(session, other, None, None)
-    bumped += _put(session, topic, slot_id, space_id)
-    if other is not None and old_slot is not None and old_space is not None:
-        bumped += _put(session, other, old_slot, old_space)
-    return other, bumped
+    moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
+    if other is not None:  # the two swap: the other takes this one's place, or leaves the wall
+        moves.append((other, topic.slot_id, topic.space_id))
+    return other, _put(session, moves)
 
 
 @dataclass

@@ -187,7 +187,7 @@ def move_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
         if bumped:
             parts.append(
                 f"{bumped} {'person was' if bumped == 1 else 'people were'} already booked at the "
-                "new time and went onto the waitlist instead."
+                "new time: they keep that session and lost their seat in this one."
             )
         return " ".join(parts) or None
 

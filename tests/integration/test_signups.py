@@ -256,3 +256,38 @@ def test_merge_moves_people_without_losing_or_double_booking(
     assert seated | waiting == everyone  # nobody lost
     assert len(seated) == 3  # the hall takes three; the rest wait in order
     assert keep.id in interest
+
+
+def test_swapping_sessions_across_times_keeps_everyone_in_both(
+    database: Database, make: Factory
+) -> None:
+    event = make.event()
+    first, second = (
+        make.slot(event, time(10, 0), time(11, 0)),
+        make.slot(event, time(12, 0), time(13, 0)),
+    )
+    room_a, room_b = make.space(event, "A", 5), make.space(event, "B", 5)
+    early = placed_topic(make, event, first, room_a, "Early")
+    late = placed_topic(make, event, second, room_b, "Late")
+    both = make.participant(event, "In both")
+    only_early = make.participant(event, "Only early")
+    busy_later = make.participant(event, "Busy later")
+    elsewhere = placed_topic(make, event, second, room_a, "Elsewhere at noon")
+    _sign_up(database, event, early, both)
+    _sign_up(database, event, late, both)
+    _sign_up(database, event, early, only_early)
+    _sign_up(database, event, early, busy_later)
+    _sign_up(database, event, elsewhere, busy_later)
+    with database.write() as session:
+        swapped, given_up = wall.move_by_facilitator(
+            session, event, session.get(Topic, early.id), second.id, room_b.id
+        )
+    assert swapped is not None and swapped.id == late.id
+    assert given_up == 1  # "Busy later" keeps the noon session they chose
+    with database.read() as session:
+        assert session.get(Topic, early.id).slot_id == second.id
+        assert session.get(Topic, late.id).slot_id == first.id
+        _assert_invariants(session, [session.get(Topic, t.id) for t in (early, late, elsewhere)])
+        assert session.exec(select(func.count()).select_from(WaitlistEntry)).one() == 0
+    assert set(_seated(database, early)) == {both.id, only_early.id}
+    assert _seated(database, late) == [both.id]
