@@ -1,5 +1,14 @@
-// After htmx swaps in a part of the page with a problem in it, move focus to the problem,
-// so a person on a phone or with a screen reader is taken to the message, not left behind.
+// Keep people where they were when htmx swaps a part of the page.
+// After a swap with a problem in it, focus goes to the problem; otherwise to the control in
+// the new content that does what the pressed one did, so keyboard and screen-reader users
+// are not dropped back at the top of the page.
+let lastAction = null;
+
+document.addEventListener("htmx:beforeSwap", () => {
+  const form = document.activeElement && document.activeElement.closest && document.activeElement.closest("form");
+  lastAction = form ? form.getAttribute("action") : null;
+});
+
 document.addEventListener("htmx:afterSwap", (event) => {
   const target = event.detail.target;
   if (!target || !target.querySelector) return;
@@ -8,5 +17,11 @@ document.addEventListener("htmx:afterSwap", (event) => {
     if (!problem.matches("input, select, textarea, button")) problem.setAttribute("tabindex", "-1");
     problem.focus();
     problem.scrollIntoView({ block: "center" });
+    return;
   }
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const root = document.getElementById(target.id) || target;
+  const again = lastAction && root.querySelector(`form[action="${CSS.escape(lastAction)}"] button`);
+  const next = again || root.querySelector(".seat-actions button, button, a[href]");
+  if (next) next.focus();
 });
