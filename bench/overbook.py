@@ -186,7 +186,7 @@ async def main_async(args: argparse.Namespace) -> int:
         plan = []
         for _ in range(per_client):
             action = rng.choices(
-                ["sign-up", "waitlist", "leave", "waitlist/leave"], weights=[55, 20, 18, 7]
+                ["sign-up", "waitlist", "leave", "leave-waitlist"], weights=[55, 20, 18, 7]
             )[0]
             plan.append((action, rng.choice(topics[rng.choice(slots)])))
         plans.append(plan)

@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -23,6 +22,7 @@ from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.services.errors import Refused
 from app.services.events import agenda_changed
+from app.services.rows import add_once
 
 
 def open_marketplace(session: Session, event: Event, is_open: bool) -> None:
@@ -80,23 +80,16 @@ def propose_topic(
             "The marketplace is not open right now. Topics can be proposed once the "
             "facilitator opens it."
         )
-    if propose_key:
-        earlier = _proposed_with(session, event, propose_key)
-        if earlier is not None:
-            return earlier
-    topic = Topic.model_validate(
-        data,
-        update={"event_id": event.id, "convener_id": convener.id, "propose_key": propose_key},
+    topic, new = add_once(
+        session,
+        Topic.model_validate(
+            data,
+            update={"event_id": event.id, "convener_id": convener.id, "propose_key": propose_key},
+        ),
+        lambda: _proposed_with(session, event, propose_key) if propose_key else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(topic)
-            session.flush()
-    except IntegrityError:
-        earlier = _proposed_with(session, event, propose_key or "")
-        if earlier is None:
-            raise
-        return earlier
+    if not new:
+        return topic
     assert topic.id is not None
     for theme_id in _themes_of_event(session, event, theme_ids or []):
         session.add(TopicTheme(topic_id=topic.id, theme_id=theme_id))
@@ -161,18 +154,17 @@ def set_interest(
     assert topic.id is not None and participant.id is not None
     if topic.hidden:
         raise Refused("This topic has been taken off the wall.")
-    existing = session.exec(
-        select(Interest).where(
-            Interest.topic_id == topic.id, Interest.participant_id == participant.id
-        )
-    ).first()
+
+    def marked() -> Interest | None:
+        return session.exec(
+            select(Interest).where(
+                Interest.topic_id == topic.id, Interest.participant_id == participant.id
+            )
+        ).first()
+
+    existing = marked()
     if interested and existing is None:
-        try:
-            with session.begin_nested():
-                session.add(Interest(topic_id=topic.id, participant_id=participant.id))
-                session.flush()
-        except IntegrityError:
-            pass  # the other tap already marked it
+        add_once(session, Interest(topic_id=topic.id, participant_id=participant.id), marked)
     elif not interested and existing is not None:
         session.delete(existing)
         session.flush()

@@ -1,10 +1,10 @@
 """Participants: joining an event without an account, and coming back on another device."""
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
+from app.services.rows import add_once
 
 
 def join_event(
@@ -12,24 +12,14 @@ def join_event(
 ) -> Participant:
     """A new participant in the event; the same join form sent twice gives the same person."""
     assert event.id is not None
-    if join_key:
-        earlier = _joined_with(session, event, join_key)
-        if earlier is not None:
-            return earlier
     participant = Participant.model_validate(
         data, update={"event_id": event.id, "join_key": join_key or None}
     )
-    try:
-        with session.begin_nested():
-            session.add(participant)
-            session.flush()
-    except IntegrityError:
-        # The other tap won the race (PostgreSQL); it made the participant we want.
-        earlier = _joined_with(session, event, join_key or "")
-        if earlier is None:
-            raise
-        return earlier
-    return participant
+    if not join_key:
+        session.add(participant)
+        session.flush()
+        return participant
+    return add_once(session, participant, lambda: _joined_with(session, event, join_key))[0]
 
 
 def _joined_with(session: Session, event: Event, join_key: str) -> Participant | None:

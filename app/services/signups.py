@@ -168,7 +168,7 @@ def join_waitlist(session: Session, event: Event, topic: Topic, participant: Par
     return waitlist_place(session, topic.id, participant.id) or 0
 
 
-def leave_waitlist(session: Session, topic: Topic, participant: Participant) -> None:
+def leave_waitlist(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
     """Step out of the queue."""
     entry = _waiting_entry(session, topic.id or 0, participant.id or 0)
     if entry is not None:

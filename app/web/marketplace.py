@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -235,42 +235,6 @@ def mark_interest(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
     )
 
 
-@router.post("/topics/{topic_id}/sign-up")
-def sign_up(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
-    return me.act(
-        form,
-        lambda: signups.sign_up(me.session, me.event, me.topic(topic_id), me.participant),
-        anchor=f"topic-{topic_id}",
-    )
-
-
-@router.post("/topics/{topic_id}/leave")
-def leave(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
-    return me.act(
-        form,
-        lambda: signups.leave(me.session, me.event, me.topic(topic_id), me.participant),
-        anchor=f"topic-{topic_id}",
-    )
-
-
-@router.post("/topics/{topic_id}/waitlist")
-def join_waitlist(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
-    return me.act(
-        form,
-        lambda: signups.join_waitlist(me.session, me.event, me.topic(topic_id), me.participant),
-        anchor=f"topic-{topic_id}",
-    )
-
-
-@router.post("/topics/{topic_id}/waitlist/leave")
-def leave_waitlist(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
-    return me.act(
-        form,
-        lambda: signups.leave_waitlist(me.session, me.topic(topic_id), me.participant),
-        anchor=f"topic-{topic_id}",
-    )
-
-
 @router.post("/topics/{topic_id}/co-convene")
 def co_convene(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
     return me.act(
@@ -292,3 +256,25 @@ def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
         wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
 
     return me.act(form, put, anchor="place")
+
+
+# Last: its path would otherwise catch the routes above it.
+SEAT_ACTIONS: dict[str, Callable[[Session, Event, Topic, Participant], object]] = {
+    "sign-up": signups.sign_up,
+    "leave": signups.leave,
+    "waitlist": signups.join_waitlist,
+    "leave-waitlist": signups.leave_waitlist,
+}
+
+
+@router.post("/topics/{topic_id}/{action}")
+def seat_action(topic_id: int, action: str, me: AttendeeDep, form: FormDep) -> Response:
+    """Sign up (switching within the slot), leave, join or leave the waitlist."""
+    act = SEAT_ACTIONS.get(action)
+    if act is None:
+        raise HTTPException(404, "There is no such action.")
+    return me.act(
+        form,
+        lambda: act(me.session, me.event, me.topic(topic_id), me.participant),
+        anchor=f"topic-{topic_id}",
+    )
