@@ -10,7 +10,7 @@ from app.models import Event, Organiser, Participant, Slot, SlotKind, Space, Top
 from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
-from app.services import accounts, events, marketplace, participants, wall
+from app.services import accounts, events, marketplace, participants, signups, wall
 
 PASSWORD = "correct horse battery"
 
@@ -73,13 +73,22 @@ def count(database: Database, model: type[SQLModel]) -> int:
 
 
 def placed_topic(
-    make: Factory, event: Event, slot: Slot, space: Space, title: str = "Warm spaces"
+    make: Factory,
+    event: Event,
+    slot: Slot,
+    space: Space,
+    title: str = "Warm spaces",
+    *,
+    convener_seated: bool = False,
 ) -> Topic:
-    """A topic by a new convener, already on the wall at this slot and space."""
+    """A topic by a new convener, on the wall at this slot and space; every seat free unless
+    the convener keeps the seat placing gives them."""
     convener = make.participant(event, f"Convener of {title}")
     with make.database.write() as session:
         topic = marketplace.propose_topic(
             session, event, convener, TopicCreate(title=title), at_the_desk=True
         )
         wall.move_by_facilitator(session, event, topic, slot.id, space.id)
+        if not convener_seated:
+            signups.leave(session, event, topic, convener)
         return topic

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.models import CoConvener, Event, Slot, SlotKind, Space, Topic
+from app.models import CoConvener, Event, SignUp, Slot, SlotKind, Space, Topic
 from app.models.base import utcnow
 from app.services import signups
 from app.services.errors import Refused
@@ -161,7 +161,13 @@ def build_wall(
                 warnings[card.topic.id or 0].append(
                     "A convener also runs “" + "”, “".join(clashes) + "” at this time."
                 )
+    elsewhere = _conveners_seated_elsewhere(session, list(cells.values()))
     for card in cells.values():
+        if card.topic.id in elsewhere:
+            warnings[card.topic.id or 0].append(
+                f"{card.convener.display_name} (convener) has a seat in another session "
+                "at this time."
+            )
         assert card.space is not None
         if card.interest > card.space.capacity:
             warnings[card.topic.id or 0].append(
@@ -173,6 +179,27 @@ def build_wall(
                 f"{card.space.capacity}."
             )
     return Wall(slots, spaces, cells, unplaced, dict(warnings))
+
+
+def _conveners_seated_elsewhere(session: Session, cards: list[TopicCard]) -> set[int]:
+    """The placed topics whose convener sits in a different session at the same time."""
+    slots = {card.topic.slot_id for card in cards}
+    conveners = {card.topic.convener_id for card in cards}
+    if not cards:
+        return set()
+    seats: dict[tuple[int, int | None], int | None] = {
+        (participant_id, slot_id): topic_id
+        for participant_id, slot_id, topic_id in session.exec(
+            select(SignUp.participant_id, SignUp.slot_id, SignUp.topic_id).where(
+                col(SignUp.slot_id).in_(slots), col(SignUp.participant_id).in_(conveners)
+            )
+        )
+    }
+    return {
+        card.topic.id or 0
+        for card in cards
+        if seats.get((card.topic.convener_id, card.topic.slot_id), card.topic.id) != card.topic.id
+    }
 
 
 def suggest_allocation(session: Session, wall: Wall) -> list[tuple[TopicCard, Slot, Space]]:

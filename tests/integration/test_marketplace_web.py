@@ -11,6 +11,7 @@ from app.models import (
     Event,
     Interest,
     Organiser,
+    Participant,
     Role,
     SignUp,
     Slot,
@@ -307,3 +308,26 @@ def test_unchanged_wall_answers_not_modified_until_something_changes(
     changed = client.get(f"/e/{event.join_code}/wall", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and "You have a seat here" in changed.text
     assert changed.headers["etag"] != etag
+
+
+def test_convener_gets_a_seat_in_their_own_session_and_a_clash_is_flagged(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    topic = placed_topic(make, event, slot, hall, "Men's health", convener_seated=True)
+    with database.read() as session:
+        convener = session.get(Topic, topic.id).convener_id
+        assert session.exec(
+            select(SignUp).where(SignUp.topic_id == topic.id, SignUp.participant_id == convener)
+        ).first()
+    other = placed_topic(make, event, slot, booth, "Elsewhere")
+    with database.write() as session:
+        from app.services import signups
+
+        signups.sign_up(
+            session, event, session.get(Topic, other.id), session.get(Participant, convener)
+        )
+    owner = _team_member(make, event, Role.facilitator)
+    log_in(client, owner.email)
+    page = text_of(client.get(f"/facilitate/{event.id}/wall").text)
+    assert "(convener) has a seat in another session at this time." in page
