@@ -66,8 +66,10 @@ async def main_async(args: argparse.Namespace) -> None:
     big = big_sessions(database)
     signer = LinkSigner(SECRET)
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    with server(url, workers=args.workers) as (base, _output):
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with server(url, workers=args.workers) as (base, output):
+        # Idle connections are dropped before the server's 5 s keep-alive ends, so a request
+        # never goes out on a connection the server is closing.
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
         clients = [
             httpx.AsyncClient(base_url=base, timeout=120, limits=limits, verify=TLS)
             for _ in range(args.clients)
@@ -94,7 +96,10 @@ async def main_async(args: argparse.Namespace) -> None:
             await toggle(client, 0)
             await toggle(client, 1)
         signup_rate, signup_lat, signup_st = await closed_loop(clients, toggle, args.per_client)
-        bare_rate, bare_lat, bare_st = await closed_loop(clients, bare, args.per_client)
+        try:
+            bare_rate, bare_lat, bare_st = await closed_loop(clients, bare, args.per_client)
+        except httpx.HTTPError:
+            raise SystemExit("the server stopped answering:\n" + "".join(output[-40:])) from None
         fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
 
         etags: dict[int, str] = {}
