@@ -82,13 +82,13 @@ def placed_topic(
     convener_seated: bool = False,
 ) -> Topic:
     """A topic by a new convener, on the wall at this slot and space; every seat free unless
-    the convener keeps the seat placing gives them."""
+    the convener signs up to it."""
     convener = make.participant(event, f"Convener of {title}")
     with make.database.write() as session:
         topic = marketplace.propose_topic(
             session, event, convener, TopicCreate(title=title), at_the_desk=True
         )
         wall.move_by_facilitator(session, event, topic, slot.id, space.id)
-        if not convener_seated:
-            signups.leave(session, event, topic, convener)
+        if convener_seated:
+            signups.sign_up(session, event, topic, convener)
         return topic

@@ -238,16 +238,7 @@ def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> in
 
 
 def fill_free_seats(session: Session, topic: Topic) -> None:
-    """After a topic is placed or moved: its convener gets a seat if free at that time, then
-    its waitlist gets the free seats, in order."""
-    assert topic.id is not None and topic.slot_id is not None and topic.space_id is not None
-    space = session.get(Space, topic.space_id)
-    assert space is not None
-    if (
-        _seat_in_slot(session, topic.convener_id, topic.slot_id) is None
-        and seats_taken(session, topic.id) < space.capacity
-    ):
-        _take_seat(session, topic, topic.slot_id, topic.convener_id)
+    """Give the topic's free seats to its waitlist, in order (after it was placed or moved)."""
     _promote(session, topic.id)
 
 
