@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,7 +17,7 @@ from app.services import events as event_service
 from app.services import marketplace, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
-from app.templating import render, wants_fragment
+from app.templating import render
 from app.web.common import absolute, see_other
 from app.web.deps import (
     FacilitatedEvent,
@@ -30,6 +31,7 @@ from app.web.deps import (
 )
 from app.web.forms import form_values, validate
 
+FLASH_COOKIE = "openspace_notice"
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 
@@ -110,14 +112,32 @@ class Facilitation:
         )
 
     def page(self, template: str, status_code: int = 200, **extra: Any) -> Response:
+        flashed = self.request.cookies.get(FLASH_COOKIE)
         ctx: dict[str, Any] = {
             "event": self.event,
             "base": self.base,
             "error": None,
-            "notice": None,
+            "notice": unquote(flashed) if flashed else None,
         }
         ctx.update(extra)
-        return render(self.request, template, ctx, status_code=status_code)
+        response = render(self.request, template, ctx, status_code=status_code)
+        if flashed:
+            response.delete_cookie(FLASH_COOKIE, path=self.base)
+        return response
+
+    def done(self, notice: str | None, then: str) -> Response:
+        """Post/redirect/get: go on to `then`, which shows the notice once."""
+        response = see_other(then)
+        if notice:
+            response.set_cookie(
+                FLASH_COOKIE,
+                quote(notice),
+                max_age=60,
+                path=self.base,
+                httponly=True,
+                samesite="lax",
+            )
+        return response
 
     def wall_page(self, status_code: int = 200, **extra: Any) -> Response:
         board = self.board()
@@ -134,9 +154,7 @@ class Facilitation:
             notice = action()
         except Refused as refused:
             return page(status_code=409, error=refused.message)
-        if notice and not wants_fragment(self.request):
-            return page(notice=notice)
-        return see_other(then)
+        return self.done(notice, then)
 
 
 async def facilitation(
@@ -220,7 +238,7 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
             placed += 1
         except Refused:
             continue
-    return run.wall_page(notice=f"{placed} topic{'' if placed == 1 else 's'} placed.")
+    return run.done(f"{placed} topic{'' if placed == 1 else 's'} placed.", f"{run.base}/wall")
 
 
 @router.get("/facilitate/{event_id}/topics")
@@ -315,6 +333,8 @@ def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
 def _person(run: Facilitation, form: FormData) -> Participant:
     """The person at the desk: someone who joined, or a new participant by name."""
     chosen = str(form.get("participant") or "")
+    if chosen.isdigit() and str(form.get("new_name") or "").strip():
+        raise Refused("Choose someone from the list or type a new name, not both.", "participant")
     if chosen.isdigit():
         person = run.session.get(Participant, int(chosen))
         if person is not None and person.event_id == run.event.id:
@@ -340,7 +360,9 @@ def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
         except Refused as refused:
             errors = {refused.field or "title": refused.message}
         else:
-            return _desk(run, notice=f"“{data.title}” was added for {person.display_name}.")
+            return run.done(
+                f"“{data.title}” was added for {person.display_name}.", f"{run.base}/desk"
+            )
     return _desk(run, status_code=422, values={"topic": values}, errors={"topic": errors})
 
 
@@ -362,4 +384,4 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
             values={"sign_up": values},
             errors={"sign_up": {refused.field or "topic": refused.message}},
         )
-    return _desk(run, notice=f"{person.display_name} has a seat in “{topic.title}”.")
+    return run.done(f"{person.display_name} has a seat in “{topic.title}”.", f"{run.base}/desk")

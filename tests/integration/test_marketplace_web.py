@@ -209,7 +209,10 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
     page = client.get(f"{base}/wall")
     assert page.status_code == 200 and "swap with “Two”" in page.text
     swap = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{slot.id}:{hall.id}"})
-    assert swap.status_code == 200 and "swapped places" in swap.text
+    assert swap.status_code == 303  # post/redirect/get: a reload does not move it again
+    shown = client.get(swap.headers["location"])
+    assert "swapped places" in shown.text
+    assert "swapped places" not in client.get(swap.headers["location"]).text  # shown once
     with database.read() as session:
         assert session.get(Topic, one.id).space_id == hall.id
         assert session.get(Topic, two.id).space_id == booth.id
@@ -241,7 +244,9 @@ def test_facilitator_sees_warnings_and_applies_a_suggestion(
     suggestion = client.get(f"{base}/wall/suggestion")
     assert "W0" in suggestion.text
     values = [v.split('"')[0] for v in suggestion.text.split('name="place" value="')[1:]]
-    applied = post_form(client, f"{base}/wall/suggestion", {"place": values[0]})
+    applied = post_form(
+        client, f"{base}/wall/suggestion", {"place": values[0]}, follow_redirects=True
+    )
     assert "1 topic placed." in applied.text
     with database.read() as session:
         assert session.get(Topic, waiting[0].id).placed
@@ -256,13 +261,19 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     log_in(client, owner.email)
     base = f"/facilitate/{event.id}"
     added = post_form(
-        client, f"{base}/desk/topic", {"new_name": "Grace Achieng", "title": "Paper-first"}
+        client,
+        f"{base}/desk/topic",
+        {"new_name": "Grace Achieng", "title": "Paper-first"},
+        follow_redirects=True,
     )
     assert "“Paper-first” was added for Grace Achieng." in added.text
     missing = post_form(client, f"{base}/desk/topic", {"title": "Nobody's"})
     assert missing.status_code == 422 and "type the name of someone new" in missing.text
     signed = post_form(
-        client, f"{base}/desk/sign-up", {"new_name": "Tendai Moyo", "topic": str(session_topic.id)}
+        client,
+        f"{base}/desk/sign-up",
+        {"new_name": "Tendai Moyo", "topic": str(session_topic.id)},
+        follow_redirects=True,
     )
     assert "Tendai Moyo has a seat in “Open to all”." in signed.text
     assert count(database, SignUp) == 1
@@ -282,7 +293,10 @@ def test_facilitator_hides_restores_merges_and_edits(
         assert session.get(Topic, keep.id).hidden
     post_form(client, f"{base}/topics/{keep.id}/hide", {"hidden": "0"})
     merged = post_form(
-        client, f"{base}/topics/merge", {"keep": str(keep.id), "duplicate": str(dup.id)}
+        client,
+        f"{base}/topics/merge",
+        {"keep": str(keep.id), "duplicate": str(dup.id)},
+        follow_redirects=True,
     )
     assert "“Damp homes” was merged into “Housing damp”." in merged.text
     bad = post_form(client, f"{base}/topics/{keep.id}/edit", {"title": ""})
