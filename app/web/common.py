@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from segno import make_qr
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 
@@ -48,14 +49,15 @@ def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
     return f'W/"a{agenda_version}-{"-".join(str(v) for v in viewer)}-{browser}"'
 
 
-def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:
+async def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:
     """304 when the browser's copy is current; otherwise the page, with its validator.
 
-    Phones poll and reload the wall all day; while nothing changed, nothing is rendered.
+    Phones poll and reload the wall all day; while nothing changed, nothing is rendered and
+    no worker thread is used.
     """
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    response = build()
+    response = await run_in_threadpool(build)
     response.headers.update(headers)
     return response

@@ -197,24 +197,37 @@ def facilitated_event(
 FacilitatedEvent = Annotated[Event, Depends(facilitated_event)]
 
 
-def joined_event(code: str, session: SessionDep) -> Event:
-    """The event with this join code."""
+@dataclass
+class Joined:
+    """The event a join code names, and the participant this browser is in it, if any."""
+
+    event: Event
+    participant: Participant | None
+
+
+def joined(code: str, session: SessionDep, visitor: VisitorDep) -> Joined:
+    """Both looked up in one trip to a worker thread (participant pages are the busiest)."""
     event = event_service.event_by_code(session, code)
     if event is None:
         raise HTTPException(404, "There is no event with this code.")
-    return event
+    held = visitor.participants.get(str(event.id))
+    if not held or len(held) != 2:
+        return Joined(event, None)
+    return Joined(event, participant_in(session, event, held[0], held[1]))
+
+
+JoinedDep = Annotated[Joined, Depends(joined)]
+
+
+async def joined_event(found: JoinedDep) -> Event:
+    return found.event
 
 
 JoinedEvent = Annotated[Event, Depends(joined_event)]
 
 
-def participant_or_none(
-    event: JoinedEvent, session: SessionDep, visitor: VisitorDep
-) -> Participant | None:
-    held = visitor.participants.get(str(event.id))
-    if not held or len(held) != 2:
-        return None
-    return participant_in(session, event, held[0], held[1])
+async def participant_or_none(found: JoinedDep) -> Participant | None:
+    return found.participant
 
 
 MaybeParticipant = Annotated[Participant | None, Depends(participant_or_none)]

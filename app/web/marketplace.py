@@ -46,7 +46,7 @@ class Attendee:
     event: Event
     participant: Participant
 
-    def fresh(self, build: Callable[[], Response]) -> Response:
+    async def fresh(self, build: Callable[[], Response]) -> Response:
         """The page, or 304 while the agenda and this participant are unchanged."""
         etag = agenda_etag(
             self.request,
@@ -54,7 +54,7 @@ class Attendee:
             self.participant.id,
             self.participant.link_version,
         )
-        return conditional(self.request, etag, build)
+        return await conditional(self.request, etag, build)
 
     @property
     def home(self) -> str:
@@ -176,8 +176,8 @@ def _topics_page(
 
 
 @router.get("/topics")
-def topics_page(me: AttendeeDep) -> Response:
-    return me.fresh(lambda: _topics_page(me))
+async def topics_page(me: AttendeeDep) -> Response:
+    return await me.fresh(lambda: _topics_page(me))
 
 
 @router.post("/topics")
@@ -205,8 +205,8 @@ def propose(me: AttendeeDep, form: FormDep) -> Response:
 
 
 @router.get("/wall")
-def wall_page(me: AttendeeDep) -> Response:
-    return me.fresh(
+async def wall_page(me: AttendeeDep) -> Response:
+    return await me.fresh(
         lambda: render(
             me.request, "participant/wall.html", {**me.wall_context(), "next": f"{me.home}/wall"}
         )
@@ -214,13 +214,13 @@ def wall_page(me: AttendeeDep) -> Response:
 
 
 @router.get("/topics/{topic_id}")
-def topic_page(topic_id: int, me: AttendeeDep) -> Response:
+async def topic_page(topic_id: int, me: AttendeeDep) -> Response:
     def build() -> Response:
         ctx = me.wall_context()
         ctx.update(me.topic_context(topic_id, ctx))
         return render(me.request, "participant/topic.html", ctx)
 
-    return me.fresh(build)
+    return await me.fresh(build)
 
 
 @router.post("/topics/{topic_id}/interest")

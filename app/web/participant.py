@@ -74,13 +74,13 @@ def join(
 
 
 @router.get("")
-def event_home(
+async def event_home(
     request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
 ) -> Response:
     if participant is None:
         return see_other(f"/e/{event.join_code}/join")
     etag = agenda_etag(request, event.agenda_version, participant.id, participant.link_version)
-    return conditional(
+    return await conditional(
         request,
         etag,
         lambda: render(
