@@ -236,7 +236,12 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
     for card, slot, space in wall.suggest_allocation(session, board)[:14]:
         wall.move_by_facilitator(session, event, card.topic, slot.id, space.id)
     placed = [topic for topic in topics if topic.placed]
-    for person in people[:40]:
+    for topic in placed:  # conveners sit in their own sessions
+        convener = session.get(Participant, topic.convener_id)
+        assert convener is not None
+        signups.sign_up(session, event, topic, convener)
+    conveners = {topic.convener_id for topic in topics}
+    for person in [p for p in people if p.id not in conveners][:40]:
         for topic in rng.sample(placed, 3):
             with suppress(Refused):  # a full room: they sit elsewhere
                 signups.sign_up(session, event, topic, person)
