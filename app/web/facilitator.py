@@ -254,8 +254,14 @@ def _topics(run: Facilitation, status_code: int = 200, **extra: Any) -> Response
 @router.post("/facilitate/{event_id}/topics/{topic_id}/hide")
 def hide_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
     hidden = form.get("hidden") == "1"
+
+    def hide() -> str:
+        topic = run.topic(topic_id)
+        marketplace.set_hidden(run.session, topic, hidden)
+        return f"“{topic.title}” is {'hidden' if hidden else 'back on the lists'}."
+
     return run.act(
-        lambda: marketplace.set_hidden(run.session, run.topic(topic_id), hidden),
+        hide,
         f"{run.base}/topics#topic-{topic_id}",
         lambda **kw: _topics(run, **kw),
     )
@@ -310,7 +316,7 @@ def edit_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
         values["themes"] = theme_ids
         return _edit(run, topic, values, errors, status_code=422)
     marketplace.edit_topic(run.session, run.event, topic, data, theme_ids)
-    return see_other(f"{run.base}/topics#topic-{topic_id}")
+    return run.done(f"“{topic.title}” is saved.", f"{run.base}/topics#topic-{topic_id}")
 
 
 @router.get("/facilitate/{event_id}/desk")

@@ -180,9 +180,11 @@ def test_convener_places_own_topic_and_a_race_loser_is_told(
         won = post_form(
             client,
             f"/e/{event.join_code}/topics/{a.id}/place",
-            {"cell": cell, "next": f"/e/{event.join_code}/topics/{a.id}"},
+            {"cell": cell, "next": f"/e/{event.join_code}/topics/{a.id}?placed=1"},
         )
         assert won.status_code == 303
+        placed = text_of(client.get(won.headers["location"]).text)
+        assert "Your topic is on the wall: 10:45, Hall." in placed
         lost = post_form(
             other,
             f"/e/{event.join_code}/topics/{b.id}/place",
