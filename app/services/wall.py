@@ -135,7 +135,13 @@ def convener_ids(session: Session, cards: list[TopicCard]) -> dict[int, set[int]
 
 
 def build_wall(
-    session: Session, event: Event, cards: list[TopicCard], slots: list[Slot], spaces: list[Space]
+    session: Session,
+    event: Event,
+    cards: list[TopicCard],
+    slots: list[Slot],
+    spaces: list[Space],
+    *,
+    warn: bool = True,
 ) -> Wall:
     """Lay the cards out on the grid and work out the warnings a facilitator should see."""
     cells = {
@@ -145,6 +151,8 @@ def build_wall(
     }
     unplaced = sorted((card for card in cards if not card.topic.placed), key=lambda c: -c.interest)
     warnings: dict[int, list[str]] = defaultdict(list)
+    if not warn:  # participants see the grid, not the facilitator's warnings
+        return Wall(slots, spaces, cells, unplaced, {})
     people = convener_ids(session, cards)
     by_slot: dict[int, list[TopicCard]] = defaultdict(list)
     for (slot_id, _space_id), card in cells.items():

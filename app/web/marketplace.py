@@ -73,6 +73,7 @@ class Attendee:
             cards,
             event_service.slots(self.session, self.event),
             event_service.spaces(self.session, self.event),
+            warn=False,
         )
         return {
             "event": self.event,
