@@ -171,12 +171,20 @@ async def promotion_order(
     return checked, in_order
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    url = fresh_database(args.database_url)
+def prepared(
+    database_url: str, people: int
+) -> tuple[str, Database, str, list[int], dict[int, list[int]]]:
+    """A fresh, migrated database with the event set up; returns its URL, the database,
+    the join code, the participant ids and the topic ids of each slot."""
+    url = fresh_database(database_url)
     settings = Settings(database_url=url, secret_key=SECRET)
     migrate(settings)
     database = Database(settings)
-    code, people, topics = set_up(database, max(400, args.clients))
+    return (url, database, *set_up(database, people))
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    url, database, code, people, topics = prepared(args.database_url, max(400, args.clients))
     signer = LinkSigner(SECRET)
     rng = random.Random(args.seed)
     slots = list(topics)

@@ -16,14 +16,13 @@ One event in a fresh database (the overbooking set-up, plus one 10,000-seat sess
 import argparse
 import asyncio
 import time
+from collections import Counter
 
 import httpx
-from common import SECRET, TLS, closed_loop, fresh_database, open_loop, percentiles, server
-from overbook import set_up
+from common import SECRET, TLS, closed_loop, open_loop, percentiles, server
+from overbook import prepared
 from sqlmodel import select
 
-from app.cli import migrate
-from app.config import Settings
 from app.db import Database
 from app.models import Event
 from app.models.agenda import TopicCreate
@@ -49,20 +48,16 @@ def big_sessions(database: Database) -> list[int]:
         return ids
 
 
-def line(name: str, rate: float, latencies: list[float], statuses: object) -> str:
+def line(name: str, rate: float, latencies: list[float], statuses: Counter[int]) -> str:
     p = percentiles(latencies)
     return (
         f"  {name:<34} {rate:7.0f}/s  p50 {p['p50']:6.1f}  p95 {p['p95']:6.1f}  "
         f"p99 {p['p99']:6.1f}  max {p['max']:7.1f} ms  {dict(sorted(statuses.items()))}"
-    )  # type: ignore[attr-defined]
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    url = fresh_database(args.database_url)
-    settings = Settings(database_url=url, secret_key=SECRET)
-    migrate(settings)
-    database = Database(settings)
-    code, people, _topics = set_up(database, max(500, args.clients))
+    url, database, code, people, _topics = prepared(args.database_url, max(500, args.clients))
     big = big_sessions(database)
     signer = LinkSigner(SECRET)
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"

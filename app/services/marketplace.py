@@ -269,11 +269,6 @@ def topic_cards(
     ]
 
 
-def topics(session: Session, event: Event) -> list[tuple[Topic, Participant]]:
-    """The event's visible topics with their conveners, in the order they were proposed."""
-    return [(card.topic, card.convener) for card in topic_cards(session, event)]
-
-
 def interests_of(session: Session, participant: Participant) -> set[int]:
     """The topics this participant has marked."""
     return set(

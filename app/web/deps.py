@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -14,6 +13,7 @@ from app.models import Event, Organiser, Participant, Role
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import participant_in
+from app.web.common import see_other
 from app.web.middleware import UNSAFE_METHODS
 
 IDENTITY_COOKIE = "openspace"
@@ -97,7 +97,7 @@ VisitorDep = Annotated[Visitor, Depends(get_visitor)]
 
 def remember_and_go(url: str, visitor: Visitor, settings: Settings) -> Response:
     """Store the visitor's new identity and send the browser on to `url`."""
-    response = RedirectResponse(url, status_code=303)
+    response = see_other(url)
     remember(response, visitor, settings)
     return response
 

@@ -80,10 +80,10 @@ async def event_home(
     if participant is None:
         return see_other(f"/e/{event.join_code}/join")
     etag = agenda_etag(request, event.agenda_version, participant.id, participant.link_version)
-    return await conditional(
-        request,
-        etag,
-        lambda: render(
+
+    def build() -> Response:
+        cards = marketplace.topic_cards(session, event)
+        return render(
             request,
             "participant/home.html",
             {
@@ -92,15 +92,12 @@ async def event_home(
                 "spaces": event_service.spaces(session, event),
                 "slots": event_service.slots(session, event),
                 "agenda": signups.my_agenda(session, event, participant),
-                "my_topics": [
-                    card
-                    for card in marketplace.topic_cards(session, event)
-                    if card.topic.convener_id == participant.id
-                ],
-                "topic_count": len(marketplace.topics(session, event)),
+                "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
+                "topic_count": len(cards),
             },
-        ),
-    )
+        )
+
+    return await conditional(request, etag, build)
 
 
 @router.get("/device")
