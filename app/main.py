@@ -15,6 +15,7 @@ from app.security import LinkSigner
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
 from app.web import api, facilitator, marketplace, organiser, participant, projector, public
+from app.web.cache import VersionedParts
 from app.web.common import see_other
 from app.web.deps import LoginRequired
 from app.web.marketplace import NotJoined
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
+    app.state.wall_parts = VersionedParts()
 
     app.add_middleware(TransactionMiddleware, database=database)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)

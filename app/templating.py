@@ -58,7 +58,23 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The page, or only `block` of it when htmx asked for a fragment."""
-    csrf_token = getattr(request.state, "csrf_token", "")
+    ctx = _context(request, getattr(request.state, "csrf_token", ""), context)
+    tmpl = env.get_template(template)
+    if block is not None and wants_fragment(request):
+        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+    else:
+        html = tmpl.render(ctx)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def render_part(
+    request: Request, template: str, context: dict[str, Any], *, csrf_token: str
+) -> str:
+    """A template as a string, with `csrf_token` in its forms (a placeholder, for sharing)."""
+    return env.get_template(template).render(_context(request, csrf_token, context))
+
+
+def _context(request: Request, csrf_token: str, context: dict[str, Any] | None) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "request": request,
         "csrf_token": csrf_token,
@@ -66,9 +82,4 @@ def render(
         "static": lambda path: f"/static/{path}",
     }
     ctx.update(context or {})
-    tmpl = env.get_template(template)
-    if block is not None and wants_fragment(request):
-        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
-    else:
-        html = tmpl.render(ctx)
-    return HTMLResponse(html, status_code=status_code)
+    return ctx

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
@@ -291,12 +292,35 @@ def seats_of(session: Session, participant: Participant) -> dict[int, int]:
     return dict(rows.all())
 
 
-def waits_of(session: Session, participant: Participant) -> dict[int, int]:
-    """The participant's waitlist places: topic id → place in line (1 is next)."""
-    entries = session.exec(
-        select(WaitlistEntry).where(WaitlistEntry.participant_id == participant.id)
-    ).all()
-    return {
-        entry.topic_id: waitlist_place(session, entry.topic_id, participant.id or 0) or 0
-        for entry in entries
-    }
+@dataclass
+class Marks:
+    """Where a participant stands: a seat per slot, and their places in waitlists."""
+
+    seats: dict[int, int]  # slot id → topic id
+    waits: dict[int, int]  # topic id → place in line (1 is next)
+    wait_slots: dict[int, int | None]  # topic id → its slot
+
+    def in_slot(self, slot_id: int) -> tuple[int | None, tuple[tuple[int, int], ...]]:
+        """What of this participant shows in one slot: their seat and waitlist places."""
+        waiting = sorted((t, p) for t, p in self.waits.items() if self.wait_slots[t] == slot_id)
+        return self.seats.get(slot_id), tuple(waiting)
+
+
+def marks_of(session: Session, participant: Participant) -> Marks:
+    """The participant's seats and waitlist places, in two queries."""
+    earlier = aliased(WaitlistEntry)
+    place = (
+        select(func.count())
+        .select_from(earlier)
+        .where(earlier.topic_id == WaitlistEntry.topic_id, col(earlier.id) <= WaitlistEntry.id)
+        .scalar_subquery()
+    )
+    waits: dict[int, int] = {}
+    wait_slots: dict[int, int | None] = {}
+    for topic_id, slot_id, position in session.exec(
+        select(WaitlistEntry.topic_id, Topic.slot_id, place)
+        .join(Topic, col(Topic.id) == WaitlistEntry.topic_id)
+        .where(WaitlistEntry.participant_id == participant.id)
+    ):
+        waits[topic_id], wait_slots[topic_id] = position, slot_id
+    return Marks(seats_of(session, participant), waits, wait_slots)

@@ -9,14 +9,15 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.models import Event, Participant, Topic
+from app.models import Event, Participant, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.security import new_secret
 from app.services import events as event_service
 from app.services import marketplace, signups, wall
 from app.services.errors import Refused
 from app.services.signups import SessionFull
-from app.templating import render, wants_fragment
+from app.templating import render, render_part, wants_fragment
+from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, with_csrf
 from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
     FormDep,
@@ -80,9 +81,40 @@ class Attendee:
             "participant": self.participant,
             "cards": cards,
             "wall": board,
-            "seats": signups.seats_of(self.session, self.participant),
-            "waits": signups.waits_of(self.session, self.participant),
+            "slots": [slot for slot in board.slots if slot.kind == SlotKind.breakout],
+            "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
+            "waits": marks.waits,
             "interests": marketplace.interests_of(self.session, self.participant),
+        }
+
+    def slot_sections(self) -> dict[str, Any]:
+        """The wall page's slots, each drawn once per agenda version and seat state (a phone
+        with a seat in a session, or on its waitlist, sees it differently) and then shared."""
+        parts: VersionedParts = self.request.app.state.wall_parts
+        event_id, version = self.event.id or 0, self.event.agenda_version
+        slots = event_service.slots(self.session, self.event)
+        slots = [slot for slot in slots if slot.kind == SlotKind.breakout]
+        marks = signups.marks_of(self.session, self.participant)
+        keys = {slot.id or 0: marks.in_slot(slot.id or 0) for slot in slots}
+        html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
+        missing = [slot for slot in slots if html[slot.id or 0] is None]
+        if missing:
+            ctx = self.wall_context()
+            ctx.update(next=f"{self.home}/wall", error=None)
+            for slot in missing:
+                seat, waiting = keys[slot.id or 0]
+                ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
+                drawn = render_part(
+                    self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
+                )
+                parts.put(event_id, version, keys[slot.id or 0], drawn)
+                html[slot.id or 0] = drawn
+        token = str(getattr(self.request.state, "csrf_token", ""))
+        return {
+            "event": self.event,
+            "participant": self.participant,
+            "slots": slots,
+            "sections": {slot_id: with_csrf(part or "", token) for slot_id, part in html.items()},
         }
 
     def topic(self, topic_id: int) -> Topic:
@@ -207,11 +239,7 @@ def propose(me: AttendeeDep, form: FormDep) -> Response:
 
 @router.get("/wall")
 async def wall_page(me: AttendeeDep) -> Response:
-    return await me.fresh(
-        lambda: render(
-            me.request, "participant/wall.html", {**me.wall_context(), "next": f"{me.home}/wall"}
-        )
-    )
+    return await me.fresh(lambda: render(me.request, "participant/wall.html", me.slot_sections()))
 
 
 @router.get("/topics/{topic_id}")

@@ -347,3 +347,39 @@ def test_convener_gets_a_seat_in_their_own_session_and_a_clash_is_flagged(
     log_in(client, owner.email)
     page = text_of(client.get(f"/facilitate/{event.id}/wall").text)
     assert "(convener) has a seat in another session at this time." in page
+
+
+def test_shared_wall_parts_stay_personal_and_current(
+    app: object, client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    """The wall is drawn once per change and shared, yet each phone sees its own seat, its
+    own waitlist place and its own form token, and nobody sees the wall as it was."""
+    event, slot, booth, hall = day
+    tiny = placed_topic(make, event, slot, booth, "Tiny")
+    placed_topic(make, event, slot, hall, "Big")
+    wall = f"/e/{event.join_code}/wall"
+    _join(client, event, "First")
+    with (
+        TestClient(app, follow_redirects=False) as second,  # type: ignore[arg-type]
+        TestClient(app, follow_redirects=False) as third,  # type: ignore[arg-type]
+    ):
+        _join(second, event, "Second")
+        _join(third, event, "Third")
+        for phone in (client, second, third):  # all three see the same: drawn once, shared
+            page = phone.get(wall).text
+            assert f'name="csrf_token" value="{csrf_token(phone)}"' in page
+            assert "csrf-placeholder" not in page
+            assert "0 of 1 seats taken" in text_of(page)
+        post_form(client, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {})
+        post_form(second, f"/e/{event.join_code}/topics/{tiny.id}/waitlist", {})
+        first_sees = text_of(client.get(wall).text)
+        second_sees = text_of(second.get(wall).text)
+        third_sees = text_of(third.get(wall).text)
+        assert "1 of 1 seats taken · 1 waiting" in third_sees
+        assert "You have a seat here" in first_sees and "waitlist." not in first_sees
+        assert "You are 1st on the waitlist" in second_sees
+        assert "You have a seat here" not in second_sees + third_sees
+        assert "Join the waitlist" in third_sees
+        third_page = third.get(wall).text
+        assert f'name="csrf_token" value="{csrf_token(third)}"' in third_page
+        assert csrf_token(second) not in third_page

@@ -1,0 +1,51 @@
+"""Parts of pages rendered once per agenda version and shared by everyone who sees the same.
+
+Hundreds of phones reload the wall while sign-ups change it several times a second. Most of
+them see the same thing (the sessions of a slot, drawn for someone with a seat in one of
+them, or none), so each such part is rendered once per agenda version and reused. Entries
+are keyed by the event's agenda version, which every change bumps in the same transaction,
+so a change can never be answered with an older copy; each event keeps only its newest
+version. The CSRF token differs per browser: parts are rendered with a placeholder and the
+browser's token is put in when the page is sent.
+"""
+
+import threading
+from collections.abc import Hashable
+
+from markupsafe import Markup, escape
+
+CSRF_PLACEHOLDER = "csrf-placeholder-7d1e2a"
+
+
+class VersionedParts:
+    """Rendered HTML per (event, agenda version, key); older versions are dropped."""
+
+    def __init__(self, max_entries_per_event: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[int, tuple[int, dict[Hashable, str]]] = {}
+        self._limit = max_entries_per_event
+
+    def get(self, event_id: int, version: int, key: Hashable) -> str | None:
+        held = self._events.get(event_id)
+        if held is None or held[0] != version:
+            return None
+        return held[1].get(key)
+
+    def put(self, event_id: int, version: int, key: Hashable, html: str) -> None:
+        with self._lock:
+            held = self._events.get(event_id)
+            if held is None or held[0] < version:
+                held = (version, {})
+                self._events[event_id] = held
+            elif held[0] > version:  # a slower request read an older agenda: keep the newer
+                return
+            if len(held[1]) < self._limit:
+                held[1][key] = html
+
+    def __len__(self) -> int:
+        return sum(len(parts) for _, parts in self._events.values())
+
+
+def with_csrf(html: str, csrf_token: str) -> Markup:
+    """A shared part made personal: this browser's CSRF token in place of the placeholder."""
+    return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(csrf_token))))
