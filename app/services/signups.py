@@ -48,11 +48,14 @@ def _open_session(
         raise Refused("This topic has been taken off the wall.")
     if topic.slot_id is None or topic.space_id is None:
         raise Refused("This topic has no time and room yet, so nobody can sign up to it.")
-    slot = _lock_slot(session, topic.slot_id)
+    slot, space = session.exec(  # the slot's row is locked; its space comes along
+        select(Slot, Space)
+        .join(Space, col(Space.event_id) == Slot.event_id)
+        .where(Slot.id == topic.slot_id, Space.id == topic.space_id)
+        .with_for_update(of=Slot)
+    ).one()
     if slot.ends_at <= (now or utcnow()):
         raise Refused("This session has already ended.")
-    space = session.get(Space, topic.space_id)
-    assert space is not None
     return slot, space
 
 
@@ -76,22 +79,26 @@ def _waiting_entry(session: Session, topic_id: int, participant_id: int) -> Wait
     ).first()
 
 
-def _take_seat(session: Session, topic: Topic, slot_id: int, participant_id: int) -> int | None:
-    """Seat the person, moving them out of any other session in the slot.
+def _take_seat(
+    session: Session, topic: Topic, slot_id: int, participant_id: int, old: SignUp | None
+) -> int | None:
+    """Seat the person, moving them out of `old`, their seat in the slot if they have one.
 
     Returns the topic whose seat they left, which then has a seat to give to its waitlist.
     """
     assert topic.id is not None
     left = None
-    old = _seat_in_slot(session, participant_id, slot_id)
     if old is not None:
         left = old.topic_id
         session.delete(old)
         session.flush()
     session.add(SignUp(topic_id=topic.id, slot_id=slot_id, participant_id=participant_id))
-    waiting = _waiting_entry(session, topic.id, participant_id)
-    if waiting is not None:
-        session.delete(waiting)
+    session.execute(
+        delete(WaitlistEntry).where(
+            col(WaitlistEntry.topic_id) == topic.id,
+            col(WaitlistEntry.participant_id) == participant_id,
+        )
+    )
     session.flush()
     return left
 
@@ -106,15 +113,16 @@ def _promote(session: Session, topic_id: int | None) -> list[int]:
             continue
         space = session.get(Space, topic.space_id)
         assert space is not None
-        while seats_taken(session, topic.id or 0) < space.capacity:
+        while True:
             entry = session.exec(
                 select(WaitlistEntry)
                 .where(WaitlistEntry.topic_id == topic.id)
                 .order_by(col(WaitlistEntry.id))
             ).first()
-            if entry is None:
+            if entry is None or seats_taken(session, topic.id or 0) >= space.capacity:
                 break
-            left = _take_seat(session, topic, topic.slot_id, entry.participant_id)
+            old = _seat_in_slot(session, entry.participant_id, topic.slot_id)
+            left = _take_seat(session, topic, topic.slot_id, entry.participant_id, old)
             promoted.append(entry.participant_id)
             if left is not None and left != topic.id:
                 queue.append(left)
@@ -130,7 +138,7 @@ def sign_up(session: Session, event: Event, topic: Topic, participant: Participa
         return  # already there: a second tap changes nothing
     if seats_taken(session, topic.id) >= space.capacity:
         raise SessionFull(topic)
-    left = _take_seat(session, topic, slot.id or 0, participant.id)
+    left = _take_seat(session, topic, slot.id or 0, participant.id, current)
     _promote(session, left)
     agenda_changed(session, event.id)
 
@@ -158,7 +166,7 @@ def join_waitlist(session: Session, event: Event, topic: Topic, participant: Par
     if current is not None and current.topic_id == topic.id:
         raise Refused("You already have a seat in this session.")
     if seats_taken(session, topic.id) < space.capacity:
-        left = _take_seat(session, topic, slot.id or 0, participant.id)
+        left = _take_seat(session, topic, slot.id or 0, participant.id, current)
         _promote(session, left)
         agenda_changed(session, event.id)
         return 0
@@ -203,7 +211,7 @@ def place_person(session: Session, event: Event, topic: Topic, participant: Part
     space = session.get(Space, topic.space_id)
     assert space is not None
     if current is None and seats_taken(session, topic.id) < space.capacity:
-        _take_seat(session, topic, topic.slot_id, participant.id)
+        _take_seat(session, topic, topic.slot_id, participant.id, None)
     elif _waiting_entry(session, topic.id, participant.id) is None:
         session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
         session.flush()
