@@ -109,6 +109,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
         workers=workers,
         proxy_headers=True,
         log_level=settings.log_level,
+        # Live pages hold their streams open: on shutdown they are ended after this long
+        # (browsers reconnect to the next server by themselves) instead of holding it up.
+        timeout_graceful_shutdown=3,
     )
 
 

@@ -1,6 +1,6 @@
 """Engine, sessions and the one write-transaction helper (SQLite pragmas or PostgreSQL)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,8 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        # Called after each commit with the changes it made (see app.broker).
+        self.on_commit: list[Callable[[list[Any]], None]] = []
 
     @property
     def max_connections(self) -> int:
@@ -84,7 +86,11 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         """A new session; a write session starts its transaction with the write lock."""
-        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        return Session(
+            self._write_engine if write else self.engine,
+            expire_on_commit=False,
+            info={"on_commit": self.on_commit},
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:

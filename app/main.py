@@ -1,6 +1,8 @@
 """create_app(): settings, database, middleware, static files, routers and error pages."""
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -9,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.security import LinkSigner
@@ -16,8 +19,9 @@ from app.services.errors import Refused
 from app.templating import render, wants_fragment
 from app.web import api, facilitator, marketplace, organiser, participant, projector, public
 from app.web.cache import VersionedParts
-from app.web.common import see_other
+from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
+from app.web.live import Live
 from app.web.marketplace import NotJoined
 from app.web.middleware import CsrfCookieMiddleware, TransactionMiddleware
 
@@ -99,7 +103,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The OpenSpace web application."""
     settings = settings or get_settings()
     database = Database(settings)
+    broker = make_broker(database)
+    live = Live(database, broker, lambda event: absolute(settings, f"/j/{event.join_code}"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        try:
+            yield
+        finally:
+            await live.stop()
+            await broker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenSpace",
         version="0.1.0",
         description="Run an open space event and follow up what it agreed.",
@@ -111,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
     app.state.wall_parts = VersionedParts()
+    app.state.broker = broker
+    app.state.live = live
 
     app.add_middleware(TransactionMiddleware, database=database)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)

@@ -68,13 +68,15 @@ def render(
 
 
 def render_part(
-    request: Request, template: str, context: dict[str, Any], *, csrf_token: str
+    request: Request | None, template: str, context: dict[str, Any], *, csrf_token: str = ""
 ) -> str:
     """A template as a string, with `csrf_token` in its forms (a placeholder, for sharing)."""
     return env.get_template(template).render(_context(request, csrf_token, context))
 
 
-def _context(request: Request, csrf_token: str, context: dict[str, Any] | None) -> dict[str, Any]:
+def _context(
+    request: Request | None, csrf_token: str, context: dict[str, Any] | None
+) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "request": request,
         "csrf_token": csrf_token,

@@ -12,9 +12,11 @@ from app.models.event import (
     Space,
     Theme,
 )
+from app.models.live import Announcement, Pitch, ProjectorView
 from app.models.people import ApiToken, Organiser, Participant
 
 __all__ = [
+    "Announcement",
     "ApiToken",
     "CoConvener",
     "Event",
@@ -23,6 +25,8 @@ __all__ = [
     "Interest",
     "Organiser",
     "Participant",
+    "Pitch",
+    "ProjectorView",
     "Role",
     "SignUp",
     "Slot",

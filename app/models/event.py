@@ -68,6 +68,9 @@ class Event(EventBase, table=True):
     # Bumped by every change to topics, places or seats: pages that show the agenda answer
     # "not modified" while it stays the same, and live updates know what is new.
     agenda_version: int = Field(default=1)
+    # What the projector shows (see ProjectorView) and how long each marketplace pitch lasts.
+    projector_view: str = Field(default="opening", max_length=20)
+    pitch_seconds: int = Field(default=60)
     # Once closed, the event takes no more proposals or sign-ups.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,5 +1,6 @@
 """Setting an event up: the event, its team and links, spaces, slots and themes."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -8,6 +9,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
+from app.broker import CHANNEL, Change
 from app.models import (
     Event,
     EventStaff,
@@ -29,28 +31,56 @@ from app.services.errors import Refused
 T = TypeVar("T", bound=SQLModel)
 
 
-def agenda_changed(session: Session, event_id: int | None) -> None:
-    """Note that what the agenda shows has changed (a new version for caches and live pages).
+def agenda_changed(
+    session: Session, event_id: int | None, people: Iterable[int | None] | None = ()
+) -> None:
+    """Note that what the agenda shows has changed (a new version for caches and live pages),
+    and whose own agenda changed with it (`people`; None when it may be anyone's).
 
     The version is bumped once, just before the transaction commits, so the event's row is
     always the last lock a writer takes: taking it earlier could deadlock with a writer that
     holds it and waits for a slot this one has locked.
     """
-    if event_id is not None:
-        session.info.setdefault(_CHANGED, set()).add(event_id)
+    if event_id is None:
+        return
+    changed: dict[int, set[int] | None] = session.info.setdefault(_CHANGED, {})
+    known = changed.get(event_id, set())
+    changed[event_id] = (
+        None if people is None or known is None else known | {p for p in people if p}
+    )
 
 
 _CHANGED = "openspace.agenda_changed"
+_COMMITTED = "openspace.committed_changes"
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _bump_agenda_versions(session: Session) -> None:
-    for event_id in sorted(session.info.pop(_CHANGED, ())):
-        session.execute(
+    committed: list[Change] = []
+    session.info[_COMMITTED] = committed
+    changed: dict[int, set[int] | None] = session.info.pop(_CHANGED, {})
+    for event_id, people in sorted(changed.items()):
+        version = session.execute(
             update(Event)
             .where(col(Event.id) == event_id)
             .values(agenda_version=col(Event.agenda_version) + 1)
-        )
+            .returning(col(Event.agenda_version))
+        ).scalar()
+        if version is None:
+            continue
+        change = Change(event_id, version, None if people is None else frozenset(people))
+        if session.get_bind().dialect.name == "postgresql":
+            # Delivered by PostgreSQL on commit to every process that listens.
+            session.execute(select(func.pg_notify(CHANNEL, change.encode())))
+        committed.append(change)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _publish_changes(session: Session) -> None:
+    changes = session.info.pop(_COMMITTED, None)
+    if changes:
+        for publish in session.info.get("on_commit", ()):
+            publish(changes)
 
 
 def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:

@@ -93,14 +93,25 @@ def _take_seat(
         session.delete(old)
         session.flush()
     session.add(SignUp(topic_id=topic.id, slot_id=slot_id, participant_id=participant_id))
-    session.execute(
+    dequeued = session.execute(
         delete(WaitlistEntry).where(
             col(WaitlistEntry.topic_id) == topic.id,
             col(WaitlistEntry.participant_id) == participant_id,
         )
     )
     session.flush()
+    if dequeued.rowcount:  # type: ignore[attr-defined]
+        _queue_moved(session, topic)
+    agenda_changed(session, topic.event_id, [participant_id])
     return left
+
+
+def _queue_moved(session: Session, topic: Topic) -> None:
+    """Everyone left in the topic's waitlist has a new place in line: their pages update."""
+    waiting = session.exec(
+        select(WaitlistEntry.participant_id).where(WaitlistEntry.topic_id == topic.id)
+    ).all()
+    agenda_changed(session, topic.event_id, waiting)
 
 
 def _promote(session: Session, topic_id: int | None) -> list[int]:
@@ -155,7 +166,7 @@ def leave(session: Session, event: Event, topic: Topic, participant: Participant
     session.delete(seat)
     session.flush()
     _promote(session, topic.id)
-    agenda_changed(session, event.id)
+    agenda_changed(session, event.id, [participant.id])
 
 
 def join_waitlist(session: Session, event: Event, topic: Topic, participant: Participant) -> int:
@@ -173,7 +184,7 @@ def join_waitlist(session: Session, event: Event, topic: Topic, participant: Par
     if _waiting_entry(session, topic.id, participant.id) is None:
         session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
         session.flush()
-        agenda_changed(session, event.id)
+        agenda_changed(session, event.id, [participant.id])
     return waitlist_place(session, topic.id, participant.id) or 0
 
 
@@ -183,7 +194,8 @@ def leave_waitlist(session: Session, event: Event, topic: Topic, participant: Pa
     if entry is not None:
         session.delete(entry)
         session.flush()
-        agenda_changed(session, topic.event_id)
+        _queue_moved(session, topic)
+        agenda_changed(session, topic.event_id, [participant.id])
 
 
 def waitlist_place(session: Session, topic_id: int, participant_id: int) -> int | None:

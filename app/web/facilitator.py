@@ -2,18 +2,23 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.models import Event, Participant, Topic
+from app.config import Settings
+from app.models import Event, Participant, ProjectorView, Topic
 from app.models.agenda import TopicCreate
+from app.models.live import AnnouncementCreate
 from app.models.people import ParticipantJoin
+from app.security import LinkSigner
 from app.services import events as event_service
+from app.services import live as live_service
 from app.services import marketplace, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
@@ -61,32 +66,6 @@ def claim_facilitator_link(
     assert link.id is not None
     visitor.facilitator_links[str(link.event_id)] = link.id
     return remember_and_go(f"/facilitate/{link.event_id}", visitor, settings)
-
-
-@router.get("/facilitate/{event_id}")
-def run_the_day(
-    request: Request,
-    event: FacilitatedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-) -> Response:
-    assert event.id is not None
-    return render(
-        request,
-        "facilitator/home.html",
-        {
-            "event": event,
-            "spaces": event_service.spaces(session, event),
-            "slots": event_service.slots(session, event),
-            "participant_count": event_service.participant_count(session, event),
-            "projector_link": absolute(
-                settings,
-                "/display/" + signer.sign("projector", event.id, event.projector_version),
-            ),
-            "join_link": absolute(settings, f"/j/{event.join_code}"),
-        },
-    )
 
 
 @dataclass
@@ -164,6 +143,123 @@ async def facilitation(
 
 
 FacilitationDep = Annotated[Facilitation, Depends(facilitation)]
+
+
+def _home(
+    run: Facilitation, settings: Settings, signer: LinkSigner, status_code: int = 200, **extra: Any
+) -> Response:
+    """Run the day: the marketplace, the projector, announcements and the pitch queue."""
+    event = run.event
+    assert event.id is not None
+    return run.page(
+        "facilitator/home.html",
+        status_code,
+        **{
+            "spaces": event_service.spaces(run.session, event),
+            "slots": event_service.slots(run.session, event),
+            "participant_count": event_service.participant_count(run.session, event),
+            "projector_link": absolute(
+                settings,
+                "/display/" + signer.sign("projector", event.id, event.projector_version),
+            ),
+            "join_link": absolute(settings, f"/j/{event.join_code}"),
+            "views": list(ProjectorView),
+            "standing": live_service.announcements(run.session, event, limit=20),
+            "pitches": live_service.pitch_queue(run.session, event),
+            "pitch_lengths": (30, 45, 60, 90, 120, 180, 300),
+            "values": {},
+            "errors": {},
+            **extra,
+        },
+    )
+
+
+@router.get("/facilitate/{event_id}")
+def run_the_day(run: FacilitationDep, settings: SettingsDep, signer: SignerDep) -> Response:
+    return _home(run, settings, signer)
+
+
+@router.post("/facilitate/{event_id}/projector")
+def switch_projector(
+    run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    view = str(form.get("view") or "")
+
+    def switch() -> str:
+        live_service.show_on_projector(run.session, run.event, view)
+        return f"The projector now shows: {ProjectorView(view).name}."
+
+    return run.act(switch, run.base + "#projector-h", partial(_home, run, settings, signer))
+
+
+@router.post("/facilitate/{event_id}/announcements")
+def announce(
+    run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    values = form_values(form, "text")
+    data, errors = validate(AnnouncementCreate, values)
+    if data is None:
+        return _home(run, settings, signer, 422, values=values, errors=errors)
+    live_service.announce(run.session, run.event, data)
+    return run.done("Announced on every phone and on the projector.", run.base + "#announce-h")
+
+
+@router.post("/facilitate/{event_id}/announcements/{announcement_id}/withdraw")
+def withdraw_announcement(
+    announcement_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    def withdraw() -> str:
+        live_service.withdraw(run.session, run.event, announcement_id)
+        return "The announcement is off every screen."
+
+    return run.act(withdraw, run.base + "#announce-h", partial(_home, run, settings, signer))
+
+
+PITCH_ACTIONS: dict[str, Callable[[Session, Event], None]] = {
+    "next": live_service.next_pitch,
+    "pause": live_service.pause_pitch,
+}
+
+
+@router.post("/facilitate/{event_id}/pitches/length")
+def pitch_length(
+    run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    seconds = str(form.get("seconds") or "")
+
+    def change() -> str:
+        live_service.set_pitch_length(
+            run.session, run.event, int(seconds) if seconds.isdigit() else 0
+        )
+        return "Pitch length changed."
+
+    return run.act(change, run.base + "#pitch-h", partial(_home, run, settings, signer))
+
+
+@router.post("/facilitate/{event_id}/pitches/{pitch_id}/drop")
+def drop_pitch(
+    pitch_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    def drop() -> str:
+        live_service.drop_pitch(run.session, run.event, pitch_id)
+        return "Taken out of the queue."
+
+    return run.act(drop, run.base + "#pitch-h", partial(_home, run, settings, signer))
+
+
+@router.post("/facilitate/{event_id}/pitches/{action}")
+def pitch_action(
+    action: str, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    """Move the pitch queue on, or pause and resume the clock."""
+    act = PITCH_ACTIONS.get(action)
+    if act is None:
+        raise HTTPException(404, "There is no such action.")
+
+    def run_it() -> None:
+        act(run.session, run.event)
+
+    return run.act(run_it, run.base + "#pitch-h", partial(_home, run, settings, signer))
 
 
 @router.post("/facilitate/{event_id}/marketplace")

@@ -13,10 +13,12 @@ from app.models import Event, Participant, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.security import new_secret
 from app.services import events as event_service
+from app.services import live as live_service
 from app.services import marketplace, signups, wall
 from app.services.errors import Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
+from app.web import live
 from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, with_csrf
 from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
@@ -85,6 +87,7 @@ class Attendee:
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
             "interests": marketplace.interests_of(self.session, self.participant),
+            **live.page_parts(self.session, self.event),
         }
 
     def slot_sections(self) -> dict[str, Any]:
@@ -115,6 +118,7 @@ class Attendee:
             "participant": self.participant,
             "slots": slots,
             "sections": {slot_id: with_csrf(part or "", token) for slot_id, part in html.items()},
+            **live.page_parts(self.session, self.event),
         }
 
     def topic(self, topic_id: int) -> Topic:
@@ -159,6 +163,7 @@ class Attendee:
         return {
             "card": _card(ctx, topic_id),
             "conveners": marketplace.conveners(self.session, topic),
+            "pitch_place": live_service.pitch_place(self.session, self.event, topic),
             "next": f"{self.home}/topics/{topic_id}",
         }
 
@@ -242,6 +247,14 @@ async def wall_page(me: AttendeeDep) -> Response:
     return await me.fresh(lambda: render(me.request, "participant/wall.html", me.slot_sections()))
 
 
+@router.get("/wall/slots")
+async def wall_slots(me: AttendeeDep) -> Response:
+    """The wall's slots alone: what a live page fetches when the wall's layout changed."""
+    return await me.fresh(
+        lambda: render(me.request, "participant/wall.html", me.slot_sections(), block="slots")
+    )
+
+
 @router.get("/topics/{topic_id}")
 async def topic_page(topic_id: int, me: AttendeeDep) -> Response:
     def build() -> Response:
@@ -285,6 +298,16 @@ def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
         wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
 
     return me.act(form, put, anchor="place")
+
+
+@router.post("/topics/{topic_id}/pitch")
+def queue_pitch(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    """A convener queues to pitch the topic to the room at the marketplace."""
+    return me.act(
+        form,
+        lambda: live_service.queue_pitch(me.session, me.event, me.topic(topic_id), me.participant),
+        anchor="pitch",
+    )
 
 
 # Last: its path would otherwise catch the routes above it.

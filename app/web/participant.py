@@ -10,6 +10,7 @@ from app.services import events as event_service
 from app.services import marketplace, signups
 from app.services import participants as participant_service
 from app.templating import render
+from app.web import live
 from app.web.common import absolute, agenda_etag, conditional, qr_svg, see_other
 from app.web.deps import (
     FormDep,
@@ -94,10 +95,23 @@ async def event_home(
                 "agenda": signups.my_agenda(session, event, participant),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
+                **live.page_parts(session, event),
             },
         )
 
     return await conditional(request, etag, build)
+
+
+@router.get("/live")
+async def live_stream(
+    request: Request, event: JoinedEvent, participant: MaybeParticipant
+) -> Response:
+    """The page's live updates (Server-Sent Events); nothing for someone who has not joined."""
+    if participant is None or participant.id is None:
+        return Response(status_code=204)  # an event source stops asking after a 204
+    return live.stream(
+        request, event, live.phone_messages(participant.id), request.query_params.get("v")
+    )
 
 
 @router.get("/device")

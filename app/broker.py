@@ -1,0 +1,160 @@
+"""The broker: every committed change to an event reaches the live pages of every process.
+
+A change is only ids: the event, its new agenda version, and the participants whose own
+agenda changed (PostgreSQL caps a notification at 8,000 bytes; a long list becomes
+"everyone"). Two backends:
+
+- in-process (the default): the database session hands its changes over after commit. One
+  process only; a second process learns of changes from the hubs' periodic check.
+- PostgreSQL LISTEN/NOTIFY: the transaction that bumps the version also sends the
+  notification, so PostgreSQL delivers it on commit to every process on every host that
+  listens, this one included. The listening connection reconnects when it drops; after a
+  reconnect every page is told to resynchronise, since notifications may have been missed.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+from app.db import Database
+
+log = logging.getLogger("openspace.live")
+
+CHANNEL = "openspace_changes"
+_MAX_PAYLOAD = 7000
+
+
+@dataclass(frozen=True)
+class Change:
+    """An event's agenda changed: its new version, and whose own agenda changed with it
+    (None: anyone's may have)."""
+
+    event_id: int
+    version: int
+    people: frozenset[int] | None = frozenset()
+
+    def encode(self) -> str:
+        people = "*" if self.people is None else ",".join(map(str, sorted(self.people)))
+        payload = f"{self.event_id} {self.version} {people}"
+        return payload if len(payload) <= _MAX_PAYLOAD else f"{self.event_id} {self.version} *"
+
+    @classmethod
+    def decode(cls, payload: str) -> "Change | None":
+        try:
+            event_id, version, people = [*payload.split(" "), ""][:3]
+            ids = None if people == "*" else frozenset(int(p) for p in people.split(",") if p)
+            return cls(int(event_id), int(version), ids)
+        except ValueError:
+            log.warning("ignored a malformed change notification: %r", payload[:100])
+            return None
+
+
+# Called on the event loop with a change, or with None: "anything may have changed".
+Listener = Callable[[Change | None], None]
+
+
+class Broker:
+    """Hands changes to this process's listeners, on the event loop."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        self._loop = None
+
+    @property
+    def connected(self) -> bool:
+        return self._loop is not None
+
+    def _deliver(self, change: Change | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:  # one broken page must not stop the others' updates
+                log.exception("live update listener failed")
+
+    def _deliver_from_any_thread(self, change: Change) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, change)
+
+
+class InProcessBroker(Broker):
+    """Changes committed by this process reach its own live pages."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        database.on_commit.append(self._committed)
+
+    def _committed(self, changes: list[Change]) -> None:
+        for change in changes:
+            self._deliver_from_any_thread(change)
+
+
+class PostgresBroker(Broker):
+    """Listens for the notifications every writer's transaction sends on commit."""
+
+    def __init__(self, database_url: str, *, retry_seconds: float = 1.0) -> None:
+        super().__init__()
+        self._url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._retry = retry_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._listening = False
+
+    @property
+    def connected(self) -> bool:
+        return self._listening
+
+    async def start(self) -> None:
+        await super().start()
+        self._task = asyncio.create_task(self._listen_forever(), name="openspace-listen")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+        await super().stop()
+
+    async def _listen_forever(self) -> None:
+        delay = self._retry
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._listening = True
+                    delay = self._retry
+                    self._deliver(None)  # whatever was missed while not listening
+                    async for notice in conn.notifies():
+                        change = Change.decode(notice.payload)
+                        if change is not None:
+                            self._deliver(change)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("lost the PostgreSQL notification connection: %s", error)
+            finally:
+                self._listening = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+
+def make_broker(database: Database) -> Broker:
+    """PostgreSQL's notifications when the database is PostgreSQL, else in-process."""
+    if database.settings.is_sqlite:
+        return InProcessBroker(database)
+    return PostgresBroker(database.settings.database_url)

@@ -1,0 +1,424 @@
+"""Live pages: one hub per event coalesces changes and feeds every open phone and projector.
+
+A hub exists while someone watches its event. When the broker reports a change, the hub
+waits until at least `GAP` seconds have passed since its last update, then reads the event
+once and draws one *frame*: the fills and interest counts of every session, a signature of
+the wall's layout and of the topic list, the announcements, and the projector's screen.
+Every subscriber compares the new frame with the last one it sent and writes only what
+differs, as Server-Sent Events named after what changed:
+
+- `counts`: the fill bars and interest counts that changed, as htmx out-of-band swaps;
+- `wall`, `topics`, `mine`: triggers to fetch the page part again (the wall's layout, the
+  topic list, this participant's own seats and waitlist places);
+- `announce`: the announcements; `screen`: the projector's whole screen.
+
+However many sign-ups arrive, a page gets at most 1 / GAP updates a second, and the work per
+change is one read and one render per process, not per page. Each message carries the
+agenda version as its id: a reconnecting browser sends it back (Last-Event-ID) and gets
+everything again if it missed anything. The retry delay is random per connection, so a
+restart does not bring every phone back at the same instant.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session, select
+
+from app.broker import Broker, Change
+from app.db import Database
+from app.models import Event, SlotKind
+from app.models.base import utcnow
+from app.services import events as event_service
+from app.services import live as live_service
+from app.services import marketplace, wall
+from app.templating import render_part
+
+GAP = 0.3  # seconds between two updates of one page, at least
+CHECK_EVERY = 5.0  # seconds between checks that nothing was missed
+KEEP_ALIVE = 15.0  # seconds of silence before a ping (proxies drop idle streams)
+RETRY_MS = (1000, 6000)  # a reconnecting browser waits a random time in this range
+_FRAMES_KEPT = 30  # how far back a slow subscriber can catch up before resyncing
+
+
+def sse(name: str, data: str, version: int) -> str:
+    """One Server-Sent Event; every line of `data` becomes a data line."""
+    lines = "".join(f"data: {line}\n" for line in (data.splitlines() or [""]))
+    return f"event: {name}\nid: {version}\n{lines}\n"
+
+
+@dataclass(eq=False)
+class Frame:
+    """What the live pages of one event show at one agenda version."""
+
+    version: int
+    counts: dict[str, str]  # element id → its out-of-band HTML (fill bars, interest counts)
+    wall: str  # signature of the wall's layout (places, titles, rooms, times)
+    topics: str  # signature of the topic list
+    announce: str  # the announcements' HTML
+    screen: str  # the projector's screen
+    valid_until: datetime | None  # when the clock changes the screen (a slot starts or ends)
+    people: frozenset[int] | None = frozenset()  # whose own agenda changed; None: anyone's
+    previous: "Frame | None" = None
+    _diffs: dict[int, str] = field(default_factory=dict)
+
+    def counts_since(self, last: "Frame | None") -> str:
+        """The out-of-band swaps of every count that differs from `last` (all if None)."""
+        key = id(last)
+        if key not in self._diffs:
+            old = last.counts if last is not None else {}
+            self._diffs.clear()  # nearly everyone asks about the frame just before this one
+            self._diffs[key] = "".join(
+                html for element, html in self.counts.items() if old.get(element) != html
+            )
+        return self._diffs[key]
+
+    def people_since(self, last: "Frame | None") -> frozenset[int] | None:
+        """Everyone whose own agenda changed after `last` (None: anyone's may have)."""
+        people: set[int] = set()
+        frame: Frame | None = self
+        while frame is not None and frame is not last:
+            if frame.people is None:
+                return None
+            people |= frame.people
+            frame = frame.previous
+        return frozenset(people) if frame is last else None
+
+
+def _signature(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def build_frame(
+    database: Database,
+    event_id: int,
+    people: frozenset[int] | None,
+    previous: Frame | None,
+    join_link: Callable[[Event], str],
+) -> Frame | None:
+    """Read the event once and draw what its live pages show (runs in a worker thread)."""
+    with database.read() as session:
+        event = session.get(Event, event_id)
+        if event is None:
+            return None
+        ctx = screen_context(session, event, join_link(event))
+    cards: list[marketplace.TopicCard] = ctx["cards"]
+    counts: dict[str, str] = {}
+    for card in cards:
+        card_ctx = {"card": card, "oob": True}
+        counts[f"interest-{card.topic.id}"] = render_part(
+            None, "participant/_interest_count.html", card_ctx
+        )
+        if card.space is not None:
+            counts[f"fill-{card.topic.id}"] = render_part(None, "participant/_fill.html", card_ctx)
+    placed = [
+        (c.topic.id, c.topic.title, c.topic.language, c.topic.slot_id, c.topic.space_id)
+        for c in cards
+        if c.topic.placed
+    ]
+    wall_layout = _signature(
+        event.name,
+        event.timezone,
+        event.closed_at,
+        placed,
+        [(s.id, s.starts_at, s.ends_at, s.title, s.kind) for s in ctx["slots"]],
+        [(s.id, s.name, s.capacity, s.access_notes) for s in ctx["spaces"]],
+    )
+    topic_list = _signature(
+        event.marketplace_open,
+        [(c.topic.id, c.topic.title, c.topic.language, c.themes, c.co_conveners) for c in cards],
+        placed,
+    )
+    frame = Frame(
+        version=event.agenda_version,
+        counts=counts,
+        wall=wall_layout,
+        topics=topic_list,
+        announce=render_part(None, "live/_announcements.html", ctx),
+        screen=render_part(None, "projector/_screen.html", ctx),
+        valid_until=ctx["valid_until"],
+        people=people,
+        previous=previous,
+    )
+    _forget_old_frames(frame)
+    return frame
+
+
+def _forget_old_frames(frame: Frame) -> None:
+    kept: Frame | None = frame
+    for _ in range(_FRAMES_KEPT):
+        if kept is None:
+            return
+        kept = kept.previous
+    if kept is not None:
+        kept.previous = None
+
+
+def screen_context(session: Session, event: Event, join_link: str) -> dict[str, Any]:
+    """Everything the projector and the live parts of phones show, read at once."""
+    cards = marketplace.topic_cards(session, event)
+    slots = event_service.slots(session, event)
+    spaces = event_service.spaces(session, event)
+    board = wall.build_wall(session, event, cards, slots, spaces, warn=False)
+    now = utcnow()
+    current = next((s for s in slots if s.starts_at <= now < s.ends_at), None)
+    following = next((s for s in slots if s.starts_at > now), None)
+    boundaries = [t for s in slots for t in (s.starts_at, s.ends_at) if t > now]
+    newest = sorted(cards, key=lambda c: c.topic.created_at, reverse=True)[:6]
+    return {
+        "event": event,
+        "cards": cards,
+        "slots": slots,
+        "spaces": spaces,
+        "wall": board,
+        "breakouts": [s for s in slots if s.kind == SlotKind.breakout],
+        "current": current,
+        "following": following,
+        "valid_until": min(boundaries) if boundaries else None,
+        "newest": newest,
+        "pitches": live_service.pitch_queue(session, event),
+        "announcements": live_service.announcements(session, event),
+        "join_link": join_link,
+        "now": now,
+    }
+
+
+class Hub:
+    """The live state of one event in this process, and everyone here who watches it."""
+
+    def __init__(self, live: "Live", event_id: int) -> None:
+        self.live = live
+        self.event_id = event_id
+        self.frame: Frame | None = None
+        self.watchers = 0
+        self._fresh = asyncio.Event()  # set (and replaced) whenever a new frame is out
+        self._people: set[int] | None = set()
+        self._pending = False
+        self._dirty = False
+        self._last = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._drawing: asyncio.Task[None] | None = None
+        self._checker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._draw()
+        self._checker = asyncio.create_task(self._check_forever())
+
+    def close(self) -> None:
+        for task in (self._drawing, self._checker):
+            if task is not None:
+                task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def changed(self, people: frozenset[int] | None) -> None:
+        """Something changed: draw a new frame soon, but not sooner than GAP after the last."""
+        if self._people is not None:
+            self._people = None if people is None else self._people | people
+        if self._drawing is not None and not self._drawing.done():
+            self._dirty = True
+            return
+        if self._pending:
+            return
+        self._pending = True
+        delay = max(0.0, self._last + GAP - time.monotonic())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._start_drawing)
+
+    def _start_drawing(self) -> None:
+        self._pending = False
+        self._timer = None
+        self._drawing = asyncio.create_task(self._draw())
+
+    async def _draw(self) -> None:
+        people = None if self._people is None else frozenset(self._people)
+        self._people = set()
+        self._dirty = False
+        self._last = time.monotonic()
+        frame = await anyio.to_thread.run_sync(
+            build_frame, self.live.database, self.event_id, people, self.frame, self.live.join_link
+        )
+        if frame is not None:
+            self.frame = frame
+            fresh, self._fresh = self._fresh, asyncio.Event()
+            fresh.set()
+        if self._dirty:
+            self._dirty = False
+            self.changed(frozenset())
+
+    async def _check_forever(self) -> None:
+        """A safety net: notice changes the broker did not bring, and the clock."""
+        while True:
+            await asyncio.sleep(CHECK_EVERY * random.uniform(0.8, 1.2))
+            try:
+                version = await anyio.to_thread.run_sync(self._stored_version)
+            except Exception:  # the database is away; try again later
+                continue
+            frame = self.frame
+            if frame is None or (version is not None and version != frame.version):
+                self.changed(None)
+            elif frame.valid_until is not None and utcnow() >= frame.valid_until:
+                self.changed(frozenset())
+
+    def _stored_version(self) -> int | None:
+        with self.live.database.read() as session:
+            return session.exec(
+                select(Event.agenda_version).where(Event.id == self.event_id)
+            ).first()
+
+    async def next_frame(self, last: Frame, timeout: float) -> Frame | None:
+        """The first frame after `last`; None if none came within `timeout` seconds."""
+        if self.frame is not last:
+            return self.frame
+        fresh = self._fresh
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fresh.wait(), timeout)
+        return self.frame if self.frame is not last else None
+
+
+class Live:
+    """This process's hubs, fed by the broker."""
+
+    def __init__(
+        self, database: Database, broker: Broker, join_link: Callable[[Event], str]
+    ) -> None:
+        self.database = database
+        self.broker = broker
+        self.join_link = join_link
+        self.hubs: dict[int, Hub] = {}
+        self._starting: dict[int, asyncio.Task[Hub]] = {}
+        broker.listen(self._on_change)
+
+    @property
+    def watchers(self) -> int:
+        """How many pages are connected in this process (for tests and the benchmarks)."""
+        return sum(hub.watchers for hub in self.hubs.values())
+
+    def _on_change(self, change: Change | None) -> None:
+        if change is None:
+            for each in self.hubs.values():
+                each.changed(None)
+        elif (hub := self.hubs.get(change.event_id)) is not None:
+            hub.changed(change.people)
+
+    async def _hub(self, event_id: int) -> Hub:
+        hub = self.hubs.get(event_id)
+        if hub is not None:
+            return hub
+        if event_id not in self._starting:  # the first watcher draws the first frame
+            self._starting[event_id] = asyncio.create_task(self._open(event_id))
+        return await asyncio.shield(self._starting[event_id])
+
+    async def _open(self, event_id: int) -> Hub:
+        hub = Hub(self, event_id)
+        try:
+            await hub.start()
+            self.hubs[event_id] = hub
+            return hub
+        finally:
+            del self._starting[event_id]
+
+    async def watch(
+        self, event_id: int, known: int | None, render: Callable[[Frame, Frame | None], str]
+    ) -> AsyncIterator[str]:
+        """The event stream of one page: `render` says what the page needs between frames."""
+        hub = await self._hub(event_id)
+        hub.watchers += 1
+        try:
+            yield f"retry: {random.randint(*RETRY_MS)}\n\n"
+            last = hub.frame
+            assert last is not None
+            yield render(last, None if known != last.version else last) or _id(last)
+            while True:
+                frame = await hub.next_frame(last, KEEP_ALIVE)
+                if frame is None:
+                    yield "event: ping\ndata: \n\n"
+                    continue
+                yield render(frame, last) or _id(frame)
+                last = frame
+        finally:
+            hub.watchers -= 1
+            if hub.watchers == 0 and self.hubs.get(event_id) is hub:
+                del self.hubs[event_id]
+                hub.close()
+
+    async def stop(self) -> None:
+        for hub in self.hubs.values():
+            hub.close()
+        self.hubs.clear()
+
+
+def _id(frame: Frame) -> str:
+    """Nothing to show, but the browser now knows it is current."""
+    return f"id: {frame.version}\n\n"
+
+
+def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
+    """What a participant's page needs to hear about a new frame."""
+
+    def render(frame: Frame, last: Frame | None) -> str:
+        out = []
+        if last is None or frame.wall != last.wall:
+            out.append(sse("wall", "", frame.version))
+        if last is None or frame.topics != last.topics:
+            out.append(sse("topics", "", frame.version))
+        counts = frame.counts_since(last)
+        if counts:
+            out.append(sse("counts", counts, frame.version))
+        if last is None or frame.announce != last.announce:
+            out.append(sse("announce", frame.announce, frame.version))
+        people = frame.people_since(last) if last is not None else None
+        if people is None or participant_id in people:
+            out.append(sse("mine", "", frame.version))
+        return "".join(out)
+
+    return render
+
+
+def screen_messages(frame: Frame, last: Frame | None) -> str:
+    """What the projector needs to hear about a new frame: its whole screen, if it changed."""
+    if last is None or frame.screen != last.screen:
+        return sse("screen", frame.screen, frame.version)
+    return ""
+
+
+def known_version(last_event_id: str | None, query_version: str | None) -> int | None:
+    """The version the page already shows: from a reconnect's Last-Event-ID, else the URL."""
+    for value in (last_event_id, query_version):
+        if value and value.isdigit():
+            return int(value)
+    return None
+
+
+def page_parts(session: Session, event: Event) -> dict[str, Any]:
+    """What every live participant page adds: its stream, and the announcements."""
+    return {
+        "live_url": f"/e/{event.join_code}/live?v={event.agenda_version}",
+        "announcements": live_service.announcements(session, event),
+        "jitter": random.randint(100, 1500),  # spread the refetches of many phones out
+    }
+
+
+def stream(
+    request: Request,
+    event: Event,
+    messages: Callable[[Frame, Frame | None], str],
+    page_version: str | None,
+) -> StreamingResponse:
+    """A page's event stream; proxies are asked not to buffer it."""
+    live: Live = request.app.state.live
+    assert event.id is not None
+    known = known_version(request.headers.get("last-event-id"), page_version)
+    return StreamingResponse(
+        live.watch(event.id, known, messages),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
