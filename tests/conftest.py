@@ -74,11 +74,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, database: Database) -> Iterator[str]:
+def served(settings: Settings, database: Database) -> Iterator[tuple[str, FastAPI]]:
+    """The app served by uvicorn in a thread of this process: its address and the app."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"base_url": base}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -86,9 +91,14 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield base
+    yield base, app
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(served: tuple[str, FastAPI]) -> str:
+    return served[0]
 
 
 @pytest.fixture

@@ -18,25 +18,29 @@ CSRF_PLACEHOLDER = "csrf-placeholder-7d1e2a"
 
 
 class VersionedParts:
-    """Rendered HTML per (event, agenda version, key); older versions are dropped."""
+    """Rendered HTML per (event, agenda version, key); older versions are dropped.
+
+    An event is named by its id and join code: a database emptied and filled again (ids
+    start over) cannot be answered from the copy of an event that was there before.
+    """
 
     def __init__(self, max_entries_per_event: int = 2000) -> None:
         self._lock = threading.Lock()
-        self._events: dict[int, tuple[int, dict[Hashable, str]]] = {}
+        self._events: dict[Hashable, tuple[int, dict[Hashable, str]]] = {}
         self._limit = max_entries_per_event
 
-    def get(self, event_id: int, version: int, key: Hashable) -> str | None:
-        held = self._events.get(event_id)
+    def get(self, event: Hashable, version: int, key: Hashable) -> str | None:
+        held = self._events.get(event)
         if held is None or held[0] != version:
             return None
         return held[1].get(key)
 
-    def put(self, event_id: int, version: int, key: Hashable, html: str) -> None:
+    def put(self, event: Hashable, version: int, key: Hashable, html: str) -> None:
         with self._lock:
-            held = self._events.get(event_id)
+            held = self._events.get(event)
             if held is None or held[0] < version:
                 held = (version, {})
-                self._events[event_id] = held
+                self._events[event] = held
             elif held[0] > version:  # a slower request read an older agenda: keep the newer
                 return
             if len(held[1]) < self._limit:

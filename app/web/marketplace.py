@@ -94,7 +94,7 @@ class Attendee:
         """The wall page's slots, each drawn once per agenda version and seat state (a phone
         with a seat in a session, or on its waitlist, sees it differently) and then shared."""
         parts: VersionedParts = self.request.app.state.wall_parts
-        event_id, version = self.event.id or 0, self.event.agenda_version
+        event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
         slots = event_service.slots(self.session, self.event)
         slots = [slot for slot in slots if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)

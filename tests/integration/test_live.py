@@ -1,0 +1,184 @@
+"""Live pages over a real server: what reaches an open phone or projector, and when."""
+
+import time
+from datetime import time as clock
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.db import Database
+from app.models import Event, Slot, Space
+from app.security import LinkSigner
+from tests.factories import Factory, placed_topic
+from tests.sse import EventStream
+
+SECRET = "test-secret-key-that-is-long-enough-for-anything"
+
+
+def phone(base: str, event: Event, name: str) -> httpx.Client:
+    """A participant's browser, joined to the event."""
+    browser = httpx.Client(base_url=base, timeout=10)
+    browser.get(f"/e/{event.join_code}/join")
+    joined = browser.post(
+        f"/e/{event.join_code}/join",
+        data={"display_name": name, "csrf_token": browser.cookies["openspace_csrf"]},
+    )
+    assert joined.status_code == 303
+    return browser
+
+
+def post(browser: httpx.Client, path: str, **data: str) -> httpx.Response:
+    return browser.post(path, data={**data, "csrf_token": browser.cookies["openspace_csrf"]})
+
+
+def listen(base: str, browser: httpx.Client, event: Event, **kwargs: str) -> EventStream:
+    return EventStream(f"{base}/e/{event.join_code}/live", cookies=dict(browser.cookies), **kwargs)
+
+
+@pytest.fixture
+def day(make: Factory) -> tuple[Event, Slot, Space]:
+    event = make.event()
+    return event, make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Garden", 3)
+
+
+def test_a_sign_up_reaches_an_open_phone_as_the_new_fill(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Care work")
+    watcher, signer = phone(live_server, event, "Watcher"), phone(live_server, event, "Signer")
+    with listen(live_server, watcher, event) as stream:
+        assert stream.status == 200 and stream.content_type.startswith("text/event-stream")
+        first = stream.next("counts")  # no version given: the page is brought up to date
+        assert "0 of 3 seats taken" in first.data
+        assert stream.retry is not None and 1000 <= stream.retry <= 6000
+        started = time.monotonic()
+        assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
+        update = stream.next("counts", timeout=2, where=lambda m: "1 of 3" in m.data)
+        assert time.monotonic() - started < 2
+        assert f'id="fill-{topic.id}"' in update.data and 'hx-swap-oob="true"' in update.data
+        assert update.id is not None and int(update.id) > int(first.id or 0)
+
+
+def test_a_burst_of_sign_ups_is_coalesced_and_the_last_count_arrives(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, _garden = day
+    hall = make.space(event, "Hall", 100)
+    topic = placed_topic(make, event, slot, hall, "Housing")
+    watcher = phone(live_server, event, "Watcher")
+    people = [phone(live_server, event, f"Person {n}") for n in range(24)]
+    with listen(live_server, watcher, event) as stream:
+        stream.next("counts")
+        started = time.monotonic()
+        for person in people:
+            post(person, f"/e/{event.join_code}/topics/{topic.id}/sign-up")
+        burst = time.monotonic() - started
+        stream.next("counts", timeout=3, where=lambda m: "24 of 100 seats taken" in m.data)
+        updates = [m for m in stream.drain(0.2) if m.name == "counts"]
+        # 24 changes, but never more than one update per 0.3 s (plus the first and last).
+        assert len(updates) <= burst / 0.3 + 2
+
+
+def test_whose_seat_changed_hear_it_and_nobody_else(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, _garden = day
+    booth = make.space(event, "Booth", 1)
+    topic = placed_topic(make, event, slot, booth, "One seat")
+    seated, waiting, bystander = (phone(live_server, event, n) for n in ("A", "B", "C"))
+    assert post(seated, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
+    assert post(waiting, f"/e/{event.join_code}/topics/{topic.id}/waitlist").status_code == 303
+    version = str(_version(make.database, event))
+    with (
+        listen(live_server, waiting, event, last_id=version) as promoted,
+        listen(live_server, bystander, event, last_id=version) as other,
+    ):
+        assert post(seated, f"/e/{event.join_code}/topics/{topic.id}/leave").status_code == 303
+        promoted.next("mine", timeout=3)
+        assert all(m.name != "mine" for m in other.drain(1.0))
+
+
+def test_a_reconnect_resyncs_only_what_was_missed(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, garden = day
+    placed_topic(make, event, slot, garden, "Transport")
+    browser = phone(live_server, event, "Returning")
+    current = str(_version(make.database, event))
+    with listen(live_server, browser, event, last_id=current) as stream:
+        assert stream.drain(0.8) == []  # up to date: nothing to send
+        assert stream.last_id == current
+    with listen(live_server, browser, event, last_id=str(int(current) - 1)) as stream:
+        names = {m.name for m in stream.drain(0.8)}
+        assert {"wall", "topics", "counts", "announce", "mine"} <= names
+
+
+def test_an_announcement_reaches_phones_and_the_projector(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, _slot, _garden = day
+    facilitator = httpx.Client(base_url=live_server, timeout=10)
+    _log_in(facilitator, make, event)
+    browser = phone(live_server, event, "Reader")
+    token = LinkSigner(SECRET).sign("projector", event.id or 0, event.projector_version)
+    with (
+        listen(live_server, browser, event) as on_phone,
+        EventStream(f"{live_server}/display/{token}/live") as on_projector,
+    ):
+        on_phone.next("announce")
+        assert "principles" in on_projector.next("screen").data  # the opening circle
+        said = post(
+            facilitator,
+            f"/facilitate/{event.id}/announcements",
+            text="Room 3 has moved to the garden",
+        )
+        assert said.status_code == 303
+        assert "Room 3 has moved to the garden" in on_phone.next("announce", timeout=2).data
+        on_projector.next("screen", timeout=2, where=lambda m: "Room 3 has moved" in m.data)
+        switched = post(facilitator, f"/facilitate/{event.id}/projector", view="now")
+        assert switched.status_code == 303
+        on_projector.next("screen", timeout=2, where=lambda m: "now-next" in m.data)
+
+
+def test_a_bad_or_replaced_projector_link_gets_no_stream(live_server: str, make: Factory) -> None:
+    event = make.event()
+    stale = LinkSigner(SECRET).sign("projector", event.id or 0, event.projector_version + 1)
+    assert httpx.get(f"{live_server}/display/{stale}/live").status_code == 404
+    assert httpx.get(f"{live_server}/e/{event.join_code}/live").status_code == 204
+
+
+def test_dropped_clients_leave_nothing_behind(
+    served: tuple[str, FastAPI], make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    base, app = served
+    event, _slot, _garden = day
+    browser = phone(base, event, "Many tabs")
+    streams = [listen(base, browser, event) for _ in range(40)]
+    for stream in streams:
+        stream.next("wall", timeout=5)
+    assert app.state.live.watchers >= 40
+    for stream in streams:
+        stream.close()
+    deadline = time.monotonic() + 5
+    while app.state.live.watchers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.state.live.watchers == 0
+    assert app.state.live.hubs == {}
+
+
+def _version(database: Database, event: Event) -> int:
+    with database.read() as session:
+        stored = session.get(Event, event.id)
+        assert stored is not None
+        return stored.agenda_version
+
+
+def _log_in(browser: httpx.Client, make: Factory, event: Event) -> None:
+    from app.services import events as event_service
+
+    with make.database.write() as session:
+        link = event_service.create_facilitator_link(session, event, "Front desk")
+    token = LinkSigner(SECRET).sign("facilitator", link.id or 0)
+    assert browser.get(f"/f/{token}").status_code == 303
