@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -57,24 +58,40 @@ def environment(database_url: str, port: int, workers: int = 1) -> dict[str, str
     }
 
 
-@contextmanager
-def server(
-    database_url: str, workers: int = 1, demo: bool = False
-) -> Iterator[tuple[str, list[str]]]:
-    """`openspace serve` on a free port; yields its address and the lines it printed."""
-    port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "app.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    if demo:
-        args.append("--demo")
+@dataclass
+class Served:
+    """A running `openspace serve`: its address, process and what it printed."""
+
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    output: list[str]
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server (and its worker processes), in KiB."""
+        total = 0
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_server(
+    database_url: str, workers: int = 1, demo: bool = False, port: int | None = None
+) -> Served:
+    """Start `openspace serve` (on a free port unless given) and wait until it answers."""
+    port = port or free_port()
+    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    args += ["--workers", str(workers)] + (["--demo"] if demo else [])
     process = subprocess.Popen(
         args,
         cwd=ROOT,
@@ -101,12 +118,20 @@ def server(
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
             raise SystemExit("the server did not start:\n" + "".join(output))
-        time.sleep(0.2)
+        time.sleep(0.1)
+    return Served(base, port, process, output)
+
+
+@contextmanager
+def server(
+    database_url: str, workers: int = 1, demo: bool = False
+) -> Iterator[tuple[str, list[str]]]:
+    """`openspace serve` on a free port; yields its address and the lines it printed."""
+    served = start_server(database_url, workers, demo)
     try:
-        yield base, output
+        yield served.base, served.output
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        served.stop()
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

@@ -1,12 +1,21 @@
 """Live pages over a real server: what reaches an open phone or projector, and when."""
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time as clock
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.config import Settings
 from app.db import Database
 from app.models import Event, Slot, Space
 from app.security import LinkSigner
@@ -182,3 +191,57 @@ def _log_in(browser: httpx.Client, make: Factory, event: Event) -> None:
         link = event_service.create_facilitator_link(session, event, "Front desk")
     token = LinkSigner(SECRET).sign("facilitator", link.id or 0)
     assert browser.get(f"/f/{token}").status_code == 303
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="several processes need PostgreSQL"
+)
+def test_a_change_made_through_one_process_reaches_a_client_of_another(
+    settings: Settings, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    """Two server processes on one PostgreSQL database, as two workers or two hosts are."""
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Childcare")
+    with _process(settings) as first, _process(settings) as second:
+        watcher, signer = phone(first, event, "Watcher"), phone(second, event, "Signer")
+        with listen(first, watcher, event) as stream:
+            assert "0 of 3 seats taken" in stream.next("counts").data
+            signed = post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up")
+            assert signed.status_code == 303
+            stream.next("counts", timeout=2, where=lambda m: "1 of 3 seats taken" in m.data)
+
+
+@contextmanager
+def _process(settings: Settings) -> Iterator[str]:
+    """`uvicorn` serving the app in a process of its own."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "OPENSPACE_DATABASE_URL": settings.database_url,
+        "OPENSPACE_SECRET_KEY": SECRET,
+        "OPENSPACE_ENVIRONMENT": "test",
+        "OPENSPACE_BASE_URL": base,
+        "OPENSPACE_DB_POOL_SIZE": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
