@@ -19,4 +19,6 @@ USER openspace
 EXPOSE 8000
 VOLUME ["/app/data"]
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "openspace serve --host 0.0.0.0 --port 8000 --workers ${OPENSPACE_WORKERS:-2}"]
+# One worker on SQLite (live updates travel between processes through PostgreSQL only);
+# four on PostgreSQL unless OPENSPACE_WORKERS says otherwise.
+CMD ["sh", "-c", "if [ -n \"$DATABASE_URL$OPENSPACE_DATABASE_URL\" ]; then w=4; else w=1; fi; openspace serve --host 0.0.0.0 --port 8000 --workers ${OPENSPACE_WORKERS:-$w}"]

@@ -58,24 +58,29 @@ Listener = Callable[[Change | None], None]
 
 
 class Broker:
-    """Hands changes to this process's listeners, on the event loop."""
+    """Hands changes to this process's listeners, on the event loop.
+
+    An app normally runs on one event loop; a test client may start it on several at once,
+    so each started loop gets its own delivery (and, for PostgreSQL, its own listener).
+    """
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loops: list[asyncio.AbstractEventLoop] = []
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loops.append(asyncio.get_running_loop())
 
     async def stop(self) -> None:
-        self._loop = None
+        with contextlib.suppress(ValueError):
+            self._loops.remove(asyncio.get_running_loop())
 
     @property
     def connected(self) -> bool:
-        return self._loop is not None
+        return bool(self._loops)
 
     def _deliver(self, change: Change | None) -> None:
         for listener in self._listeners:
@@ -85,9 +90,9 @@ class Broker:
                 log.exception("live update listener failed")
 
     def _deliver_from_any_thread(self, change: Change) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._deliver, change)
+        for loop in list(self._loops):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._deliver, change)
 
 
 class InProcessBroker(Broker):
@@ -109,34 +114,38 @@ class PostgresBroker(Broker):
         super().__init__()
         self._url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
         self._retry = retry_seconds
-        self._task: asyncio.Task[None] | None = None
-        self._listening = False
+        self._tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        self._listening = 0
 
     @property
     def connected(self) -> bool:
-        return self._listening
+        """Whether a notification connection is listening now."""
+        return self._listening > 0
 
     async def start(self) -> None:
         await super().start()
-        self._task = asyncio.create_task(self._listen_forever(), name="openspace-listen")
+        loop = asyncio.get_running_loop()
+        self._tasks[loop] = loop.create_task(self._listen_forever(), name="openspace-listen")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task = self._tasks.pop(asyncio.get_running_loop(), None)
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+                await task
         await super().stop()
 
     async def _listen_forever(self) -> None:
         delay = self._retry
         while True:
+            listening = False
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    self._listening = True
+                    listening = True
+                    self._listening += 1
                     delay = self._retry
                     self._deliver(None)  # whatever was missed while not listening
                     async for notice in conn.notifies():
@@ -148,7 +157,8 @@ class PostgresBroker(Broker):
             except Exception as error:
                 log.warning("lost the PostgreSQL notification connection: %s", error)
             finally:
-                self._listening = False
+                if listening:
+                    self._listening -= 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, 15.0)
 

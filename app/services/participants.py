@@ -4,6 +4,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
+from app.security import normalise_join_code
 from app.services.rows import add_once
 
 
@@ -55,3 +56,23 @@ def everyone(session: Session, event: Event) -> list[Participant]:
             .order_by(col(Participant.display_name))
         )
     )
+
+
+def watching(session: Session, code: str, claims: dict[str, list[int]]) -> tuple[int, int] | None:
+    """The event a join code names and the participant a browser holds in it, if the link
+    is current: (event id, participant id), in one query (live streams reconnect in waves)."""
+    held = {
+        int(pid): version
+        for pid, version in (v for v in claims.values() if isinstance(v, list) and len(v) == 2)
+        if isinstance(pid, int) and isinstance(version, int)
+    }
+    if not held:
+        return None
+    for event_id, participant_id, link_version in session.exec(
+        select(Event.id, Participant.id, Participant.link_version)
+        .join(Participant, col(Participant.event_id) == Event.id)
+        .where(Event.join_code == normalise_join_code(code), col(Participant.id).in_(held))
+    ):
+        if held[participant_id or 0] == link_version and event_id is not None:
+            return event_id, participant_id or 0
+    return None

@@ -409,16 +409,15 @@ def page_parts(session: Session, event: Event) -> dict[str, Any]:
 
 def stream(
     request: Request,
-    event: Event,
+    event_id: int,
     messages: Callable[[Frame, Frame | None], str],
     page_version: str | None,
 ) -> StreamingResponse:
     """A page's event stream; proxies are asked not to buffer it."""
     live: Live = request.app.state.live
-    assert event.id is not None
     known = known_version(request.headers.get("last-event-id"), page_version)
     return StreamingResponse(
-        live.watch(event.id, known, messages),
+        live.watch(event_id, known, messages),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )

@@ -2,7 +2,9 @@
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
+from app.db import Database
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
@@ -103,14 +105,24 @@ async def event_home(
 
 
 @router.get("/live")
-async def live_stream(
-    request: Request, event: JoinedEvent, participant: MaybeParticipant
-) -> Response:
-    """The page's live updates (Server-Sent Events); nothing for someone who has not joined."""
-    if participant is None or participant.id is None:
+async def live_stream(request: Request, code: str, visitor: VisitorDep) -> Response:
+    """The page's live updates (Server-Sent Events); nothing for someone who has not joined.
+
+    Thousands of phones reconnect at once after a restart, so this asks the database one
+    question and holds no request session.
+    """
+    database: Database = request.app.state.database
+
+    def look_up() -> tuple[int, int] | None:
+        with database.read() as session:
+            return participant_service.watching(session, code, visitor.participants)
+
+    found = await run_in_threadpool(look_up)
+    if found is None:
         return Response(status_code=204)  # an event source stops asking after a 204
+    event_id, participant_id = found
     return live.stream(
-        request, event, live.phone_messages(participant.id), request.query_params.get("v")
+        request, event_id, live.phone_messages(participant_id), request.query_params.get("v")
     )
 
 

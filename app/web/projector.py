@@ -38,4 +38,5 @@ def display(
 @router.get("/display/{token}/live")
 async def display_stream(request: Request, event: DisplayedEvent) -> Response:
     """The dashboard's live updates: its whole screen, whenever it changes."""
-    return live.stream(request, event, live.screen_messages, request.query_params.get("v"))
+    assert event.id is not None
+    return live.stream(request, event.id, live.screen_messages, request.query_params.get("v"))

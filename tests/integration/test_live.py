@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from app.config import Settings
 from app.db import Database
@@ -245,3 +246,25 @@ def _process(settings: Settings) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="LISTEN is PostgreSQL's")
+def test_a_dropped_listening_connection_comes_back_and_pages_resync(
+    served: tuple[str, FastAPI], make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    base, app = served
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Food banks")
+    watcher, signer = phone(base, event, "Watcher"), phone(base, event, "Signer")
+    with listen(base, watcher, event, last_id=str(_version(make.database, event))) as stream:
+        with make.database.write() as session:  # what a database restart does to it
+            session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN openspace_changes%'"
+                )
+            )
+        stream.next("mine", timeout=5)  # back, and every page told to resynchronise
+        assert app.state.broker.connected
+        assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
+        stream.next("counts", timeout=2, where=lambda m: "1 of 3 seats taken" in m.data)
