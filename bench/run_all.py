@@ -50,6 +50,8 @@ def main() -> None:
         run(["overbook.py", "--workers", "4", *pg]),
         run(["signup_load.py"]),
         run(["signup_load.py", *pg]),
+        run(["live_fanout.py"]),
+        run(["live_fanout.py", "--workers", "4", *pg]),
     ]
     readme = HERE / "README.md"
     text = readme.read_text()

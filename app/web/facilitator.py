@@ -174,6 +174,17 @@ def _home(
     )
 
 
+def _act_home(
+    run: Facilitation,
+    settings: Settings,
+    signer: LinkSigner,
+    action: Callable[[], str | None],
+    anchor: str,
+) -> Response:
+    """An action of the "Run the day" page: back to its section, or the page with the reason."""
+    return run.act(action, run.base + anchor, partial(_home, run, settings, signer))
+
+
 @router.get("/facilitate/{event_id}")
 def run_the_day(run: FacilitationDep, settings: SettingsDep, signer: SignerDep) -> Response:
     return _home(run, settings, signer)
@@ -189,7 +200,7 @@ def switch_projector(
         live_service.show_on_projector(run.session, run.event, view)
         return f"The projector now shows: {ProjectorView(view).name}."
 
-    return run.act(switch, run.base + "#projector-h", partial(_home, run, settings, signer))
+    return _act_home(run, settings, signer, switch, "#projector-h")
 
 
 @router.post("/facilitate/{event_id}/announcements")
@@ -212,7 +223,7 @@ def withdraw_announcement(
         live_service.withdraw(run.session, run.event, announcement_id)
         return "The announcement is off every screen."
 
-    return run.act(withdraw, run.base + "#announce-h", partial(_home, run, settings, signer))
+    return _act_home(run, settings, signer, withdraw, "#announce-h")
 
 
 PITCH_ACTIONS: dict[str, Callable[[Session, Event], None]] = {
@@ -233,7 +244,7 @@ def pitch_length(
         )
         return "Pitch length changed."
 
-    return run.act(change, run.base + "#pitch-h", partial(_home, run, settings, signer))
+    return _act_home(run, settings, signer, change, "#pitch-h")
 
 
 @router.post("/facilitate/{event_id}/pitches/{pitch_id}/drop")
@@ -244,7 +255,7 @@ def drop_pitch(
         live_service.drop_pitch(run.session, run.event, pitch_id)
         return "Taken out of the queue."
 
-    return run.act(drop, run.base + "#pitch-h", partial(_home, run, settings, signer))
+    return _act_home(run, settings, signer, drop, "#pitch-h")
 
 
 @router.post("/facilitate/{event_id}/pitches/{action}")
@@ -259,7 +270,7 @@ def pitch_action(
     def run_it() -> None:
         act(run.session, run.event)
 
-    return run.act(run_it, run.base + "#pitch-h", partial(_home, run, settings, signer))
+    return _act_home(run, settings, signer, run_it, "#pitch-h")
 
 
 @router.post("/facilitate/{event_id}/marketplace")

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from app.models import Event
 from app.security import LinkSigner
 from app.services import events as event_service
+from tests.browser.pages import join
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
@@ -25,15 +26,6 @@ def contexts(browser: Browser, live_server: str) -> Iterator[list[BrowserContext
     yield made
     for context in made:
         context.close()
-
-
-def _join(context: BrowserContext, code: str, name: str) -> Page:
-    page = context.new_page()
-    page.goto(f"/e/{code}/join")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.get_by_text(f"Hello, {name}")).to_be_visible()
-    return page
 
 
 def _connected(page: Page) -> None:
@@ -76,10 +68,10 @@ def test_projector_and_phones_follow_sign_ups_and_announcements(
     expect(projector.locator(".screen-wall")).to_contain_text("0/3", timeout=2000)
 
     # Two phones: one watches the wall, the other signs up.
-    watching = _join(context(**PHONE), event.join_code, "Amara")
+    watching = join(context(**PHONE), event.join_code, "Amara")
     watching.goto(f"/e/{event.join_code}/wall")
     _connected(watching)
-    signing = _join(context(**PHONE), event.join_code, "Bartosz")
+    signing = join(context(**PHONE), event.join_code, "Bartosz")
     signing.goto(f"/e/{event.join_code}/wall")
     signing.get_by_role("button", name="Sign up").click()
     expect(signing.get_by_text("You have a seat here")).to_be_visible()
@@ -123,7 +115,7 @@ def test_pitch_queue_on_the_projector(
     projector.goto(f"/display/{signer.sign('projector', event.id or 0, 1)}")
     _connected(projector)
 
-    convener = _join(phone_context, event.join_code, "Chidi")
+    convener = join(phone_context, event.join_code, "Chidi")
     convener.goto(f"/e/{event.join_code}/topics")
     convener.get_by_label("Your topic, in a few words").fill("Libraries as warm spaces")
     convener.get_by_role("button", name="Propose").click()

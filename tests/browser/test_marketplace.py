@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.models import Event
 from app.services import marketplace
+from tests.browser.pages import join
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
@@ -45,15 +46,6 @@ def _settled(page: Page) -> None:
     page.wait_for_function(
         "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
-
-
-def _join(context: BrowserContext, code: str, name: str) -> Page:
-    page = context.new_page()
-    page.goto(f"/e/{code}/join")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.get_by_text(f"Hello, {name}")).to_be_visible()
-    return page
 
 
 def _propose(page: Page, code: str, title: str) -> None:
@@ -95,8 +87,8 @@ def _two_conveners_on_the_wall(phones: Phones, make: Factory) -> tuple[str, Page
     _open_marketplace(make, event)
     code = event.join_code
 
-    zofia = _join(phones(), code, "Zofia Wiśniewska")
-    mohammed = _join(phones(), code, "محمد اقبال")
+    zofia = join(phones(), code, "Zofia Wiśniewska")
+    mohammed = join(phones(), code, "محمد اقبال")
     _propose(zofia, code, BOOTH_TOPIC)
     _propose(mohammed, code, HALL_TOPIC)
     # Each is the convener of their own topic, on the page the proposal led to.
@@ -180,7 +172,7 @@ def test_propose_and_sign_up_with_javascript_off(
     _open_marketplace(make, event)
     code = event.join_code
 
-    page = _join(phones(java_script_enabled=False), code, "Amira Hussain")
+    page = join(phones(java_script_enabled=False), code, "Amira Hussain")
 
     page.goto(f"/e/{code}/topics")
     page.get_by_label("A sentence or two about it").fill("Lifts to the food bank on Saturdays")

@@ -1,0 +1,13 @@
+"""Steps several browser tests take the same way a person would."""
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+
+def join(context: BrowserContext, code: str, name: str) -> Page:
+    """A new page in `context` joins the event by its code under `name`."""
+    page = context.new_page()
+    page.goto(f"/e/{code}/join")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_text(f"Hello, {name}")).to_be_visible()
+    return page
