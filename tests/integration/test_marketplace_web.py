@@ -383,3 +383,32 @@ def test_shared_wall_parts_stay_personal_and_current(
         third_page = third.get(wall).text
         assert f'name="csrf_token" value="{csrf_token(third)}"' in third_page
         assert csrf_token(second) not in third_page
+
+
+def test_announcements_and_the_pitch_queue_refuse_bad_input_with_a_reason(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, _booth, hall = day
+    owner = _team_member(make, event, Role.facilitator)
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    empty = post_form(client, f"{base}/announcements", {"text": "   "})
+    assert empty.status_code == 422
+    assert 'aria-invalid="true"' in empty.text
+    long_text = "Room 3 has moved " * 20
+    too_long = post_form(client, f"{base}/announcements", {"text": long_text})
+    assert too_long.status_code == 422 and long_text.strip() in too_long.text  # text kept
+    assert post_form(client, f"{base}/projector", {"view": "disco"}).status_code == 409
+    assert post_form(client, f"{base}/pitches/length", {"seconds": "5"}).status_code == 409
+    assert post_form(client, f"{base}/pitches/pause", {}).status_code == 409  # nobody pitching
+
+    # A participant cannot queue someone else's topic, nor before the marketplace opens.
+    topic = placed_topic(make, event, slot, hall, "Someone else's")
+    _join(client, event, "Not the convener")
+    refused = post_form(client, f"/e/{event.join_code}/topics/{topic.id}/pitch", {})
+    assert refused.status_code == 409
+    assert "The pitch queue opens with the marketplace." in refused.text
+    _open(database, event)
+    page = f"/e/{event.join_code}/topics/{topic.id}"
+    refused = post_form(client, f"{page}/pitch", {"next": page})
+    assert "Only the topic&#39;s conveners can pitch it." in refused.text
