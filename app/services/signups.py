@@ -284,15 +284,12 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> list[
             .where(SignUp.participant_id == participant.id)
         )
     }
+    places = marks_of(session, participant).waits
     waiting: dict[int, list[tuple[Topic, int]]] = {}
-    for topic in session.exec(
-        select(Topic)
-        .join(WaitlistEntry, col(Topic.id) == WaitlistEntry.topic_id)
-        .where(WaitlistEntry.participant_id == participant.id)
-    ):
-        if topic.slot_id is not None:
-            place = waitlist_place(session, topic.id or 0, participant.id or 0) or 0
-            waiting.setdefault(topic.slot_id, []).append((topic, place))
+    if places:
+        for topic in session.exec(select(Topic).where(col(Topic.id).in_(places))):
+            if topic.slot_id is not None:
+                waiting.setdefault(topic.slot_id, []).append((topic, places[topic.id or 0]))
     result = []
     for slot in slots:
         if slot.kind == SlotKind.plenary:

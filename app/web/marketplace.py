@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.models import Event, Participant, SlotKind, Topic
+from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.security import new_secret
 from app.services import events as event_service
@@ -70,14 +70,7 @@ class Attendee:
         cards = marketplace.topic_cards(
             self.session, self.event, topic_id=topic_id, slot_id=slot_id
         )
-        board = wall.build_wall(
-            self.session,
-            self.event,
-            cards,
-            event_service.slots(self.session, self.event),
-            event_service.spaces(self.session, self.event),
-            warn=False,
-        )
+        board = self._board(cards, event_service.slots(self.session, self.event))
         return {
             "event": self.event,
             "participant": self.participant,
@@ -90,20 +83,24 @@ class Attendee:
             **live.page_parts(self.session, self.event),
         }
 
+    def _board(self, cards: list[marketplace.TopicCard], slots: list[Slot]) -> wall.Wall:
+        spaces = event_service.spaces(self.session, self.event)
+        return wall.build_wall(self.session, self.event, cards, slots, spaces, warn=False)
+
     def slot_sections(self) -> dict[str, Any]:
         """The wall page's slots, each drawn once per agenda version and seat state (a phone
         with a seat in a session, or on its waitlist, sees it differently) and then shared."""
         parts: VersionedParts = self.request.app.state.wall_parts
         event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
-        slots = event_service.slots(self.session, self.event)
-        slots = [slot for slot in slots if slot.kind == SlotKind.breakout]
+        every_slot = event_service.slots(self.session, self.event)
+        slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)
         keys = {slot.id or 0: marks.in_slot(slot.id or 0) for slot in slots}
         html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
         missing = [slot for slot in slots if html[slot.id or 0] is None]
         if missing:
-            ctx = self.wall_context()
-            ctx.update(next=f"{self.home}/wall", error=None)
+            board = self._board(marketplace.topic_cards(self.session, self.event), every_slot)
+            ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
             for slot in missing:
                 seat, waiting = keys[slot.id or 0]
                 ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
