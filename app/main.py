@@ -17,7 +17,19 @@ from app.db import Database
 from app.security import LinkSigner
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
-from app.web import api, facilitator, marketplace, organiser, participant, projector, public
+from app.web import (
+    api,
+    facilitator,
+    facilitator_outcomes,
+    followup,
+    marketplace,
+    organiser,
+    outcomes,
+    participant,
+    projector,
+    public,
+    tracker,
+)
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
@@ -135,7 +147,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    for module in (public, participant, marketplace, organiser, facilitator, projector):
+    for module in (
+        public,
+        participant,
+        outcomes,
+        marketplace,
+        organiser,
+        tracker,
+        facilitator,
+        facilitator_outcomes,
+        projector,
+        followup,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api.router)
 

@@ -13,12 +13,36 @@ from app.models.event import (
     Theme,
 )
 from app.models.live import Announcement, Pitch, ProjectorView
+from app.models.outcomes import (
+    Action,
+    ActionGroup,
+    ActionStatus,
+    ActionTheme,
+    ActionUpdate,
+    Attendance,
+    Contribution,
+    ContributionKind,
+    ContributionRevision,
+    Dot,
+    Pledge,
+    Report,
+)
 from app.models.people import ApiToken, Organiser, Participant
 
 __all__ = [
+    "Action",
+    "ActionGroup",
+    "ActionStatus",
+    "ActionTheme",
+    "ActionUpdate",
     "Announcement",
     "ApiToken",
+    "Attendance",
     "CoConvener",
+    "Contribution",
+    "ContributionKind",
+    "ContributionRevision",
+    "Dot",
     "Event",
     "EventStaff",
     "FacilitatorLink",
@@ -26,7 +50,9 @@ __all__ = [
     "Organiser",
     "Participant",
     "Pitch",
+    "Pledge",
     "ProjectorView",
+    "Report",
     "Role",
     "SignUp",
     "Slot",

@@ -71,6 +71,9 @@ class Event(EventBase, table=True):
     # What the projector shows (see ProjectorView) and how long each marketplace pitch lasts.
     projector_view: str = Field(default="opening", max_length=20)
     pitch_seconds: int = Field(default=60)
+    # Convergence: whether the dot vote is open, and how many dots each person has.
+    vote_open: bool = Field(default=False)
+    dots_per_person: int = Field(default=5)
     # Once closed, the event takes no more proposals or sign-ups.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -18,6 +18,8 @@ class ProjectorView(StrEnum):
     marketplace = "marketplace"
     wall = "wall"
     now = "now"
+    news = "news"
+    converge = "converge"
 
 
 class AnnouncementCreate(Form):

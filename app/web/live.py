@@ -8,8 +8,9 @@ Every subscriber compares the new frame with the last one it sent and writes onl
 differs, as Server-Sent Events named after what changed:
 
 - `counts`: the fill bars and interest counts that changed, as htmx out-of-band swaps;
-- `wall`, `topics`, `mine`: triggers to fetch the page part again (the wall's layout, the
-  topic list, this participant's own seats and waitlist places);
+- `wall`, `topics`, `mine`, `outcomes`: triggers to fetch the page part again (the wall's
+  layout, the topic list, this participant's own seats and waitlist places, the reports,
+  actions and dots of the afternoon);
 - `announce`: the announcements; `screen`: the projector's whole screen.
 
 However many sign-ups arrive, a page gets at most 1 / GAP updates a second, and the work per
@@ -38,9 +39,9 @@ from app.broker import Broker, Change
 from app.db import Database
 from app.models import Event, SlotKind
 from app.models.base import utcnow
+from app.services import convergence, marketplace, outcomes, wall
 from app.services import events as event_service
 from app.services import live as live_service
-from app.services import marketplace, wall
 from app.templating import render_part
 
 GAP = 0.3  # seconds between two updates of one page, at least
@@ -64,6 +65,7 @@ class Frame:
     counts: dict[str, str]  # element id → its out-of-band HTML (fill bars, interest counts)
     wall: str  # signature of the wall's layout (places, titles, rooms, times)
     topics: str  # signature of the topic list
+    outcomes: str  # signature of the reports, actions and dots
     announce: str  # the announcements' HTML
     screen: str  # the projector's screen
     valid_until: datetime | None  # when the clock changes the screen (a slot starts or ends)
@@ -143,6 +145,7 @@ def build_frame(
         counts=counts,
         wall=wall_layout,
         topics=topic_list,
+        outcomes=ctx["outcomes"],
         announce=render_part(None, "live/_announcements.html", ctx),
         screen=render_part(None, "projector/_screen.html", ctx),
         valid_until=ctx["valid_until"],
@@ -174,6 +177,8 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
     following = next((s for s in slots if s.starts_at > now), None)
     boundaries = [t for s in slots for t in (s.starts_at, s.ends_at) if t > now]
     newest = sorted(cards, key=lambda c: c.topic.created_at, reverse=True)[:6]
+    actions = outcomes.action_lines(session, event)
+    top = sorted((a for a in actions if a.dots), key=lambda a: -a.dots)[:8]
     return {
         "event": event,
         "cards": cards,
@@ -189,6 +194,10 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         "announcements": live_service.announcements(session, event),
         "join_link": join_link,
         "now": now,
+        "news": outcomes.news(session, event, limit=6),
+        "top": top,
+        "groups": convergence.groups(session, event),
+        "outcomes": _signature(outcomes.state_of(session, event), len(top), event.vote_open),
     }
 
 
@@ -370,6 +379,8 @@ def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
             out.append(sse("wall", "", frame.version))
         if last is None or frame.topics != last.topics:
             out.append(sse("topics", "", frame.version))
+        if last is None or frame.outcomes != last.outcomes:
+            out.append(sse("outcomes", "", frame.version))
         counts = frame.counts_since(last)
         if counts:
             out.append(sse("counts", counts, frame.version))

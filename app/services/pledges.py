@@ -1,0 +1,100 @@
+"""Personal pledges: the one thing a participant will do differently, with a reminder."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from icalendar import Alarm, Calendar
+from icalendar import Event as CalendarEvent
+from sqlmodel import Session, col, select
+
+from app.models import Event, Participant, Pledge
+from app.models.base import utcnow
+from app.models.outcomes import PledgeForm
+from app.services.errors import Refused
+
+REMIND_AFTER_MONTHS = 6
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def default_reminder(event: Event) -> date:
+    return months_after(event.starts_on, REMIND_AFTER_MONTHS)
+
+
+def pledge_of(session: Session, event: Event, participant: Participant) -> Pledge | None:
+    return session.exec(
+        select(Pledge).where(Pledge.event_id == event.id, Pledge.participant_id == participant.id)
+    ).first()
+
+
+def save_pledge(
+    session: Session, event: Event, participant: Participant, data: PledgeForm
+) -> Pledge:
+    """Write (or rewrite) the participant's pledge."""
+    remind_on = data.remind_on or default_reminder(event)
+    if remind_on <= event.starts_on:
+        raise Refused("Choose a reminder date after the event.", field="remind_on")
+    assert event.id is not None and participant.id is not None
+    pledge = pledge_of(session, event, participant) or Pledge(
+        event_id=event.id, participant_id=participant.id, text="", remind_on=remind_on
+    )
+    pledge.text, pledge.may_contact, pledge.remind_on = data.text, data.may_contact, remind_on
+    pledge.updated_at = utcnow()
+    session.add(pledge)
+    session.flush()
+    return pledge
+
+
+@dataclass
+class PledgeLine:
+    pledge: Pledge
+    name: str
+    organisation: str
+    email: str  # empty unless the person agreed to be contacted
+
+
+def pledges(session: Session, event: Event) -> list[PledgeLine]:
+    """The event's pledges for the organiser; contact details only where consent was given."""
+    rows = session.exec(
+        select(Pledge, Participant)
+        .join(Participant, col(Participant.id) == Pledge.participant_id)
+        .where(Pledge.event_id == event.id)
+        .order_by(col(Pledge.id))
+    ).all()
+    return [
+        PledgeLine(p, who.display_name, who.organisation, who.email if p.may_contact else "")
+        for p, who in rows
+    ]
+
+
+def reminder_ics(event: Event, pledge: Pledge, link: str) -> bytes:
+    """A calendar file with an all-day reminder of the pledge on its date."""
+    cal = Calendar()
+    cal.add("prodid", "-//OpenSpace//pledge reminder//EN")
+    cal.add("version", "2.0")
+    item = CalendarEvent()
+    item.add("uid", f"pledge-{pledge.id}-{event.join_code}@openspace")
+    item.add("dtstamp", utcnow())
+    item.add("dtstart", pledge.remind_on)
+    item.add("dtend", pledge.remind_on + timedelta(days=1))
+    item.add("summary", f"My pledge from {event.name}")
+    item.add(
+        "description",
+        f"{pledge.text}\n\nWhat I pledged at {event.name} on "
+        f"{event.starts_on.isoformat()}.\n{link}",
+    )
+    item.add("url", link)
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", f"My pledge: {pledge.text}")
+    alarm.add("trigger", timedelta(hours=9))
+    item.add_component(alarm)
+    cal.add_component(item)
+    ics: bytes = cal.to_ical()
+    return ics

@@ -1,0 +1,164 @@
+"""Facilitator pages of the afternoon: reports at a glance, hiding, the dot vote, groups."""
+
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
+from app.security import LinkSigner
+from app.services import convergence, outcomes
+from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
+from app.web.facilitator import Facilitation, FacilitationDep
+from app.web.forms import form_values, validate
+from app.web.outcomes import update_link
+
+router = APIRouter(prefix="/facilitate/{event_id}", dependencies=[Depends(verify_csrf)])
+
+
+def _outcomes(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
+    lines = outcomes.action_lines(run.session, run.event)
+    return run.page(
+        "facilitator/outcomes.html",
+        status_code,
+        **{
+            "sessions": outcomes.sessions(run.session, run.event),
+            "actions": lines,
+            "top": sorted(lines, key=lambda line: -line.dots)[:10],
+            "groups": convergence.groups(run.session, run.event),
+            "status_labels": STATUS_LABELS,
+            "values": {},
+            "errors": {},
+            **extra,
+        },
+    )
+
+
+@router.get("/outcomes")
+def outcomes_page(run: FacilitationDep) -> Response:
+    return _outcomes(run)
+
+
+@router.post("/vote")
+def vote(run: FacilitationDep, form: FormDep) -> Response:
+    dots = str(form.get("dots") or "")
+    is_open = form.get("open") == "1"
+
+    def switch() -> str:
+        convergence.open_vote(
+            run.session, run.event, is_open, int(dots) if dots.isdigit() else None
+        )
+        return "The dot vote is open." if is_open else "The dot vote is closed."
+
+    return run.act(switch, f"{run.base}/outcomes#vote", partial(_outcomes, run))
+
+
+@router.post("/groups")
+def group(run: FacilitationDep, form: FormDep) -> Response:
+    values = form_values(form, "name", "initiator")
+    data, errors = validate(GroupForm, values)
+    ids = [int(str(v)) for v in form.getlist("actions") if str(v).isdigit()]
+    if data is None:
+        return _outcomes(run, 422, values=values, errors=errors, chosen=ids)
+
+    def make() -> str:
+        convergence.group_actions(run.session, run.event, ids, data)
+        return f"Grouped {len(ids)} action(s) as “{data.name}”."
+
+    return run.act(
+        make,
+        f"{run.base}/outcomes#groups",
+        partial(_outcomes, run, values=values, chosen=ids),
+    )
+
+
+@router.post("/groups/{group_id}/ungroup")
+def ungroup(group_id: int, run: FacilitationDep) -> Response:
+    def undo() -> str:
+        convergence.ungroup(run.session, run.event, group_id)
+        return "The group is undone."
+
+    return run.act(undo, f"{run.base}/outcomes#groups", partial(_outcomes, run))
+
+
+def _report(
+    run: Facilitation,
+    settings: Any,
+    signer: LinkSigner,
+    topic_id: int,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    topic = outcomes.session_topic(run.session, run.event, topic_id)
+    view = outcomes.report_view(run.session, run.event, topic, with_hidden=True)
+    return run.page(
+        "facilitator/report.html",
+        status_code,
+        view=view,
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        links={line.action.id: update_link(settings, signer, line.action) for line in view.actions},
+        **extra,
+    )
+
+
+@router.get("/reports/{topic_id}")
+def report_page(
+    topic_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    return _report(run, settings, signer, topic_id)
+
+
+def _on_report(
+    run: Facilitation, settings: Any, signer: LinkSigner, form: Any, action: Any
+) -> Response:
+    topic_id = str(form.get("topic_id") or "")
+    page = (
+        partial(_report, run, settings, signer, int(topic_id))
+        if topic_id.isdigit()
+        else partial(_outcomes, run)
+    )
+    back = f"{run.base}/reports/{topic_id}" if topic_id.isdigit() else f"{run.base}/outcomes"
+    return run.act(action, back, page)
+
+
+@router.post("/contributions/{contribution_id}/hide")
+def hide_contribution(
+    contribution_id: int,
+    run: FacilitationDep,
+    form: FormDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    hidden = form.get("hidden") == "1"
+
+    def hide() -> str:
+        outcomes.hide_contribution(run.session, run.event, contribution_id, hidden)
+        return "Hidden from everyone." if hidden else "Shown again."
+
+    return _on_report(run, settings, signer, form, hide)
+
+
+@router.post("/actions/{action_id}/hide")
+def hide_action(
+    action_id: int, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    hidden = form.get("hidden") == "1"
+
+    def hide() -> str:
+        outcomes.hide_action(run.session, run.event, action_id, hidden)
+        return "The action is hidden." if hidden else "The action is shown again."
+
+    return _on_report(run, settings, signer, form, hide)
+
+
+@router.post("/actions/{action_id}/renew-link")
+def renew_link(
+    action_id: int, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    def renew() -> str:
+        outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))
+        return "A new update link replaces the old one, which no longer works."
+
+    return _on_report(run, settings, signer, form, renew)

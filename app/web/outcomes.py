@@ -1,0 +1,531 @@
+"""Participant pages of the afternoon: session reports, actions, the dot vote, the pledge."""
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from app.config import Settings
+from app.models import Action, ActionStatus, ContributionKind, Report, Topic
+from app.models.outcomes import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    ActionForm,
+    ContributionCreate,
+    PledgeForm,
+    ProgressForm,
+)
+from app.security import LinkSigner, new_secret
+from app.services import convergence, outcomes, pledges
+from app.services import events as event_service
+from app.services.errors import Refused
+from app.templating import render
+from app.web import live
+from app.web.common import absolute, see_other
+from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
+from app.web.forms import FormErrors, form_values, validate
+from app.web.marketplace import Attendee, AttendeeDep
+
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+
+ACTION_FIELDS = ("title", "first_step", "due_on", "owner_name", "status")
+STATUSES = [(status.value, STATUS_LABELS[status]) for status in ActionStatus]
+KINDS = [(kind.value, KIND_LABELS[kind].rstrip("s")) for kind in ContributionKind]
+
+
+def update_link(settings: Settings, signer: LinkSigner, action: Action) -> str:
+    """The private link with which an action's owner reports progress, without an account."""
+    assert action.id is not None
+    return absolute(settings, "/a/" + signer.sign("action", action.id, action.link_version))
+
+
+def _themes(form: Any) -> list[int]:
+    return [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
+
+
+def _owner_id(form: Any) -> int | None:
+    owner = str(form.get("owner") or "")
+    return int(owner) if owner.isdigit() else None
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@router.get("/reports")
+def reports_page(me: AttendeeDep) -> Response:
+    lines = outcomes.sessions(me.session, me.event)
+    mine = outcomes.my_session_ids(me.session, me.participant)
+    return render(
+        me.request,
+        "participant/reports.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "mine": [line for line in lines if line.topic.id in mine],
+            "lines": lines,
+            "news": outcomes.news(me.session, me.event),
+            **live.page_parts(me.session, me.event),
+        },
+    )
+
+
+def _report_page(
+    me: Attendee,
+    topic_id: int,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    action_values: dict[str, str] | None = None,
+    action_errors: FormErrors | None = None,
+    people_error: str = "",
+) -> Response:
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    view = outcomes.report_view(me.session, me.event, topic)
+    return render(
+        me.request,
+        "participant/report.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "view": view,
+            "kinds": KINDS,
+            "kind_labels": KIND_LABELS,
+            "statuses": STATUSES,
+            "status_labels": STATUS_LABELS,
+            "themes": event_service.themes(me.session, me.event),
+            "attendees": [p for p in view.people if p.participant_id is not None],
+            "values": values or {"kind": ContributionKind.key_point.value},
+            "errors": errors or {},
+            "action_values": action_values or {"owner": str(me.participant.id)},
+            "action_errors": action_errors or {},
+            "people_error": people_error,
+            "write_key": new_secret(),
+            "action_key": new_secret(),
+            **live.page_parts(me.session, me.event),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/reports/{topic_id}")
+def report_page(topic_id: int, me: AttendeeDep) -> Response:
+    return _report_page(me, topic_id)
+
+
+@router.post("/reports/{topic_id}/contributions")
+def add_contribution(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    values = form_values(form, "kind", "body")
+    data, errors = validate(ContributionCreate, values)
+    if data is not None:
+        topic = outcomes.session_topic(me.session, me.event, topic_id)
+        write_key = str(form.get("write_key") or "")[:64] or None
+        try:
+            added = outcomes.contribute(
+                me.session, me.event, topic, me.participant, data, write_key
+            )
+        except Refused as refused:
+            errors = {"body": refused.message}
+        else:
+            return see_other(f"{me.home}/reports/{topic_id}#c{added.id}")
+    return _report_page(me, topic_id, status_code=422, values=values, errors=errors)
+
+
+@router.get("/contributions/{contribution_id}/edit")
+def edit_contribution_form(contribution_id: int, me: AttendeeDep) -> Response:
+    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    return _edit_page(me, contribution.id or 0, contribution.body, contribution.version)
+
+
+def _edit_page(
+    me: Attendee,
+    contribution_id: int,
+    body: str,
+    version: int,
+    *,
+    status_code: int = 200,
+    error: str = "",
+    theirs: str | None = None,
+) -> Response:
+    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    report = me.session.get_one(Report, contribution.report_id)
+    return render(
+        me.request,
+        "participant/contribution.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "contribution": contribution,
+            "topic_id": report.topic_id,
+            "mine": contribution.author_id == me.participant.id,
+            "history": outcomes.history(me.session, contribution),
+            "values": {"body": body},
+            "version": version,
+            "error": error,
+            "theirs": theirs,
+            "kind_labels": KIND_LABELS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/contributions/{contribution_id}/edit")
+def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    body = str(form.get("body") or "").strip()
+    version = str(form.get("version") or "")
+    if not version.isdigit():
+        raise HTTPException(422, "The form was incomplete. Please reload the page.")
+    data, errors = validate(ContributionCreate, {"kind": ContributionKind.note, "body": body})
+    if data is None:
+        return _edit_page(
+            me, contribution_id, body, int(version), status_code=422, error=errors["body"]
+        )
+    try:
+        edited = outcomes.edit_contribution(
+            me.session, me.event, contribution_id, me.participant, body, int(version)
+        )
+    except outcomes.EditConflict as conflict:
+        return _edit_page(
+            me,
+            contribution_id,
+            body,
+            conflict.current.version,
+            status_code=409,
+            error="Someone changed this while you were editing. Your text is below, "
+            "next to what it says now: nothing was saved over. Check both, then save again.",
+            theirs=conflict.current.body,
+        )
+    except Refused as refused:
+        return _edit_page(
+            me, contribution_id, body, int(version), status_code=409, error=refused.message
+        )
+    report = me.session.get_one(Report, edited.report_id)
+    return see_other(f"{me.home}/reports/{report.topic_id}#c{edited.id}")
+
+
+@router.post("/reports/{topic_id}/people")
+def correct_people(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    person = str(form.get("participant_id") or "")
+    present = form.get("present") != "0"
+    try:
+        outcomes.set_taking_part(
+            me.session,
+            me.event,
+            topic,
+            me.participant,
+            participant_id=int(person) if person.isdigit() else None,
+            name=str(form.get("name") or ""),
+            present=present,
+        )
+    except Refused as refused:
+        return _report_page(me, topic_id, status_code=422, people_error=refused.message)
+    return see_other(f"{me.home}/reports/{topic_id}#people")
+
+
+@router.post("/reports/{topic_id}/people/{attendance_id}/remove")
+def remove_named(topic_id: int, attendance_id: int, me: AttendeeDep) -> Response:
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    outcomes.remove_named(me.session, me.event, topic, attendance_id)
+    return see_other(f"{me.home}/reports/{topic_id}#people")
+
+
+@router.post("/reports/{topic_id}/complete")
+def complete(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    outcomes.complete_report(me.session, me.event, topic, me.participant, form.get("done") == "1")
+    return see_other(f"{me.home}/reports/{topic_id}")
+
+
+@router.post("/reports/{topic_id}/actions")
+def add_action(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+    values = form_values(form, *ACTION_FIELDS, "owner")
+    owner_id = _owner_id(form)
+    data, errors = validate(ActionForm, values)
+    if data is not None:
+        topic = outcomes.session_topic(me.session, me.event, topic_id)
+        try:
+            action = outcomes.add_action(
+                me.session,
+                me.event,
+                topic,
+                me.participant,
+                data,
+                owner_id=owner_id,
+                theme_ids=_themes(form),
+                write_key=str(form.get("write_key") or "")[:64] or None,
+            )
+        except Refused as refused:
+            errors = {refused.field or "title": refused.message}
+        else:
+            return see_other(f"{me.home}/actions/{action.id}?added=1")
+    values["themes"] = ",".join(str(t) for t in _themes(form))
+    return _report_page(me, topic_id, status_code=422, action_values=values, action_errors=errors)
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def _action_page(
+    me: Attendee,
+    settings: Settings,
+    signer: LinkSigner,
+    action_id: int,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    progress_values: dict[str, str] | None = None,
+    progress_errors: FormErrors | None = None,
+) -> Response:
+    action = outcomes.action_in(me.session, me.event, action_id)
+    if action.hidden:
+        raise Refused("The facilitators have removed this action.")
+    line = outcomes.action_lines(me.session, report_id=action.report_id)
+    found = next(x for x in line if x.action.id == action.id)
+    report = me.session.get_one(Report, action.report_id)
+    may_change = outcomes.may_change(me.session, action, me.participant)
+    theme_ids = outcomes.theme_ids(me.session, action)
+    return render(
+        me.request,
+        "participant/action.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "line": found,
+            "action": action,
+            "topic_id": report.topic_id,
+            "may_change": may_change,
+            "link": update_link(settings, signer, action) if may_change else "",
+            "updates": outcomes.progress(me.session, action),
+            "statuses": STATUSES,
+            "status_labels": STATUS_LABELS,
+            "themes": event_service.themes(me.session, me.event),
+            "attendees": outcomes.people(me.session, me.session.get_one(Topic, report.topic_id)),
+            "values": values or _action_values(action, theme_ids),
+            "errors": errors or {},
+            "progress_values": progress_values or {"status": action.status},
+            "progress_errors": progress_errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+def _action_values(action: Action, theme_ids: list[int]) -> dict[str, str]:
+    return {
+        "title": action.title,
+        "first_step": action.first_step,
+        "due_on": action.due_on.isoformat() if action.due_on else "",
+        "owner": str(action.owner_id or ""),
+        "owner_name": action.owner_name,
+        "status": action.status,
+        "themes": ",".join(str(t) for t in theme_ids),
+    }
+
+
+@router.get("/actions/{action_id}")
+def action_page(
+    action_id: int, me: AttendeeDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    return _action_page(me, settings, signer, action_id)
+
+
+@router.post("/actions/{action_id}")
+def edit_action(
+    action_id: int, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    values = form_values(form, *ACTION_FIELDS, "owner")
+    data, errors = validate(ActionForm, values)
+    if data is not None:
+        action = outcomes.action_in(me.session, me.event, action_id)
+        try:
+            outcomes.edit_action(
+                me.session,
+                me.event,
+                action,
+                me.participant,
+                data,
+                owner_id=_owner_id(form),
+                theme_ids=_themes(form),
+            )
+        except Refused as refused:
+            errors = {refused.field or "title": refused.message}
+        else:
+            return see_other(f"{me.home}/actions/{action_id}?saved=1")
+    values["themes"] = ",".join(str(t) for t in _themes(form))
+    return _action_page(
+        me, settings, signer, action_id, status_code=422, values=values, errors=errors
+    )
+
+
+@router.post("/actions/{action_id}/progress")
+def post_progress(
+    action_id: int, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    values = form_values(form, "status", "note")
+    data, errors = validate(ProgressForm, values)
+    action = outcomes.action_in(me.session, me.event, action_id)
+    if data is not None:
+        if not outcomes.may_change(me.session, action, me.participant):
+            raise Refused("Only who wrote the action, its owner and the conveners can update it.")
+        outcomes.post_progress(
+            me.session, action, data, via_link=False, written_by=me.participant.display_name
+        )
+        return see_other(f"{me.home}/actions/{action_id}#progress")
+    return _action_page(
+        me,
+        settings,
+        signer,
+        action_id,
+        status_code=422,
+        progress_values=values,
+        progress_errors=errors,
+    )
+
+
+@router.post("/actions/{action_id}/renew-link")
+def renew_link(action_id: int, me: AttendeeDep) -> Response:
+    action = outcomes.action_in(me.session, me.event, action_id)
+    if not outcomes.may_change(me.session, action, me.participant):
+        raise Refused("Only who wrote the action, its owner and the conveners can do this.")
+    outcomes.renew_link(me.session, action)
+    return see_other(f"{me.home}/actions/{action_id}?renewed=1#link")
+
+
+@router.get("/actions")
+def my_actions(me: AttendeeDep) -> Response:
+    return render(
+        me.request,
+        "participant/actions.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "lines": outcomes.action_lines(me.session, me.event, owner_id=me.participant.id),
+            "status_labels": STATUS_LABELS,
+        },
+    )
+
+
+# --- the dot vote --------------------------------------------------------------------------
+
+
+def _vote_page(me: Attendee, *, status_code: int = 200, error: str = "") -> Response:
+    mine = convergence.my_dots(me.session, me.participant)
+    return render(
+        me.request,
+        "participant/vote.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "lines": [line for line in outcomes.sessions(me.session, me.event) if line.report],
+            "actions": outcomes.action_lines(me.session, me.event),
+            "mine": mine,
+            "left": me.event.dots_per_person - sum(mine.values()),
+            "status_labels": STATUS_LABELS,
+            "error": error,
+            **live.page_parts(me.session, me.event),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/vote")
+def vote_page(me: AttendeeDep) -> Response:
+    return _vote_page(me)
+
+
+@router.post("/vote/{kind}/{target_id}/{move}")
+def vote(kind: str, target_id: int, move: str, me: AttendeeDep) -> Response:
+    if kind not in ("report", "action") or move not in ("place", "take"):
+        raise HTTPException(404, "There is no such vote.")
+    act = convergence.place_dot if move == "place" else convergence.take_dot
+    try:
+        act(me.session, me.event, me.participant, kind, target_id)
+    except Refused as refused:
+        return _vote_page(me, status_code=409, error=refused.message)
+    return see_other(f"{me.home}/vote#{kind}-{target_id}")
+
+
+# --- the pledge ----------------------------------------------------------------------------
+
+
+def _pledge_page(
+    me: Attendee,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> Response:
+    pledge = pledges.pledge_of(me.session, me.event, me.participant)
+    if values is None:
+        values = (
+            {
+                "text": pledge.text,
+                "may_contact": "1" if pledge.may_contact else "",
+                "remind_on": pledge.remind_on.isoformat(),
+            }
+            if pledge
+            else {"remind_on": pledges.default_reminder(me.event).isoformat()}
+        )
+    return render(
+        me.request,
+        "participant/pledge.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "pledge": pledge,
+            "values": values,
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/pledge")
+def pledge_page(me: AttendeeDep) -> Response:
+    return _pledge_page(me)
+
+
+@router.post("/pledge")
+def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
+    values = form_values(form, "text", "remind_on")
+    values["may_contact"] = "1" if form.get("may_contact") == "1" else ""
+    data, errors = validate(PledgeForm, {**values, "may_contact": bool(values["may_contact"])})
+    if data is not None:
+        try:
+            pledges.save_pledge(me.session, me.event, me.participant, data)
+        except Refused as refused:
+            errors = {refused.field or "text": refused.message}
+        else:
+            return see_other(f"{me.home}/pledge?saved=1")
+    return _pledge_page(me, status_code=422, values=values, errors=errors)
+
+
+@router.get("/pledge.ics")
+def pledge_calendar(me: AttendeeDep, settings: SettingsDep) -> Response:
+    pledge = pledges.pledge_of(me.session, me.event, me.participant)
+    if pledge is None:
+        raise HTTPException(404, "Write your pledge first; then you can add its reminder.")
+    ics = pledges.reminder_ics(me.event, pledge, absolute(settings, f"{me.home}/pledge"))
+    return Response(
+        ics,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="my-pledge.ics"'},
+    )
+
+
+# --- the news wall -------------------------------------------------------------------------
+
+
+@router.get("/news")
+def news_page(request: Request, me: AttendeeDep) -> Response:
+    return render(
+        request,
+        "participant/news.html",
+        {
+            "event": me.event,
+            "participant": me.participant,
+            "news": outcomes.news(me.session, me.event, limit=100),
+            **live.page_parts(me.session, me.event),
+        },
+    )

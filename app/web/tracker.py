@@ -1,0 +1,93 @@
+"""Organiser pages of the follow-up: the action tracker (one event, or all) and the pledges."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.models import ActionStatus, Event, Organiser, Role
+from app.models.base import utcnow
+from app.models.outcomes import STATUS_LABELS
+from app.services import events as event_service
+from app.services import outcomes, pledges
+from app.templating import render
+from app.web.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.outcomes import update_link
+
+router = APIRouter(prefix="/organiser")
+
+
+def _tracker(
+    request: Request,
+    session: Session,
+    organiser: Organiser,
+    events: list[Event],
+    *,
+    single: Event | None,
+    links: dict[int, str] | None = None,
+) -> Response:
+    status = request.query_params.get("status", "")
+    lines = outcomes.action_lines(session, event_ids=[e.id for e in events if e.id])
+    counts = outcomes.status_counts(lines)
+    if status in ActionStatus.__members__.values():
+        lines = [line for line in lines if line.action.status == status]
+    by_event: dict[int, list[outcomes.ActionLine]] = {}
+    for line in lines:
+        by_event.setdefault(line.action.event_id, []).append(line)
+    now = utcnow()
+    ctx: dict[str, Any] = {
+        "organiser": organiser,
+        "event": single,
+        "events": [e for e in events if e.id in by_event or single is not None],
+        "by_event": by_event,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "status": status,
+        "status_labels": STATUS_LABELS,
+        "overdue": {line.action.id for line in lines if outcomes.overdue(line, now)},
+        "links": links or {},
+    }
+    return render(request, "organiser/actions.html", ctx)
+
+
+@router.get("/actions")
+def all_actions(request: Request, session: SessionDep, organiser: CurrentOrganiser) -> Response:
+    """What became of the actions of every event this organiser runs."""
+    events = [
+        event
+        for event, role in event_service.events_of(session, organiser)
+        if role == Role.organiser
+    ]
+    return _tracker(request, session, organiser, events, single=None)
+
+
+@router.get("/events/{event_id}/actions")
+def event_actions(
+    request: Request,
+    event: OrganisedEvent,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    lines = outcomes.action_lines(session, event)
+    links = {line.action.id or 0: update_link(settings, signer, line.action) for line in lines}
+    return _tracker(request, session, organiser, [event], single=event, links=links)
+
+
+@router.get("/events/{event_id}/pledges")
+def event_pledges(
+    request: Request, event: OrganisedEvent, session: SessionDep, organiser: CurrentOrganiser
+) -> Response:
+    lines = pledges.pledges(session, event)
+    return render(
+        request,
+        "organiser/pledges.html",
+        {
+            "organiser": organiser,
+            "event": event,
+            "lines": lines,
+            "consenting": sum(1 for line in lines if line.pledge.may_contact),
+        },
+    )
