@@ -2,6 +2,7 @@
 
 import os
 import re
+from html import unescape
 import socket
 import threading
 import time
@@ -134,4 +135,4 @@ def log_in(client: TestClient, email: str, password: str = factories.PASSWORD) -
 def text_of(html: str) -> str:
     """The visible text of a page, roughly, for asserting what a person reads."""
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())

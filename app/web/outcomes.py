@@ -33,10 +33,14 @@ STATUSES = [(status.value, STATUS_LABELS[status]) for status in ActionStatus]
 KINDS = [(kind.value, KIND_LABELS[kind].rstrip("s")) for kind in ContributionKind]
 
 
-def update_link(settings: Settings, signer: LinkSigner, action: Action) -> str:
+def update_path(signer: LinkSigner, action: Action) -> str:
     """The private link with which an action's owner reports progress, without an account."""
     assert action.id is not None
-    return absolute(settings, "/a/" + signer.sign("action", action.id, action.link_version))
+    return "/a/" + signer.sign("action", action.id, action.link_version)
+
+
+def update_link(settings: Settings, signer: LinkSigner, action: Action) -> str:
+    return absolute(settings, update_path(signer, action))
 
 
 def _themes(form: Any) -> list[int]:
@@ -79,6 +83,7 @@ def _report_page(
     action_values: dict[str, str] | None = None,
     action_errors: FormErrors | None = None,
     people_error: str = "",
+    people_name: str = "",
 ) -> Response:
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     view = outcomes.report_view(me.session, me.event, topic)
@@ -100,6 +105,7 @@ def _report_page(
             "action_values": action_values or {"owner": str(me.participant.id)},
             "action_errors": action_errors or {},
             "people_error": people_error,
+            "people_name": people_name,
             "write_key": new_secret(),
             "action_key": new_secret(),
             **live.page_parts(me.session, me.event),
@@ -219,7 +225,13 @@ def correct_people(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
             present=present,
         )
     except Refused as refused:
-        return _report_page(me, topic_id, status_code=422, people_error=refused.message)
+        return _report_page(
+            me,
+            topic_id,
+            status_code=422,
+            people_error=refused.message,
+            people_name=str(form.get("name") or ""),
+        )
     return see_other(f"{me.home}/reports/{topic_id}#people")
 
 
@@ -297,6 +309,7 @@ def _action_page(
             "topic_id": report.topic_id,
             "may_change": may_change,
             "link": update_link(settings, signer, action) if may_change else "",
+            "link_path": update_path(signer, action),
             "updates": outcomes.progress(me.session, action),
             "statuses": STATUSES,
             "status_labels": STATUS_LABELS,

@@ -313,8 +313,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_dot_report_id"), ["report_id"], unique=False)
 
     with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("vote_open", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("dots_per_person", sa.Integer(), nullable=False, server_default="5"))
+        batch_op.add_column(
+            sa.Column("vote_open", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("dots_per_person", sa.Integer(), nullable=False, server_default="5")
+        )
 
     # ### end Alembic commands ###
 
