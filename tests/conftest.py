@@ -2,11 +2,11 @@
 
 import os
 import re
-from html import unescape
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.db import Database
 from app.models import (
@@ -18,6 +18,7 @@ from app.models import (
     ContributionRevision,
     Event,
     Organiser,
+    Participant,
     Slot,
     Space,
     Topic,
@@ -35,10 +36,9 @@ def session_day(make: Factory) -> tuple[Event, Slot, Space, Topic]:
     return event, slot, space, placed_topic(make, event, slot, space, "Warm spaces")
 
 
-def _join(client: TestClient, event: Event, name: str) -> int:
+def _join(client: TestClient, event: Event, name: str) -> None:
     response = post_form(client, f"/e/{event.join_code}/join", {"display_name": name})
     assert response.status_code == 303  # type: ignore[attr-defined]
-    return len(name)
 
 
 def _write(
@@ -198,10 +198,8 @@ def test_only_a_convener_marks_the_report_complete_and_it_reaches_the_news_wall(
     assert _write(client, event, topic, "Added after completion").status_code == 303
 
 
-def _me(session: object, name: str) -> object:
-    from app.models import Participant
-
-    return session.exec(select(Participant).where(Participant.display_name == name)).one()  # type: ignore[attr-defined]
+def _me(session: Session, name: str) -> Participant:
+    return session.exec(select(Participant).where(Participant.display_name == name)).one()
 
 
 def test_an_action_with_owner_and_date_is_followed_up_through_its_private_link(
@@ -441,7 +439,7 @@ def test_fifty_people_writing_to_one_report_at_once_lose_nothing(
 def test_participants_of_another_event_cannot_open_a_report(
     client: TestClient, session_day: tuple[Event, Slot, Space, Topic], make: Factory
 ) -> None:
-    event, _, _, topic = session_day
+    topic = session_day[3]
     other = make.event(name="Another day")
     _join(client, other, "Visitor")
     assert client.get(f"/e/{other.join_code}/reports/{topic.id}").status_code == 409
