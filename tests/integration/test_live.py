@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.db import Database
-from app.models import Event, Slot, Space
+from app.models import Event, Participant, Slot, Space, Topic
 from app.security import LinkSigner
 from tests.factories import Factory, placed_topic
 from tests.sse import EventStream
@@ -268,3 +268,55 @@ def test_a_dropped_listening_connection_comes_back_and_pages_resync(
         assert app.state.broker.connected
         assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
         stream.next("counts", timeout=2, where=lambda m: "1 of 3 seats taken" in m.data)
+
+
+def test_a_completed_report_and_the_dots_reach_the_projector_and_phones(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Care work")
+    facilitator = httpx.Client(base_url=live_server, timeout=10)
+    _log_in(facilitator, make, event)
+    assert post(facilitator, f"/facilitate/{event.id}/projector", view="news").status_code == 303
+    convener = httpx.Client(base_url=live_server, timeout=10)
+    convener.get("/")
+    with make.database.read() as session:
+        who = session.get_one(Participant, session.get_one(Topic, topic.id).convener_id)
+    device = LinkSigner(SECRET).sign("device", who.id or 0, who.link_version)
+    assert convener.get(f"/e/{event.join_code}/continue/{device}").status_code == 303
+    reader = phone(live_server, event, "Reader")
+    token = LinkSigner(SECRET).sign("projector", event.id or 0, event.projector_version)
+    report = f"/e/{event.join_code}/reports/{topic.id}"
+    with (
+        listen(live_server, reader, event) as on_phone,
+        EventStream(f"{live_server}/display/{token}/live") as on_projector,
+    ):
+        on_phone.next("outcomes")
+        assert "News wall" in on_projector.next("screen").data
+        post(convener, f"{report}/contributions", kind="key_point", body="Pay carers to rest")
+        on_phone.next("outcomes", timeout=2)  # the report page fetches its notes again
+        assert post(convener, f"{report}/complete", done="1").status_code == 303
+        on_projector.next("screen", timeout=2, where=lambda m: "Pay carers to rest" in m.data)
+        on_phone.next("outcomes", timeout=2)
+
+        added = post(
+            convener,
+            f"{report}/actions",
+            title="Respite fund",
+            owner_name="Council",
+            status="agreed",
+        )
+        action_id = added.headers["location"].rsplit("/", 1)[1].split("?")[0]
+        post(facilitator, f"/facilitate/{event.id}/vote", open="1", dots="3")
+        post(facilitator, f"/facilitate/{event.id}/projector", view="converge")
+        for _ in range(2):
+            post(reader, f"/e/{event.join_code}/vote/action/{action_id}/place")
+        on_projector.next(
+            "screen",
+            timeout=2,
+            where=lambda m: (
+                "Respite fund" in m.data and '<span class="top-dots">2</span>' in m.data
+            ),
+        )
+    for browser in (facilitator, convener, reader):
+        browser.close()
