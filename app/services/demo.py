@@ -7,12 +7,21 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
-from app.models import Event, Organiser, Participant, SlotKind
+from app.models import (
+    ActionStatus,
+    ContributionKind,
+    Event,
+    Organiser,
+    Participant,
+    SlotKind,
+    Topic,
+)
 from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.outcomes import ActionForm, ContributionCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
 from app.services import events as event_service
-from app.services import marketplace, signups, wall
+from app.services import marketplace, outcomes, signups, wall
 from app.services.accounts import create_organiser, organiser_by_email, set_password
 from app.services.errors import Refused
 from app.services.participants import join_event
@@ -245,4 +254,47 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
         for topic in rng.sample(placed, 3):
             with suppress(Refused):  # a full room: they sit elsewhere
                 signups.sign_up(session, event, topic, person)
+    _first_reports(session, event, placed[:2], people)
     return event, organiser, password
+
+
+REPORT = [
+    (ContributionKind.key_point, "People who most need warm spaces do not know where they are."),
+    (ContributionKind.key_point, "Libraries, mosques and churches already open their doors."),
+    (ContributionKind.next_step, "Meet again in a month, at the library."),
+]
+ACTIONS = [
+    ("Map every warm space in the district", "Bradford Libraries", "Ask each ward for its list"),
+    ("Print the map in five languages", "", "Find volunteer translators"),
+]
+
+
+def _first_reports(
+    session: Session, event: Event, topics: list[Topic], people: list[Participant]
+) -> None:
+    """Two sessions have started their reports; the first is complete, with actions."""
+    for n, topic in enumerate(topics):
+        writers = [p for p in people if p.id != topic.convener_id][n * 3 : n * 3 + 3]
+        for (kind, body), writer in zip(REPORT, writers, strict=False):
+            outcomes.contribute(
+                session, event, topic, writer, ContributionCreate(kind=kind, body=body)
+            )
+        if n:
+            continue
+        for title, owner_name, first_step in ACTIONS:
+            outcomes.add_action(
+                session,
+                event,
+                topic,
+                writers[0],
+                ActionForm(
+                    title=title,
+                    owner_name=owner_name,
+                    first_step=first_step,
+                    status=ActionStatus.agreed,
+                    due_on=event.starts_on + timedelta(days=60),
+                ),
+                owner_id=None if owner_name else writers[1].id,
+            )
+        convener = session.get_one(Participant, topic.convener_id)
+        outcomes.complete_report(session, event, topic, convener, True)

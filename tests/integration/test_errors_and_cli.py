@@ -6,12 +6,12 @@ import sys
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.models import Event, Participant, Slot, Space, Theme, Topic
+from app.models import Action, Event, Participant, Report, Slot, Space, Theme, Topic
 from tests.conftest import text_of
 from tests.factories import count
 
@@ -81,6 +81,11 @@ def test_demo_command_makes_a_realistic_event(settings: Settings, database: Data
     assert len(names) == 60
     assert any("\u0600" <= ch <= "\u06ff" for name in names for ch in name)  # Arabic script
     assert any("Ł" in name or "ł" in name for name in names)
+    # The afternoon has begun: one report is complete, with actions; another is being written.
+    assert count(database, Report) == 2 and count(database, Action) == 2
+    with database.read() as session:
+        complete = session.exec(select(Report).where(col(Report.completed_at).is_not(None))).all()
+    assert len(complete) == 1
 
 
 def test_create_organiser_command_then_log_in(settings: Settings, database: Database) -> None:
