@@ -10,13 +10,13 @@ from app.config import Settings
 from app.models import Event, Role
 from app.security import LinkSigner
 from app.services import events as event_service
-from app.web import facilitator, organiser
+from app.web import facilitator, facilitator_outcomes, organiser, tracker
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import Factory
 
 PROTECTED = [
     (method, route.path)
-    for module in (organiser, facilitator)
+    for module in (organiser, tracker, facilitator, facilitator_outcomes)
     for route in module.router.routes
     if isinstance(route, APIRoute) and not route.path.startswith("/f/")
     for method in sorted(route.methods)
@@ -96,6 +96,8 @@ def test_route_table_covers_organiser_and_facilitator_pages() -> None:
     assert "/organiser/events/{event_id}" in paths
     assert "/organiser/events/{event_id}/spaces" in paths
     assert "/facilitate/{event_id}" in paths
+    assert "/facilitate/{event_id}/outcomes" in paths
+    assert "/organiser/events/{event_id}/actions" in paths
     assert len(PROTECTED) > 20
 
 
