@@ -622,6 +622,13 @@ def may_change(session: Session, action: Action, participant: Participant) -> bo
     return participant.id in conveners(session, topic)
 
 
+def check_may_change(session: Session, action: Action, participant: Participant) -> None:
+    if not may_change(session, action, participant):
+        raise Refused(
+            "Only who wrote the action, its owner and the session's conveners can change it."
+        )
+
+
 def edit_action(
     session: Session,
     event: Event,
@@ -633,8 +640,7 @@ def edit_action(
     theme_ids: list[int] | None = None,
 ) -> None:
     _open_for_writing(event)
-    if not may_change(session, action, by):
-        raise Refused("Only who wrote the action, its owner and the conveners can change it.")
+    check_may_change(session, action, by)
     owner_id = _owner(session, event, owner_id, data.owner_name)
     status_before = action.status
     action.title, action.first_step, action.due_on = data.title, data.first_step, data.due_on

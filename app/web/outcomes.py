@@ -347,10 +347,11 @@ def action_page(
 def edit_action(
     action_id: int, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
+    action = outcomes.action_in(me.session, me.event, action_id)
+    outcomes.check_may_change(me.session, action, me.participant)
     values = form_values(form, *ACTION_FIELDS, "owner")
     data, errors = validate(ActionForm, values)
     if data is not None:
-        action = outcomes.action_in(me.session, me.event, action_id)
         try:
             outcomes.edit_action(
                 me.session,
@@ -379,8 +380,7 @@ def post_progress(
     data, errors = validate(ProgressForm, values)
     action = outcomes.action_in(me.session, me.event, action_id)
     if data is not None:
-        if not outcomes.may_change(me.session, action, me.participant):
-            raise Refused("Only who wrote the action, its owner and the conveners can update it.")
+        outcomes.check_may_change(me.session, action, me.participant)
         outcomes.post_progress(
             me.session, action, data, via_link=False, written_by=me.participant.display_name
         )
@@ -399,8 +399,7 @@ def post_progress(
 @router.post("/actions/{action_id}/renew-link")
 def renew_link(action_id: int, me: AttendeeDep) -> Response:
     action = outcomes.action_in(me.session, me.event, action_id)
-    if not outcomes.may_change(me.session, action, me.participant):
-        raise Refused("Only who wrote the action, its owner and the conveners can do this.")
+    outcomes.check_may_change(me.session, action, me.participant)
     outcomes.renew_link(me.session, action)
     return see_other(f"{me.home}/actions/{action_id}?renewed=1#link")
 

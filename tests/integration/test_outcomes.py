@@ -444,3 +444,90 @@ def test_participants_of_another_event_cannot_open_a_report(
     _join(client, other, "Visitor")
     assert client.get(f"/e/{other.join_code}/reports/{topic.id}").status_code == 409
     assert csrf_token(client)
+
+
+def _action(client: TestClient, event: Event, topic: Topic, title: str) -> str:
+    added = post_form(
+        client,
+        f"/e/{event.join_code}/reports/{topic.id}/actions",
+        {"title": title, "owner_name": "The council", "status": "proposed"},
+    )
+    assert added.status_code == 303  # type: ignore[attr-defined]
+    return str(added.headers["location"].split("?")[0])  # type: ignore[attr-defined]
+
+
+def test_only_the_actions_writer_owner_or_conveners_change_it(
+    client: TestClient, session_day: tuple[Event, Slot, Space, Topic], database: Database
+) -> None:
+    event, _, _, topic = session_day
+    _join(client, event, "Amira")
+    url = _action(client, event, topic, "Open a warm hub")
+    with _second_browser(client) as other:
+        _join(other, event, "Stranger")
+        page = other.get(url)
+        assert page.status_code == 200 and "Open a warm hub" in page.text
+        assert "/a/" not in page.text  # no update link for them
+        changed = post_form(
+            other, url, {"title": "Hijacked", "owner_name": "Me", "status": "dropped"}
+        )
+        assert changed.status_code == 409  # type: ignore[attr-defined]
+        assert "Only who wrote the action" in text_of(changed.text)  # type: ignore[attr-defined]
+        progress = post_form(other, f"{url}/progress", {"status": "done", "note": "x"})
+        assert progress.status_code == 409  # type: ignore[attr-defined]
+        renew = post_form(other, f"{url}/renew-link", {})
+        assert renew.status_code == 409  # type: ignore[attr-defined]
+    saved = post_form(
+        client,
+        url,
+        {"title": "Open two warm hubs", "owner_name": "The council", "status": "in_progress"},
+    )
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    with database.read() as session:
+        action = session.exec(select(Action)).one()
+    assert (action.title, action.status, action.link_version) == (
+        "Open two warm hubs",
+        "in_progress",
+        1,
+    )
+
+
+def test_the_facilitator_groups_related_actions_and_hides_one(
+    client: TestClient, session_day: tuple[Event, Slot, Space, Topic], database: Database
+) -> None:
+    event, _, _, topic = session_day
+    _join(client, event, "Amira")
+    first = _action(client, event, topic, "Map warm spaces")
+    second = _action(client, event, topic, "Translate the map")
+    third = _action(client, event, topic, "Something off-topic")
+    ids = [url.rsplit("/", 1)[1] for url in (first, second, third)]
+    with database.read() as session:
+        organiser = session.exec(select(Organiser)).one()
+    with _second_browser(client) as desk:
+        log_in(desk, organiser.email)
+        unnamed = desk.post(
+            f"/facilitate/{event.id}/groups",
+            data={"actions": ids[:2], "name": "", "csrf_token": csrf_token(desk)},
+        )
+        assert unnamed.status_code == 422 and "Please fill this in." in unnamed.text
+        grouped = desk.post(
+            f"/facilitate/{event.id}/groups",
+            data={
+                "actions": ids[:2],
+                "name": "A warm spaces map",
+                "initiator": "Bradford Libraries",
+                "csrf_token": csrf_token(desk),
+            },
+        )
+        assert grouped.status_code == 303
+        outcomes_page = text_of(desk.get(f"/facilitate/{event.id}/outcomes").text)
+        assert "A warm spaces map · initiator Bradford Libraries" in outcomes_page
+        hidden = post_form(
+            desk,
+            f"/facilitate/{event.id}/actions/{ids[2]}/hide",
+            {"hidden": "1", "topic_id": str(topic.id)},
+        )
+        assert hidden.status_code == 303  # type: ignore[attr-defined]
+    report = text_of(client.get(f"/e/{event.join_code}/reports/{topic.id}").text)
+    assert "Map warm spaces" in report and "Something off-topic" not in report
+    assert client.get(third).status_code == 409
+    assert "A warm spaces map" in text_of(client.get(first).text)
