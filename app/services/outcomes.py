@@ -190,11 +190,10 @@ def history(session: Session, contribution: Contribution) -> list[ContributionRe
     )
 
 
-def hide_contribution(session: Session, event: Event, contribution_id: int, hidden: bool) -> None:
-    """A facilitator hides (or shows again) any contribution."""
-    contribution = contribution_in(session, event, contribution_id)
-    contribution.hidden = hidden
-    session.add(contribution)
+def hide(session: Session, event: Event, row: Contribution | Action, hidden: bool) -> None:
+    """A facilitator hides (or shows again) any contribution or action."""
+    row.hidden = hidden
+    session.add(row)
     agenda_changed(session, event.id)
 
 
@@ -653,13 +652,6 @@ def edit_action(
         session.add(
             ActionUpdate(action_id=action.id, status=data.status, written_by=by.display_name)
         )
-    agenda_changed(session, event.id)
-
-
-def hide_action(session: Session, event: Event, action_id: int, hidden: bool) -> None:
-    action = action_in(session, event, action_id)
-    action.hidden = hidden
-    session.add(action)
     agenda_changed(session, event.id)
 
 

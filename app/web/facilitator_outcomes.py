@@ -1,11 +1,14 @@
 """Facilitator pages of the afternoon: reports at a glance, hiding, the dot vote, groups."""
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
+from sqlmodel import Session
 
+from app.models import Action, Contribution, Event
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import convergence, outcomes
@@ -123,34 +126,32 @@ def _on_report(
     return run.act(action, back, page)
 
 
-@router.post("/contributions/{contribution_id}/hide")
-def hide_contribution(
-    contribution_id: int,
+HIDEABLE: dict[str, Callable[[Session, Event, int], Contribution | Action]] = {
+    "contributions": outcomes.contribution_in,
+    "actions": outcomes.action_in,
+}
+
+
+@router.post("/{kind}/{row_id}/hide")
+def hide(
+    kind: str,
+    row_id: int,
     run: FacilitationDep,
     form: FormDep,
     settings: SettingsDep,
     signer: SignerDep,
 ) -> Response:
+    """Hide (or show again) a contribution or an action, from everyone."""
+    find = HIDEABLE.get(kind)
+    if find is None:
+        raise HTTPException(404, "There is no such thing to hide.")
     hidden = form.get("hidden") == "1"
 
-    def hide() -> str:
-        outcomes.hide_contribution(run.session, run.event, contribution_id, hidden)
+    def switch() -> str:
+        outcomes.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
         return "Hidden from everyone." if hidden else "Shown again."
 
-    return _on_report(run, settings, signer, form, hide)
-
-
-@router.post("/actions/{action_id}/hide")
-def hide_action(
-    action_id: int, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
-) -> Response:
-    hidden = form.get("hidden") == "1"
-
-    def hide() -> str:
-        outcomes.hide_action(run.session, run.event, action_id, hidden)
-        return "The action is hidden." if hidden else "The action is shown again."
-
-    return _on_report(run, settings, signer, form, hide)
+    return _on_report(run, settings, signer, form, switch)
 
 
 @router.post("/actions/{action_id}/renew-link")

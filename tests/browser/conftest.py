@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from app.config import ROOT
 
@@ -45,3 +45,12 @@ def browser() -> Iterator[Browser]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def contexts(browser: Browser, live_server: str) -> Iterator[list[BrowserContext]]:
+    """Browser contexts a test opens (append them); closed when it ends."""
+    made: list[BrowserContext] = []
+    yield made
+    for context in made:
+        context.close()

@@ -11,3 +11,11 @@ def join(context: BrowserContext, code: str, name: str) -> Page:
     page.get_by_role("button", name="Join").click()
     expect(page.get_by_text(f"Hello, {name}")).to_be_visible()
     return page
+
+
+def connected(page: Page) -> None:
+    """The page's live stream is open (htmx's SSE extension has connected)."""
+    page.wait_for_function(
+        "() => { const d = document.body['htmx-internal-data'];"
+        " return d && d.sseEventSource && d.sseEventSource.readyState === 1; }"
+    )

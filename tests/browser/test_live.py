@@ -1,16 +1,15 @@
 """In a real Chromium: the projector and phones follow the day live."""
 
-from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from app.models import Event
 from app.security import LinkSigner
 from app.services import events as event_service
-from tests.browser.pages import join
+from tests.browser.pages import connected, join
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
@@ -18,22 +17,6 @@ pytestmark = pytest.mark.browser
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}
-
-
-@pytest.fixture
-def contexts(browser: Browser, live_server: str) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def _connected(page: Page) -> None:
-    """The page's live stream is open (htmx's SSE extension has connected)."""
-    page.wait_for_function(
-        "() => { const d = document.body['htmx-internal-data'];"
-        " return d && d.sseEventSource && d.sseEventSource.readyState === 1; }"
-    )
 
 
 def test_projector_and_phones_follow_sign_ups_and_announcements(
@@ -61,7 +44,7 @@ def test_projector_and_phones_follow_sign_ups_and_announcements(
     laptop.goto(f"/f/{signer.sign('facilitator', link.id or 0)}")
     projector = context(**PROJECTOR).new_page()
     projector.goto(f"/display/{signer.sign('projector', event.id or 0, 1)}")
-    _connected(projector)
+    connected(projector)
     expect(projector.locator("#screen")).to_contain_text("How do we share power in our city?")
     laptop.get_by_role("button", name="The wall").click()
     expect(laptop.get_by_role("button", name="The wall")).to_have_attribute("aria-pressed", "true")
@@ -70,7 +53,7 @@ def test_projector_and_phones_follow_sign_ups_and_announcements(
     # Two phones: one watches the wall, the other signs up.
     watching = join(context(**PHONE), event.join_code, "Amara")
     watching.goto(f"/e/{event.join_code}/wall")
-    _connected(watching)
+    connected(watching)
     signing = join(context(**PHONE), event.join_code, "Bartosz")
     signing.goto(f"/e/{event.join_code}/wall")
     signing.get_by_role("button", name="Sign up").click()
@@ -113,7 +96,7 @@ def test_pitch_queue_on_the_projector(
     contexts.extend([projector_context, phone_context, laptop_context])
     projector = projector_context.new_page()
     projector.goto(f"/display/{signer.sign('projector', event.id or 0, 1)}")
-    _connected(projector)
+    connected(projector)
 
     convener = join(phone_context, event.join_code, "Chidi")
     convener.goto(f"/e/{event.join_code}/topics")

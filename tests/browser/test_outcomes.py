@@ -1,38 +1,22 @@
 """In a real Chromium: reports written together, actions followed up, and text kept as text."""
 
-from collections.abc import Iterator
 from datetime import date, time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from app.models import Event, Participant, Topic
 from app.security import LinkSigner
 from app.services import convergence, live, outcomes
-from tests.browser.pages import join
+from tests.browser.pages import connected, join
 from tests.factories import PASSWORD, Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def contexts(browser: Browser, live_server: str) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def _connected(page: Page) -> None:
-    page.wait_for_function(
-        "() => { const d = document.body['htmx-internal-data'];"
-        " return d && d.sseEventSource && d.sseEventSource.readyState === 1; }"
-    )
 
 
 def test_two_people_write_one_report_at_once_and_an_action_is_followed_up(
@@ -66,7 +50,7 @@ def test_two_people_write_one_report_at_once_and_an_action_is_followed_up(
         page.evaluate("document.querySelector('#add form').requestSubmit()")
     for page in (ana, bilal):
         page.wait_for_url(f"**{report}#c*")
-        _connected(page)
+        connected(page)
     for page in (ana, bilal):
         body = page.locator("#report-body")
         expect(body).to_contain_text("Libraries open on Sundays — Ana Kowalczyk")
