@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Action, ActionGroup, Dot, Event, Participant, Report
+from app.models.base import utcnow
 from app.models.outcomes import GroupForm
 from app.services.errors import Refused
 from app.services.events import agenda_changed
@@ -139,7 +140,7 @@ def group_actions(
     session.add(group)
     session.flush()
     for action in actions:
-        action.group_id = group.id
+        action.group_id, action.updated_at = group.id, utcnow()
         session.add(action)
     agenda_changed(session, event.id)
     return group
@@ -151,7 +152,7 @@ def ungroup(session: Session, event: Event, group_id: int) -> None:
     if group is None or group.event_id != event.id:
         raise Refused("There is no such group.")
     for action in session.exec(select(Action).where(Action.group_id == group_id)):
-        action.group_id = None
+        action.group_id, action.updated_at = None, utcnow()
         session.add(action)
     session.delete(group)
     agenda_changed(session, event.id)

@@ -9,9 +9,10 @@ every edit keeps what was there before as a revision.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -24,7 +25,6 @@ from app.models import (
     Contribution,
     ContributionKind,
     ContributionRevision,
-    Dot,
     Event,
     Participant,
     Report,
@@ -785,26 +785,46 @@ def overdue(line: ActionLine, today: datetime) -> bool:
     )
 
 
-def state_of(session: Session, event: Event) -> tuple[object, ...]:
-    """A summary that changes whenever anything in the event's reports or actions changes
-    (live pages compare it to know when to fetch their outcome parts again)."""
-    contributions = session.exec(
-        select(func.count(), func.max(Contribution.id), func.sum(Contribution.version))
-        .join(Report, col(Report.id) == Contribution.report_id)
-        .where(Report.event_id == event.id, col(Contribution.hidden).is_(False))
-    ).one()
+def report_states(session: Session, event: Event) -> dict[int, tuple[object, ...]]:
+    """Per session (topic id), a summary that changes whenever anything in its report does:
+    live report pages compare it to know when to fetch themselves again."""
     reports = session.exec(
-        select(func.count(), func.max(Report.completed_at), func.max(Attendance.changed_at))
-        .select_from(Report)
-        .join(Attendance, col(Attendance.report_id) == Report.id, isouter=True)
-        .where(Report.event_id == event.id)
-    ).one()
-    actions = session.exec(
-        select(func.count(), func.max(Action.updated_at), func.max(Action.group_id)).where(
-            Action.event_id == event.id, col(Action.hidden).is_(False)
-        )
-    ).one()
-    dots = session.exec(
-        select(func.count(), func.max(Dot.id)).where(Dot.event_id == event.id)
-    ).one()
-    return (tuple(contributions), tuple(reports), tuple(actions), tuple(dots))
+        select(Report.id, Report.topic_id, Report.completed_at).where(Report.event_id == event.id)
+    ).all()
+    if not reports:
+        return {}
+    ids = [report_id for report_id, _, _ in reports]
+    written = _by_report(
+        session,
+        sa_select(
+            col(Contribution.report_id),
+            func.count(),
+            func.max(col(Contribution.id)),
+            func.sum(col(Contribution.version)),
+            func.count().filter(col(Contribution.hidden).is_(True)),
+        ).where(col(Contribution.report_id).in_(ids)),
+    )
+    agreed = _by_report(
+        session,
+        sa_select(
+            col(Action.report_id),
+            func.count(),
+            func.max(col(Action.updated_at)),
+            func.count().filter(col(Action.hidden).is_(True)),
+        ).where(col(Action.report_id).in_(ids)),
+    )
+    present = _by_report(
+        session,
+        sa_select(
+            col(Attendance.report_id), func.count(), func.max(col(Attendance.changed_at))
+        ).where(col(Attendance.report_id).in_(ids)),
+    )
+    return {
+        topic_id: (completed, *(part.get(rid or 0) for part in (written, agreed, present)))
+        for rid, topic_id, completed in reports
+    }
+
+
+def _by_report(session: Session, query: Any) -> dict[int, tuple[object, ...]]:
+    rows = session.execute(query.group_by(query.selected_columns[0])).all()
+    return {row[0]: tuple(row[1:]) for row in rows}

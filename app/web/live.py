@@ -8,9 +8,10 @@ Every subscriber compares the new frame with the last one it sent and writes onl
 differs, as Server-Sent Events named after what changed:
 
 - `counts`: the fill bars and interest counts that changed, as htmx out-of-band swaps;
-- `wall`, `topics`, `mine`, `outcomes`: triggers to fetch the page part again (the wall's
-  layout, the topic list, this participant's own seats and waitlist places, the reports,
-  actions and dots of the afternoon);
+- `wall`, `topics`, `mine`: triggers to fetch the page part again (the wall's layout, the
+  topic list, this participant's own seats and waitlist places);
+- `news`, `vote`, `report-<topic id>`: the same for the afternoon (completed reports, what
+  can be voted on, one session's report): a report page hears only about its own report;
 - `announce`: the announcements; `screen`: the projector's whole screen.
 
 However many sign-ups arrive, a page gets at most 1 / GAP updates a second, and the work per
@@ -65,7 +66,9 @@ class Frame:
     counts: dict[str, str]  # element id → its out-of-band HTML (fill bars, interest counts)
     wall: str  # signature of the wall's layout (places, titles, rooms, times)
     topics: str  # signature of the topic list
-    outcomes: str  # signature of the reports, actions and dots
+    news: str  # signature of the completed reports (the news wall)
+    vote: str  # signature of what can be voted on, and whether the vote is open
+    reports: dict[int, str]  # topic id → signature of its report
     announce: str  # the announcements' HTML
     screen: str  # the projector's screen
     valid_until: datetime | None  # when the clock changes the screen (a slot starts or ends)
@@ -81,6 +84,18 @@ class Frame:
             self._diffs.clear()  # nearly everyone asks about the frame just before this one
             self._diffs[key] = "".join(
                 html for element, html in self.counts.items() if old.get(element) != html
+            )
+        return self._diffs[key]
+
+    def reports_since(self, last: "Frame | None") -> str:
+        """A trigger for each report that changed after `last` (all if None), drawn once."""
+        key = -id(last)
+        if key not in self._diffs:
+            old = last.reports if last is not None else {}
+            self._diffs[key] = "".join(
+                sse(f"report-{topic_id}", "", self.version)
+                for topic_id, state in self.reports.items()
+                if old.get(topic_id) != state
             )
         return self._diffs[key]
 
@@ -145,7 +160,16 @@ def build_frame(
         counts=counts,
         wall=wall_layout,
         topics=topic_list,
-        outcomes=ctx["outcomes"],
+        news=_signature(
+            [(n.report.id, n.report.completed_at, n.key_points, n.actions) for n in ctx["news"]]
+        ),
+        vote=_signature(
+            event.vote_open,
+            event.dots_per_person,
+            [(a.action.id, a.action.title, a.group) for a in ctx["actions"]],
+            sorted(ctx["reports"]),
+        ),
+        reports={topic_id: _signature(state) for topic_id, state in ctx["reports"].items()},
         announce=render_part(None, "live/_announcements.html", ctx),
         screen=render_part(None, "projector/_screen.html", ctx),
         valid_until=ctx["valid_until"],
@@ -197,7 +221,8 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         "news": outcomes.news(session, event, limit=6),
         "top": top,
         "groups": convergence.groups(session, event),
-        "outcomes": _signature(outcomes.state_of(session, event), len(top), event.vote_open),
+        "actions": actions,
+        "reports": outcomes.report_states(session, event),
     }
 
 
@@ -379,8 +404,11 @@ def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
             out.append(sse("wall", "", frame.version))
         if last is None or frame.topics != last.topics:
             out.append(sse("topics", "", frame.version))
-        if last is None or frame.outcomes != last.outcomes:
-            out.append(sse("outcomes", "", frame.version))
+        if last is None or frame.news != last.news:
+            out.append(sse("news", "", frame.version))
+        if last is None or frame.vote != last.vote:
+            out.append(sse("vote", "", frame.version))
+        out.append(frame.reports_since(last))
         counts = frame.counts_since(last)
         if counts:
             out.append(sse("counts", counts, frame.version))

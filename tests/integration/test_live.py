@@ -291,13 +291,13 @@ def test_a_completed_report_and_the_dots_reach_the_projector_and_phones(
         listen(live_server, reader, event) as on_phone,
         EventStream(f"{live_server}/display/{token}/live") as on_projector,
     ):
-        on_phone.next("outcomes")
+        on_phone.next("news")
         assert "News wall" in on_projector.next("screen").data
         post(convener, f"{report}/contributions", kind="key_point", body="Pay carers to rest")
-        on_phone.next("outcomes", timeout=2)  # the report page fetches its notes again
+        on_phone.next(f"report-{topic.id}", timeout=2)  # its report page fetches its notes
         assert post(convener, f"{report}/complete", done="1").status_code == 303
         on_projector.next("screen", timeout=2, where=lambda m: "Pay carers to rest" in m.data)
-        on_phone.next("outcomes", timeout=2)
+        on_phone.next("news", timeout=2)
 
         added = post(
             convener,
