@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, utcnow
 from app.models.event import Form
+from app.models.people import check_email
 
 CONTRIBUTION_MAX = 4000
 ACTION_TITLE_MAX = 200
@@ -220,6 +221,12 @@ class PledgeForm(Form):
     text: str = Field(min_length=1, max_length=PLEDGE_MAX)
     may_contact: bool = False
     remind_on: date | None = None
+    email: str = Field(default="", max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value, required=False)
 
     @field_validator("remind_on", mode="before")
     @classmethod

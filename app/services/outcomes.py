@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -711,6 +711,7 @@ def action_lines(
     report_id: int | None = None,
     event_ids: list[int] | None = None,
     owner_id: int | None = None,
+    written_by: int | None = None,
     with_hidden: bool = False,
 ) -> list[ActionLine]:
     """Actions with their owner, themes, group, dots and latest update, in a few queries."""
@@ -730,6 +731,11 @@ def action_lines(
         query = query.where(Action.report_id == report_id)
     if owner_id is not None:
         query = query.where(Action.owner_id == owner_id)
+    if written_by is not None:
+        query = query.where(
+            Action.created_by_id == written_by,
+            or_(col(Action.owner_id).is_(None), col(Action.owner_id) != written_by),
+        )
     if not with_hidden:
         query = query.where(col(Action.hidden).is_(False))
     rows = session.exec(query).all()

@@ -40,6 +40,14 @@ def save_pledge(
     remind_on = data.remind_on or default_reminder(event)
     if remind_on <= event.starts_on:
         raise Refused("Choose a reminder date after the event.", field="remind_on")
+    if data.email:
+        participant.email = data.email
+        session.add(participant)
+    if data.may_contact and not participant.email:
+        raise Refused(
+            "Give an e-mail address so the organisers can reach you, or untick the box.",
+            field="email",
+        )
     assert event.id is not None and participant.id is not None
     pledge = pledge_of(session, event, participant) or Pledge(
         event_id=event.id, participant_id=participant.id, text="", remind_on=remind_on

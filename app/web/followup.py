@@ -61,7 +61,7 @@ def _page(
             "updates": outcomes.progress(session, action),
             "statuses": STATUSES,
             "status_labels": STATUS_LABELS,
-            "values": values or {"status": action.status, "by": line.owner},
+            "values": values or {"status": action.status},
             "errors": errors or {},
             "error": error,
         },

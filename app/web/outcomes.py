@@ -413,6 +413,7 @@ def my_actions(me: AttendeeDep) -> Response:
             "event": me.event,
             "participant": me.participant,
             "lines": outcomes.action_lines(me.session, me.event, owner_id=me.participant.id),
+            "for_others": outcomes.action_lines(me.session, me.event, written_by=me.participant.id),
             "status_labels": STATUS_LABELS,
         },
     )
@@ -479,6 +480,7 @@ def _pledge_page(
             if pledge
             else {"remind_on": pledges.default_reminder(me.event).isoformat()}
         )
+        values["email"] = me.participant.email
     return render(
         me.request,
         "participant/pledge.html",
@@ -500,7 +502,7 @@ def pledge_page(me: AttendeeDep) -> Response:
 
 @router.post("/pledge")
 def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
-    values = form_values(form, "text", "remind_on")
+    values = form_values(form, "text", "remind_on", "email")
     values["may_contact"] = "1" if form.get("may_contact") == "1" else ""
     data, errors = validate(PledgeForm, {**values, "may_contact": bool(values["may_contact"])})
     if data is not None:

@@ -476,6 +476,10 @@ def test_only_the_actions_writer_owner_or_conveners_change_it(
         assert progress.status_code == 409  # type: ignore[attr-defined]
         renew = post_form(other, f"{url}/renew-link", {})
         assert renew.status_code == 409  # type: ignore[attr-defined]
+    # The edit form starts from the action as it is.
+    form = client.get(url).text
+    assert 'id="edit-title" name="title" type="text" value="Open a warm hub"' in form
+    assert 'id="edit-owner_name" name="owner_name" type="text" value="The council"' in form
     saved = post_form(
         client,
         url,
@@ -531,3 +535,44 @@ def test_the_facilitator_groups_related_actions_and_hides_one(
     assert "Map warm spaces" in report and "Something off-topic" not in report
     assert client.get(third).status_code == 409
     assert "A warm spaces map" in text_of(client.get(first).text)
+
+
+def test_consent_to_contact_needs_an_address_which_the_pledge_page_takes(
+    client: TestClient, session_day: tuple[Event, Slot, Space, Topic], database: Database
+) -> None:
+    event = session_day[0]
+    _join(client, event, "No Email")
+    url = f"/e/{event.join_code}/pledge"
+    refused = post_form(client, url, {"text": "Listen first", "may_contact": "1", "email": ""})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Give an e-mail address" in refused.text and "Listen first" in refused.text  # type: ignore[attr-defined]
+    bad = post_form(client, url, {"text": "Listen first", "may_contact": "1", "email": "nope"})
+    assert bad.status_code == 422 and "name@example.org" in bad.text  # type: ignore[attr-defined]
+    saved = post_form(
+        client, url, {"text": "Listen first", "may_contact": "1", "email": "me@example.org"}
+    )
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    with database.read() as session:
+        me = session.exec(select(Participant).where(Participant.display_name == "No Email")).one()
+    assert me.email == "me@example.org"
+
+
+def test_my_actions_lists_what_i_own_and_what_i_wrote_down_for_others(
+    client: TestClient, session_day: tuple[Event, Slot, Space, Topic], database: Database
+) -> None:
+    event, _, _, topic = session_day
+    _join(client, event, "Amira")
+    _action(client, event, topic, "Ask the council for a list")
+    with database.read() as session:
+        amira = _me(session, "Amira")
+    with _second_browser(client) as other:
+        _join(other, event, "Bogdan")
+        post_form(
+            other,
+            f"/e/{event.join_code}/reports/{topic.id}/actions",
+            {"title": "Amira writes to the mosque", "owner": str(amira.id), "status": "agreed"},
+        )
+    text = text_of(client.get(f"/e/{event.join_code}/actions").text)
+    own, _, others = text.partition("Actions I wrote down for others")
+    assert "Amira writes to the mosque" in own
+    assert "Ask the council for a list" in others
