@@ -149,32 +149,25 @@ def edit_contribution(
         raise Refused("You can only edit what you wrote yourself.")
     if current.hidden:
         raise Refused("A facilitator has hidden this contribution.")
-    old_body, old_version = current.body, current.version
-    written_at = current.edited_at or current.created_at
-    now = utcnow()
+    if current.version != version:
+        raise EditConflict(current)
+    # The text this edit replaces, kept as a revision if the edit goes through: the update
+    # below only changes the row if nobody else has changed it since it was read.
+    replaced = ContributionRevision(
+        contribution_id=contribution_id,
+        version=version,
+        body=current.body,
+        written_at=current.edited_at or current.created_at,
+    )
     changed = session.execute(
         update(Contribution)
         .where(col(Contribution.id) == contribution_id, col(Contribution.version) == version)
-        .values(body=body, version=Contribution.version + 1, edited_at=now)
+        .values(body=body, version=Contribution.version + 1, edited_at=utcnow())
     )
     session.expire(current)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise EditConflict(session.get_one(Contribution, contribution_id))
-    if old_version == version:
-        session.add(
-            ContributionRevision(
-                contribution_id=contribution_id,
-                version=old_version,
-                body=old_body,
-                written_at=written_at,
-            )
-        )
-    else:  # read after a concurrent edit: keep the text this edit replaced
-        session.add(
-            ContributionRevision(
-                contribution_id=contribution_id, version=version, body=old_body, written_at=now
-            )
-        )
+    session.add(replaced)
     agenda_changed(session, event.id)
     return session.get_one(Contribution, contribution_id)
 

@@ -576,3 +576,47 @@ def test_my_actions_lists_what_i_own_and_what_i_wrote_down_for_others(
     own, _, others = text.partition("Actions I wrote down for others")
     assert "Amira writes to the mosque" in own
     assert "Ask the council for a list" in others
+
+
+def test_two_edits_of_one_contribution_at_once_one_wins_and_nothing_is_lost(
+    live_server: str, session_day: tuple[Event, Slot, Space, Topic], database: Database
+) -> None:
+    event, _, _, topic = session_day
+    first = httpx.Client(base_url=live_server, timeout=30)
+    first.get("/")
+    token = first.cookies["openspace_csrf"]
+    first.post(f"/e/{event.join_code}/join", data={"display_name": "Two Tabs", "csrf_token": token})
+    first.post(
+        f"/e/{event.join_code}/reports/{topic.id}/contributions",
+        data={"kind": "note", "body": "Original", "csrf_token": token},
+    )
+    with database.read() as session:
+        contribution = session.exec(select(Contribution)).one()
+    second = httpx.Client(base_url=live_server, timeout=30, cookies=dict(first.cookies))
+    start = threading.Barrier(2)
+    answers: dict[str, int] = {}
+
+    def edit(browser: httpx.Client, body: str) -> None:
+        start.wait()
+        answers[body] = browser.post(
+            f"/e/{event.join_code}/contributions/{contribution.id}/edit",
+            data={"body": body, "version": "1", "csrf_token": token},
+        ).status_code
+
+    threads = [
+        threading.Thread(target=edit, args=(browser, body))
+        for browser, body in ((first, "From the phone"), (second, "From the laptop"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first.close()
+    second.close()
+    assert sorted(answers.values()) == [303, 409]
+    winner = next(body for body, status in answers.items() if status == 303)
+    with database.read() as session:
+        stored = session.get_one(Contribution, contribution.id)
+        revisions = session.exec(select(ContributionRevision.body)).all()
+    assert (stored.body, stored.version) == (winner, 2)
+    assert revisions == ["Original"]
