@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -19,7 +20,7 @@ from app.cli import migrate
 from app.config import Settings
 from app.db import Database, normalise_url
 from app.main import create_app
-from app.models import metadata
+from app.models import Event, metadata
 from tests import factories
 
 
@@ -136,3 +137,15 @@ def text_of(html: str) -> str:
     """The visible text of a page, roughly, for asserting what a person reads."""
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())
+
+
+def phone(base: str, event: Event, name: str, timeout: float = 10) -> httpx.Client:
+    """A participant's browser on the served app, joined to the event."""
+    browser = httpx.Client(base_url=base, timeout=timeout)
+    browser.get(f"/e/{event.join_code}/join")
+    joined = browser.post(
+        f"/e/{event.join_code}/join",
+        data={"display_name": name, "csrf_token": browser.cookies["openspace_csrf"]},
+    )
+    assert joined.status_code == 303
+    return browser

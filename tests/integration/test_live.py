@@ -20,22 +20,11 @@ from app.config import Settings
 from app.db import Database
 from app.models import Event, Participant, Slot, Space, Topic
 from app.security import LinkSigner
+from tests.conftest import phone
 from tests.factories import Factory, placed_topic
 from tests.sse import EventStream
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
-
-
-def phone(base: str, event: Event, name: str) -> httpx.Client:
-    """A participant's browser, joined to the event."""
-    browser = httpx.Client(base_url=base, timeout=10)
-    browser.get(f"/e/{event.join_code}/join")
-    joined = browser.post(
-        f"/e/{event.join_code}/join",
-        data={"display_name": name, "csrf_token": browser.cookies["openspace_csrf"]},
-    )
-    assert joined.status_code == 303
-    return browser
 
 
 def post(browser: httpx.Client, path: str, **data: str) -> httpx.Response:

@@ -24,7 +24,7 @@ from app.models import (
     Topic,
 )
 from app.services import marketplace, signups
-from tests.conftest import csrf_token, log_in, post_form, text_of
+from tests.conftest import csrf_token, log_in, phone, post_form, text_of
 from tests.factories import Factory, count, placed_topic
 
 
@@ -390,15 +390,7 @@ def test_fifty_people_writing_to_one_report_at_once_lose_nothing(
 ) -> None:
     event, _, _, topic = session_day
     writers = 50
-    clients = []
-    for n in range(writers):
-        browser = httpx.Client(base_url=live_server, timeout=60)
-        browser.get("/")
-        browser.post(
-            f"/e/{event.join_code}/join",
-            data={"display_name": f"Writer {n}", "csrf_token": browser.cookies["openspace_csrf"]},
-        )
-        clients.append(browser)
+    clients = [phone(live_server, event, f"Writer {n}", timeout=60) for n in range(writers)]
     start = threading.Barrier(writers)
     answers: list[int] = [0] * writers
 
@@ -425,13 +417,9 @@ def test_fifty_people_writing_to_one_report_at_once_lose_nothing(
     with database.read() as session:
         bodies = set(session.exec(select(Contribution.body)))
     assert bodies == {f"Note number {n} from writer {n}" for n in range(writers)}
-    with httpx.Client(base_url=live_server) as reader:
-        reader.get("/")
-        reader.post(
-            f"/e/{event.join_code}/join",
-            data={"display_name": "Reader", "csrf_token": reader.cookies["openspace_csrf"]},
-        )
-        page = text_of(reader.get(f"/e/{event.join_code}/reports/{topic.id}").text)
+    reader = phone(live_server, event, "Reader")
+    page = text_of(reader.get(f"/e/{event.join_code}/reports/{topic.id}").text)
+    reader.close()
     for n in range(writers):
         assert f"Note number {n} from writer {n} — Writer {n} ," in page
 
@@ -582,10 +570,8 @@ def test_two_edits_of_one_contribution_at_once_one_wins_and_nothing_is_lost(
     live_server: str, session_day: tuple[Event, Slot, Space, Topic], database: Database
 ) -> None:
     event, _, _, topic = session_day
-    first = httpx.Client(base_url=live_server, timeout=30)
-    first.get("/")
+    first = phone(live_server, event, "Two Tabs", timeout=30)
     token = first.cookies["openspace_csrf"]
-    first.post(f"/e/{event.join_code}/join", data={"display_name": "Two Tabs", "csrf_token": token})
     first.post(
         f"/e/{event.join_code}/reports/{topic.id}/contributions",
         data={"kind": "note", "body": "Original", "csrf_token": token},
