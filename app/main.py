@@ -19,6 +19,7 @@ from app.services.errors import Refused
 from app.templating import render, wants_fragment
 from app.web import (
     api,
+    exports,
     facilitator,
     facilitator_outcomes,
     followup,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilitator_outcomes,
         projector,
         followup,
+        exports,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api.router)

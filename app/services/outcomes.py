@@ -304,6 +304,9 @@ class ActionLine:
     group: str = ""
     dots: int = 0
     last_update: ActionUpdate | None = None
+    topic: Topic | None = None
+    slot: Slot | None = None
+    space: Space | None = None
 
 
 @dataclass
@@ -709,30 +712,32 @@ def action_lines(
 ) -> list[ActionLine]:
     """Actions with their owner, themes, group, dots and latest update, in a few queries."""
     query = (
-        select(Action, Participant.display_name, Topic.title, ActionGroup.name)
+        sa_select(Action, col(Participant.display_name), Topic, col(ActionGroup.name), Slot, Space)
         .join(Report, col(Report.id) == Action.report_id)
         .join(Topic, col(Topic.id) == Report.topic_id)
         .join(Participant, col(Participant.id) == Action.owner_id, isouter=True)
         .join(ActionGroup, col(ActionGroup.id) == Action.group_id, isouter=True)
+        .join(Slot, col(Slot.id) == Topic.slot_id, isouter=True)
+        .join(Space, col(Space.id) == Topic.space_id, isouter=True)
         .order_by(col(Action.event_id), col(Action.id))
     )
     if event is not None:
-        query = query.where(Action.event_id == event.id)
+        query = query.where(col(Action.event_id) == event.id)
     if event_ids is not None:
         query = query.where(col(Action.event_id).in_(event_ids))
     if report_id is not None:
-        query = query.where(Action.report_id == report_id)
+        query = query.where(col(Action.report_id) == report_id)
     if owner_id is not None:
-        query = query.where(Action.owner_id == owner_id)
+        query = query.where(col(Action.owner_id) == owner_id)
     if written_by is not None:
         query = query.where(
-            Action.created_by_id == written_by,
+            col(Action.created_by_id) == written_by,
             or_(col(Action.owner_id).is_(None), col(Action.owner_id) != written_by),
         )
     if not with_hidden:
         query = query.where(col(Action.hidden).is_(False))
-    rows = session.exec(query).all()
-    ids = [action.id for action, _, _, _ in rows]
+    rows = session.execute(query).all()
+    ids = [row[0].id for row in rows]
     themes: dict[int, list[str]] = defaultdict(list)
     dots: dict[int, int] = {}
     latest: dict[int, ActionUpdate] = {}
@@ -755,13 +760,16 @@ def action_lines(
         ActionLine(
             action,
             owner or action.owner_name,
-            title,
+            topic.title,
             themes[action.id or 0],
             group or "",
             dots.get(action.id or 0, 0),
             latest.get(action.id or 0),
+            topic=topic,
+            slot=slot,
+            space=space,
         )
-        for action, owner, title, group in rows
+        for action, owner, topic, group, slot, space in rows
     ]
 
 

@@ -10,13 +10,13 @@ from app.config import Settings
 from app.models import Event, Role
 from app.security import LinkSigner
 from app.services import events as event_service
-from app.web import facilitator, facilitator_outcomes, organiser, tracker
+from app.web import exports, facilitator, facilitator_outcomes, organiser, tracker
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import Factory
 
 PROTECTED = [
     (method, route.path)
-    for module in (organiser, tracker, facilitator, facilitator_outcomes)
+    for module in (organiser, tracker, facilitator, facilitator_outcomes, exports)
     for route in module.router.routes
     if isinstance(route, APIRoute) and not route.path.startswith("/f/")
     for method in sorted(route.methods)
@@ -111,7 +111,7 @@ def test_every_protected_route_refuses_outsiders(
         for method, path in PROTECTED:
             if has_account and "{event_id}" not in path:
                 continue  # their own account: list of events, password, API tokens
-            if who == "facilitator-account" and path.startswith("/facilitate"):
+            if who == "facilitator-account" and path.startswith(("/facilitate", "/events")):
                 continue  # on this event's team as its facilitator
             url = _url(path, event)
             response = browser.request(

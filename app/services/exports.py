@@ -1,0 +1,181 @@
+"""The action list in the files people use: CSV (for Excel, in any script), XLSX and JSON.
+
+Every cell that a spreadsheet would read as a formula (it begins with =, +, -, @, a tab or a
+carriage return) is neutralised with a leading apostrophe. "Without personal data" leaves out
+the names of participants (owners who are participants, initiators of groups stay out too).
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlmodel import Session
+
+from app.models import ActionStatus, Event
+from app.models.outcomes import STATUS_LABELS
+from app.services import outcomes
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "xlsx", "json")
+
+
+def neutralised(value: object) -> object:
+    """A cell value a spreadsheet will show as text, never run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@dataclass
+class ActionFilter:
+    """Which actions to export: every field empty means all of them."""
+
+    theme: str = ""
+    status: str = ""
+    owner: str = ""
+    session: int | None = None
+    slot: int | None = None
+
+    @classmethod
+    def from_query(cls, params: Any) -> "ActionFilter":
+        def number(name: str) -> int | None:
+            value = str(params.get(name) or "")
+            return int(value) if value.isdigit() else None
+
+        status = str(params.get("status") or "")
+        return cls(
+            theme=str(params.get("theme") or "").strip(),
+            status=status if status in ActionStatus.__members__ else "",
+            owner=str(params.get("owner") or "").strip(),
+            session=number("session"),
+            slot=number("slot"),
+        )
+
+    def keeps(self, line: outcomes.ActionLine) -> bool:
+        action = line.action
+        return (
+            (not self.theme or self.theme.casefold() in (t.casefold() for t in line.themes))
+            and (not self.status or action.status == self.status)
+            and (not self.owner or self.owner.casefold() in line.owner.casefold())
+            and (self.session is None or (line.topic is not None and line.topic.id == self.session))
+            and (self.slot is None or (line.slot is not None and line.slot.id == self.slot))
+        )
+
+
+COLUMNS = [
+    ("Action", 48),
+    ("Status", 12),
+    ("Owner", 28),
+    ("Due", 12),
+    ("First step", 40),
+    ("Themes", 36),
+    ("Session", 36),
+    ("Time", 16),
+    ("Space", 18),
+    ("Group", 24),
+    ("Dots", 6),
+    ("Latest update", 48),
+    ("Updated", 12),
+]
+
+
+def action_rows(
+    session: Session, event: Event, wanted: ActionFilter, *, personal: bool = True
+) -> list[dict[str, Any]]:
+    """The event's actions as rows (column name → value), in the order of the sessions."""
+    rows = []
+    for line in outcomes.action_lines(session, event):
+        if not wanted.keeps(line):
+            continue
+        action = line.action
+        owner = line.owner if personal or action.owner_id is None else ""
+        latest = line.last_update
+        rows.append(
+            {
+                "Action": action.title,
+                "Status": STATUS_LABELS[ActionStatus(action.status)],
+                "Owner": owner,
+                "Due": action.due_on,
+                "First step": action.first_step,
+                "Themes": "; ".join(line.themes),
+                "Session": line.report_title,
+                "Time": line.slot.starts_at.astimezone(event.zone).strftime("%Y-%m-%d %H:%M")
+                if line.slot
+                else "",
+                "Space": line.space.name if line.space else "",
+                "Group": line.group,
+                "Dots": line.dots,
+                "Latest update": latest.note if latest else "",
+                "Updated": action.updated_at.astimezone(event.zone).date(),
+            }
+        )
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]]) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel shows names in any script."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([name for name, _ in COLUMNS])
+    for row in rows:
+        writer.writerow([neutralised(_plain(row[name])) for name, _ in COLUMNS])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else ("" if value is None else value)
+
+
+def to_xlsx(rows: list[dict[str, Any]], event: Event) -> bytes:
+    """A workbook: every action on one sheet (header frozen, filters on, real dates), and a
+    sheet per status count and per theme for a quick overview."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Actions"
+    sheet.append([name for name, _ in COLUMNS])
+    for row in rows:
+        sheet.append([neutralised(row[name]) for name, _ in COLUMNS])
+    for index, (name, width) in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = width
+        if name in ("Due", "Updated"):
+            for cell in sheet[letter][1:]:
+                cell.number_format = "yyyy-mm-dd"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    by_theme = book.create_sheet("By theme")
+    by_theme.append(["Theme", "Actions", "Done"])
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        for theme in str(row["Themes"]).split("; ") if row["Themes"] else ["(no theme)"]:
+            tally = counts.setdefault(theme, [0, 0])
+            tally[0] += 1
+            tally[1] += row["Status"] == STATUS_LABELS[ActionStatus.done]
+    for theme, (total, done) in sorted(counts.items()):
+        by_theme.append([neutralised(theme), total, done])
+    by_theme.column_dimensions["A"].width = 60
+    by_theme.freeze_panes = "A2"
+    book.properties.title = f"Actions of {event.name}"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def to_json(rows: list[dict[str, Any]], event: Event) -> bytes:
+    return json.dumps(
+        {
+            "event": {"name": event.name, "starts_on": event.starts_on.isoformat()},
+            "actions": [{k: _plain(v) for k, v in row.items()} for row in rows],
+        },
+        ensure_ascii=False,
+        indent=2,
+    ).encode()

@@ -1,0 +1,49 @@
+"""Downloads for organisers and facilitators: the action list as CSV, XLSX or JSON."""
+
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from app.services import exports
+from app.web.deps import FacilitatedEvent, SessionDep
+
+router = APIRouter(prefix="/events/{event_id}/export")
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def _file_name(name: str, what: str, fmt: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:60] or "event"
+    return f"{slug}-{what}.{fmt}"
+
+
+@router.get("/actions.{fmt}")
+def export_actions(
+    request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep
+) -> Response:
+    """The action list, filtered by theme, status, owner, session or slot; `personal=0` leaves
+    out participants' names."""
+    if fmt not in exports.FORMATS:
+        raise HTTPException(404, "Actions can be exported as csv, xlsx or json.")
+    wanted = exports.ActionFilter.from_query(request.query_params)
+    personal = request.query_params.get("personal") != "0"
+    rows = exports.action_rows(session, event, wanted, personal=personal)
+    body = {
+        "csv": lambda: exports.to_csv(rows),
+        "xlsx": lambda: exports.to_xlsx(rows, event),
+        "json": lambda: exports.to_json(rows, event),
+    }[fmt]()
+    name = _file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
+    return Response(
+        body,
+        media_type=MEDIA[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,135 @@
+"""Exports opened with real readers: csv, openpyxl, json — names in any script, formulas
+neutralised, filters applied, and only for the event's organisers and facilitators."""
+
+import csv
+import io
+import json
+from datetime import date, time
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from app.models import Event, Organiser, Topic
+from app.models.outcomes import ActionForm, ActionStatus
+from app.services import outcomes
+from tests.conftest import log_in, post_form
+from tests.factories import Factory, placed_topic
+
+INJECTION = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture
+def exported(make: Factory) -> tuple[Organiser, Event, Topic, Topic]:
+    organiser = make.organiser("exports@example.org")
+    event = make.event(organiser, name="Łódź — اردو day", starts_on=date(2027, 5, 4))
+    morning = make.slot(event, time(10, 0), time(11, 0))
+    afternoon = make.slot(event, time(14, 0), time(15, 0))
+    hall = make.space(event, "Hall", 50)
+    first = placed_topic(make, event, morning, hall, "Transport")
+    second = placed_topic(make, event, afternoon, hall, "Housing")
+    owner = make.participant(event, "Zażółć Gęślą")
+    urdu = make.participant(event, "عائشہ خان")
+    with make.database.write() as session:
+        for topic, by, data, owner_id in (
+            (
+                first,
+                owner,
+                ActionForm(
+                    title="Free bus passes for carers",
+                    status=ActionStatus.agreed,
+                    due_on=date(2027, 9, 1),
+                ),
+                owner.id,
+            ),
+            (
+                first,
+                urdu,
+                ActionForm(
+                    title="اردو میں معلومات", owner_name="Mosque council", status=ActionStatus.done
+                ),
+                None,
+            ),
+            (
+                second,
+                owner,
+                ActionForm(title=INJECTION, owner_name="-1+1", status=ActionStatus.proposed),
+                None,
+            ),
+        ):
+            outcomes.add_action(
+                session, event, session.get_one(Topic, topic.id), by, data, owner_id=owner_id
+            )
+    return organiser, event, first, second
+
+
+def _download(client: TestClient, event: Event, fmt: str, **query: str) -> bytes:
+    response = client.get(f"/events/{event.id}/export/actions.{fmt}", params=query)
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    return response.content
+
+
+def test_the_action_list_as_csv_opens_with_names_in_any_script_and_no_formulas(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    tracker = client.get(f"/organiser/events/{event.id}/actions").text
+    assert f'action="/events/{event.id}/export/actions.csv"' in tracker
+    content = _download(client, event, "csv")
+    assert content.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert [row["Action"] for row in rows] == [
+        "Free bus passes for carers",
+        "اردو میں معلومات",
+        "'" + INJECTION,
+    ]
+    assert rows[0]["Owner"] == "Zażółć Gęślą" and rows[0]["Due"] == "2027-09-01"
+    assert rows[2]["Owner"] == "'-1+1"
+    assert rows[0]["Session"] == "Transport" and rows[0]["Time"] == "2027-05-04 10:00"
+
+
+def test_the_action_list_as_xlsx_has_a_frozen_header_filters_and_real_dates(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    book = load_workbook(io.BytesIO(_download(client, event, "xlsx")))
+    sheet = book["Actions"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == sheet.dimensions
+    assert sheet["A1"].value == "Action" and sheet["A3"].value == "اردو میں معلومات"
+    assert sheet["D2"].is_date and sheet["D2"].value.date() == date(2027, 9, 1)
+    assert sheet["A4"].value == "'" + INJECTION and sheet["A4"].data_type == "s"
+    assert sheet.column_dimensions["A"].width >= 40
+    assert "By theme" in book.sheetnames
+
+
+def test_filters_and_the_export_without_personal_data(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, _, second = exported
+    log_in(client, organiser.email)
+    done = json.loads(_download(client, event, "json", status="done"))
+    assert [a["Action"] for a in done["actions"]] == ["اردو میں معلومات"]
+    in_session = json.loads(_download(client, event, "json", session=str(second.id)))
+    assert [a["Session"] for a in in_session["actions"]] == ["Housing"]
+    by_owner = json.loads(_download(client, event, "json", owner="zażółć"))
+    assert len(by_owner["actions"]) == 1
+    anonymous = _download(client, event, "csv", personal="0").decode("utf-8-sig")
+    assert "Zażółć" not in anonymous and "Mosque council" in anonymous
+
+
+def test_only_organisers_and_facilitators_export(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic], make: Factory
+) -> None:
+    _, event, _, _ = exported
+    url = f"/events/{event.id}/export/actions.csv"
+    assert client.get(url).headers.get("location", "").startswith("/login")
+    post_form(client, f"/e/{event.join_code}/join", {"display_name": "Curious"})
+    assert client.get(url).status_code in (303, 403)
+    stranger = make.organiser()
+    log_in(client, stranger.email)
+    assert client.get(url).status_code == 403
+    assert client.get(f"/events/{event.id}/export/actions.exe").status_code in (403, 404)
