@@ -1,10 +1,11 @@
-"""The `openspace` command: serve, migrate, demo, create-organiser."""
+"""The `openspace` command: serve, migrate, demo, create-organiser, export."""
 
 import argparse
 import getpass
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -15,7 +16,8 @@ from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.models import Event
 from app.models.people import OrganiserCreate
-from app.services import accounts, demo
+from app.services import accounts, demo, exports
+from app.services import events as event_service
 from app.web.forms import validate
 
 
@@ -115,6 +117,28 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
     )
 
 
+def export(settings: Settings, event_ref: str, fmt: str, output: str, personal: bool) -> int:
+    """Write an event's action list to a file (the same file as the download)."""
+    database = Database(settings)
+    with database.read() as session:
+        event = (
+            session.get(Event, int(event_ref))
+            if event_ref.isdigit()
+            else event_service.event_by_code(session, event_ref)
+        )
+        if event is None:
+            print(
+                f"There is no event {event_ref!r} (give its number or join code).", file=sys.stderr
+            )
+            return 2
+        content = exports.actions_file(
+            session, event, fmt, exports.ActionFilter(), personal=personal
+        )
+    Path(output).write_bytes(content)
+    print(f"Wrote the action list of {event.name} to {output} ({len(content)} bytes).")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openspace` console script."""
     parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
@@ -133,6 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_org.add_argument("--name", default="")
     p_org.add_argument("--password", help="asked for when omitted")
 
+    p_export = sub.add_parser("export", help="write an event's action list to a file")
+    p_export.add_argument("event", help="the event's number or join code")
+    p_export.add_argument("--format", choices=exports.FORMATS, required=True)
+    p_export.add_argument("--output", required=True, help="the file to write")
+    p_export.add_argument(
+        "--no-personal-data", action="store_true", help="leave out participants' names"
+    )
+
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "serve":
@@ -146,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "create-organiser":
         migrate(settings)
         return create_organiser(settings, args.email, args.name, args.password)
+    elif args.command == "export":
+        migrate(settings)
+        return export(settings, args.event, args.format, args.output, not args.no_personal_data)
     return 0
 
 

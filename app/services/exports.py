@@ -179,3 +179,17 @@ def to_json(rows: list[dict[str, Any]], event: Event) -> bytes:
         ensure_ascii=False,
         indent=2,
     ).encode()
+
+
+def actions_file(
+    session: Session, event: Event, fmt: str, wanted: ActionFilter, *, personal: bool = True
+) -> bytes:
+    """The action list in one of FORMATS."""
+    rows = action_rows(session, event, wanted, personal=personal)
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "xlsx":
+        return to_xlsx(rows, event)
+    if fmt == "json":
+        return to_json(rows, event)
+    raise ValueError(f"unknown format {fmt!r}")

@@ -32,12 +32,7 @@ def export_actions(
         raise HTTPException(404, "Actions can be exported as csv, xlsx or json.")
     wanted = exports.ActionFilter.from_query(request.query_params)
     personal = request.query_params.get("personal") != "0"
-    rows = exports.action_rows(session, event, wanted, personal=personal)
-    body = {
-        "csv": lambda: exports.to_csv(rows),
-        "xlsx": lambda: exports.to_xlsx(rows, event),
-        "json": lambda: exports.to_json(rows, event),
-    }[fmt]()
+    body = exports.actions_file(session, event, fmt, wanted, personal=personal)
     name = _file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
     return Response(
         body,

@@ -5,16 +5,19 @@ import csv
 import io
 import json
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from app.config import Settings
 from app.models import Event, Organiser, Topic
 from app.models.outcomes import ActionForm, ActionStatus
 from app.services import outcomes
 from tests.conftest import log_in, post_form
 from tests.factories import Factory, placed_topic
+from tests.integration.test_errors_and_cli import _cli
 
 INJECTION = '=HYPERLINK("http://evil.example","click")'
 
@@ -133,3 +136,18 @@ def test_only_organisers_and_facilitators_export(
     log_in(client, stranger.email)
     assert client.get(url).status_code == 403
     assert client.get(f"/events/{event.id}/export/actions.exe").status_code in (403, 404)
+
+
+def test_the_cli_writes_the_same_action_list(
+    exported: tuple[Organiser, Event, Topic, Topic], settings: Settings, tmp_path: Path
+) -> None:
+    _, event, _, _ = exported
+    target = tmp_path / "actions.xlsx"
+    result = _cli(settings, "export", event.join_code, "--format", "xlsx", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    sheet = load_workbook(target)["Actions"]
+    assert sheet["A2"].value == "Free bus passes for carers"
+    missing = _cli(settings, "export", "NOSUCH", "--format", "csv", "--output", str(target))
+    assert missing.returncode == 2 and "There is no event" in missing.stderr
+    unknown = _cli(settings, "export", str(event.id), "--format", "pdf", "--output", str(target))
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
