@@ -95,7 +95,7 @@ def test_whose_seat_changed_hear_it_and_nobody_else(
         listen(live_server, bystander, event, last_id=version) as other,
     ):
         assert post(seated, f"/e/{event.join_code}/topics/{topic.id}/leave").status_code == 303
-        promoted.next("mine", timeout=3)
+        promoted.next("mine", timeout=8)  # timing is the benchmarks' business
         assert all(m.name != "mine" for m in other.drain(1.0))
 
 
