@@ -2,10 +2,8 @@
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from icalendar import Alarm, Calendar
-from icalendar import Event as CalendarEvent
 from sqlmodel import Session, col, select
 
 from app.models import Event, Participant, Pledge
@@ -79,30 +77,3 @@ def pledges(session: Session, event: Event) -> list[PledgeLine]:
         PledgeLine(p, who.display_name, who.organisation, who.email if p.may_contact else "")
         for p, who in rows
     ]
-
-
-def reminder_ics(event: Event, pledge: Pledge, link: str) -> bytes:
-    """A calendar file with an all-day reminder of the pledge on its date."""
-    cal = Calendar()
-    cal.add("prodid", "-//OpenSpace//pledge reminder//EN")
-    cal.add("version", "2.0")
-    item = CalendarEvent()
-    item.add("uid", f"pledge-{pledge.id}-{event.join_code}@openspace")
-    item.add("dtstamp", utcnow())
-    item.add("dtstart", pledge.remind_on)
-    item.add("dtend", pledge.remind_on + timedelta(days=1))
-    item.add("summary", f"My pledge from {event.name}")
-    item.add(
-        "description",
-        f"{pledge.text}\n\nWhat I pledged at {event.name} on "
-        f"{event.starts_on.isoformat()}.\n{link}",
-    )
-    item.add("url", link)
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", f"My pledge: {pledge.text}")
-    alarm.add("trigger", timedelta(hours=9))
-    item.add_component(alarm)
-    cal.add_component(item)
-    ics: bytes = cal.to_ical()
-    return ics

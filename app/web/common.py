@@ -61,3 +61,18 @@ async def conditional(request: Request, etag: str, build: Callable[[], Response]
     response = await run_in_threadpool(build)
     response.headers.update(headers)
     return response
+
+
+def download(content: bytes, media_type: str, file_name: str) -> Response:
+    """A file the browser saves (calendars, exports), never kept by shared caches."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{file_name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+ICS = "text/calendar; charset=utf-8"

@@ -5,7 +5,8 @@ import re
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.services import exports
+from app.services import calendars, exports
+from app.web.common import ICS, download
 from app.web.deps import FacilitatedEvent, SessionDep
 
 router = APIRouter(prefix="/events/{event_id}/export")
@@ -28,17 +29,24 @@ def export_actions(
 ) -> Response:
     """The action list, filtered by theme, status, owner, session or slot; `personal=0` leaves
     out participants' names."""
+    if fmt == "ics":
+        return download(
+            calendars.action_due_dates(session, event),
+            ICS,
+            _file_name(event.name, "action-due-dates", "ics"),
+        )
     if fmt not in exports.FORMATS:
-        raise HTTPException(404, "Actions can be exported as csv, xlsx or json.")
+        raise HTTPException(404, "Actions can be exported as csv, xlsx, json or ics.")
     wanted = exports.ActionFilter.from_query(request.query_params)
     personal = request.query_params.get("personal") != "0"
     body = exports.actions_file(session, event, fmt, wanted, personal=personal)
     name = _file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
-    return Response(
-        body,
-        media_type=MEDIA[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "private, no-store",
-        },
+    return download(body, MEDIA[fmt], name)
+
+
+@router.get("/sessions.ics")
+def export_sessions(event: FacilitatedEvent, session: SessionDep) -> Response:
+    """Every plenary and session of the event, for a calendar."""
+    return download(
+        calendars.sessions(session, event), ICS, _file_name(event.name, "sessions", "ics")
     )

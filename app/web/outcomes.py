@@ -16,12 +16,12 @@ from app.models.outcomes import (
     ProgressForm,
 )
 from app.security import LinkSigner, new_secret
-from app.services import convergence, outcomes, pledges
+from app.services import calendars, convergence, outcomes, pledges
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render
 from app.web import live
-from app.web.common import absolute, see_other
+from app.web.common import ICS, absolute, download, see_other
 from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
 from app.web.forms import FormErrors, form_values, validate
 from app.web.marketplace import Attendee, AttendeeDep
@@ -520,12 +520,20 @@ def pledge_calendar(me: AttendeeDep, settings: SettingsDep) -> Response:
     pledge = pledges.pledge_of(me.session, me.event, me.participant)
     if pledge is None:
         raise HTTPException(404, "Write your pledge first; then you can add its reminder.")
-    ics = pledges.reminder_ics(me.event, pledge, absolute(settings, f"{me.home}/pledge"))
-    return Response(
-        ics,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="my-pledge.ics"'},
-    )
+    ics = calendars.pledge_reminder(me.event, pledge, absolute(settings, f"{me.home}/pledge"))
+    return download(ics, ICS, "my-pledge.ics")
+
+
+@router.get("/agenda.ics")
+def my_agenda_calendar(me: AttendeeDep) -> Response:
+    """The plenaries and my sessions, for my phone's calendar."""
+    return download(calendars.my_agenda(me.session, me.event, me.participant), ICS, "my-agenda.ics")
+
+
+@router.get("/sessions.ics")
+def sessions_calendar(me: AttendeeDep) -> Response:
+    """Every session of the event."""
+    return download(calendars.sessions(me.session, me.event), ICS, "sessions.ics")
 
 
 # --- the news wall -------------------------------------------------------------------------

@@ -4,11 +4,12 @@ neutralised, filters applied, and only for the event's organisers and facilitato
 import csv
 import io
 import json
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from icalendar import Calendar
 from openpyxl import load_workbook
 
 from app.config import Settings
@@ -151,3 +152,24 @@ def test_the_cli_writes_the_same_action_list(
     assert missing.returncode == 2 and "There is no event" in missing.stderr
     unknown = _cli(settings, "export", str(event.id), "--format", "pdf", "--output", str(target))
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_calendars_of_the_sessions_my_agenda_and_the_due_dates(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic], make: Factory
+) -> None:
+    organiser, event, first, _ = exported
+    post_form(client, f"/e/{event.join_code}/join", {"display_name": "Calendar Person"})
+    assert (
+        post_form(client, f"/e/{event.join_code}/topics/{first.id}/sign-up", {}).status_code == 303
+    )  # type: ignore[attr-defined]
+    everything = Calendar.from_ical(client.get(f"/e/{event.join_code}/sessions.ics").content)
+    assert sorted(str(e["summary"]) for e in everything.walk("VEVENT")) == ["Housing", "Transport"]
+    mine = Calendar.from_ical(client.get(f"/e/{event.join_code}/agenda.ics").content)
+    [seat] = mine.walk("VEVENT")
+    assert str(seat["summary"]) == "Transport" and "Hall" in str(seat["location"])
+    assert seat.decoded("dtstart") == datetime(2027, 5, 4, 9, 0, tzinfo=UTC)  # 10:00 in London
+    log_in(client, organiser.email)
+    due = Calendar.from_ical(client.get(f"/events/{event.id}/export/actions.ics").content)
+    [entry] = due.walk("VEVENT")
+    assert str(entry["summary"]) == "Due: Free bus passes for carers"
+    assert entry.decoded("dtstart") == date(2027, 9, 1)
