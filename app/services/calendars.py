@@ -7,7 +7,7 @@ from icalendar import Alarm, Calendar
 from icalendar import Event as CalendarEvent
 from sqlmodel import Session
 
-from app.models import Event, Participant, Pledge, SlotKind
+from app.models import Event, Participant, Pledge, Slot, SlotKind
 from app.models.base import utcnow
 from app.services import events as event_service
 from app.services import marketplace, outcomes, signups
@@ -31,6 +31,14 @@ def _item(uid: str, summary: str, start: datetime | date, end: datetime | date) 
     return item
 
 
+def _plenary(event: Event, slot: Slot) -> CalendarEvent:
+    item = _item(
+        f"slot-{slot.id}-{event.join_code}", slot.title or event.name, slot.starts_at, slot.ends_at
+    )
+    item.add("location", event.venue)
+    return item
+
+
 def _bytes(cal: Calendar) -> bytes:
     ics: bytes = cal.to_ical()
     return ics
@@ -39,17 +47,9 @@ def _bytes(cal: Calendar) -> bytes:
 def sessions(session: Session, event: Event) -> bytes:
     """Every plenary and every session on the wall, with its room."""
     cal = _calendar(event.name)
-    slots = {slot.id: slot for slot in event_service.slots(session, event)}
-    for slot in slots.values():
+    for slot in event_service.slots(session, event):
         if slot.kind == SlotKind.plenary:
-            item = _item(
-                f"slot-{slot.id}-{event.join_code}",
-                slot.title or event.name,
-                slot.starts_at,
-                slot.ends_at,
-            )
-            item.add("location", event.venue)
-            cal.add_component(item)
+            cal.add_component(_plenary(event, slot))
     for card in marketplace.topic_cards(session, event):
         if card.slot is None or card.space is None:
             continue
@@ -71,13 +71,7 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> bytes
     for row in signups.my_agenda(session, event, participant):
         slot = row.slot
         if slot.kind == SlotKind.plenary:
-            item = _item(
-                f"slot-{slot.id}-{event.join_code}",
-                slot.title or event.name,
-                slot.starts_at,
-                slot.ends_at,
-            )
-            item.add("location", event.venue)
+            item = _plenary(event, slot)
         elif row.seat is not None:
             item = _item(
                 f"seat-{slot.id}-{participant.id}-{event.join_code}",
