@@ -102,24 +102,13 @@ def my_dots(session: Session, participant: Participant) -> Counter[Target]:
     return counts
 
 
-def dot_counts(
-    session: Session, *, action_ids: list[int | None] | None = None, event: Event | None = None
-) -> dict[int, int]:
-    """Dots per action (of the given actions, or per report of the event)."""
-    if action_ids is not None:
-        return dict(
-            session.exec(  # type: ignore[arg-type]
-                select(Dot.action_id, func.count())
-                .where(col(Dot.action_id).in_(action_ids))
-                .group_by(col(Dot.action_id))
-            ).all()
-        )
-    assert event is not None
+def dot_counts(session: Session, action_ids: list[int | None]) -> dict[int, int]:
+    """Dots per action, of the given actions."""
     return dict(
         session.exec(  # type: ignore[arg-type]
-            select(Dot.report_id, func.count())
-            .where(Dot.event_id == event.id, col(Dot.report_id).is_not(None))
-            .group_by(col(Dot.report_id))
+            select(Dot.action_id, func.count())
+            .where(col(Dot.action_id).in_(action_ids))
+            .group_by(col(Dot.action_id))
         ).all()
     )
 

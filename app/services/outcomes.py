@@ -190,29 +190,26 @@ def hide(session: Session, event: Event, row: Contribution | Action, hidden: boo
     agenda_changed(session, event.id)
 
 
-def _mark_present(
-    session: Session, report: Report, participant_id: int | None, by: int | None
-) -> None:
-    assert report.id is not None
-    found = session.exec(
+def _attendance(session: Session, report: Report, participant_id: int) -> Attendance | None:
+    return session.exec(
         select(Attendance).where(
             Attendance.report_id == report.id, Attendance.participant_id == participant_id
         )
     ).first()
-    if found is not None:
-        if not found.present:
-            found.present, found.changed_by_id, found.changed_at = True, by, utcnow()
-            session.add(found)
-        return
-    add_once(
+
+
+def _mark_present(
+    session: Session, report: Report, participant_id: int | None, by: int | None
+) -> None:
+    assert report.id is not None and participant_id is not None
+    row, new = add_once(
         session,
         Attendance(report_id=report.id, participant_id=participant_id, changed_by_id=by),
-        lambda: session.exec(
-            select(Attendance).where(
-                Attendance.report_id == report.id, Attendance.participant_id == participant_id
-            )
-        ).first(),
+        lambda: _attendance(session, report, participant_id),
     )
+    if not new and not row.present:
+        row.present, row.changed_by_id, row.changed_at = True, by, utcnow()
+        session.add(row)
 
 
 def set_taking_part(
@@ -236,12 +233,9 @@ def set_taking_part(
         if present:
             _mark_present(session, report, participant_id, by.id)
         else:
-            found = session.exec(
-                select(Attendance).where(
-                    Attendance.report_id == report.id, Attendance.participant_id == participant_id
-                )
-            ).first()
-            row = found or Attendance(report_id=report.id, participant_id=participant_id)
+            row = _attendance(session, report, participant_id) or Attendance(
+                report_id=report.id, participant_id=participant_id
+            )
             row.present, row.changed_by_id, row.changed_at = False, by.id, utcnow()
             session.add(row)
     else:
@@ -705,6 +699,7 @@ def action_lines(
     event: Event | None = None,
     *,
     report_id: int | None = None,
+    action_id: int | None = None,
     event_ids: list[int] | None = None,
     owner_id: int | None = None,
     written_by: int | None = None,
@@ -727,6 +722,8 @@ def action_lines(
         query = query.where(col(Action.event_id).in_(event_ids))
     if report_id is not None:
         query = query.where(col(Action.report_id) == report_id)
+    if action_id is not None:
+        query = query.where(col(Action.id) == action_id)
     if owner_id is not None:
         query = query.where(col(Action.owner_id) == owner_id)
     if written_by is not None:
@@ -749,7 +746,7 @@ def action_lines(
             .order_by(col(Theme.position), col(Theme.id))
         ):
             themes[action_id].append(name)
-        dots = dot_counts(session, action_ids=ids)
+        dots = dot_counts(session, ids)
         for row in session.exec(
             select(ActionUpdate)
             .where(col(ActionUpdate.action_id).in_(ids))
@@ -771,6 +768,12 @@ def action_lines(
         )
         for action, owner, topic, group, slot, space in rows
     ]
+
+
+def action_line(session: Session, action: Action) -> ActionLine:
+    """One action as lists show it (hidden or not)."""
+    [line] = action_lines(session, action_id=action.id, with_hidden=True)
+    return line
 
 
 STATUS_ORDER = list(ActionStatus)

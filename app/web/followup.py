@@ -45,11 +45,7 @@ def _page(
     event = session.get_one(Event, action.event_id)
     report = session.get_one(Report, action.report_id)
     topic = session.get_one(Topic, report.topic_id)
-    line = next(
-        x
-        for x in outcomes.action_lines(session, report_id=report.id, with_hidden=True)
-        if x.action.id == action.id
-    )
+    line = outcomes.action_line(session, action)
     return render(
         request,
         "followup/action.html",

@@ -293,8 +293,7 @@ def _action_page(
     action = outcomes.action_in(me.session, me.event, action_id)
     if action.hidden:
         raise Refused("The facilitators have removed this action.")
-    line = outcomes.action_lines(me.session, report_id=action.report_id)
-    found = next(x for x in line if x.action.id == action.id)
+    found = outcomes.action_line(me.session, action)
     report = me.session.get_one(Report, action.report_id)
     may_change = outcomes.may_change(me.session, action, me.participant)
     theme_ids = outcomes.theme_ids(me.session, action)

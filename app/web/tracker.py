@@ -1,12 +1,13 @@
 """Organiser pages of the follow-up: the action tracker (one event, or all) and the pledges."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.models import ActionStatus, Event, Organiser, Role
+from app.models import Action, ActionStatus, Event, Organiser, Role
 from app.models.base import utcnow
 from app.models.outcomes import STATUS_LABELS
 from app.services import events as event_service
@@ -25,7 +26,7 @@ def _tracker(
     events: list[Event],
     *,
     single: Event | None,
-    links: dict[int, str] | None = None,
+    link: Callable[[Action], str] | None = None,
 ) -> Response:
     status = request.query_params.get("status", "")
     lines = outcomes.action_lines(session, event_ids=[e.id for e in events if e.id])
@@ -46,7 +47,7 @@ def _tracker(
         "status": status,
         "status_labels": STATUS_LABELS,
         "overdue": {line.action.id for line in lines if outcomes.overdue(line, now)},
-        "links": links or {},
+        "links": {line.action.id: link(line.action) for line in lines} if link else {},
     }
     return render(request, "organiser/actions.html", ctx)
 
@@ -71,9 +72,14 @@ def event_actions(
     settings: SettingsDep,
     signer: SignerDep,
 ) -> Response:
-    lines = outcomes.action_lines(session, event)
-    links = {line.action.id or 0: update_link(settings, signer, line.action) for line in lines}
-    return _tracker(request, session, organiser, [event], single=event, links=links)
+    return _tracker(
+        request,
+        session,
+        organiser,
+        [event],
+        single=event,
+        link=lambda action: update_link(settings, signer, action),
+    )
 
 
 @router.get("/events/{event_id}/pledges")
