@@ -1,23 +1,26 @@
-"""The `openspace` command: serve, migrate, demo, create-organiser, export."""
+"""The `openspace` command: serve, migrate, demo, create-organiser, export, import."""
 
 import argparse
 import getpass
+import json
 import os
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.models import Event
 from app.models.people import OrganiserCreate
-from app.services import accounts, demo, exports
+from app.services import accounts, archive, demo, proceedings
 from app.services import events as event_service
+from app.web.exports import EVENT_FORMATS, event_file
 from app.web.forms import validate
 
 
@@ -117,25 +120,63 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
     )
 
 
+def _event(session: Session, event_ref: str) -> Event | None:
+    return (
+        session.get(Event, int(event_ref))
+        if event_ref.isdigit()
+        else event_service.event_by_code(session, event_ref)
+    )
+
+
 def export(settings: Settings, event_ref: str, fmt: str, output: str, personal: bool) -> int:
-    """Write an event's action list to a file (the same file as the download)."""
+    """Write one of an event's exports to a file (the same file as the download)."""
     database = Database(settings)
     with database.read() as session:
-        event = (
-            session.get(Event, int(event_ref))
-            if event_ref.isdigit()
-            else event_service.event_by_code(session, event_ref)
-        )
+        event = _event(session, event_ref)
         if event is None:
             print(
                 f"There is no event {event_ref!r} (give its number or join code).", file=sys.stderr
             )
             return 2
-        content = exports.actions_file(
-            session, event, fmt, exports.ActionFilter(), personal=personal
-        )
+        try:
+            content = event_file(session, settings, event, fmt, personal=personal)
+        except proceedings.NoReportYet:
+            print(
+                f"No report is in yet for {event.name}: the book of proceedings appears "
+                "with the first one.",
+                file=sys.stderr,
+            )
+            return 2
     Path(output).write_bytes(content)
-    print(f"Wrote the action list of {event.name} to {output} ({len(content)} bytes).")
+    print(f"Wrote {fmt} of {event.name} to {output} ({len(content)} bytes).")
+    return 0
+
+
+def import_event(settings: Settings, path: str) -> int:
+    """Load an event from an archive (.zip) or its event.json into this database."""
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+        if zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as bundle:
+                raw = bundle.read("event.json")
+        data = json.loads(raw)
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"Cannot read an event from {path}: {exc}", file=sys.stderr)
+        return 2
+    database = Database(settings)
+    try:
+        with database.write() as session:
+            event, notes = archive.load(session, data)
+            name, code = event.name, event.join_code
+    except archive.ImportRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print(f"Imported {name} (join code {code}).")
+    for note in notes:
+        print("  " + note)
     return 0
 
 
@@ -157,13 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_org.add_argument("--name", default="")
     p_org.add_argument("--password", help="asked for when omitted")
 
-    p_export = sub.add_parser("export", help="write an event's action list to a file")
+    p_export = sub.add_parser(
+        "export",
+        help="write an event's action list (csv, xlsx, json), book of proceedings (md, docx, "
+        "html), sessions calendar (ics) or whole archive (zip) to a file",
+    )
     p_export.add_argument("event", help="the event's number or join code")
-    p_export.add_argument("--format", choices=exports.FORMATS, required=True)
+    p_export.add_argument("--format", choices=EVENT_FORMATS, required=True)
     p_export.add_argument("--output", required=True, help="the file to write")
     p_export.add_argument(
         "--no-personal-data", action="store_true", help="leave out participants' names"
     )
+    p_import = sub.add_parser(
+        "import", help="load an event from its archive (.zip) or event.json into this database"
+    )
+    p_import.add_argument("file")
 
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -181,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "export":
         migrate(settings)
         return export(settings, args.event, args.format, args.output, not args.no_personal_data)
+    elif args.command == "import":
+        migrate(settings)
+        return import_event(settings, args.file)
     return 0
 
 

@@ -40,6 +40,7 @@ _macros = env.get_template("macros.html").module
 env.globals.update(
     field=_macros.field,  # type: ignore[attr-defined]
     select=_macros.select,  # type: ignore[attr-defined]
+    checkbox=_macros.checkbox,  # type: ignore[attr-defined]
     form_error=_macros.form_error,  # type: ignore[attr-defined]
 )
 

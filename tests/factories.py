@@ -13,6 +13,8 @@ from app.models.people import OrganiserCreate, ParticipantJoin
 from app.services import accounts, events, marketplace, participants, signups, wall
 
 PASSWORD = "correct horse battery"
+# What a spreadsheet would run as a formula, were it not neutralised.
+INJECTION = '=HYPERLINK("http://evil.example","click")'
 
 
 class Factory:
@@ -61,9 +63,15 @@ class Factory:
                 ),
             )
 
-    def participant(self, event: Event, name: str = "Amira Hussain") -> Participant:
+    def participant(
+        self, event: Event, name: str = "Amira Hussain", email: str = "", *, share: bool = False
+    ) -> Participant:
         with self.database.write() as session:
-            return participants.join_event(session, event, ParticipantJoin(display_name=name))
+            return participants.join_event(
+                session,
+                event,
+                ParticipantJoin(display_name=name, email=email, share_email=share),
+            )
 
 
 def count(database: Database, model: type[SQLModel]) -> int:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -56,6 +56,9 @@ class ParticipantBase(SQLModel):
     display_name: str = Field(max_length=NAME_MAX)
     organisation: str = Field(default="", max_length=120)
     email: str = Field(default="", max_length=254)
+    # The person agreed that their e-mail appears in the book of proceedings and the action
+    # lists handed to whoever follows the actions up; without this it stays with the organisers.
+    share_email: bool = Field(default=False)
 
 
 class ParticipantJoin(ParticipantBase):
@@ -69,6 +72,14 @@ class ParticipantJoin(ParticipantBase):
     @classmethod
     def _email(cls, value: str) -> str:
         return check_email(value, required=False)
+
+    @field_validator("share_email", mode="before")
+    @classmethod
+    def _ticked(cls, value: object, info: ValidationInfo) -> bool:
+        ticked = value in (True, "on", "1", "true")
+        if ticked and not info.data.get("email"):
+            raise ValueError("Give your e-mail address above to share it, or untick this box.")
+        return ticked
 
 
 class Participant(ParticipantBase, table=True):

@@ -83,13 +83,18 @@ def _publish_changes(session: Session) -> None:
             publish(changes)
 
 
-def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:
-    """A new event with a fresh join code; its creator is its first organiser."""
-    assert organiser.id is not None
+def free_join_code(session: Session) -> str:
+    """A join code no event has yet."""
     code = new_join_code()
     while session.exec(select(Event.id).where(Event.join_code == code)).first() is not None:
         code = new_join_code()
-    event = Event.model_validate(data, update={"join_code": code})
+    return code
+
+
+def create_event(session: Session, organiser: Organiser, data: EventCreate) -> Event:
+    """A new event with a fresh join code; its creator is its first organiser."""
+    assert organiser.id is not None
+    event = Event.model_validate(data, update={"join_code": free_join_code(session)})
     session.add(event)
     session.flush()
     assert event.id is not None

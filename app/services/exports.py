@@ -1,8 +1,8 @@
 """The action list in the files people use: CSV (for Excel, in any script), XLSX and JSON.
 
 Every cell that a spreadsheet would read as a formula (it begins with =, +, -, @, a tab or a
-carriage return) is neutralised with a leading apostrophe. "Without personal data" leaves out
-the names of participants (owners who are participants, initiators of groups stay out too).
+carriage return) is neutralised with a leading apostrophe. An owner's e-mail appears only when
+they agreed to share it; "without personal data" leaves out participants' names and e-mails.
 """
 
 import csv
@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from app.models import ActionStatus, Event
 from app.models.outcomes import STATUS_LABELS
-from app.services import outcomes
+from app.services import outcomes, participants
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx", "json")
@@ -72,6 +72,7 @@ COLUMNS = [
     ("Action", 48),
     ("Status", 12),
     ("Owner", 28),
+    ("Owner e-mail", 28),
     ("Due", 12),
     ("First step", 40),
     ("Themes", 36),
@@ -90,6 +91,7 @@ def action_rows(
 ) -> list[dict[str, Any]]:
     """The event's actions as rows (column name → value), in the order of the sessions."""
     rows = []
+    emails = {pid: email for pid, (_, email) in participants.contacts(session, event).items()}
     for line in outcomes.action_lines(session, event):
         if not wanted.keeps(line):
             continue
@@ -101,6 +103,7 @@ def action_rows(
                 "Action": action.title,
                 "Status": STATUS_LABELS[ActionStatus(action.status)],
                 "Owner": owner,
+                "Owner e-mail": emails.get(action.owner_id or 0, "") if personal else "",
                 "Due": action.due_on,
                 "First step": action.first_step,
                 "Themes": "; ".join(line.themes),

@@ -395,11 +395,26 @@ def report_view(
 
 def _people(session: Session, topic: Topic, corrections: list[Attendance]) -> list[Person]:
     """Who took part: the sign-ups, with the corrections made on the report."""
-    ids = set(session.exec(select(SignUp.participant_id).where(SignUp.topic_id == topic.id)))
+    ids = taking_part_ids(
+        set(session.exec(select(SignUp.participant_id).where(SignUp.topic_id == topic.id))),
+        corrections,
+    )
+    return who_took_part(ids, corrections, _names(session, ids))
+
+
+def taking_part_ids(signed_up: set[int], corrections: list[Attendance]) -> set[int]:
+    """The participants who took part: those signed up, corrected on the report."""
+    ids = set(signed_up)
     for row in corrections:
         if row.participant_id is not None:
             (ids.add if row.present else ids.discard)(row.participant_id)
-    names = _names(session, ids)
+    return ids
+
+
+def who_took_part(
+    ids: set[int], corrections: list[Attendance], names: dict[int, str]
+) -> list[Person]:
+    """The participants by name, then the names added by hand."""
     people = sorted(
         (Person(names.get(pid, "?"), pid) for pid in ids), key=lambda p: p.name.casefold()
     )

@@ -76,3 +76,19 @@ def watching(session: Session, code: str, claims: dict[str, list[int]]) -> tuple
         if held[participant_id or 0] == link_version and event_id is not None:
             return event_id, participant_id or 0
     return None
+
+
+def contacts(session: Session, event: Event) -> dict[int, tuple[str, str]]:
+    """Every participant's name, and their e-mail where they agreed to share it (else "")."""
+    return {
+        pid: (name, email if shared else "")
+        for pid, name, email, shared in session.exec(
+            select(
+                Participant.id,
+                Participant.display_name,
+                Participant.email,
+                Participant.share_email,
+            ).where(Participant.event_id == event.id)
+        )
+        if pid is not None
+    }

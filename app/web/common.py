@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from segno import make_qr
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +34,14 @@ def qr_svg(data: str, *, scale: int = 8) -> Response:
         media_type="image/svg+xml",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+def qr_inline(data: str, label: str, css_class: str = "qr") -> Markup:
+    """A QR code of `data` as SVG inside the page (printed pages and files carry their own)."""
+    svg = make_qr(data, error="m").svg_inline(
+        scale=6, border=2, omitsize=True, svgclass=css_class, title=label
+    )
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
 def safe_next(next_url: str | None, default: str) -> str:

@@ -1,29 +1,260 @@
-"""Downloads for organisers and facilitators: the action list as CSV, XLSX or JSON."""
+"""Downloads for organisers and facilitators: action lists, the book of proceedings,
+calendars, printable pages, and the whole event as an archive."""
 
+import io
 import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from markupsafe import Markup
+from sqlmodel import Session
 
-from app.services import calendars, exports
-from app.web.common import ICS, download
-from app.web.deps import FacilitatedEvent, SessionDep
+from app.config import ROOT, Settings
+from app.models import Event, Slot, Space
+from app.models.base import utcnow
+from app.models.outcomes import KIND_LABELS, STATUS_LABELS
+from app.services import archive, calendars, exports, marketplace, proceedings, wall
+from app.services import events as event_service
+from app.services.marketplace import TopicCard
+from app.templating import render_part
+from app.web.common import ICS, absolute, download, qr_inline
+from app.web.deps import FacilitatedEvent, SessionDep, SettingsDep
 
-router = APIRouter(prefix="/events/{event_id}/export")
+router = APIRouter(prefix="/events/{event_id}")
 
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "ics": ICS,
+    "zip": "application/zip",
 }
+BOOK_FORMATS = ("html", "md", "docx")
+# What `openspace export --format` offers: the action list, the book, the sessions' calendar,
+# and the archive of everything.
+EVENT_FORMATS = (*exports.FORMATS, *BOOK_FORMATS, "ics", "zip")
+NO_BOOK_YET = (
+    "No report is in yet: the book of proceedings appears as soon as the first session has "
+    "written something."
+)
 
 
-def _file_name(name: str, what: str, fmt: str) -> str:
+def file_name(name: str, what: str, fmt: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:60] or "event"
     return f"{slug}-{what}.{fmt}"
 
 
-@router.get("/actions.{fmt}")
+def _personal(request: Request) -> bool:
+    return request.query_params.get("personal") != "0"
+
+
+def _printed(template: str, context: dict[str, Any], *, standalone: bool) -> str:
+    """A print page; `standalone` carries its stylesheet inside, for a file on its own."""
+    css = (ROOT / "static" / "css" / "print.css").read_text() if standalone else ""
+    return render_part(None, template, {"inline_css": css, **context})
+
+
+def book_html(book: proceedings.Book, *, standalone: bool, query: str = "") -> str:
+    return _printed(
+        "print/proceedings.html",
+        {
+            "book": book,
+            "query": query,
+            "kind_labels": KIND_LABELS,
+            "status_labels": STATUS_LABELS,
+        },
+        standalone=standalone,
+    )
+
+
+@dataclass
+class RoomSign:
+    space: Space
+    qr: Markup
+    sessions: list[tuple[Slot, TopicCard | None]]
+
+
+def _wall(session: Session, event: Event) -> wall.Wall:
+    return wall.build_wall(
+        session,
+        event,
+        marketplace.topic_cards(session, event),
+        event_service.slots(session, event),
+        event_service.spaces(session, event),
+        warn=False,
+    )
+
+
+def agenda_html(session: Session, settings: Settings, event: Event, *, standalone: bool) -> str:
+    """The agenda poster: the wall as it stands, with the QR code to join."""
+    join = absolute(settings, f"/j/{event.join_code}")
+    return _printed(
+        "print/agenda.html",
+        {
+            "event": event,
+            "wall": _wall(session, event),
+            "join_link": join,
+            "join_qr": qr_inline(join, f"QR code to join {event.name}"),
+            "made_at": utcnow().astimezone(event.zone).strftime("%H:%M"),
+        },
+        standalone=standalone,
+    )
+
+
+def rooms_html(session: Session, settings: Settings, event: Event, *, standalone: bool) -> str:
+    """A sign per space: its name, what happens there when, and a QR code to its page."""
+    grid = _wall(session, event)
+    signs = [
+        RoomSign(
+            space,
+            qr_inline(
+                absolute(settings, f"/e/{event.join_code}/spaces/{space.id}"),
+                f"QR code of what happens in {space.name}",
+            ),
+            [(slot, grid.card(slot, space)) for slot in grid.slots],
+        )
+        for space in grid.spaces
+    ]
+    return _printed("print/rooms.html", {"event": event, "signs": signs}, standalone=standalone)
+
+
+def event_file(
+    session: Session, settings: Settings, event: Event, fmt: str, *, personal: bool = True
+) -> bytes:
+    """One of EVENT_FORMATS as a file; NoReportYet for the book before the first report."""
+    if fmt in exports.FORMATS:
+        return exports.actions_file(session, event, fmt, exports.ActionFilter(), personal=personal)
+    if fmt in BOOK_FORMATS:
+        book = proceedings.book(session, event, personal=personal)
+        if fmt == "html":
+            return book_html(book, standalone=True).encode()
+        return proceedings.to_markdown(book) if fmt == "md" else proceedings.to_docx(book)
+    if fmt == "ics":
+        return calendars.sessions(session, event)
+    if fmt == "zip":
+        return event_archive(session, settings, event, personal=personal)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+ARCHIVE_README = """{name}
+{line}
+
+Everything OpenSpace holds about this event, as exported on {when}.
+
+{book}actions.csv, actions.xlsx, actions.json   the action list (CSV opens in Excel)
+action-due-dates.ics, sessions.ics        calendars
+agenda-poster.html, room-signs.html       the printable agenda and room signs
+{dump}"""
+
+
+def event_archive(
+    session: Session, settings: Settings, event: Event, *, personal: bool = True
+) -> bytes:
+    """A ZIP of every export, and (with personal data) the JSON dump `openspace import` loads."""
+    files: dict[str, bytes] = {}
+    try:
+        book = proceedings.book(session, event, personal=personal)
+    except proceedings.NoReportYet:
+        book_line = "(no book of proceedings: no report had been written)\n"
+    else:
+        files["proceedings.html"] = book_html(book, standalone=True).encode()
+        files["proceedings.docx"] = proceedings.to_docx(book)
+        files["proceedings.md"] = proceedings.to_markdown(book)
+        book_line = "proceedings.html, .docx, .md           the book of proceedings\n"
+    rows = exports.action_rows(session, event, exports.ActionFilter(), personal=personal)
+    files["actions.csv"] = exports.to_csv(rows)
+    files["actions.xlsx"] = exports.to_xlsx(rows, event)
+    files["actions.json"] = exports.to_json(rows, event)
+    files["action-due-dates.ics"] = calendars.action_due_dates(session, event)
+    files["sessions.ics"] = calendars.sessions(session, event)
+    files["agenda-poster.html"] = agenda_html(session, settings, event, standalone=True).encode()
+    files["room-signs.html"] = rooms_html(session, settings, event, standalone=True).encode()
+    if personal:
+        data = archive.dump(session, event, schema=archive.schema_revision(session))
+        files["event.json"] = archive.dumps(data)
+        dump_line = (
+            "event.json                                every row of the event: "
+            "`openspace import` loads it into another OpenSpace\n"
+        )
+    else:
+        dump_line = "(without personal data: no event.json, which holds everyone's names)\n"
+    files["README.txt"] = ARCHIVE_README.format(
+        name=event.name,
+        line="=" * len(event.name),
+        when=utcnow().astimezone(event.zone).strftime("%d %B %Y, %H:%M"),
+        book=book_line,
+        dump=dump_line,
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return out.getvalue()
+
+
+def _book(event: Event, session: Session, personal: bool) -> proceedings.Book:
+    try:
+        return proceedings.book(session, event, personal=personal)
+    except proceedings.NoReportYet:
+        raise HTTPException(404, NO_BOOK_YET) from None
+
+
+@router.get("/proceedings")
+def proceedings_page(request: Request, event: FacilitatedEvent, session: SessionDep) -> Response:
+    """The book of proceedings as a print-ready page (print it, or save it as PDF)."""
+    personal = _personal(request)
+    book = _book(event, session, personal)
+    html = book_html(book, standalone=False, query="" if personal else "?personal=0")
+    return Response(html, media_type=MEDIA["html"])
+
+
+@router.get("/print/agenda")
+def agenda_poster(event: FacilitatedEvent, session: SessionDep, settings: SettingsDep) -> Response:
+    return Response(
+        agenda_html(session, settings, event, standalone=False), media_type=MEDIA["html"]
+    )
+
+
+@router.get("/print/rooms")
+def room_signs(event: FacilitatedEvent, session: SessionDep, settings: SettingsDep) -> Response:
+    return Response(
+        rooms_html(session, settings, event, standalone=False), media_type=MEDIA["html"]
+    )
+
+
+@router.get("/export/proceedings.{fmt}")
+def export_proceedings(
+    request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep, settings: SettingsDep
+) -> Response:
+    if fmt not in BOOK_FORMATS:
+        raise HTTPException(404, "The book of proceedings comes as html, md or docx.")
+    personal = _personal(request)
+    try:
+        body = event_file(session, settings, event, fmt, personal=personal)
+    except proceedings.NoReportYet:
+        raise HTTPException(404, NO_BOOK_YET) from None
+    what = "proceedings" if personal else "proceedings-anonymous"
+    return download(body, MEDIA[fmt], file_name(event.name, what, fmt))
+
+
+@router.get("/export/archive.zip")
+def export_archive(
+    request: Request, event: FacilitatedEvent, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Every export in one file, with the JSON dump of the whole event."""
+    personal = _personal(request)
+    body = event_archive(session, settings, event, personal=personal)
+    what = "archive" if personal else "archive-anonymous"
+    return download(body, MEDIA["zip"], file_name(event.name, what, "zip"))
+
+
+@router.get("/export/actions.{fmt}")
 def export_actions(
     request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep
 ) -> Response:
@@ -33,20 +264,20 @@ def export_actions(
         return download(
             calendars.action_due_dates(session, event),
             ICS,
-            _file_name(event.name, "action-due-dates", "ics"),
+            file_name(event.name, "action-due-dates", "ics"),
         )
     if fmt not in exports.FORMATS:
         raise HTTPException(404, "Actions can be exported as csv, xlsx, json or ics.")
     wanted = exports.ActionFilter.from_query(request.query_params)
-    personal = request.query_params.get("personal") != "0"
+    personal = _personal(request)
     body = exports.actions_file(session, event, fmt, wanted, personal=personal)
-    name = _file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
+    name = file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
     return download(body, MEDIA[fmt], name)
 
 
-@router.get("/sessions.ics")
+@router.get("/export/sessions.ics")
 def export_sessions(event: FacilitatedEvent, session: SessionDep) -> Response:
     """Every plenary and session of the event, for a calendar."""
     return download(
-        calendars.sessions(session, event), ICS, _file_name(event.name, "sessions", "ics")
+        calendars.sessions(session, event), ICS, file_name(event.name, "sessions", "ics")
     )

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from app.config import Settings
 from app.models import Event, Role, SlotKind
 from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.outcomes import STATUS_LABELS
 from app.models.people import check_email
 from app.security import LinkSigner
 from app.services import accounts
@@ -119,6 +120,7 @@ def setup_context(
         ],
         "links": links(settings, signer, event),
         "participant_count": event_service.participant_count(session, event),
+        "status_labels": STATUS_LABELS,
         "timezones": TIMEZONES,
         "slot_kinds": list(SlotKind),
         "roles": list(Role),

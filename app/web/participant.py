@@ -29,7 +29,7 @@ from app.web.forms import form_values, validate
 
 router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
 
-JOIN_FIELDS = ("display_name", "organisation", "email")
+JOIN_FIELDS = ("display_name", "organisation", "email", "share_email")
 
 
 def device_path(signer: LinkSigner, event: Event, participant: Participant) -> str:

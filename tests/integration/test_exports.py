@@ -4,67 +4,18 @@ neutralised, filters applied, and only for the event's organisers and facilitato
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 from openpyxl import load_workbook
 
 from app.config import Settings
 from app.models import Event, Organiser, Topic
-from app.models.outcomes import ActionForm, ActionStatus
-from app.services import outcomes
 from tests.conftest import log_in, post_form
-from tests.factories import Factory, placed_topic
+from tests.factories import INJECTION, Factory
 from tests.integration.test_errors_and_cli import _cli
-
-INJECTION = '=HYPERLINK("http://evil.example","click")'
-
-
-@pytest.fixture
-def exported(make: Factory) -> tuple[Organiser, Event, Topic, Topic]:
-    organiser = make.organiser("exports@example.org")
-    event = make.event(organiser, name="Łódź — اردو day", starts_on=date(2027, 5, 4))
-    morning = make.slot(event, time(10, 0), time(11, 0))
-    afternoon = make.slot(event, time(14, 0), time(15, 0))
-    hall = make.space(event, "Hall", 50)
-    first = placed_topic(make, event, morning, hall, "Transport")
-    second = placed_topic(make, event, afternoon, hall, "Housing")
-    owner = make.participant(event, "Zażółć Gęślą")
-    urdu = make.participant(event, "عائشہ خان")
-    with make.database.write() as session:
-        for topic, by, data, owner_id in (
-            (
-                first,
-                owner,
-                ActionForm(
-                    title="Free bus passes for carers",
-                    status=ActionStatus.agreed,
-                    due_on=date(2027, 9, 1),
-                ),
-                owner.id,
-            ),
-            (
-                first,
-                urdu,
-                ActionForm(
-                    title="اردو میں معلومات", owner_name="Mosque council", status=ActionStatus.done
-                ),
-                None,
-            ),
-            (
-                second,
-                owner,
-                ActionForm(title=INJECTION, owner_name="-1+1", status=ActionStatus.proposed),
-                None,
-            ),
-        ):
-            outcomes.add_action(
-                session, event, session.get_one(Topic, topic.id), by, data, owner_id=owner_id
-            )
-    return organiser, event, first, second
 
 
 def _download(client: TestClient, event: Event, fmt: str, **query: str) -> bytes:
@@ -90,6 +41,8 @@ def test_the_action_list_as_csv_opens_with_names_in_any_script_and_no_formulas(
         "'" + INJECTION,
     ]
     assert rows[0]["Owner"] == "Zażółć Gęślą" and rows[0]["Due"] == "2027-09-01"
+    assert rows[0]["Owner e-mail"] == "zazolc@example.pl"  # she agreed to share it
+    assert rows[1]["Owner"] == "عائشہ خان" and rows[1]["Owner e-mail"] == ""  # she did not
     assert rows[2]["Owner"] == "'-1+1"
     assert rows[0]["Session"] == "Transport" and rows[0]["Time"] == "2027-05-04 10:00"
 
@@ -104,7 +57,8 @@ def test_the_action_list_as_xlsx_has_a_frozen_header_filters_and_real_dates(
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == sheet.dimensions
     assert sheet["A1"].value == "Action" and sheet["A3"].value == "اردو میں معلومات"
-    assert sheet["D2"].is_date and sheet["D2"].value.date() == date(2027, 9, 1)
+    assert sheet["E1"].value == "Due"
+    assert sheet["E2"].is_date and sheet["E2"].value.date() == date(2027, 9, 1)
     assert sheet["A4"].value == "'" + INJECTION and sheet["A4"].data_type == "s"
     assert sheet.column_dimensions["A"].width >= 40
     assert "By theme" in book.sheetnames
@@ -122,7 +76,9 @@ def test_filters_and_the_export_without_personal_data(
     by_owner = json.loads(_download(client, event, "json", owner="zażółć"))
     assert len(by_owner["actions"]) == 1
     anonymous = _download(client, event, "csv", personal="0").decode("utf-8-sig")
-    assert "Zażółć" not in anonymous and "Mosque council" in anonymous
+    assert "Zażółć" not in anonymous and "عائشہ" not in anonymous
+    assert "'-1+1" in anonymous  # a name typed for an organisation is not a participant's
+    assert "zazolc@example.pl" not in anonymous
 
 
 def test_only_organisers_and_facilitators_export(
