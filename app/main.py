@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -79,7 +80,10 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotJoined)
     async def not_joined(request: Request, exc: NotJoined) -> Response:
-        return see_other(f"/e/{request.path_params.get('code', '')}/join")
+        # After joining, the person lands where they were going (a room sign's QR code).
+        return see_other(
+            f"/e/{request.path_params.get('code', '')}/join?{urlencode({'next': request.url.path})}"
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Column, Select, Table, func, insert, select, text
+from sqlalchemy import Column, Select, Table, TypeDecorator, func, insert, select, text
 from sqlmodel import Session, SQLModel, col
 
 from app.models import Event, Organiser
@@ -106,7 +106,8 @@ def dumps(data: dict[str, Any]) -> bytes:
 def _value(column: Column[Any], value: object) -> object:
     if value is None:
         return None
-    kind = column.type.python_type
+    stored = column.type
+    kind = (stored.impl_instance if isinstance(stored, TypeDecorator) else stored).python_type
     if kind is datetime and isinstance(value, str):
         return datetime.fromisoformat(value)
     if kind is date and isinstance(value, str):

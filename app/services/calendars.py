@@ -44,8 +44,8 @@ def _bytes(cal: Calendar) -> bytes:
     return ics
 
 
-def sessions(session: Session, event: Event) -> bytes:
-    """Every plenary and every session on the wall, with its room."""
+def sessions(session: Session, event: Event, *, personal: bool = True) -> bytes:
+    """Every plenary and every session on the wall, with its room (and its convener)."""
     cal = _calendar(event.name)
     for slot in event_service.slots(session, event):
         if slot.kind == SlotKind.plenary:
@@ -60,7 +60,8 @@ def sessions(session: Session, event: Event) -> bytes:
             card.slot.ends_at,
         )
         item.add("location", f"{card.space.name}, {event.venue}".strip(", "))
-        item.add("description", f"Convened by {card.convener.display_name}. {event.name}")
+        convened = f"Convened by {card.convener.display_name}. " if personal else ""
+        item.add("description", f"{convened}{event.name}")
         cal.add_component(item)
     return _bytes(cal)
 
@@ -86,8 +87,8 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> bytes
     return _bytes(cal)
 
 
-def action_due_dates(session: Session, event: Event) -> bytes:
-    """An all-day entry on each action's due date."""
+def action_due_dates(session: Session, event: Event, *, personal: bool = True) -> bytes:
+    """An all-day entry on each action's due date (with its owner)."""
     cal = _calendar(f"Actions · {event.name}")
     for line in outcomes.action_lines(session, event):
         due = line.action.due_on
@@ -99,9 +100,11 @@ def action_due_dates(session: Session, event: Event) -> bytes:
             due,
             due + timedelta(days=1),
         )
+        owner = line.owner if personal or line.action.owner_id is None else ""
         item.add(
             "description",
-            f"Owner: {line.owner}. From the session “{line.report_title}” at {event.name}.",
+            (f"Owner: {owner}. " if owner else "")
+            + f"From the session “{line.report_title}” at {event.name}.",
         )
         cal.add_component(item)
     return _bytes(cal)

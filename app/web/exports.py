@@ -76,6 +76,7 @@ def book_html(book: proceedings.Book, *, standalone: bool, query: str = "") -> s
 @dataclass
 class RoomSign:
     space: Space
+    link: str
     qr: Markup
     sessions: list[tuple[Slot, TopicCard | None]]
 
@@ -91,8 +92,10 @@ def _wall(session: Session, event: Event) -> wall.Wall:
     )
 
 
-def agenda_html(session: Session, settings: Settings, event: Event, *, standalone: bool) -> str:
-    """The agenda poster: the wall as it stands, with the QR code to join."""
+def agenda_html(
+    session: Session, settings: Settings, event: Event, *, standalone: bool, personal: bool = True
+) -> str:
+    """The agenda poster: the wall as it stands (with conveners), and the QR code to join."""
     join = absolute(settings, f"/j/{event.join_code}")
     return _printed(
         "print/agenda.html",
@@ -100,6 +103,7 @@ def agenda_html(session: Session, settings: Settings, event: Event, *, standalon
             "event": event,
             "wall": _wall(session, event),
             "join_link": join,
+            "personal": personal,
             "join_qr": qr_inline(join, f"QR code to join {event.name}"),
             "made_at": utcnow().astimezone(event.zone).strftime("%H:%M"),
         },
@@ -110,17 +114,17 @@ def agenda_html(session: Session, settings: Settings, event: Event, *, standalon
 def rooms_html(session: Session, settings: Settings, event: Event, *, standalone: bool) -> str:
     """A sign per space: its name, what happens there when, and a QR code to its page."""
     grid = _wall(session, event)
-    signs = [
-        RoomSign(
-            space,
-            qr_inline(
-                absolute(settings, f"/e/{event.join_code}/spaces/{space.id}"),
-                f"QR code of what happens in {space.name}",
-            ),
-            [(slot, grid.card(slot, space)) for slot in grid.slots],
+    signs = []
+    for space in grid.spaces:
+        link = absolute(settings, f"/e/{event.join_code}/spaces/{space.id}")
+        signs.append(
+            RoomSign(
+                space,
+                link,
+                qr_inline(link, f"QR code of what happens in {space.name}"),
+                [(slot, grid.card(slot, space)) for slot in grid.slots],
+            )
         )
-        for space in grid.spaces
-    ]
     return _printed("print/rooms.html", {"event": event, "signs": signs}, standalone=standalone)
 
 
@@ -136,7 +140,7 @@ def event_file(
             return book_html(book, standalone=True).encode()
         return proceedings.to_markdown(book) if fmt == "md" else proceedings.to_docx(book)
     if fmt == "ics":
-        return calendars.sessions(session, event)
+        return calendars.sessions(session, event, personal=personal)
     if fmt == "zip":
         return event_archive(session, settings, event, personal=personal)
     raise ValueError(f"unknown format {fmt!r}")
@@ -171,9 +175,11 @@ def event_archive(
     files["actions.csv"] = exports.to_csv(rows)
     files["actions.xlsx"] = exports.to_xlsx(rows, event)
     files["actions.json"] = exports.to_json(rows, event)
-    files["action-due-dates.ics"] = calendars.action_due_dates(session, event)
-    files["sessions.ics"] = calendars.sessions(session, event)
-    files["agenda-poster.html"] = agenda_html(session, settings, event, standalone=True).encode()
+    files["action-due-dates.ics"] = calendars.action_due_dates(session, event, personal=personal)
+    files["sessions.ics"] = calendars.sessions(session, event, personal=personal)
+    files["agenda-poster.html"] = agenda_html(
+        session, settings, event, standalone=True, personal=personal
+    ).encode()
     files["room-signs.html"] = rooms_html(session, settings, event, standalone=True).encode()
     if personal:
         data = archive.dump(session, event, schema=archive.schema_revision(session))

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.agenda import TopicCreate
+from app.models.base import utcnow
 from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
@@ -327,3 +328,22 @@ def seat_action(topic_id: int, action: str, me: AttendeeDep, form: FormDep) -> R
         lambda: act(me.session, me.event, me.topic(topic_id), me.participant),
         anchor=f"topic-{topic_id}",
     )
+
+
+@router.get("/spaces/{space_id}")
+async def space_page(space_id: int, me: AttendeeDep) -> Response:
+    """What happens in one space, now and later: where a room sign's QR code leads."""
+    space = event_service.space_of(me.session, me.event, space_id)
+
+    def build() -> Response:
+        ctx = me.wall_context()
+        now = utcnow()
+        ctx["space"] = space
+        ctx["sessions"] = [
+            (slot, ctx["wall"].card(slot, space), slot.starts_at <= now < slot.ends_at)
+            for slot in ctx["wall"].slots
+            if slot.ends_at > now or ctx["wall"].card(slot, space)
+        ]
+        return render(me.request, "participant/space.html", ctx)
+
+    return await me.fresh(build)

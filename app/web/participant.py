@@ -42,12 +42,25 @@ def device_path(signer: LinkSigner, event: Event, participant: Participant) -> s
 @router.get("/join")
 def join_form(request: Request, event: JoinedEvent, participant: MaybeParticipant) -> Response:
     if participant is not None:
-        return see_other(f"/e/{event.join_code}")
+        return see_other(_after_join(event, request.query_params.get("next")))
     return render(
         request,
         "participant/join.html",
-        {"event": event, "values": {}, "errors": {}, "join_key": new_secret()},
+        {
+            "event": event,
+            "values": {},
+            "errors": {},
+            "join_key": new_secret(),
+            "next": _after_join(event, request.query_params.get("next")),
+        },
     )
+
+
+def _after_join(event: Event, next_url: object) -> str:
+    """Where to go once joined: a page of this event the person was going to, or its home."""
+    home = f"/e/{event.join_code}"
+    wanted = str(next_url or "")
+    return wanted if wanted.startswith(home + "/") and "//" not in wanted else home
 
 
 @router.post("/join")
@@ -60,8 +73,9 @@ def join(
     visitor: VisitorDep,
     form: FormDep,
 ) -> Response:
+    after = _after_join(event, form.get("next"))
     if participant is not None:  # a second tap on "Join" must not make a second person
-        return see_other(f"/e/{event.join_code}")
+        return see_other(after)
     values = form_values(form, *JOIN_FIELDS)
     join_key = str(form.get("join_key") or "")[:64] or new_secret()
     data, errors = validate(ParticipantJoin, values)
@@ -69,11 +83,17 @@ def join(
         return render(
             request,
             "participant/join.html",
-            {"event": event, "values": values, "errors": errors, "join_key": join_key},
+            {
+                "event": event,
+                "values": values,
+                "errors": errors,
+                "join_key": join_key,
+                "next": after,
+            },
             status_code=422,
         )
     visitor.as_participant(participant_service.join_event(session, event, data, join_key))
-    return remember_and_go(f"/e/{event.join_code}", visitor, settings)
+    return remember_and_go(after, visitor, settings)
 
 
 @router.get("")
