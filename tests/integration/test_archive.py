@@ -11,6 +11,7 @@ from docx import Document
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 from openpyxl import load_workbook
+from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from app.config import Settings
@@ -35,7 +36,11 @@ Exported = tuple[Organiser, Event, Topic, Topic]
 
 
 def _wipe(database: Database) -> None:
+    """Empty every table, as a new database is (PostgreSQL's id sequences start again)."""
     with database.write() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            names = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+            session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         for table in reversed(SQLModel.metadata.sorted_tables):
             session.execute(table.delete())
 
