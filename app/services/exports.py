@@ -173,15 +173,21 @@ def to_xlsx(rows: list[dict[str, Any]], event: Event) -> bytes:
     return out.getvalue()
 
 
+def json_key(column: str) -> str:
+    """A column's name as a JSON key: "Owner e-mail" → "owner_email"."""
+    return column.lower().replace("-", "").replace(" ", "_")
+
+
+def as_document(rows: list[dict[str, Any]], event: Event) -> dict[str, Any]:
+    """The action list as JSON data: the event, then each action with snake_case keys."""
+    return {
+        "event": {"id": event.id, "name": event.name, "starts_on": event.starts_on.isoformat()},
+        "actions": [{json_key(k): _plain(v) for k, v in row.items()} for row in rows],
+    }
+
+
 def to_json(rows: list[dict[str, Any]], event: Event) -> bytes:
-    return json.dumps(
-        {
-            "event": {"name": event.name, "starts_on": event.starts_on.isoformat()},
-            "actions": [{k: _plain(v) for k, v in row.items()} for row in rows],
-        },
-        ensure_ascii=False,
-        indent=2,
-    ).encode()
+    return json.dumps(as_document(rows, event), ensure_ascii=False, indent=2).encode()
 
 
 def actions_file(

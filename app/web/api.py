@@ -1,11 +1,12 @@
-"""The JSON API, /api/v1: events, spaces and slots, for organisers holding an API token."""
+"""The JSON API, /api/v1, for organisers holding an API token: events, spaces and slots, the
+action list, and every export."""
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.models import Event, Organiser, Role
+from app.models import ActionStatus, Event, Organiser, Role
 from app.models.event import (
     EventCreate,
     EventPublic,
@@ -15,9 +16,11 @@ from app.models.event import (
     SpaceCreate,
     SpacePublic,
 )
-from app.services import accounts
+from app.services import accounts, exports, proceedings
 from app.services import events as event_service
-from app.web.deps import SessionDep
+from app.web.common import download
+from app.web.deps import SessionDep, SettingsDep
+from app.web.exports import MEDIA, NO_BOOK_YET, event_file, file_name
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
 
@@ -121,3 +124,46 @@ def add_slot(data: SlotCreate, event: WritableEvent, session: SessionDep) -> obj
 def remove_slot(slot_id: int, event: WritableEvent, session: SessionDep) -> Response:
     event_service.remove_slot(session, event, slot_id)
     return Response(status_code=204)
+
+
+ExportFormat = Literal["csv", "xlsx", "json", "md", "docx", "html", "ics", "zip"]
+
+
+@router.get("/events/{event_id}/actions")
+def list_actions(
+    event: ReadableEvent,
+    session: SessionDep,
+    status: ActionStatus | None = None,
+    theme: str = "",
+    owner: str = "",
+    session_id: Annotated[int | None, Query(alias="session")] = None,
+    slot: int | None = None,
+    personal: bool = True,
+) -> dict[str, Any]:
+    """The event's actions, filtered as the downloads are; `personal=false` leaves out
+    participants' names and e-mails."""
+    wanted = exports.ActionFilter(
+        theme=theme, status=status or "", owner=owner, session=session_id, slot=slot
+    )
+    rows = exports.action_rows(session, event, wanted, personal=personal)
+    return exports.as_document(rows, event)
+
+
+@router.get(
+    "/events/{event_id}/export/{fmt}",
+    responses={200: {"content": {media: {} for media in set(MEDIA.values())}}},
+)
+def export_file(
+    fmt: ExportFormat,
+    event: ReadableEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    personal: bool = True,
+) -> Response:
+    """Any export as a file, as `openspace export` writes it: the action list (csv, xlsx,
+    json), the book of proceedings (md, docx, html), the sessions (ics) or the archive (zip)."""
+    try:
+        body = event_file(session, settings, event, fmt, personal=personal)
+    except proceedings.NoReportYet:
+        raise HTTPException(404, NO_BOOK_YET) from None
+    return download(body, MEDIA[fmt], file_name(event.name, "export", fmt))

@@ -1,10 +1,15 @@
-"""The JSON API: organiser tokens, events, spaces and slots, all in the OpenAPI schema."""
+"""The JSON API: organiser tokens, events, spaces and slots, actions and every export, all in
+the OpenAPI schema."""
 
+import io
+
+from docx import Document
 from fastapi.testclient import TestClient
 
 from app.db import Database
-from app.models import Organiser
+from app.models import Event, Organiser, Topic
 from app.services import accounts
+from app.web.exports import EVENT_FORMATS, MEDIA
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import Factory
 
@@ -131,6 +136,44 @@ def test_openapi_schema_lists_every_api_route(client: TestClient) -> None:
         "/api/v1/events/{event_id}/spaces/{space_id}",
         "/api/v1/events/{event_id}/slots",
         "/api/v1/events/{event_id}/slots/{slot_id}",
+        "/api/v1/events/{event_id}/actions",
+        "/api/v1/events/{event_id}/export/{fmt}",
     }
     assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
     assert client.get("/api/docs").status_code == 200
+
+
+def test_api_gives_the_action_list_and_every_export(
+    client: TestClient, make: Factory, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, first, _ = exported
+    auth = _token(make, organiser)
+    actions = client.get(f"/api/v1/events/{event.id}/actions", headers=auth).json()["actions"]
+    assert [a["action"] for a in actions][:2] == ["Free bus passes for carers", "اردو میں معلومات"]
+    assert actions[0]["owner_email"] == "zazolc@example.pl" and actions[0]["due"] == "2027-09-01"
+    done = client.get(
+        f"/api/v1/events/{event.id}/actions",
+        params={"status": "done", "personal": "false"},
+        headers=auth,
+    ).json()["actions"]
+    assert [(a["action"], a["owner"]) for a in done] == [("اردو میں معلومات", "")]
+    in_session = client.get(
+        f"/api/v1/events/{event.id}/actions", params={"session": first.id}, headers=auth
+    ).json()["actions"]
+    assert {a["session"] for a in in_session} == {"Transport"}
+    schema = client.get("/api/v1/openapi.json").json()
+    [parameter] = [
+        p
+        for p in schema["paths"]["/api/v1/events/{event_id}/export/{fmt}"]["get"]["parameters"]
+        if p["name"] == "fmt"
+    ]
+    assert set(parameter["schema"]["enum"]) == set(EVENT_FORMATS)
+    for fmt in EVENT_FORMATS:
+        response = client.get(f"/api/v1/events/{event.id}/export/{fmt}", headers=auth)
+        assert response.status_code == 200, (fmt, response.text)
+        assert response.headers["content-type"].startswith(MEDIA[fmt].split(";")[0])
+    book = client.get(f"/api/v1/events/{event.id}/export/docx", headers=auth).content
+    assert Document(io.BytesIO(book)).paragraphs[0].text == "Łódź — اردو day"
+    assert client.get(f"/api/v1/events/{event.id}/export/pdf", headers=auth).status_code == 422
+    stranger = _token(make, make.organiser())
+    assert client.get(f"/api/v1/events/{event.id}/export/csv", headers=stranger).status_code == 404

@@ -70,9 +70,9 @@ def test_filters_and_the_export_without_personal_data(
     organiser, event, _, second = exported
     log_in(client, organiser.email)
     done = json.loads(_download(client, event, "json", status="done"))
-    assert [a["Action"] for a in done["actions"]] == ["اردو میں معلومات"]
+    assert [a["action"] for a in done["actions"]] == ["اردو میں معلومات"]
     in_session = json.loads(_download(client, event, "json", session=str(second.id)))
-    assert [a["Session"] for a in in_session["actions"]] == ["Housing"]
+    assert [a["session"] for a in in_session["actions"]] == ["Housing"]
     by_owner = json.loads(_download(client, event, "json", owner="zażółć"))
     assert len(by_owner["actions"]) == 1
     anonymous = _download(client, event, "csv", personal="0").decode("utf-8-sig")
