@@ -100,7 +100,8 @@ def dump(session: Session, event: Event, schema: str = "") -> dict[str, Any]:
 
 
 def dumps(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, indent=1).encode()
+    # No indentation: Python's fast (C) encoder only writes compact JSON.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _value(column: Column[Any], value: object) -> object:

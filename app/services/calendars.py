@@ -87,10 +87,16 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> bytes
     return _bytes(cal)
 
 
-def action_due_dates(session: Session, event: Event, *, personal: bool = True) -> bytes:
-    """An all-day entry on each action's due date (with its owner)."""
+def action_due_dates(
+    session: Session,
+    event: Event,
+    *,
+    personal: bool = True,
+    lines: list[outcomes.ActionLine] | None = None,
+) -> bytes:
+    """An all-day entry on each action's due date (with its owner); `lines` when read already."""
     cal = _calendar(f"Actions · {event.name}")
-    for line in outcomes.action_lines(session, event):
+    for line in outcomes.action_lines(session, event) if lines is None else lines:
         due = line.action.due_on
         if due is None:
             continue

@@ -16,7 +16,7 @@ from app.config import ROOT, Settings
 from app.models import Event, Slot, Space
 from app.models.base import utcnow
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS
-from app.services import archive, calendars, exports, marketplace, proceedings, wall
+from app.services import archive, calendars, exports, marketplace, outcomes, proceedings, wall
 from app.services import events as event_service
 from app.services.marketplace import TopicCard
 from app.templating import render_part
@@ -162,8 +162,9 @@ def event_archive(
 ) -> bytes:
     """A ZIP of every export, and (with personal data) the JSON dump `openspace import` loads."""
     files: dict[str, bytes] = {}
+    lines = outcomes.action_lines(session, event)
     try:
-        book = proceedings.book(session, event, personal=personal)
+        book = proceedings.book(session, event, personal=personal, lines=lines)
     except proceedings.NoReportYet:
         book_line = "(no book of proceedings: no report had been written)\n"
     else:
@@ -171,11 +172,15 @@ def event_archive(
         files["proceedings.docx"] = proceedings.to_docx(book)
         files["proceedings.md"] = proceedings.to_markdown(book)
         book_line = "proceedings.html, .docx, .md           the book of proceedings\n"
-    rows = exports.action_rows(session, event, exports.ActionFilter(), personal=personal)
+    rows = exports.action_rows(
+        session, event, exports.ActionFilter(), personal=personal, lines=lines
+    )
     files["actions.csv"] = exports.to_csv(rows)
     files["actions.xlsx"] = exports.to_xlsx(rows, event)
     files["actions.json"] = exports.to_json(rows, event)
-    files["action-due-dates.ics"] = calendars.action_due_dates(session, event, personal=personal)
+    files["action-due-dates.ics"] = calendars.action_due_dates(
+        session, event, personal=personal, lines=lines
+    )
     files["sessions.ics"] = calendars.sessions(session, event, personal=personal)
     files["agenda-poster.html"] = agenda_html(
         session, settings, event, standalone=True, personal=personal
@@ -198,9 +203,11 @@ def event_archive(
         dump=dump_line,
     ).encode()
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
         for name, content in files.items():
-            bundle.writestr(name, content)
+            # XLSX and DOCX are ZIP files already: compressing them again gains nothing.
+            packed = name.endswith((".xlsx", ".docx"))
+            bundle.writestr(name, content, zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
