@@ -20,7 +20,7 @@ from app.cli import migrate
 from app.config import Settings
 from app.db import Database, normalise_url
 from app.main import create_app
-from app.models import Event, metadata
+from app.models import Event, Organiser, Topic, metadata
 from tests import factories
 
 
@@ -149,3 +149,9 @@ def phone(base: str, event: Event, name: str, timeout: float = 10) -> httpx.Clie
     )
     assert joined.status_code == 303
     return browser
+
+
+@pytest.fixture
+def exported(make: factories.Factory) -> tuple[Organiser, Event, Topic, Topic]:
+    """An event with reports and actions to export (see `factories.outcomes_event`)."""
+    return factories.outcomes_event(make)
