@@ -23,6 +23,7 @@ from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 from common import fresh_database
+from sqlmodel import select
 
 from app.cli import migrate
 from app.config import Settings
@@ -130,7 +131,7 @@ def build(database: Database) -> Event:
             for i in range(PARTICIPANTS)
         ]
         _add(session, Participant, people)
-        pids = [p.id for p in session.query(Participant).filter(Participant.event_id == eid)]
+        pids = list(session.exec(select(Participant.id).where(Participant.event_id == eid)))
         topics = [
             Topic(
                 event_id=eid,
@@ -196,7 +197,7 @@ def build(database: Database) -> Event:
                 for i in range(ACTIONS)
             ],
         )
-        aids = [a.id for a in session.query(Action).filter(Action.event_id == eid)]
+        aids = list(session.exec(select(Action.id).where(Action.event_id == eid)))
         _add(
             session,
             ActionTheme,

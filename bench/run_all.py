@@ -52,6 +52,8 @@ def main() -> None:
         run(["signup_load.py", *pg]),
         run(["live_fanout.py"]),
         run(["live_fanout.py", "--workers", "4", *pg]),
+        run(["exports.py"]),
+        run(["exports.py", *pg]),
     ]
     readme = HERE / "README.md"
     text = readme.read_text()
