@@ -2,6 +2,17 @@
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.factories import PASSWORD
+
+
+def log_in(page: Page, email: str) -> None:
+    """The organiser logs in on the log-in page, with the factories' password."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My events")).to_be_visible()
+
 
 def join(context: BrowserContext, code: str, name: str) -> Page:
     """A new page in `context` joins the event by its code under `name`."""

@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from app.models import Event, Participant, Topic
 from app.security import LinkSigner
 from app.services import convergence, live, outcomes
-from tests.browser.pages import connected, join
-from tests.factories import PASSWORD, Factory, placed_topic
+from tests.browser.pages import connected, join, log_in
+from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
@@ -86,10 +86,7 @@ def test_two_people_write_one_report_at_once_and_an_action_is_followed_up(
 
     # The organiser's tracker shows it.
     office = context().new_page()
-    office.goto("/login")
-    office.get_by_label("E-mail").fill(organiser.email)
-    office.get_by_label("Password").fill(PASSWORD)
-    office.get_by_role("button", name="Log in").click()
+    log_in(office, organiser.email)
     office.goto(f"/organiser/events/{event.id}/actions")
     row = office.locator("tr", has_text="Map every warm space in the borough")
     expect(row).to_contain_text("Done")
@@ -173,10 +170,7 @@ def test_stored_html_and_markdown_show_as_text_and_never_run(
     contexts.append(page.context)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(organiser.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, organiser.email)
     page.goto(f"/e/{code}/join")
     page.get_by_label("Your name").fill("Checker")
     page.get_by_role("button", name="Join").click()

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from app.models import Event, Organiser, Topic
-from tests.factories import PASSWORD
+from tests.browser.pages import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +23,7 @@ def test_the_book_prints_on_a4_with_a_page_per_report(
     context = browser.new_context(base_url=live_server)  # type: ignore[attr-defined]
     contexts.append(context)
     page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(organiser.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, organiser.email)
     page.goto(f"/organiser/events/{event.id}")
     page.get_by_role("link", name="Open the book").click()
     expect(page.get_by_role("heading", name="Transport")).to_be_visible()

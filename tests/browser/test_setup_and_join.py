@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.factories import PASSWORD, Factory
+from tests.browser.pages import log_in
+from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
 
@@ -48,11 +49,7 @@ def test_organiser_sets_up_event_and_participant_joins_on_phone(
 
     laptop = browser.new_context(base_url=live_server, **LAPTOP)
     page = laptop.new_page()
-    page.goto("/organiser")
-    page.get_by_label("E-mail address").fill(organiser.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My events")).to_be_visible()
+    log_in(page, organiser.email)
 
     page.get_by_label("Name").fill("Inequalities Action Workshop")
     page.get_by_label("Theme question").fill("How do we take ownership of actions?")
