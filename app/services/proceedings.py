@@ -15,7 +15,7 @@ from typing import Any
 
 import docx
 from docx.oxml.ns import nsmap, qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 from lxml import etree  # type: ignore[import-untyped]
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -246,13 +246,18 @@ def to_markdown(the_book: Book) -> bytes:
     if event.theme_question:
         out += [f"*{_md(event.theme_question)}*", ""]
     out += [
-        f"Book of proceedings · {event.starts_on.isoformat()}"
+        f"Book of proceedings · {event.starts_on.strftime('%d %B %Y')}"
+        + ("" if the_book.personal else " · without personal data")
         + (f" · {_md(event.venue)}" if event.venue else ""),
         "",
     ]
     out += [f"- **{n}** {label}" for label, n in the_book.figures] + ["", "## Contents", ""]
     for chapter in the_book.chapters:
         out.append(f"- [{_md(chapter.topic.title)}](#{chapter.anchor})")
+    if the_book.themes:
+        out.append("- Actions by theme")
+    if the_book.unreported:
+        out.append("- Sessions without a report")
     for chapter in the_book.chapters:
         out += ["", f'<a id="{chapter.anchor}"></a>', "", f"## {_md(chapter.topic.title)}", ""]
         out.append(
@@ -321,14 +326,20 @@ def to_docx(the_book: Book) -> bytes:
     event = the_book.event
     document = docx.Document()
     document.core_properties.title = f"Book of proceedings: {event.name}"
+    document.core_properties.author = "OpenSpace"
+    page = document.sections[0]
+    page.page_width, page.page_height = Mm(210), Mm(297)  # A4, not the template's Letter
     end = document.element.body.sectPr
     document.styles["Normal"].font.size = Pt(11)
     _paragraph(end, event.name, "Title")
     if event.theme_question:
         _paragraph(end, event.theme_question, "IntenseQuote")
-    document.add_paragraph(
+    _paragraph(
+        end,
         f"Book of proceedings · {event.starts_on.strftime('%d %B %Y')}"
         + (f" · {event.venue}" if event.venue else "")
+        + ("" if the_book.personal else " · without personal data"),
+        "Normal",
     )
     figures = document.add_table(rows=len(the_book.figures), cols=2)
     for row, (label, n) in zip(figures.rows, the_book.figures, strict=True):

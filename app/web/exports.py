@@ -149,7 +149,7 @@ def event_file(
 ARCHIVE_README = """{name}
 {line}
 
-Everything OpenSpace holds about this event, as exported on {when}.
+{what}, as exported on {when}.
 
 {book}actions.csv, actions.xlsx, actions.json   the action list (CSV opens in Excel)
 action-due-dates.ics, sessions.ics        calendars
@@ -199,6 +199,9 @@ def event_archive(
         name=event.name,
         line="=" * len(event.name),
         when=utcnow().astimezone(event.zone).strftime("%d %B %Y, %H:%M"),
+        what="Everything OpenSpace holds about this event"
+        if personal
+        else "This event without personal data (no participants' names or e-mails)",
         book=book_line,
         dump=dump_line,
     ).encode()

@@ -61,6 +61,8 @@ def test_the_book_as_docx_opens_in_a_word_reader(client: TestClient, exported: E
         io.BytesIO(client.get(f"/events/{event.id}/export/proceedings.docx?personal=0").content)
     )
     assert not any("Zażółć" in p.text for p in anonymous.paragraphs)
+    assert any("without personal data" in p.text for p in anonymous.paragraphs)
+    assert round(document.sections[0].page_width.mm) == 210  # A4, as printed in Europe
 
 
 def test_the_book_as_markdown_keeps_what_people_typed_as_text(
