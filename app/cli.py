@@ -140,12 +140,8 @@ def export(settings: Settings, event_ref: str, fmt: str, output: str, personal: 
             return 2
         try:
             content = event_file(session, settings, event, fmt, personal=personal)
-        except proceedings.NoReportYet:
-            print(
-                f"No report is in yet for {event.name}: the book of proceedings appears "
-                "with the first one.",
-                file=sys.stderr,
-            )
+        except proceedings.NoReportYet as missing:
+            print(f"{event.name}: {missing.message}", file=sys.stderr)
             return 2
     Path(output).write_bytes(content)
     print(f"Wrote {fmt} of {event.name} to {output} ({len(content)} bytes).")

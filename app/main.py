@@ -17,6 +17,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.security import LinkSigner
 from app.services.errors import Refused
+from app.services.proceedings import NoReportYet
 from app.templating import render, wants_fragment
 from app.web import (
     api,
@@ -101,6 +102,12 @@ def install_error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=409)
         return error_page(request, 409, exc.message)
+
+    @app.exception_handler(NoReportYet)
+    async def no_book_yet(request: Request, exc: NoReportYet) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message}, status_code=404)
+        return error_page(request, 404, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, col
 
 from app.models import Event, Organiser
 from app.models.base import utcnow
-from app.services.events import free_join_code
+from app.services.events import event_by_code, free_join_code
 
 FORMAT = "openspace-event"
 VERSION = 1
@@ -150,7 +150,7 @@ def load(session: Session, data: dict[str, Any]) -> tuple[Event, list[str]]:
                 row["organiser_id"] = organiser_ids[row["organiser_id"]]
             if name == "organiser":
                 row["password_hash"] = NO_PASSWORD
-            if name == "event" and _code_taken(session, row["join_code"]):
+            if name == "event" and event_by_code(session, row["join_code"]) is not None:
                 old = row["join_code"]
                 row["join_code"] = free_join_code(session)
                 notes.append(
@@ -206,13 +206,6 @@ def _refuse_clashes(session: Session, table: Table, ids: list[int]) -> None:
                 f"This database already holds rows of this event ({table.name}): "
                 "import into an empty database, or one that does not have this event."
             )
-
-
-def _code_taken(session: Session, code: str) -> bool:
-    return (
-        session.execute(select(col(Event.id)).where(col(Event.join_code) == code)).first()
-        is not None
-    )
 
 
 def _advance_sequences(session: Session, tables: list[Table]) -> None:

@@ -86,7 +86,7 @@ def _publish_changes(session: Session) -> None:
 def free_join_code(session: Session) -> str:
     """A join code no event has yet."""
     code = new_join_code()
-    while session.exec(select(Event.id).where(Event.join_code == code)).first() is not None:
+    while event_by_code(session, code) is not None:
         code = new_join_code()
     return code
 

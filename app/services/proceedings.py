@@ -46,6 +46,11 @@ from app.services import outcomes, participants
 class NoReportYet(Exception):
     """The book appears with the first report."""
 
+    message = (
+        "No report is in yet: the book of proceedings appears as soon as the first session "
+        "has written something."
+    )
+
 
 @dataclass
 class Chapter:

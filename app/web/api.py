@@ -16,11 +16,11 @@ from app.models.event import (
     SpaceCreate,
     SpacePublic,
 )
-from app.services import accounts, exports, proceedings
+from app.services import accounts, exports
 from app.services import events as event_service
 from app.web.common import download
 from app.web.deps import SessionDep, SettingsDep
-from app.web.exports import MEDIA, NO_BOOK_YET, event_file, file_name
+from app.web.exports import MEDIA, event_file, file_name
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
 
@@ -162,8 +162,5 @@ def export_file(
 ) -> Response:
     """Any export as a file, as `openspace export` writes it: the action list (csv, xlsx,
     json), the book of proceedings (md, docx, html), the sessions (ics) or the archive (zip)."""
-    try:
-        body = event_file(session, settings, event, fmt, personal=personal)
-    except proceedings.NoReportYet:
-        raise HTTPException(404, NO_BOOK_YET) from None
+    body = event_file(session, settings, event, fmt, personal=personal)
     return download(body, MEDIA[fmt], file_name(event.name, "export", fmt))

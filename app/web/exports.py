@@ -39,10 +39,6 @@ BOOK_FORMATS = ("html", "md", "docx")
 # What `openspace export --format` offers: the action list, the book, the sessions' calendar,
 # and the archive of everything.
 EVENT_FORMATS = (*exports.FORMATS, *BOOK_FORMATS, "ics", "zip")
-NO_BOOK_YET = (
-    "No report is in yet: the book of proceedings appears as soon as the first session has "
-    "written something."
-)
 
 
 def file_name(name: str, what: str, fmt: str) -> str:
@@ -131,7 +127,8 @@ def rooms_html(session: Session, settings: Settings, event: Event, *, standalone
 def event_file(
     session: Session, settings: Settings, event: Event, fmt: str, *, personal: bool = True
 ) -> bytes:
-    """One of EVENT_FORMATS as a file; NoReportYet for the book before the first report."""
+    """One of EVENT_FORMATS as a file; NoReportYet (a 404 page) for the book before the
+    first report."""
     if fmt in exports.FORMATS:
         return exports.actions_file(session, event, fmt, exports.ActionFilter(), personal=personal)
     if fmt in BOOK_FORMATS:
@@ -214,18 +211,11 @@ def event_archive(
     return out.getvalue()
 
 
-def _book(event: Event, session: Session, personal: bool) -> proceedings.Book:
-    try:
-        return proceedings.book(session, event, personal=personal)
-    except proceedings.NoReportYet:
-        raise HTTPException(404, NO_BOOK_YET) from None
-
-
 @router.get("/proceedings")
 def proceedings_page(request: Request, event: FacilitatedEvent, session: SessionDep) -> Response:
     """The book of proceedings as a print-ready page (print it, or save it as PDF)."""
     personal = _personal(request)
-    book = _book(event, session, personal)
+    book = proceedings.book(session, event, personal=personal)
     html = book_html(book, standalone=False, query="" if personal else "?personal=0")
     return Response(html, media_type=MEDIA["html"])
 
@@ -251,10 +241,7 @@ def export_proceedings(
     if fmt not in BOOK_FORMATS:
         raise HTTPException(404, "The book of proceedings comes as html, md or docx.")
     personal = _personal(request)
-    try:
-        body = event_file(session, settings, event, fmt, personal=personal)
-    except proceedings.NoReportYet:
-        raise HTTPException(404, NO_BOOK_YET) from None
+    body = event_file(session, settings, event, fmt, personal=personal)
     what = "proceedings" if personal else "proceedings-anonymous"
     return download(body, MEDIA[fmt], file_name(event.name, what, fmt))
 
