@@ -261,6 +261,9 @@ class Hub:
         if self._drawing is not None and not self._drawing.done():
             self._dirty = True
             return
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self._pending:
             return
         self._pending = True
@@ -285,8 +288,11 @@ class Hub:
             fresh, self._fresh = self._fresh, asyncio.Event()
             fresh.set()
         if self._dirty:
+            # Something changed while this frame was read: draw again. (Through `changed`
+            # this was lost, since this very task still counts as drawing; the change then
+            # waited for the five-second check.)
             self._dirty = False
-            self.changed(frozenset())
+            self._schedule()
 
     async def _check_forever(self) -> None:
         """A safety net: notice changes the broker did not bring, and the clock."""
