@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-python clean
+.PHONY: run test lint format messages check-python clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || (echo "OpenSpace needs Python 3.11 or newer on the PATH." >&2; exit 1)
@@ -30,6 +30,18 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# After changing interface text: gather it into the catalogue and add it to each language's
+# file for translating (app/locale/<code>/LC_MESSAGES/messages.po).
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k ngettext --no-location --sort-output \
+		-o app/locale/messages.pot app templates
+	for code in pl ur; do \
+		test -f app/locale/$$code/LC_MESSAGES/messages.po \
+		|| $(BIN)/pybabel -q init -D messages -i app/locale/messages.pot -d app/locale -l $$code; \
+		$(BIN)/pybabel -q update --no-fuzzy-matching -D messages \
+			-i app/locale/messages.pot -d app/locale -l $$code; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -38,7 +38,7 @@ from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
 from app.web.live import Live
 from app.web.marketplace import NotJoined
-from app.web.middleware import CsrfCookieMiddleware, TransactionMiddleware
+from app.web.middleware import CsrfCookieMiddleware, LanguageMiddleware, TransactionMiddleware
 
 log = logging.getLogger("openspace")
 
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(TransactionMiddleware, database=database)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(LanguageMiddleware)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     for module in (

@@ -8,17 +8,16 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from app import i18n
 from app.config import ROOT
 
 HTMX = "vendor/htmx-2.0.11.min.js"
 HTMX_SSE = "vendor/htmx-ext-sse-2.2.4.min.js"
 
 
-def _local(moment: datetime | None, zone: Any, fmt: str = "%H:%M") -> str:
-    """A stored UTC moment as the clock at the venue shows it."""
-    if moment is None:
-        return ""
-    return moment.astimezone(zone).strftime(fmt)
+def _local(moment: datetime | None, zone: Any, style: str = "time") -> str:
+    """A stored UTC moment as the clock at the venue shows it, in the reader's language."""
+    return i18n.when(moment, zone, style)
 
 
 def _csrf_field(token: str) -> Markup:
@@ -30,11 +29,19 @@ env = Environment(
     autoescape=select_autoescape(["html", "xml", "svg"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
+)
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
 )
 env.filters["local"] = _local
 env.filters["code"] = lambda code: f"{code[:3]}-{code[3:]}" if len(code) == 6 else code
 env.globals["HTMX"] = HTMX
 env.globals["HTMX_SSE"] = HTMX_SSE
+env.globals["LANGUAGES"] = i18n.LANGUAGES
+env.globals["language"] = i18n.current
+env.globals["direction"] = i18n.direction
+env.filters["day"] = lambda value, style="date": i18n.when(value, None, style)
 # Form macros are globals so that a block rendered on its own (for htmx) has them too.
 _macros = env.get_template("macros.html").module
 env.globals.update(

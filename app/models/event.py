@@ -8,6 +8,7 @@ from pydantic import ConfigDict, field_validator, model_validator
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import DEFAULT, LANGUAGES, _
 from app.models.base import UTCDateTime, utcnow
 
 DEFAULT_PRINCIPLES = (
@@ -44,6 +45,12 @@ class EventBase(SQLModel):
     timezone: str = Field(default="Europe/London", max_length=64)
     venue: str = Field(default="", max_length=200)
     principles: str = Field(default=DEFAULT_PRINCIPLES, max_length=4000, sa_type=Text)
+    # The languages the event's pages offer participants, the first one the projector's.
+    languages: str = Field(default=",".join(LANGUAGES), max_length=60)
+
+    @property
+    def offered(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code in LANGUAGES] or [DEFAULT]
 
 
 class EventCreate(EventBase, Form):
@@ -53,6 +60,16 @@ class EventCreate(EventBase, Form):
         if value not in available_timezones():
             raise ValueError("Please choose a time zone from the list, such as Europe/London.")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: str) -> str:
+        codes = [code for code in value.split(",") if code]
+        if not codes:
+            raise ValueError(_("Please choose at least one language."))
+        if any(code not in LANGUAGES for code in codes):
+            raise ValueError(_("Please choose from the languages listed."))
+        return ",".join(dict.fromkeys(codes))
 
 
 class EventUpdate(EventCreate):

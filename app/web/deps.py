@@ -8,7 +8,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app import i18n
 from app.config import Settings
+from app.i18n import _
 from app.models import Event, Organiser, Participant, Role
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
@@ -205,11 +207,14 @@ class Joined:
     participant: Participant | None
 
 
-def joined(code: str, session: SessionDep, visitor: VisitorDep) -> Joined:
-    """Both looked up in one trip to a worker thread (participant pages are the busiest)."""
+def joined(request: Request, code: str, session: SessionDep, visitor: VisitorDep) -> Joined:
+    """Both looked up in one trip to a worker thread (participant pages are the busiest).
+
+    The page speaks one of the languages the event offers."""
     event = event_service.event_by_code(session, code)
     if event is None:
-        raise HTTPException(404, "There is no event with this code.")
+        raise HTTPException(404, _("There is no event with this code."))
+    i18n.narrow(event.offered, request.headers.get("accept-language", ""))
     held = visitor.participants.get(str(event.id))
     if not held or len(held) != 2:
         return Joined(event, None)

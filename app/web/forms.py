@@ -48,6 +48,13 @@ def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, FormErro
         return None, errors
 
 
+# Fields that are a set of ticked boxes sharing one name, kept as a comma-separated list.
+LIST_FIELDS = frozenset({"languages"})
+
+
 def form_values(form: FormData, *names: str) -> dict[str, str]:
     """The named fields as the person typed them (missing ones as empty text)."""
-    return {name: str(form.get(name) or "") for name in names}
+    return {
+        name: ",".join(map(str, form.getlist(name))) if name in LIST_FIELDS else str(form.get(name) or "")
+        for name in names
+    }

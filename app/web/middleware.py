@@ -12,6 +12,7 @@ from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import i18n
 from app.db import Database
 
 log = logging.getLogger("openspace")
@@ -169,3 +170,36 @@ def _cookie(scope: Scope, name: str) -> str | None:
             morsel: Any = jar.get(name)
             return morsel.value if morsel else None
     return None
+
+
+class LanguageMiddleware:
+    """Answers each request in the visitor's language: their choice, else their browser's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
+            await self.app(scope, receive, send)
+            return
+        chosen = _cookie(scope, i18n.COOKIE)
+        if chosen not in i18n.LANGUAGES:
+            accept = _header(scope, b"accept-language")
+            chosen = i18n.negotiate(accept) or i18n.DEFAULT
+        speaking = i18n.begin(chosen)
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["content-language"] = speaking.code
+                headers.add_vary_header("Accept-Language")
+            await send(message)
+
+        await self.app(scope, receive, send_with_language)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""

@@ -37,7 +37,9 @@ from app.web.forms import FormErrors, form_values, validate
 router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf)])
 M = TypeVar("M", bound=BaseModel)
 
-EVENT_FIELDS = ("name", "theme_question", "starts_on", "timezone", "venue", "principles")
+EVENT_FIELDS = (
+    "name", "theme_question", "starts_on", "timezone", "venue", "principles", "languages"
+)
 TIMEZONES = sorted(available_timezones())
 
 
@@ -150,8 +152,9 @@ def create_event(
     request: Request, session: SessionDep, organiser: CurrentOrganiser, form: FormDep
 ) -> Response:
     values = form_values(form, *EVENT_FIELDS)
-    if not values["principles"]:
-        values.pop("principles")
+    for optional in ("principles", "languages"):
+        if not values[optional]:
+            values.pop(optional)
     data, errors = validate(EventCreate, values)
     if data is None:
         return render(

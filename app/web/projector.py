@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from app import i18n
+from app.i18n import _
 from app.models import Event
 from app.templating import render
 from app.web import live
@@ -14,11 +16,14 @@ from app.web.deps import SessionDep, SettingsDep, SignerDep
 router = APIRouter()
 
 
-def displayed_event(token: str, session: SessionDep, signer: SignerDep) -> Event:
+def displayed_event(
+    request: Request, token: str, session: SessionDep, signer: SignerDep
+) -> Event:
     values = signer.read("projector", token)
     event = session.get(Event, values[0]) if values and len(values) == 2 else None
     if event is None or values is None or event.projector_version != values[1]:
-        raise HTTPException(404, "This display link does not work any more.")
+        raise HTTPException(404, _("This display link does not work any more."))
+    i18n.narrow(event.offered, request.headers.get("accept-language", ""))
     return event
 
 

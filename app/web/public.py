@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from app import i18n
 from app.services import accounts
 from app.services import events as event_service
 from app.templating import render
@@ -50,6 +51,22 @@ def find_event(
             status_code=404,
         )
     return see_other(f"/e/{event.join_code}/join")
+
+
+@router.post("/language")
+def choose_language(form: FormDep, settings: SettingsDep) -> Response:
+    """The language switcher on every page: remember the choice, go back to the page."""
+    code = str(form.get("language") or "")
+    response = see_other(safe_next(str(form.get("next") or ""), "/"))
+    if code in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE,
+            code,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        )
+    return response
 
 
 @router.get("/j/{code}")

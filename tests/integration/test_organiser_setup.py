@@ -183,6 +183,7 @@ def test_event_details_updated_and_shown_to_participants(client: TestClient, mak
             "timezone": "Europe/London",
             "venue": "Bradford City Football Club",
             "principles": "Whoever comes are the right people.",
+            "languages": ["en", "pl", "ur"],
         },
         headers=HX,
     )
