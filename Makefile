@@ -35,7 +35,7 @@ format: $(STAMP)
 # file for translating (app/locale/<code>/LC_MESSAGES/messages.po).
 messages: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k ngettext --no-location --sort-output \
-		-o app/locale/messages.pot app templates
+		-o app/locale/messages.pot .
 	for code in pl ur; do \
 		test -f app/locale/$$code/LC_MESSAGES/messages.po \
 		|| $(BIN)/pybabel -q init -D messages -i app/locale/messages.pot -d app/locale -l $$code; \
