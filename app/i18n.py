@@ -45,11 +45,12 @@ class Speaking:
     code: str = DEFAULT
 
 
-_speaking: ContextVar[Speaking] = ContextVar("openspace_language", default=Speaking())
+_speaking: ContextVar[Speaking | None] = ContextVar("openspace_language", default=None)
 
 
 def current() -> str:
-    return _speaking.get().code
+    speaking = _speaking.get()
+    return speaking.code if speaking is not None else DEFAULT
 
 
 def begin(code: str) -> Speaking:
@@ -62,6 +63,8 @@ def begin(code: str) -> Speaking:
 def narrow(offered: Sequence[str], accept_language: str = "") -> str:
     """Keep the request's language if `offered` has it; else the browser's best of `offered`."""
     speaking = _speaking.get()
+    if speaking is None:
+        speaking = begin(DEFAULT)
     if offered and speaking.code not in offered:
         speaking.code = negotiate(accept_language, offered) or offered[0]
     return speaking.code

@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database
+from app.i18n import _, lazy
 from app.security import LinkSigner
 from app.services.errors import Refused
 from app.services.proceedings import NoReportYet
@@ -33,6 +34,7 @@ from app.web import (
     public,
     tracker,
 )
+from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
@@ -43,14 +45,14 @@ from app.web.middleware import CsrfCookieMiddleware, LanguageMiddleware, Transac
 log = logging.getLogger("openspace")
 
 TITLES = {
-    400: "Something in the request was not right",
-    401: "Please log in",
-    403: "This page is not for you",
-    404: "We could not find that page",
-    405: "That cannot be done here",
-    409: "That could not be done",
-    422: "Something in the request was not right",
-    500: "Something went wrong on our side",
+    400: lazy("Something in the request was not right"),
+    401: lazy("Please log in"),
+    403: lazy("This page is not for you"),
+    404: lazy("We could not find that page"),
+    405: lazy("That cannot be done here"),
+    409: lazy("That could not be done"),
+    422: lazy("Something in the request was not right"),
+    500: lazy("Something went wrong on our side"),
 }
 
 
@@ -65,7 +67,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return render(
         request,
         "errors.html",
-        {"status": status, "title": TITLES.get(status, "That did not work"), "message": message},
+        {
+            "status": status,
+            "title": str(TITLES[status]) if status in TITLES else _("That did not work"),
+            "message": message,
+        },
         status_code=status,
     )
 
@@ -90,7 +96,7 @@ def install_error_pages(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404 and message == "Not Found":
-            message = "The address may be mistyped, or the page may have moved."
+            message = _("The address may be mistyped, or the page may have moved.")
         if _is_api(request):
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
@@ -106,20 +112,24 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NoReportYet)
     async def no_book_yet(request: Request, exc: NoReportYet) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": exc.message}, status_code=404)
-        return error_page(request, 404, exc.message)
+            return JSONResponse({"detail": str(exc.message)}, status_code=404)
+        return error_page(request, 404, str(exc.message))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
             return await request_validation_exception_handler(request, exc)
-        return error_page(request, 422, "Part of the address or form was not in the expected form.")
+        return error_page(
+            request, 422, _("Part of the address or form was not in the expected form.")
+        )
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_page(
-            request, 500, "We have noted the problem. Please go back and try again in a moment."
+            request,
+            500,
+            _("We have noted the problem. Please go back and try again in a moment."),
         )
 
 
@@ -158,7 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TransactionMiddleware, database=database)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(LanguageMiddleware)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    # Outermost: pages, fragments and static files travel compressed (event streams do not:
+    # GZipMiddleware leaves text/event-stream alone, so updates are not held back).
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.mount("/static", HashedStaticFiles(directory=ROOT / "static"), name="static")
 
     for module in (
         public,

@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from app import i18n
 from app.config import ROOT
+from app.web.assets import static_url
 
 HTMX = "vendor/htmx-2.0.11.min.js"
 HTMX_SSE = "vendor/htmx-ext-sse-2.2.4.min.js"
@@ -31,8 +32,11 @@ env = Environment(
     lstrip_blocks=True,
     extensions=["jinja2.ext.i18n"],
 )
+# Templates look the text up; Jinja fills in the variables itself, escaping them.
 env.install_gettext_callables(  # type: ignore[attr-defined]
-    i18n.gettext, i18n.ngettext, newstyle=True
+    lambda message: i18n.translations(i18n.current()).gettext(message),
+    lambda singular, plural, n: i18n.translations(i18n.current()).ngettext(singular, plural, n),
+    newstyle=True,
 )
 env.filters["local"] = _local
 env.filters["code"] = lambda code: f"{code[:3]}-{code[3:]}" if len(code) == 6 else code
@@ -89,7 +93,7 @@ def _context(
         "request": request,
         "csrf_token": csrf_token,
         "csrf_field": _csrf_field(csrf_token),
-        "static": lambda path: f"/static/{path}",
+        "static": static_url,
     }
     ctx.update(context or {})
     return ctx

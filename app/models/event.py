@@ -58,7 +58,7 @@ class EventCreate(EventBase, Form):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         if value not in available_timezones():
-            raise ValueError("Please choose a time zone from the list, such as Europe/London.")
+            raise ValueError(_("Please choose a time zone from the list, such as Europe/London."))
         return value
 
     @field_validator("languages")
@@ -161,9 +161,9 @@ class SlotCreate(SlotBase, Form):
     @model_validator(mode="after")
     def _ends_after_start(self) -> "SlotCreate":
         if (self.starts_at.tzinfo is None) != (self.ends_at.tzinfo is None):
-            raise ValueError("Give both times with a UTC offset, or neither.")
+            raise ValueError(_("Give both times with a UTC offset, or neither."))
         if self.ends_at <= self.starts_at:
-            raise ValueError("The slot must end after it starts.")
+            raise ValueError(_("The slot must end after it starts."))
         return self
 
 

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from app.i18n import lazy
 from app.models.base import UTCDateTime, utcnow
 from app.models.event import Form
 
@@ -20,6 +21,17 @@ class ProjectorView(StrEnum):
     now = "now"
     news = "news"
     converge = "converge"
+
+
+# What the facilitator's buttons and notices call each view.
+VIEW_LABELS = {
+    ProjectorView.opening: lazy("Opening circle"),
+    ProjectorView.marketplace: lazy("Marketplace"),
+    ProjectorView.wall: lazy("The wall"),
+    ProjectorView.now: lazy("Now and next"),
+    ProjectorView.news: lazy("News wall"),
+    ProjectorView.converge: lazy("Top actions"),
+}
 
 
 class AnnouncementCreate(Form):

@@ -7,6 +7,7 @@ from pydantic import field_validator
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import lazy
 from app.models.base import UTCDateTime, utcnow
 from app.models.event import Form
 from app.models.people import check_email
@@ -24,7 +25,20 @@ class ContributionKind(StrEnum):
     next_step = "next_step"
 
 
+# Headings on pages, in the reader's language.
 KIND_LABELS = {
+    ContributionKind.key_point: lazy("Key points"),
+    ContributionKind.note: lazy("Notes"),
+    ContributionKind.next_step: lazy("Next steps"),
+}
+# One entry of each kind, as a form offers them.
+KIND_LABEL = {
+    ContributionKind.key_point: lazy("Key point"),
+    ContributionKind.note: lazy("Note"),
+    ContributionKind.next_step: lazy("Next step"),
+}
+# The files (the book of proceedings, action lists) are written in English.
+KIND_NAMES = {
     ContributionKind.key_point: "Key points",
     ContributionKind.note: "Notes",
     ContributionKind.next_step: "Next steps",
@@ -39,7 +53,16 @@ class ActionStatus(StrEnum):
     dropped = "dropped"
 
 
+# On pages, in the reader's language.
 STATUS_LABELS = {
+    ActionStatus.proposed: lazy("Proposed"),
+    ActionStatus.agreed: lazy("Agreed"),
+    ActionStatus.in_progress: lazy("In progress"),
+    ActionStatus.done: lazy("Done"),
+    ActionStatus.dropped: lazy("Dropped"),
+}
+# In the files (the book of proceedings, action lists), which are written in English.
+STATUS_NAMES = {
     ActionStatus.proposed: "Proposed",
     ActionStatus.agreed: "Agreed",
     ActionStatus.in_progress: "In progress",

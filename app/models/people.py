@@ -6,6 +6,7 @@ from pydantic import ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import _
 from app.models.base import UTCDateTime, utcnow
 
 NAME_MAX = 80
@@ -18,7 +19,7 @@ def check_email(value: str, *, required: bool) -> str:
         return ""
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain.strip(".") or " " in value:
-        raise ValueError("Please enter an e-mail address like name@example.org.")
+        raise ValueError(_("Please enter an e-mail address like name@example.org."))
     return value
 
 
@@ -78,7 +79,7 @@ class ParticipantJoin(ParticipantBase):
     def _ticked(cls, value: object, info: ValidationInfo) -> bool:
         ticked = value in (True, "on", "1", "true")
         if ticked and not info.data.get("email"):
-            raise ValueError("Give your e-mail address above to share it, or untick this box.")
+            raise ValueError(_("Give your e-mail address above to share it, or untick this box."))
         return ticked
 
 

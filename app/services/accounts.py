@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import ApiToken, Organiser
 from app.models.base import utcnow
 from app.models.people import OrganiserCreate
@@ -17,7 +18,7 @@ def organiser_by_email(session: Session, email: str) -> Organiser | None:
 def create_organiser(session: Session, data: OrganiserCreate) -> Organiser:
     """A new organiser account; refused if the e-mail address is taken."""
     if organiser_by_email(session, data.email):
-        raise Refused("There is already an account with this e-mail address.", "email")
+        raise Refused(_("There is already an account with this e-mail address."), "email")
     organiser = Organiser(
         email=data.email, name=data.name, password_hash=hash_password(data.password)
     )
@@ -45,7 +46,9 @@ def create_api_token(session: Session, organiser: Organiser, name: str) -> tuple
     """A new API token; the secret is returned once and only its digest is kept."""
     assert organiser.id is not None
     secret = "os_" + new_secret()
-    token = ApiToken(organiser_id=organiser.id, name=name or "API token", token_hash=digest(secret))
+    token = ApiToken(
+        organiser_id=organiser.id, name=name or _("API token"), token_hash=digest(secret)
+    )
     session.add(token)
     session.flush()
     return token, secret
@@ -66,7 +69,7 @@ def revoke_api_token(session: Session, organiser: Organiser, token_id: int) -> N
     """Stop a token of this organiser's from working."""
     token = session.get(ApiToken, token_id)
     if token is None or token.organiser_id != organiser.id:
-        raise Refused("No such token.")
+        raise Refused(_("No such token."))
     token.revoked_at = utcnow()
     session.add(token)
 

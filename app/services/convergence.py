@@ -9,6 +9,7 @@ from collections import Counter
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.i18n import _, ngettext
 from app.models import Action, ActionGroup, Dot, Event, Participant, Report
 from app.models.base import utcnow
 from app.models.outcomes import GroupForm
@@ -23,7 +24,10 @@ def open_vote(session: Session, event: Event, is_open: bool, dots: int | None = 
     if dots is not None:
         low, high = DOTS_RANGE
         if not low <= dots <= high:
-            raise Refused(f"Give each person between {low} and {high} dots.", field="dots")
+            raise Refused(
+                _("Give each person between %(low)s and %(high)s dots.", low=low, high=high),
+                field="dots",
+            )
         event.dots_per_person = dots
     event.vote_open = is_open
     session.add(event)
@@ -40,7 +44,7 @@ def _target(session: Session, event: Event, kind: str, target_id: int) -> Target
     elif kind == "action":
         row = session.get(Action, target_id)
     if row is None or row.event_id != event.id or getattr(row, "hidden", False):
-        raise Refused("There is no such report or action to vote on.")
+        raise Refused(_("There is no such report or action to vote on."))
     return kind, target_id
 
 
@@ -49,7 +53,7 @@ def place_dot(
 ) -> None:
     """Put one of the participant's dots on a report or an action."""
     if not event.vote_open:
-        raise Refused("The dot vote is not open.")
+        raise Refused(_("The dot vote is not open."))
     _target(session, event, kind, target_id)
     # Lock the voter's row: their dots are counted and placed one request at a time.
     session.exec(select(Participant.id).where(Participant.id == participant.id).with_for_update())
@@ -58,8 +62,11 @@ def place_dot(
     ).one()
     if used >= event.dots_per_person:
         raise Refused(
-            f"You have placed all your {event.dots_per_person} dots. "
-            "Take one back to place it elsewhere."
+            ngettext(
+                "You have placed your %(num)d dot. Take it back to place it elsewhere.",
+                "You have placed all your %(num)d dots. Take one back to place it elsewhere.",
+                event.dots_per_person,
+            )
         )
     assert event.id is not None and participant.id is not None
     session.add(
@@ -79,7 +86,7 @@ def take_dot(
 ) -> None:
     """Take back one of the participant's dots from a report or an action."""
     if not event.vote_open:
-        raise Refused("The dot vote is not open.")
+        raise Refused(_("The dot vote is not open."))
     column = Dot.report_id if kind == "report" else Dot.action_id
     dot = session.exec(
         select(Dot)
@@ -87,7 +94,7 @@ def take_dot(
         .order_by(col(Dot.id).desc())
     ).first()
     if dot is None:
-        raise Refused("You have no dot there to take back.")
+        raise Refused(_("You have no dot there to take back."))
     session.delete(dot)
     agenda_changed(session, event.id)
 
@@ -123,7 +130,7 @@ def group_actions(
         if a.event_id == event.id
     ]
     if len(actions) < 1:
-        raise Refused("Tick the actions that belong together.", field="actions")
+        raise Refused(_("Tick the actions that belong together."), field="actions")
     assert event.id is not None
     group = ActionGroup(event_id=event.id, name=data.name, initiator=data.initiator)
     session.add(group)
@@ -139,7 +146,7 @@ def ungroup(session: Session, event: Event, group_id: int) -> None:
     """Undo a group: its actions stand on their own again."""
     group = session.get(ActionGroup, group_id)
     if group is None or group.event_id != event.id:
-        raise Refused("There is no such group.")
+        raise Refused(_("There is no such group."))
     for action in session.exec(select(Action).where(Action.group_id == group_id)):
         action.group_id, action.updated_at = None, utcnow()
         session.add(action)

@@ -9,7 +9,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
+from app import i18n
 from app.broker import CHANNEL, Change
+from app.i18n import _, lazy
 from app.models import (
     Event,
     EventStaff,
@@ -171,7 +173,7 @@ def add_team_member(
         )
     assert organiser.id is not None
     if role_of(session, event, organiser) is not None:
-        raise Refused("This person is already on the team.", "email")
+        raise Refused(_("This person is already on the team."), "email")
     session.add(EventStaff(event_id=event.id, organiser_id=organiser.id, role=role))
     session.flush()
     return organiser, password
@@ -185,21 +187,21 @@ def remove_team_member(session: Session, event: Event, organiser_id: int) -> Non
         )
     ).first()
     if staff is None:
-        raise Refused("This person is not on the team.")
+        raise Refused(_("This person is not on the team."))
     organisers = session.exec(
         select(func.count())
         .select_from(EventStaff)
         .where(EventStaff.event_id == event.id, EventStaff.role == Role.organiser)
     ).one()
     if staff.role == Role.organiser and organisers <= 1:
-        raise Refused("An event needs at least one organiser.")
+        raise Refused(_("An event needs at least one organiser."))
     session.delete(staff)
 
 
 def create_facilitator_link(session: Session, event: Event, label: str) -> FacilitatorLink:
     """A new secret facilitator link for the event."""
     assert event.id is not None
-    link = FacilitatorLink(event_id=event.id, label=label or "Facilitator link")
+    link = FacilitatorLink(event_id=event.id, label=label or _("Facilitator link"))
     session.add(link)
     session.flush()
     return link
@@ -259,7 +261,7 @@ def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
     """A new space at the end of the list; names are unique within the event."""
     assert event.id is not None
     if _space_name_taken(session, event, data.name, None):
-        raise Refused("There is already a space with this name.", "name")
+        raise Refused(_("There is already a space with this name."), "name")
     last = session.exec(select(func.max(Space.position)).where(Space.event_id == event.id)).one()
     space = Space.model_validate(data, update={"event_id": event.id, "position": (last or 0) + 1})
     session.add(space)
@@ -268,11 +270,21 @@ def add_space(session: Session, event: Event, data: SpaceCreate) -> Space:
     return space
 
 
+# Why a row of the event cannot be found, by its table.
+GONE = {
+    "Space": lazy("No such space: it may have been removed already."),
+    "Slot": lazy("No such slot: it may have been removed already."),
+    "Theme": lazy("No such theme: it may have been removed already."),
+    "FacilitatorLink": lazy("No such facilitator link: it may have been removed already."),
+}
+
+
 def _of_event(session: Session, model: type[T], row_id: int, event: Event) -> T:
     """The row with this id, if it belongs to the event."""
     row = session.get(model, row_id)
     if row is None or getattr(row, "event_id", None) != event.id:
-        raise Refused(f"No such {model.__name__.lower()}: it may have been removed already.")
+        gone = GONE.get(model.__name__)
+        raise Refused(str(gone) if gone else _("It may have been removed already."))
     return row
 
 
@@ -285,7 +297,7 @@ def update_space(session: Session, event: Event, space_id: int, data: SpaceCreat
     """Change a space's name, capacity or access notes."""
     space = space_of(session, event, space_id)
     if _space_name_taken(session, event, data.name, space_id):
-        raise Refused("There is already a space with this name.", "name")
+        raise Refused(_("There is already a space with this name."), "name")
     for key, value in data.model_dump().items():
         setattr(space, key, value)
     session.add(space)
@@ -332,7 +344,12 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
         if starts_at < other.ends_at and other.starts_at < ends_at:
             local = in_event_zone(event, other.starts_at)
             raise Refused(
-                f"This overlaps the slot starting at {local:%H:%M} on {local:%d %b}.", "starts_at"
+                _(
+                    "This overlaps the slot starting at %(time)s on %(day)s.",
+                    time=i18n.when(local, None, "time"),
+                    day=i18n.when(local, None, "short_date"),
+                ),
+                "starts_at",
             )
     slot = Slot(
         event_id=event.id,

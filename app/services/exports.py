@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from app.models import ActionStatus, Event
-from app.models.outcomes import STATUS_LABELS
+from app.models.outcomes import STATUS_NAMES
 from app.services import outcomes, participants
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -107,7 +107,7 @@ def action_rows(
         rows.append(
             {
                 "Action": action.title,
-                "Status": STATUS_LABELS[ActionStatus(action.status)],
+                "Status": STATUS_NAMES[ActionStatus(action.status)],
                 "Owner": owner,
                 "Owner e-mail": emails.get(action.owner_id or 0, "") if personal else "",
                 "Due": action.due_on,
@@ -164,7 +164,7 @@ def to_xlsx(rows: list[dict[str, Any]], event: Event) -> bytes:
         for theme in str(row["Themes"]).split("; ") if row["Themes"] else ["(no theme)"]:
             tally = counts.setdefault(theme, [0, 0])
             tally[0] += 1
-            tally[1] += row["Status"] == STATUS_LABELS[ActionStatus.done]
+            tally[1] += row["Status"] == STATUS_NAMES[ActionStatus.done]
     for theme, (total, done) in sorted(counts.items()):
         by_theme.append([neutralised(theme), total, done])
     book.properties.title = f"Actions of {event.name}"

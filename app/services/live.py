@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import Announcement, Event, Participant, Pitch, ProjectorView, Topic
 from app.models.base import utcnow
 from app.models.live import AnnouncementCreate
@@ -29,7 +30,7 @@ def withdraw(session: Session, event: Event, announcement_id: int) -> None:
     """Take an announcement off every screen."""
     announcement = session.get(Announcement, announcement_id)
     if announcement is None or announcement.event_id != event.id:
-        raise Refused("There is no such announcement.")
+        raise Refused(_("There is no such announcement."))
     announcement.withdrawn = True
     session.add(announcement)
     agenda_changed(session, event.id)
@@ -50,7 +51,7 @@ def announcements(session: Session, event: Event, limit: int = 3) -> list[Announ
 def show_on_projector(session: Session, event: Event, view: str) -> None:
     """Switch what the projector shows."""
     if view not in ProjectorView.__members__:
-        raise Refused("The projector cannot show that.")
+        raise Refused(_("The projector cannot show that."))
     event.projector_view = view
     session.add(event)
     agenda_changed(session, event.id)
@@ -95,15 +96,15 @@ def pitch_queue(session: Session, event: Event) -> PitchQueue:
 def queue_pitch(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
     """A convener queues to pitch their topic to the room; a second tap changes nothing."""
     if not event.marketplace_open:
-        raise Refused("The pitch queue opens with the marketplace.")
+        raise Refused(_("The pitch queue opens with the marketplace."))
     if participant.id not in conveners(session, topic):
-        raise Refused("Only the topic's conveners can pitch it.")
+        raise Refused(_("Only the topic's conveners can pitch it."))
     assert event.id is not None and topic.id is not None
     existing = session.exec(select(Pitch).where(Pitch.topic_id == topic.id)).first()
     if existing is not None:
         if existing.done_at is None:
             return
-        raise Refused("This topic has been pitched already.")
+        raise Refused(_("This topic has been pitched already."))
     session.add(Pitch(event_id=event.id, topic_id=topic.id))
     session.flush()
     agenda_changed(session, event.id)
@@ -139,7 +140,7 @@ def pause_pitch(session: Session, event: Event) -> None:
     """Stop the clock of the running pitch, or start it again where it stopped."""
     line = pitch_queue(session, event).now
     if line is None:
-        raise Refused("Nobody is pitching.")
+        raise Refused(_("Nobody is pitching."))
     pitch, now = line.pitch, utcnow()
     assert pitch.started_at is not None
     if pitch.paused_left is None:
@@ -155,7 +156,13 @@ def pause_pitch(session: Session, event: Event) -> None:
 def set_pitch_length(session: Session, event: Event, seconds: int) -> None:
     low, high = PITCH_SECONDS
     if not low <= seconds <= high:
-        raise Refused(f"A pitch lasts between {low} seconds and {high // 60} minutes.")
+        raise Refused(
+            _(
+                "A pitch lasts between %(low)s seconds and %(high)s minutes.",
+                low=low,
+                high=high // 60,
+            )
+        )
     event.pitch_seconds = seconds
     session.add(event)
     agenda_changed(session, event.id)
@@ -165,6 +172,6 @@ def drop_pitch(session: Session, event: Event, pitch_id: int) -> None:
     """Take someone out of the queue (they left, or pitched already)."""
     pitch = session.get(Pitch, pitch_id)
     if pitch is None or pitch.event_id != event.id:
-        raise Refused("There is no such place in the queue.")
+        raise Refused(_("There is no such place in the queue."))
     session.delete(pitch)
     agenda_changed(session, event.id)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import (
     CoConvener,
     Event,
@@ -45,7 +46,7 @@ def topic_of(session: Session, event: Event, topic_id: int) -> Topic:
     """One of the event's topics."""
     topic = session.get(Topic, topic_id)
     if topic is None or topic.event_id != event.id:
-        raise Refused("There is no such topic: it may have been merged or removed.")
+        raise Refused(_("There is no such topic: it may have been merged or removed."))
     return topic
 
 
@@ -74,11 +75,13 @@ def propose_topic(
     """
     assert event.id is not None and convener.id is not None
     if event.closed_at is not None:
-        raise Refused("The event is closed: no more topics can be proposed.")
+        raise Refused(_("The event is closed: no more topics can be proposed."))
     if not event.marketplace_open and not at_the_desk:
         raise Refused(
-            "The marketplace is not open right now. Topics can be proposed once the "
-            "facilitator opens it."
+            _(
+                "The marketplace is not open right now. Topics can be proposed once the "
+                "facilitator opens it."
+            )
         )
     topic, new = add_once(
         session,
@@ -153,7 +156,7 @@ def set_interest(
     """Mark or unmark the participant's interest in the topic (idempotent)."""
     assert topic.id is not None and participant.id is not None
     if topic.hidden:
-        raise Refused("This topic has been taken off the wall.")
+        raise Refused(_("This topic has been taken off the wall."))
 
     def marked() -> Interest | None:
         return session.exec(
@@ -286,7 +289,7 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     from app.services import signups  # the sign-up rules live there
 
     if keep.id == duplicate.id:
-        raise Refused("Choose two different topics to merge.")
+        raise Refused(_("Choose two different topics to merge."))
     assert keep.id is not None and duplicate.id is not None
     for participant_id in conveners(session, duplicate):
         if participant_id not in conveners(session, keep):

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import (
     Action,
     ActionGroup,
@@ -58,9 +59,9 @@ def session_topic(session: Session, event: Event, topic_id: int) -> Topic:
     """A session of the event (a topic on the wall) whose report can be written."""
     topic = topic_of(session, event, topic_id)
     if topic.hidden:
-        raise Refused("This session has been taken off the wall.")
+        raise Refused(_("This session has been taken off the wall."))
     if not topic.placed:
-        raise Refused("This topic is not on the wall yet, so it has no report.")
+        raise Refused(_("This topic is not on the wall yet, so it has no report."))
     return topic
 
 
@@ -71,7 +72,7 @@ def find_report(session: Session, topic: Topic) -> Report | None:
 def ensure_report(session: Session, topic: Topic) -> Report:
     """The topic's report, made on the first write (two first writers make one report)."""
     assert topic.id is not None
-    report, _ = add_once(
+    report, _new = add_once(
         session,
         Report(event_id=topic.event_id, topic_id=topic.id),
         lambda: find_report(session, topic),
@@ -81,7 +82,7 @@ def ensure_report(session: Session, topic: Topic) -> Report:
 
 def _open_for_writing(event: Event) -> None:
     if event.closed_at is not None:
-        raise Refused("The event is closed: reports can no longer be changed here.")
+        raise Refused(_("The event is closed: reports can no longer be changed here."))
 
 
 def contribute(
@@ -130,7 +131,7 @@ def contribution_in(session: Session, event: Event, contribution_id: int) -> Con
         .where(Contribution.id == contribution_id, Report.event_id == event.id)
     ).first()
     if found is None:
-        raise Refused("There is no such contribution.")
+        raise Refused(_("There is no such contribution."))
     return found
 
 
@@ -146,9 +147,9 @@ def edit_contribution(
     _open_for_writing(event)
     current = contribution_in(session, event, contribution_id)
     if current.author_id != editor.id:
-        raise Refused("You can only edit what you wrote yourself.")
+        raise Refused(_("You can only edit what you wrote yourself."))
     if current.hidden:
-        raise Refused("A facilitator has hidden this contribution.")
+        raise Refused(_("A facilitator has hidden this contribution."))
     if current.version != version:
         raise EditConflict(current)
     # The text this edit replaces, kept as a revision if the edit goes through: the update
@@ -229,7 +230,7 @@ def set_taking_part(
     if participant_id is not None:
         person = session.get(Participant, participant_id)
         if person is None or person.event_id != event.id:
-            raise Refused("There is no such participant.")
+            raise Refused(_("There is no such participant."))
         if present:
             _mark_present(session, report, participant_id, by.id)
         else:
@@ -241,9 +242,9 @@ def set_taking_part(
     else:
         name = name.strip()
         if not name:
-            raise Refused("Please type the person's name.", field="name")
+            raise Refused(_("Please type the person's name."), field="name")
         if len(name) > 120:
-            raise Refused("Please keep the name to 120 characters or fewer.", field="name")
+            raise Refused(_("Please keep the name to 120 characters or fewer."), field="name")
         session.add(Attendance(report_id=report.id, name=name, changed_by_id=by.id))
     session.flush()
     agenda_changed(session, event.id)
@@ -254,7 +255,7 @@ def remove_named(session: Session, event: Event, topic: Topic, attendance_id: in
     report = find_report(session, topic)
     row = session.get(Attendance, attendance_id)
     if report is None or row is None or row.report_id != report.id or row.participant_id:
-        raise Refused("There is no such person on this list.")
+        raise Refused(_("There is no such person on this list."))
     session.delete(row)
     agenda_changed(session, event.id)
 
@@ -264,7 +265,7 @@ def complete_report(
 ) -> None:
     """The convener marks the report complete (it stays open for additions) or not yet."""
     if convener.id not in conveners(session, topic):
-        raise Refused("Only the session's conveners can mark its report complete.")
+        raise Refused(_("Only the session's conveners can mark its report complete."))
     report = ensure_report(session, topic)
     report.completed_at = utcnow() if done else None
     report.completed_by_id = convener.id if done else None
@@ -372,7 +373,7 @@ def report_view(
             hidden += 1
             if not with_hidden:
                 continue
-        author = names.get(c.author_id or 0, "Someone who has left")
+        author = names.get(c.author_id or 0) or _("Someone who has left")
         entries[ContributionKind(c.kind)].append(Entry(c, author, edits.get(c.id or 0, 0)))
     actions = (
         action_lines(session, event, report_id=report.id, with_hidden=with_hidden)
@@ -595,10 +596,10 @@ def _owner(session: Session, event: Event, owner_id: int | None, owner_name: str
     if owner_id is not None:
         person = session.get(Participant, owner_id)
         if person is None or person.event_id != event.id:
-            raise Refused("Choose the owner from the list, or type a name.", field="owner")
+            raise Refused(_("Choose the owner from the list, or type a name."), field="owner")
         return owner_id
     if not owner_name:
-        raise Refused("Who will do it? Choose a person or type a name.", field="owner")
+        raise Refused(_("Who will do it? Choose a person or type a name."), field="owner")
     return None
 
 
@@ -613,7 +614,7 @@ def _set_themes(session: Session, event: Event, action_id: int, theme_ids: list[
 def action_in(session: Session, event: Event, action_id: int) -> Action:
     action = session.get(Action, action_id)
     if action is None or action.event_id != event.id:
-        raise Refused("There is no such action.")
+        raise Refused(_("There is no such action."))
     return action
 
 
@@ -629,7 +630,7 @@ def may_change(session: Session, action: Action, participant: Participant) -> bo
 def check_may_change(session: Session, action: Action, participant: Participant) -> None:
     if not may_change(session, action, participant):
         raise Refused(
-            "Only who wrote the action, its owner and the session's conveners can change it."
+            _("Only who wrote the action, its owner and the session's conveners can change it.")
         )
 
 
@@ -665,7 +666,7 @@ def post_progress(
 ) -> ActionUpdate:
     """Progress on the action: a note and its status now (months later, through its link)."""
     if action.hidden:
-        raise Refused("This action has been removed by the facilitators.")
+        raise Refused(_("This action has been removed by the facilitators."))
     assert action.id is not None
     update_row = ActionUpdate(
         action_id=action.id,

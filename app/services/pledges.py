@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import Event, Participant, Pledge
 from app.models.base import utcnow
 from app.models.outcomes import PledgeForm
@@ -37,13 +38,13 @@ def save_pledge(
     """Write (or rewrite) the participant's pledge."""
     remind_on = data.remind_on or default_reminder(event)
     if remind_on <= event.starts_on:
-        raise Refused("Choose a reminder date after the event.", field="remind_on")
+        raise Refused(_("Choose a reminder date after the event."), field="remind_on")
     if data.email:
         participant.email = data.email
         session.add(participant)
     if data.may_contact and not participant.email:
         raise Refused(
-            "Give an e-mail address so the organisers can reach you, or untick the box.",
+            _("Give an e-mail address so the organisers can reach you, or untick the box."),
             field="email",
         )
     assert event.id is not None and participant.id is not None

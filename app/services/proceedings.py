@@ -20,6 +20,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.i18n import lazy
 from app.models import (
     CoConvener,
     Event,
@@ -32,8 +33,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.outcomes import (
-    KIND_LABELS,
-    STATUS_LABELS,
+    KIND_NAMES,
+    STATUS_NAMES,
     ActionStatus,
     Attendance,
     Contribution,
@@ -46,7 +47,7 @@ from app.services import outcomes, participants
 class NoReportYet(Exception):
     """The book appears with the first report."""
 
-    message = (
+    message = lazy(
         "No report is in yet: the book of proceedings appears as soon as the first session "
         "has written something."
     )
@@ -234,7 +235,7 @@ def _md(text: str) -> str:
 
 def _action_text(the_book: Book, line: outcomes.ActionLine) -> str:
     action = line.action
-    facts = [STATUS_LABELS[ActionStatus(action.status)]]
+    facts = [STATUS_NAMES[ActionStatus(action.status)]]
     if owner := the_book.owner(line):
         facts.append(f"owner: {owner}")
     if action.due_on:
@@ -273,7 +274,7 @@ def to_markdown(the_book: Book) -> bytes:
             out += ["", f"Convened by {_md(', '.join(chapter.conveners))}"]
         if chapter.people:
             out += ["", f"Taking part: {_md(', '.join(chapter.people))}"]
-        for kind, label in KIND_LABELS.items():
+        for kind, label in KIND_NAMES.items():
             if chapter.entries[kind]:
                 out += ["", f"### {label}", ""]
                 out += [f"- {_md(body)}" for body in chapter.entries[kind]]
@@ -370,7 +371,7 @@ def to_docx(the_book: Book) -> bytes:
             _paragraph(end, f"Convened by {', '.join(chapter.conveners)}", "Normal")
         if chapter.people:
             _paragraph(end, f"Taking part: {', '.join(chapter.people)}", "Normal")
-        for kind, label in KIND_LABELS.items():
+        for kind, label in KIND_NAMES.items():
             if chapter.entries[kind]:
                 _paragraph(end, label, "Heading2")
                 for body in chapter.entries[kind]:

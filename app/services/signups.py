@@ -12,6 +12,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.i18n import _
 from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
 from app.models.base import utcnow
 from app.services.errors import Refused
@@ -22,7 +23,7 @@ class SessionFull(Refused):
     """Every seat is taken; the participant may join the waitlist instead."""
 
     def __init__(self, topic: Topic) -> None:
-        super().__init__("This session is full. You can join its waitlist.")
+        super().__init__(_("This session is full. You can join its waitlist."))
         self.topic = topic
 
 
@@ -43,11 +44,11 @@ def _open_session(
 ) -> tuple[Slot, Space]:
     """The slot and space of a topic people can sign up to now, or the reason they cannot."""
     if event.closed_at is not None:
-        raise Refused("The event is closed: sign-ups have ended.")
+        raise Refused(_("The event is closed: sign-ups have ended."))
     if topic.hidden or topic.event_id != event.id:
-        raise Refused("This topic has been taken off the wall.")
+        raise Refused(_("This topic has been taken off the wall."))
     if topic.slot_id is None or topic.space_id is None:
-        raise Refused("This topic has no time and room yet, so nobody can sign up to it.")
+        raise Refused(_("This topic has no time and room yet, so nobody can sign up to it."))
     slot, space = session.exec(  # the slot's row is locked; its space comes along
         select(Slot, Space)
         .join(Space, col(Space.event_id) == Slot.event_id)
@@ -55,7 +56,7 @@ def _open_session(
         .with_for_update(of=Slot)
     ).one()
     if slot.ends_at <= (now or utcnow()):
-        raise Refused("This session has already ended.")
+        raise Refused(_("This session has already ended."))
     return slot, space
 
 
@@ -175,7 +176,7 @@ def join_waitlist(session: Session, event: Event, topic: Topic, participant: Par
     slot, space = _open_session(session, event, topic)
     current = _seat_in_slot(session, participant.id, slot.id or 0)
     if current is not None and current.topic_id == topic.id:
-        raise Refused("You already have a seat in this session.")
+        raise Refused(_("You already have a seat in this session."))
     if seats_taken(session, topic.id) < space.capacity:
         left = _take_seat(session, topic, slot.id or 0, participant.id, current)
         _promote(session, left)

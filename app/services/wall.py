@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.i18n import _, ngettext
 from app.models import CoConvener, Event, SignUp, Slot, SlotKind, Space, Topic
 from app.models.base import utcnow
 from app.services import signups
@@ -18,9 +19,9 @@ def _cell(session: Session, event: Event, slot_id: int, space_id: int) -> tuple[
     slot = session.get(Slot, slot_id)
     space = session.get(Space, space_id)
     if slot is None or space is None or slot.event_id != event.id or space.event_id != event.id:
-        raise Refused("There is no such place on the wall.")
+        raise Refused(_("There is no such place on the wall."))
     if slot.kind == SlotKind.plenary:
-        raise Refused("Plenary slots are for everyone together: they cannot take topics.")
+        raise Refused(_("Plenary slots are for everyone together: they cannot take topics."))
     return slot, space
 
 
@@ -58,22 +59,27 @@ def place_by_convener(
 ) -> None:
     """A convener puts their topic in a free cell, as on the paper wall; first come wins."""
     if event.closed_at is not None:
-        raise Refused("The event is closed.")
+        raise Refused(_("The event is closed."))
     if topic.hidden:
-        raise Refused("This topic has been taken off the wall.")
+        raise Refused(_("This topic has been taken off the wall."))
     slot, _space = _cell(session, event, slot_id, space_id)
     if slot.ends_at <= utcnow():
-        raise Refused("That slot is over.")
+        raise Refused(_("That slot is over."))
     taken = _occupant(session, slot_id, space_id)
     if taken is not None and taken.id != topic.id:
-        raise Refused(f"Someone has just put “{taken.title}” there. Choose another free place.")
+        raise Refused(
+            _(
+                "Someone has just put “%(title)s” there. Choose another free place.",
+                title=taken.title,
+            )
+        )
     try:
         with session.begin_nested():
             _put(session, [(topic, slot_id, space_id)])
     except IntegrityError:
         # Another convener's topic went into this cell a moment earlier.
         session.refresh(topic)
-        raise Refused("Someone has just taken that place. Choose another free place.") from None
+        raise Refused(_("Someone has just taken that place. Choose another free place.")) from None
 
 
 def move_by_facilitator(
@@ -166,25 +172,38 @@ def build_wall(
                 if other is not card and mine & people[other.topic.id or 0]
             ]
             if clashes:
+                titles = ", ".join(_("“%(title)s”", title=title) for title in clashes)
                 warnings[card.topic.id or 0].append(
-                    "A convener also runs “" + "”, “".join(clashes) + "” at this time."
+                    _("A convener also runs %(titles)s at this time.", titles=titles)
                 )
     elsewhere = _conveners_seated_elsewhere(session, list(cells.values()))
     for card in cells.values():
         if card.topic.id in elsewhere:
             warnings[card.topic.id or 0].append(
-                f"{card.convener.display_name} (convener) has a seat in another session "
-                "at this time."
+                _(
+                    "%(name)s (convener) has a seat in another session at this time.",
+                    name=card.convener.display_name,
+                )
             )
         assert card.space is not None
         if card.interest > card.space.capacity:
             warnings[card.topic.id or 0].append(
-                f"{card.interest} are interested but {card.space.name} takes {card.space.capacity}."
+                ngettext(
+                    "%(num)d is interested but %(space)s takes %(capacity)s.",
+                    "%(num)d are interested but %(space)s takes %(capacity)s.",
+                    card.interest,
+                    space=card.space.name,
+                    capacity=card.space.capacity,
+                )
             )
         if card.taken > card.space.capacity:
             warnings[card.topic.id or 0].append(
-                f"Over capacity: {card.taken} signed up, {card.space.name} takes "
-                f"{card.space.capacity}."
+                _(
+                    "Over capacity: %(taken)s signed up, %(space)s takes %(capacity)s.",
+                    taken=card.taken,
+                    space=card.space.name,
+                    capacity=card.space.capacity,
+                )
             )
     return Wall(slots, spaces, cells, unplaced, dict(warnings))
 

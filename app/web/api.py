@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.i18n import _
 from app.models import ActionStatus, Event, Organiser, Role
 from app.models.event import (
     EventCreate,
@@ -34,7 +35,9 @@ def api_organiser(
         accounts.organiser_for_api_token(session, credentials.credentials) if credentials else None
     )
     if organiser is None:
-        raise HTTPException(401, "An API token is needed.", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, _("An API token is needed."), headers={"WWW-Authenticate": "Bearer"}
+        )
     return organiser
 
 
@@ -45,9 +48,9 @@ def _event(session: SessionDep, organiser: Organiser, event_id: int, *, write: b
     event = session.get(Event, event_id)
     role = event_service.role_of(session, event, organiser) if event else None
     if event is None or role is None:
-        raise HTTPException(404, "No such event.")
+        raise HTTPException(404, _("No such event."))
     if write and role != Role.organiser:
-        raise HTTPException(403, "Only the event's organisers can change it.")
+        raise HTTPException(403, _("Only the event's organisers can change it."))
     return event
 
 

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from segno import make_qr
 from starlette.concurrency import run_in_threadpool
 
+from app import i18n
 from app.config import Settings
 
 
@@ -55,7 +56,8 @@ def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
     """A validator for a page that shows the agenda to one viewer in one browser."""
     csrf = str(getattr(request.state, "csrf_token", ""))
     browser = hashlib.sha256(csrf.encode()).hexdigest()[:8]
-    return f'W/"a{agenda_version}-{"-".join(str(v) for v in viewer)}-{browser}"'
+    viewed = "-".join(str(v) for v in (*viewer, i18n.current()))
+    return f'W/"a{agenda_version}-{viewed}-{browser}"'
 
 
 async def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:

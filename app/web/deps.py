@@ -124,7 +124,7 @@ async def verify_csrf(request: Request) -> None:
     if origin and origin != "null":
         host = request.headers.get("host", "")
         if origin.split("://", 1)[-1] != host:
-            raise HTTPException(403, "This form was sent from another site, so it was refused.")
+            raise HTTPException(403, _("This form was sent from another site, so it was refused."))
     expected = request.state.csrf_token
     sent = request.headers.get("x-csrf-token")
     if sent is None:
@@ -133,8 +133,10 @@ async def verify_csrf(request: Request) -> None:
     if not expected or not sent or not same_secret(expected, sent):
         raise HTTPException(
             403,
-            "This form has expired or was sent from another site. "
-            "Please go back, reload the page and try again.",
+            _(
+                "This form has expired or was sent from another site. "
+                "Please go back, reload the page and try again."
+            ),
         )
 
 
@@ -160,7 +162,7 @@ CurrentOrganiser = Annotated[Organiser, Depends(current_organiser)]
 def _event(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id)
     if event is None:
-        raise HTTPException(404, "There is no such event.")
+        raise HTTPException(404, _("There is no such event."))
     return event
 
 
@@ -168,7 +170,7 @@ def organised_event(event_id: int, session: SessionDep, organiser: CurrentOrgani
     """The event, if the logged-in organiser is one of its organisers."""
     event = _event(session, event_id)
     if event_service.role_of(session, event, organiser) != Role.organiser:
-        raise HTTPException(403, "Only this event's organisers can open this page.")
+        raise HTTPException(403, _("Only this event's organisers can open this page."))
     return event
 
 
@@ -193,7 +195,7 @@ def facilitated_event(
             return event
     if organiser is None:
         raise LoginRequired(request.url.path)
-    raise HTTPException(403, "Only this event's facilitators can open this page.")
+    raise HTTPException(403, _("Only this event's facilitators can open this page."))
 
 
 FacilitatedEvent = Annotated[Event, Depends(facilitated_event)]

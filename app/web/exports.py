@@ -13,15 +13,26 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from app.config import ROOT, Settings
-from app.models import Event, Slot, Space
+from app.i18n import _
+from app.models import Event, Participant, Slot, Space
 from app.models.base import utcnow
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS
-from app.services import archive, calendars, exports, marketplace, outcomes, proceedings, wall
+from app.services import (
+    archive,
+    calendars,
+    exports,
+    marketplace,
+    outcomes,
+    proceedings,
+    signups,
+    wall,
+)
 from app.services import events as event_service
 from app.services.marketplace import TopicCard
 from app.templating import render_part
 from app.web.common import ICS, absolute, download, qr_inline
-from app.web.deps import FacilitatedEvent, SessionDep, SettingsDep
+from app.web.deps import FacilitatedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.participant import device_path
 
 router = APIRouter(prefix="/events/{event_id}")
 
@@ -100,7 +111,7 @@ def agenda_html(
             "wall": _wall(session, event),
             "join_link": join,
             "personal": personal,
-            "join_qr": qr_inline(join, f"QR code to join {event.name}"),
+            "join_qr": qr_inline(join, _("QR code to join %(name)s", name=event.name)),
             "made_at": utcnow().astimezone(event.zone).strftime("%H:%M"),
         },
         standalone=standalone,
@@ -117,7 +128,7 @@ def rooms_html(session: Session, settings: Settings, event: Event, *, standalone
             RoomSign(
                 space,
                 link,
-                qr_inline(link, f"QR code of what happens in {space.name}"),
+                qr_inline(link, _("QR code of what happens in %(space)s", space=space.name)),
                 [(slot, grid.card(slot, space)) for slot in grid.slots],
             )
         )
@@ -239,7 +250,7 @@ def export_proceedings(
     request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep, settings: SettingsDep
 ) -> Response:
     if fmt not in BOOK_FORMATS:
-        raise HTTPException(404, "The book of proceedings comes as html, md or docx.")
+        raise HTTPException(404, _("The book of proceedings comes as html, md or docx."))
     personal = _personal(request)
     body = event_file(session, settings, event, fmt, personal=personal)
     what = "proceedings" if personal else "proceedings-anonymous"
@@ -270,7 +281,7 @@ def export_actions(
             file_name(event.name, "action-due-dates", "ics"),
         )
     if fmt not in exports.FORMATS:
-        raise HTTPException(404, "Actions can be exported as csv, xlsx, json or ics.")
+        raise HTTPException(404, _("Actions can be exported as csv, xlsx, json or ics."))
     wanted = exports.ActionFilter.from_query(request.query_params)
     personal = _personal(request)
     body = exports.actions_file(session, event, fmt, wanted, personal=personal)
@@ -283,4 +294,39 @@ def export_sessions(event: FacilitatedEvent, session: SessionDep) -> Response:
     """Every plenary and session of the event, for a calendar."""
     return download(
         calendars.sessions(session, event), ICS, file_name(event.name, "sessions", "ics")
+    )
+
+
+@router.get("/print/person")
+def personal_agenda(
+    participant: int,
+    event: FacilitatedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    """One person's agenda on paper, printed at the desk for someone without a phone: their
+    session in each slot and where it is, their waitlist places and their own topics, and a
+    QR code that brings them back as themselves on a phone they borrow later."""
+    person = session.get(Participant, participant)
+    if person is None or person.event_id != event.id:
+        raise HTTPException(404, _("There is no such participant in this event."))
+    link = absolute(settings, device_path(signer, event, person))
+    cards = marketplace.topic_cards(session, event)
+    return Response(
+        _printed(
+            "print/personal.html",
+            {
+                "event": event,
+                "person": person,
+                "agenda": signups.my_agenda(session, event, person),
+                "my_topics": [c for c in cards if c.topic.convener_id == person.id],
+                "link": link,
+                "qr": qr_inline(
+                    link, _("QR code to continue as %(name)s", name=person.display_name)
+                ),
+            },
+            standalone=False,
+        ),
+        media_type=MEDIA["html"],
     )

@@ -12,9 +12,10 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.config import Settings
+from app.i18n import _, ngettext
 from app.models import Event, Participant, ProjectorView, Topic
 from app.models.agenda import TopicCreate
-from app.models.live import AnnouncementCreate
+from app.models.live import VIEW_LABELS, AnnouncementCreate
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner
 from app.services import events as event_service
@@ -58,8 +59,10 @@ def claim_facilitator_link(
             "errors.html",
             {
                 "status": 403,
-                "title": "This facilitator link does not work",
-                "message": "It may have been revoked. Ask an organiser of the event for a new one.",
+                "title": _("This facilitator link does not work"),
+                "message": _(
+                    "It may have been revoked. Ask an organiser of the event for a new one."
+                ),
             },
             status_code=403,
         )
@@ -164,6 +167,7 @@ def _home(
             ),
             "join_link": absolute(settings, f"/j/{event.join_code}"),
             "views": list(ProjectorView),
+            "view_labels": VIEW_LABELS,
             "standing": live_service.announcements(run.session, event, limit=20),
             "pitches": live_service.pitch_queue(run.session, event),
             "pitch_lengths": (30, 45, 60, 90, 120, 180, 300),
@@ -198,7 +202,7 @@ def switch_projector(
 
     def switch() -> str:
         live_service.show_on_projector(run.session, run.event, view)
-        return f"The projector now shows: {ProjectorView(view).name}."
+        return _("The projector now shows: %(view)s.", view=VIEW_LABELS[ProjectorView(view)])
 
     return _act_home(run, settings, signer, switch, "#projector-h")
 
@@ -212,7 +216,7 @@ def announce(
     if data is None:
         return _home(run, settings, signer, 422, values=values, errors=errors)
     live_service.announce(run.session, run.event, data)
-    return run.done("Announced on every phone and on the projector.", run.base + "#announce-h")
+    return run.done(_("Announced on every phone and on the projector."), run.base + "#announce-h")
 
 
 @router.post("/facilitate/{event_id}/announcements/{announcement_id}/withdraw")
@@ -221,7 +225,7 @@ def withdraw_announcement(
 ) -> Response:
     def withdraw() -> str:
         live_service.withdraw(run.session, run.event, announcement_id)
-        return "The announcement is off every screen."
+        return _("The announcement is off every screen.")
 
     return _act_home(run, settings, signer, withdraw, "#announce-h")
 
@@ -242,7 +246,7 @@ def pitch_length(
         live_service.set_pitch_length(
             run.session, run.event, int(seconds) if seconds.isdigit() else 0
         )
-        return "Pitch length changed."
+        return _("Pitch length changed.")
 
     return _act_home(run, settings, signer, change, "#pitch-h")
 
@@ -253,7 +257,7 @@ def drop_pitch(
 ) -> Response:
     def drop() -> str:
         live_service.drop_pitch(run.session, run.event, pitch_id)
-        return "Taken out of the queue."
+        return _("Taken out of the queue.")
 
     return _act_home(run, settings, signer, drop, "#pitch-h")
 
@@ -265,7 +269,7 @@ def pitch_action(
     """Move the pitch queue on, or pause and resume the clock."""
     act = PITCH_ACTIONS.get(action)
     if act is None:
-        raise HTTPException(404, "There is no such action.")
+        raise HTTPException(404, _("There is no such action."))
 
     def run_it() -> None:
         act(run.session, run.event)
@@ -292,7 +296,7 @@ def wall_page(run: FacilitationDep) -> Response:
 
 
 def _cell(value: str) -> tuple[int | None, int | None]:
-    slot_id, _, space_id = value.partition(":")
+    slot_id, _colon, space_id = value.partition(":")
     if slot_id.isdigit() and space_id.isdigit():
         return int(slot_id), int(space_id)
     return None, None
@@ -308,11 +312,22 @@ def move_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
         swapped, bumped = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
         parts = []
         if swapped is not None:
-            parts.append(f"“{topic.title}” and “{swapped.title}” swapped places.")
+            parts.append(
+                _(
+                    "“%(title)s” and “%(other)s” swapped places.",
+                    title=topic.title,
+                    other=swapped.title,
+                )
+            )
         if bumped:
             parts.append(
-                f"{bumped} {'person was' if bumped == 1 else 'people were'} already booked at the "
-                "new time: they keep that session and lost their seat in this one."
+                ngettext(
+                    "%(num)d person was already booked at the new time: they keep that "
+                    "session and lost their seat in this one.",
+                    "%(num)d people were already booked at the new time: they keep that "
+                    "session and lost their seat in this one.",
+                    bumped,
+                )
             )
         return " ".join(parts) or None
 
@@ -332,7 +347,7 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
     """Place the reviewed suggestions that were kept ticked; a cell taken meanwhile is skipped."""
     placed = 0
     for value in form.getlist("place"):
-        topic_id, _, cell = str(value).partition("@")
+        topic_id, _at, cell = str(value).partition("@")
         slot_id, space_id = _cell(cell)
         if not topic_id.isdigit() or slot_id is None:
             continue
@@ -345,7 +360,9 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
             placed += 1
         except Refused:
             continue
-    return run.done(f"{placed} topic{'' if placed == 1 else 's'} placed.", f"{run.base}/wall")
+    return run.done(
+        ngettext("%(num)d topic placed.", "%(num)d topics placed.", placed), f"{run.base}/wall"
+    )
 
 
 @router.get("/facilitate/{event_id}/topics")
@@ -365,7 +382,9 @@ def hide_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
     def hide() -> str:
         topic = run.topic(topic_id)
         marketplace.set_hidden(run.session, topic, hidden)
-        return f"“{topic.title}” is {'hidden' if hidden else 'back on the lists'}."
+        if hidden:
+            return _("“%(title)s” is hidden.", title=topic.title)
+        return _("“%(title)s” is back on the lists.", title=topic.title)
 
     return run.act(
         hide,
@@ -379,10 +398,10 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
     def merge() -> str:
         keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
         if not keep.isdigit() or not duplicate.isdigit():
-            raise Refused("Choose the topic to keep and its duplicate.")
+            raise Refused(_("Choose the topic to keep and its duplicate."))
         kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
         marketplace.merge_topics(run.session, run.event, kept, merged)
-        return f"“{merged.title}” was merged into “{kept.title}”."
+        return _("“%(merged)s” was merged into “%(kept)s”.", merged=merged.title, kept=kept.title)
 
     return run.act(merge, f"{run.base}/topics", lambda **kw: _topics(run, **kw))
 
@@ -423,7 +442,9 @@ def edit_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
         values["themes"] = theme_ids
         return _edit(run, topic, values, errors, status_code=422)
     marketplace.edit_topic(run.session, run.event, topic, data, theme_ids)
-    return run.done(f"“{topic.title}” is saved.", f"{run.base}/topics#topic-{topic_id}")
+    return run.done(
+        _("“%(title)s” is saved.", title=topic.title), f"{run.base}/topics#topic-{topic_id}"
+    )
 
 
 @router.get("/facilitate/{event_id}/desk")
@@ -447,17 +468,19 @@ def _person(run: Facilitation, form: FormData) -> Participant:
     """The person at the desk: someone who joined, or a new participant by name."""
     chosen = str(form.get("participant") or "")
     if chosen.isdigit() and str(form.get("new_name") or "").strip():
-        raise Refused("Choose someone from the list or type a new name, not both.", "participant")
+        raise Refused(
+            _("Choose someone from the list or type a new name, not both."), "participant"
+        )
     if chosen.isdigit():
         person = run.session.get(Participant, int(chosen))
         if person is not None and person.event_id == run.event.id:
             return person
     name = str(form.get("new_name") or "").strip()
     if not name:
-        raise Refused("Choose the person, or type the name of someone new.", "participant")
+        raise Refused(_("Choose the person, or type the name of someone new."), "participant")
     data, errors = validate(ParticipantJoin, {"display_name": name})
     if data is None:
-        raise Refused(errors.get("display_name", "Please check the name."), "new_name")
+        raise Refused(errors.get("display_name") or _("Please check the name."), "new_name")
     return participant_service.join_event(run.session, run.event, data)
 
 
@@ -474,7 +497,12 @@ def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
             errors = {refused.field or "title": refused.message}
         else:
             return run.done(
-                f"“{data.title}” was added for {person.display_name}.", f"{run.base}/desk"
+                _(
+                    "“%(title)s” was added for %(name)s.",
+                    title=data.title,
+                    name=person.display_name,
+                ),
+                f"{run.base}/desk",
             )
     return _desk(run, status_code=422, values={"topic": values}, errors={"topic": errors})
 
@@ -487,7 +515,7 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
         person = _person(run, form)
         topic_id = values["topic"]
         if not topic_id.isdigit():
-            raise Refused("Choose a session.", "topic")
+            raise Refused(_("Choose a session."), "topic")
         topic = run.topic(int(topic_id))
         signups.sign_up(run.session, run.event, topic, person)
     except Refused as refused:
@@ -497,4 +525,7 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
             values={"sign_up": values},
             errors={"sign_up": {refused.field or "topic": refused.message}},
         )
-    return run.done(f"{person.display_name} has a seat in “{topic.title}”.", f"{run.base}/desk")
+    return run.done(
+        _("%(name)s has a seat in “%(title)s”.", name=person.display_name, title=topic.title),
+        f"{run.base}/desk",
+    )

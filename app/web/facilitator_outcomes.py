@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app.i18n import _, ngettext
 from app.models import Action, Contribution, Event
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
@@ -52,7 +53,7 @@ def vote(run: FacilitationDep, form: FormDep) -> Response:
         convergence.open_vote(
             run.session, run.event, is_open, int(dots) if dots.isdigit() else None
         )
-        return "The dot vote is open." if is_open else "The dot vote is closed."
+        return _("The dot vote is open.") if is_open else _("The dot vote is closed.")
 
     return run.act(switch, f"{run.base}/outcomes#vote", partial(_outcomes, run))
 
@@ -67,7 +68,12 @@ def group(run: FacilitationDep, form: FormDep) -> Response:
 
     def make() -> str:
         convergence.group_actions(run.session, run.event, ids, data)
-        return f"Grouped {len(ids)} action(s) as “{data.name}”."
+        return ngettext(
+            "Grouped %(num)d action as “%(name)s”.",
+            "Grouped %(num)d actions as “%(name)s”.",
+            len(ids),
+            name=data.name,
+        )
 
     return run.act(
         make,
@@ -80,7 +86,7 @@ def group(run: FacilitationDep, form: FormDep) -> Response:
 def ungroup(group_id: int, run: FacilitationDep) -> Response:
     def undo() -> str:
         convergence.ungroup(run.session, run.event, group_id)
-        return "The group is undone."
+        return _("The group is undone.")
 
     return run.act(undo, f"{run.base}/outcomes#groups", partial(_outcomes, run))
 
@@ -144,12 +150,12 @@ def hide(
     """Hide (or show again) a contribution or an action, from everyone."""
     find = HIDEABLE.get(kind)
     if find is None:
-        raise HTTPException(404, "There is no such thing to hide.")
+        raise HTTPException(404, _("There is no such thing to hide."))
     hidden = form.get("hidden") == "1"
 
     def switch() -> str:
         outcomes.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
-        return "Hidden from everyone." if hidden else "Shown again."
+        return _("Hidden from everyone.") if hidden else _("Shown again.")
 
     return _on_report(run, settings, signer, form, switch)
 
@@ -160,6 +166,6 @@ def renew_link(
 ) -> Response:
     def renew() -> str:
         outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))
-        return "A new update link replaces the old one, which no longer works."
+        return _("A new update link replaces the old one, which no longer works.")
 
     return _on_report(run, settings, signer, form, renew)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from app.i18n import _
 from app.models import Action, Event, Report, Topic
 from app.models.outcomes import STATUS_LABELS, ProgressForm
 from app.services import outcomes
@@ -23,8 +24,10 @@ def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:
     if action is None:
         raise HTTPException(
             404,
-            "This update link no longer works: it may have been replaced by a newer one. "
-            "Ask the event's organisers for the current link.",
+            _(
+                "This update link no longer works: it may have been replaced by a newer one. "
+                "Ask the event's organisers for the current link."
+            ),
         )
     return action
 

@@ -5,6 +5,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app.i18n import _
+
 M = TypeVar("M", bound=BaseModel)
 
 FormErrors = dict[str, str]
@@ -14,23 +16,23 @@ def _message(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind in {"missing", "string_too_short"} and ctx.get("min_length", 1) <= 1:
-        return "Please fill this in."
+        return _("Please fill this in.")
     if kind == "string_too_short":
-        return f"Please use at least {ctx['min_length']} characters."
+        return _("Please use at least %(n)s characters.", n=ctx["min_length"])
     if kind == "string_too_long":
-        return f"Please keep this to {ctx['max_length']} characters or fewer."
+        return _("Please keep this to %(n)s characters or fewer.", n=ctx["max_length"])
     if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return "Please enter a whole number."
+        return _("Please enter a whole number.")
     if kind == "greater_than_equal":
-        return f"Please enter {ctx['ge']} or more."
+        return _("Please enter %(n)s or more.", n=ctx["ge"])
     if kind == "less_than_equal":
-        return f"Please enter {ctx['le']} or less."
+        return _("Please enter %(n)s or less.", n=ctx["le"])
     if kind.startswith("date") or kind.startswith("datetime"):
-        return "Please enter a date like 2026-06-21."
+        return _("Please enter a date like 2026-06-21.")
     if kind.startswith("time"):
-        return "Please enter a time like 09:30."
+        return _("Please enter a time like 09:30.")
     if kind in {"enum", "literal_error"}:
-        return "Please choose one of the options."
+        return _("Please choose one of the options.")
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return str(error["msg"])
@@ -55,6 +57,8 @@ LIST_FIELDS = frozenset({"languages"})
 def form_values(form: FormData, *names: str) -> dict[str, str]:
     """The named fields as the person typed them (missing ones as empty text)."""
     return {
-        name: ",".join(map(str, form.getlist(name))) if name in LIST_FIELDS else str(form.get(name) or "")
+        name: ",".join(map(str, form.getlist(name)))
+        if name in LIST_FIELDS
+        else str(form.get(name) or "")
         for name in names
     }

@@ -36,6 +36,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, select
 
+from app import i18n
 from app.broker import Broker, Change
 from app.db import Database
 from app.models import Event, SlotKind
@@ -63,33 +64,40 @@ class Frame:
     """What the live pages of one event show at one agenda version."""
 
     version: int
-    counts: dict[str, str]  # element id → its out-of-band HTML (fill bars, interest counts)
+    # Per language the event offers: element id → its out-of-band HTML (fill bars, counts).
+    counts: dict[str, dict[str, str]]
     wall: str  # signature of the wall's layout (places, titles, rooms, times)
     topics: str  # signature of the topic list
     news: str  # signature of the completed reports (the news wall)
     vote: str  # signature of what can be voted on, and whether the vote is open
     reports: dict[int, str]  # topic id → signature of its report
-    announce: str  # the announcements' HTML
-    screen: str  # the projector's screen
+    announce: dict[str, str]  # per language: the announcements' HTML
+    screen: dict[str, str]  # per language: the projector's screen
     valid_until: datetime | None  # when the clock changes the screen (a slot starts or ends)
     people: frozenset[int] | None = frozenset()  # whose own agenda changed; None: anyone's
     previous: "Frame | None" = None
-    _diffs: dict[int, str] = field(default_factory=dict)
+    _diffs: dict[object, str] = field(default_factory=dict)
 
-    def counts_since(self, last: "Frame | None") -> str:
+    def counts_since(self, last: "Frame | None", language: str) -> str:
         """The out-of-band swaps of every count that differs from `last` (all if None)."""
-        key = id(last)
+        key = (language, id(last))
         if key not in self._diffs:
-            old = last.counts if last is not None else {}
-            self._diffs.clear()  # nearly everyone asks about the frame just before this one
+            mine = self.counts.get(language) or next(iter(self.counts.values()), {})
+            old = last.counts.get(language, {}) if last is not None else {}
+            if len(self._diffs) > 16:
+                self._diffs.clear()  # nearly everyone asks about the frame just before this one
             self._diffs[key] = "".join(
-                html for element, html in self.counts.items() if old.get(element) != html
+                html for element, html in mine.items() if old.get(element) != html
             )
         return self._diffs[key]
 
+    def shown(self, parts: dict[str, str], language: str) -> str:
+        """A part in `language` (or in the event's first language, if it stopped offering it)."""
+        return parts.get(language) or next(iter(parts.values()), "")
+
     def reports_since(self, last: "Frame | None") -> str:
         """A trigger for each report that changed after `last` (all if None), drawn once."""
-        key = -id(last)
+        key = ("reports", id(last))
         if key not in self._diffs:
             old = last.reports if last is not None else {}
             self._diffs[key] = "".join(
@@ -129,14 +137,23 @@ def build_frame(
             return None
         ctx = screen_context(session, event, join_link(event))
     cards: list[marketplace.TopicCard] = ctx["cards"]
-    counts: dict[str, str] = {}
-    for card in cards:
-        card_ctx = {"card": card, "oob": True}
-        counts[f"interest-{card.topic.id}"] = render_part(
-            None, "participant/_interest_count.html", card_ctx
-        )
-        if card.space is not None:
-            counts[f"fill-{card.topic.id}"] = render_part(None, "participant/_fill.html", card_ctx)
+    counts: dict[str, dict[str, str]] = {}
+    announce: dict[str, str] = {}
+    screen: dict[str, str] = {}
+    for language in event.offered:  # each page hears its own language
+        with i18n.speaking(language):
+            counts[language] = drawn = {}
+            for card in cards:
+                card_ctx = {"card": card, "oob": True}
+                drawn[f"interest-{card.topic.id}"] = render_part(
+                    None, "participant/_interest_count.html", card_ctx
+                )
+                if card.space is not None:
+                    drawn[f"fill-{card.topic.id}"] = render_part(
+                        None, "participant/_fill.html", card_ctx
+                    )
+            announce[language] = render_part(None, "live/_announcements.html", ctx)
+            screen[language] = render_part(None, "projector/_screen.html", ctx)
     placed = [
         (c.topic.id, c.topic.title, c.topic.language, c.topic.slot_id, c.topic.space_id)
         for c in cards
@@ -170,8 +187,8 @@ def build_frame(
             sorted(ctx["reports"]),
         ),
         reports={topic_id: _signature(state) for topic_id, state in ctx["reports"].items()},
-        announce=render_part(None, "live/_announcements.html", ctx),
-        screen=render_part(None, "projector/_screen.html", ctx),
+        announce=announce,
+        screen=screen,
         valid_until=ctx["valid_until"],
         people=people,
         previous=previous,
@@ -401,8 +418,8 @@ def _id(frame: Frame) -> str:
     return f"id: {frame.version}\n\n"
 
 
-def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
-    """What a participant's page needs to hear about a new frame."""
+def phone_messages(participant_id: int, language: str) -> Callable[[Frame, Frame | None], str]:
+    """What a participant's page, in `language`, needs to hear about a new frame."""
 
     def render(frame: Frame, last: Frame | None) -> str:
         out = []
@@ -415,11 +432,12 @@ def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
         if last is None or frame.vote != last.vote:
             out.append(sse("vote", "", frame.version))
         out.append(frame.reports_since(last))
-        counts = frame.counts_since(last)
+        counts = frame.counts_since(last, language)
         if counts:
             out.append(sse("counts", counts, frame.version))
-        if last is None or frame.announce != last.announce:
-            out.append(sse("announce", frame.announce, frame.version))
+        announce = frame.shown(frame.announce, language)
+        if last is None or announce != last.shown(last.announce, language):
+            out.append(sse("announce", announce, frame.version))
         people = frame.people_since(last) if last is not None else None
         if people is None or participant_id in people:
             out.append(sse("mine", "", frame.version))
@@ -428,11 +446,16 @@ def phone_messages(participant_id: int) -> Callable[[Frame, Frame | None], str]:
     return render
 
 
-def screen_messages(frame: Frame, last: Frame | None) -> str:
-    """What the projector needs to hear about a new frame: its whole screen, if it changed."""
-    if last is None or frame.screen != last.screen:
-        return sse("screen", frame.screen, frame.version)
-    return ""
+def screen_messages(language: str) -> Callable[[Frame, Frame | None], str]:
+    """What the projector, in `language`, needs to hear: its whole screen, if it changed."""
+
+    def render(frame: Frame, last: Frame | None) -> str:
+        screen = frame.shown(frame.screen, language)
+        if last is None or screen != last.shown(last.screen, language):
+            return sse("screen", screen, frame.version)
+        return ""
+
+    return render
 
 
 def known_version(last_event_id: str | None, query_version: str | None) -> int | None:

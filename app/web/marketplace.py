@@ -9,6 +9,8 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app import i18n
+from app.i18n import _, lazy
 from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
@@ -34,7 +36,17 @@ from app.web.forms import form_values, validate
 router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
 
 TOPIC_FIELDS = ("title", "description", "language")
-LANGUAGES = ["English", "Urdu", "Punjabi", "Polish", "Bengali", "Arabic", "BSL", "Welsh"]
+# Suggestions for a session's language (what the person types is kept as typed).
+LANGUAGES = [
+    lazy("English"),
+    lazy("Urdu"),
+    lazy("Punjabi"),
+    lazy("Polish"),
+    lazy("Bengali"),
+    lazy("Arabic"),
+    lazy("BSL"),
+    lazy("Welsh"),
+]
 
 
 class NotJoined(Exception):
@@ -96,14 +108,15 @@ class Attendee:
         every_slot = event_service.slots(self.session, self.event)
         slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)
-        keys = {slot.id or 0: marks.in_slot(slot.id or 0) for slot in slots}
+        language = i18n.current()
+        keys = {slot.id or 0: (language, *marks.in_slot(slot.id or 0)) for slot in slots}
         html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
         missing = [slot for slot in slots if html[slot.id or 0] is None]
         if missing:
             board = self._board(marketplace.topic_cards(self.session, self.event), every_slot)
             ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
             for slot in missing:
-                seat, waiting = keys[slot.id or 0]
+                _language, seat, waiting = keys[slot.id or 0]
                 ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
                 drawn = render_part(
                     self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
@@ -122,7 +135,7 @@ class Attendee:
     def topic(self, topic_id: int) -> Topic:
         topic = marketplace.topic_of(self.session, self.event, topic_id)
         if topic.hidden:
-            raise Refused("This topic has been taken off the wall.")
+            raise Refused(_("This topic has been taken off the wall."))
         return topic
 
     def act(self, form: FormData, action: Callable[[], object], *, anchor: str = "") -> Response:
@@ -178,7 +191,7 @@ def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
     for card in cards:
         if card.topic.id == topic_id:
             return card
-    raise Refused("This topic has been taken off the wall.")
+    raise Refused(_("This topic has been taken off the wall."))
 
 
 async def attendee(
@@ -289,10 +302,10 @@ def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
     def put() -> None:
         topic = me.topic(topic_id)
         if me.participant.id not in marketplace.conveners(me.session, topic):
-            raise Refused("Only the topic's conveners can put it on the wall.")
-        slot_id, _, space_id = str(form.get("cell") or "").partition(":")
+            raise Refused(_("Only the topic's conveners can put it on the wall."))
+        slot_id, _colon, space_id = str(form.get("cell") or "").partition(":")
         if not (slot_id.isdigit() and space_id.isdigit()):
-            raise Refused("Choose a free time and place.")
+            raise Refused(_("Choose a free time and place."))
         wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
 
     return me.act(form, put, anchor="place")
@@ -322,7 +335,7 @@ def seat_action(topic_id: int, action: str, me: AttendeeDep, form: FormDep) -> R
     """Sign up (switching within the slot), leave, join or leave the waitlist."""
     act = SEAT_ACTIONS.get(action)
     if act is None:
-        raise HTTPException(404, "There is no such action.")
+        raise HTTPException(404, _("There is no such action."))
     return me.act(
         form,
         lambda: act(me.session, me.event, me.topic(topic_id), me.participant),

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.config import Settings
+from app.i18n import _
 from app.models import Event, Role, SlotKind
 from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
 from app.models.outcomes import STATUS_LABELS
@@ -38,7 +39,13 @@ router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf)])
 M = TypeVar("M", bound=BaseModel)
 
 EVENT_FIELDS = (
-    "name", "theme_question", "starts_on", "timezone", "venue", "principles", "languages"
+    "name",
+    "theme_question",
+    "starts_on",
+    "timezone",
+    "venue",
+    "principles",
+    "languages",
 )
 TIMEZONES = sorted(available_timezones())
 
@@ -57,7 +64,7 @@ class SlotForm(Form):
     def _ends_after_start(cls, value: time, info: ValidationInfo) -> time:
         start = info.data.get("start")
         if start is not None and value <= start:
-            raise ValueError("The slot must end after it starts.")
+            raise ValueError(_("The slot must end after it starts."))
         return value
 
     def to_create(self) -> SlotCreate:
@@ -92,7 +99,7 @@ class PasswordForm(Form):
     @classmethod
     def _long_enough(cls, value: str) -> str:
         if len(value) < 10:
-            raise ValueError("Please use at least 10 characters.")
+            raise ValueError(_("Please use at least %(n)s characters.", n=10))
         return value
 
 
@@ -267,7 +274,7 @@ def event_setup(setup: SetupDep) -> Response:
 def update_event(setup: SetupDep, form: FormDep) -> Response:
     def save(data: EventUpdate) -> str:
         event_service.update_event(setup.session, setup.event, data)
-        return "Saved."
+        return _("Saved.")
 
     return setup.apply(form, section="details", model=EventUpdate, fields=EVENT_FIELDS, action=save)
 
@@ -346,9 +353,11 @@ def add_team_member(setup: SetupDep, form: FormDep) -> Response:
         )
         if password is None:
             return None
-        return (
-            f"We made an account for {member.email}. Give them this first password "
-            f"(shown only now) and ask them to change it after logging in: {password}"
+        return _(
+            "We made an account for %(email)s. Give them this first password "
+            "(shown only now) and ask them to change it after logging in: %(password)s",
+            email=member.email,
+            password=password,
         )
 
     return setup.apply(
@@ -424,7 +433,7 @@ def account(request: Request, session: SessionDep, organiser: CurrentOrganiser) 
 def create_api_token(
     request: Request, session: SessionDep, organiser: CurrentOrganiser, form: FormDep
 ) -> Response:
-    data, _ = validate(TokenForm, form_values(form, "name"))
+    data, _errors = validate(TokenForm, form_values(form, "name"))
     _token, secret = accounts.create_api_token(session, organiser, data.name if data else "")
     ctx = account_context(session, organiser)
     ctx["new_token"] = secret
@@ -453,11 +462,11 @@ def change_password(
         data is not None
         and accounts.authenticate(session, organiser.email, data.current_password) is None
     ):
-        errors = {"current_password": "This is not your current password."}
+        errors = {"current_password": _("This is not your current password.")}
     ctx = account_context(session, organiser)
     if errors or data is None:
         ctx["errors"] = errors
         return render(request, "organiser/account.html", ctx, block="password", status_code=422)
     accounts.set_password(session, organiser, data.new_password)
-    ctx["notice"] = "Your password has been changed."
+    ctx["notice"] = _("Your password has been changed.")
     return render(request, "organiser/account.html", ctx, block="password")

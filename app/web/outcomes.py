@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from app.config import Settings
+from app.i18n import _
 from app.models import Action, ActionStatus, ContributionKind, Report, Topic
 from app.models.outcomes import (
+    KIND_LABEL,
     KIND_LABELS,
     STATUS_LABELS,
     ActionForm,
@@ -30,7 +32,7 @@ router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
 
 ACTION_FIELDS = ("title", "first_step", "due_on", "owner_name", "status")
 STATUSES = [(status.value, STATUS_LABELS[status]) for status in ActionStatus]
-KINDS = [(kind.value, KIND_LABELS[kind].rstrip("s")) for kind in ContributionKind]
+KINDS = [(kind.value, KIND_LABEL[kind]) for kind in ContributionKind]
 
 
 def update_path(signer: LinkSigner, action: Action) -> str:
@@ -180,7 +182,7 @@ def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> R
     body = str(form.get("body") or "").strip()
     version = str(form.get("version") or "")
     if not version.isdigit():
-        raise HTTPException(422, "The form was incomplete. Please reload the page.")
+        raise HTTPException(422, _("The form was incomplete. Please reload the page."))
     data, errors = validate(ContributionCreate, {"kind": ContributionKind.note, "body": body})
     if data is None:
         return _edit_page(
@@ -197,8 +199,10 @@ def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> R
             body,
             conflict.current.version,
             status_code=409,
-            error="Someone changed this while you were editing. Your text is below, "
-            "next to what it says now: nothing was saved over. Check both, then save again.",
+            error=_(
+                "Someone changed this while you were editing. Your text is below, "
+                "next to what it says now: nothing was saved over. Check both, then save again."
+            ),
             theirs=conflict.current.body,
         )
     except Refused as refused:
@@ -292,7 +296,7 @@ def _action_page(
 ) -> Response:
     action = outcomes.action_in(me.session, me.event, action_id)
     if action.hidden:
-        raise Refused("The facilitators have removed this action.")
+        raise Refused(_("The facilitators have removed this action."))
     found = outcomes.action_line(me.session, action)
     report = me.session.get_one(Report, action.report_id)
     may_change = outcomes.may_change(me.session, action, me.participant)
@@ -449,7 +453,7 @@ def vote_page(me: AttendeeDep) -> Response:
 @router.post("/vote/{kind}/{target_id}/{move}")
 def vote(kind: str, target_id: int, move: str, me: AttendeeDep) -> Response:
     if kind not in ("report", "action") or move not in ("place", "take"):
-        raise HTTPException(404, "There is no such vote.")
+        raise HTTPException(404, _("There is no such vote."))
     act = convergence.place_dot if move == "place" else convergence.take_dot
     try:
         act(me.session, me.event, me.participant, kind, target_id)
@@ -518,7 +522,7 @@ def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
 def pledge_calendar(me: AttendeeDep, settings: SettingsDep) -> Response:
     pledge = pledges.pledge_of(me.session, me.event, me.participant)
     if pledge is None:
-        raise HTTPException(404, "Write your pledge first; then you can add its reminder.")
+        raise HTTPException(404, _("Write your pledge first; then you can add its reminder."))
     ics = calendars.pledge_reminder(me.event, pledge, absolute(settings, f"{me.home}/pledge"))
     return download(ics, ICS, "my-pledge.ics")
 

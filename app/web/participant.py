@@ -4,7 +4,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from app import i18n
 from app.db import Database
+from app.i18n import _
 from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
@@ -141,9 +143,8 @@ async def live_stream(request: Request, code: str, visitor: VisitorDep) -> Respo
     if found is None:
         return Response(status_code=204)  # an event source stops asking after a 204
     event_id, participant_id = found
-    return live.stream(
-        request, event_id, live.phone_messages(participant_id), request.query_params.get("v")
-    )
+    messages = live.phone_messages(participant_id, i18n.current())
+    return live.stream(request, event_id, messages, request.query_params.get("v"))
 
 
 @router.get("/device")
@@ -214,10 +215,12 @@ def continue_here(
             "errors.html",
             {
                 "status": 404,
-                "title": "This link no longer works",
-                "message": "It may have been replaced by a newer one. "
-                "You can join the event again with your name.",
-                "action": (f"/e/{event.join_code}/join", "Join the event"),
+                "title": _("This link no longer works"),
+                "message": _(
+                    "It may have been replaced by a newer one. "
+                    "You can join the event again with your name."
+                ),
+                "action": (f"/e/{event.join_code}/join", _("Join the event")),
             },
             status_code=404,
         )

@@ -16,9 +16,7 @@ from app.web.deps import SessionDep, SettingsDep, SignerDep
 router = APIRouter()
 
 
-def displayed_event(
-    request: Request, token: str, session: SessionDep, signer: SignerDep
-) -> Event:
+def displayed_event(request: Request, token: str, session: SessionDep, signer: SignerDep) -> Event:
     values = signer.read("projector", token)
     event = session.get(Event, values[0]) if values and len(values) == 2 else None
     if event is None or values is None or event.projector_version != values[1]:
@@ -44,4 +42,6 @@ def display(
 async def display_stream(request: Request, event: DisplayedEvent) -> Response:
     """The dashboard's live updates: its whole screen, whenever it changes."""
     assert event.id is not None
-    return live.stream(request, event.id, live.screen_messages, request.query_params.get("v"))
+    return live.stream(
+        request, event.id, live.screen_messages(i18n.current()), request.query_params.get("v")
+    )

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app import i18n
+from app.i18n import _
 from app.services import accounts
 from app.services import events as event_service
-from app.templating import render
+from app.templating import HTMX, HTMX_SSE, render, render_part
+from app.web.assets import digest_of, static_url
 from app.web.common import safe_next, see_other
 from app.web.deps import (
     FormDep,
@@ -22,6 +24,8 @@ from app.web.deps import (
 from app.web.forms import form_values
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+# What a phone keeps for pages shown without a connection.
+OFFLINE_ASSETS = ("css/app.css", "js/app.js", HTMX, HTMX_SSE, "img/favicon.svg")
 
 
 @router.get("/")
@@ -44,13 +48,34 @@ def find_event(
             {
                 "values": {"code": code},
                 "errors": {
-                    "code": f"We could not find an event with the code “{code.strip()}”. "
-                    "Check the code on the screen or poster and try again."
+                    "code": _(
+                        "We could not find an event with the code “%(code)s”. "
+                        "Check the code on the screen or poster and try again.",
+                        code=code.strip(),
+                    )
                 },
             },
             status_code=404,
         )
     return see_other(f"/e/{event.join_code}/join")
+
+
+@router.get("/sw.js")
+def service_worker(request: Request) -> Response:
+    """The service worker, at the root so that it may keep the event's pages."""
+    assets = [static_url(path) for path in OFFLINE_ASSETS]
+    script = render_part(request, "sw.js", {"assets": assets, "version": digest_of(assets)})
+    return Response(
+        script,
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
+@router.get("/offline")
+def offline(request: Request) -> Response:
+    """What a phone shows for a page it has never kept, when there is no connection."""
+    return render(request, "public/offline.html")
 
 
 @router.post("/language")
@@ -97,7 +122,7 @@ def log_in(
             "public/login.html",
             {
                 "values": values,
-                "errors": {"password": "That e-mail address and password do not match."},
+                "errors": {"password": _("That e-mail address and password do not match.")},
             },
             status_code=400,
         )

@@ -47,3 +47,113 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     htmx.trigger(elt, "refresh");
   });
 });
+
+// Bad Wi-Fi. Pages of the event are kept by the service worker (/sw.js) and shown from there
+// when there is no connection. A form sent without a connection is not lost: its fields stay
+// as typed, it waits in this phone's outbox and is sent when the connection returns; the
+// banner says so plainly, and says it again when it has been sent or could not be.
+const OUTBOX = "openspace-outbox";
+const banner = () => document.getElementById("connection");
+
+function say(key, extra) {
+  const box = banner();
+  if (!box) return;
+  const text = box.dataset[key] || "";
+  box.textContent = extra ? `${text} ${extra}` : text;
+  box.hidden = !text;
+}
+
+function outbox() {
+  try { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); } catch (e) { return []; }
+}
+
+function keep(form, submitter) {
+  const fields = [...new FormData(form, submitter).entries()].filter(([, v]) => typeof v === "string");
+  const waiting = outbox();
+  waiting.push({ action: form.action, fields, page: location.pathname });
+  localStorage.setItem(OUTBOX, JSON.stringify(waiting));
+  say("queued");
+}
+
+function csrfHeader() {
+  try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { return {}; }
+}
+
+async function sendOutbox() {
+  const waiting = outbox();
+  if (!waiting.length || !navigator.onLine) return;
+  localStorage.removeItem(OUTBOX);
+  let sent = 0;
+  const failed = [];
+  for (const item of waiting) {
+    try {
+      const response = await fetch(item.action, {
+        method: "POST",
+        body: new URLSearchParams(item.fields),
+        headers: csrfHeader(),
+        credentials: "same-origin",
+      });
+      if (response.ok || response.redirected) sent += 1;
+      else failed.push(item);
+    } catch (e) {
+      // Still no connection: keep it for next time.
+      localStorage.setItem(OUTBOX, JSON.stringify([...outbox(), item]));
+      return;
+    }
+  }
+  if (failed.length) {
+    const words = failed.map((i) => i.fields.filter(([k]) => k !== "csrf_token").map(([, v]) => v).join(" ")).join(" · ");
+    say("failed", words);
+  } else if (sent) {
+    say("sent");
+    // The page is shown again with what was sent in it, and with fresh forms, unless the
+    // person is typing something new (a reload would lose it). Until then the forms that were
+    // sent get new keys: the server takes a form's key sent twice for the same words sent
+    // again, and would drop what is written in it next.
+    renewKeys(waiting);
+    setTimeout(() => { if (!typingSomethingNew(waiting)) location.reload(); }, 1500);
+  }
+}
+
+function renewKeys(items) {
+  const actions = new Set(items.map((item) => item.action));
+  for (const form of document.forms) {
+    if (!actions.has(form.action)) continue;
+    for (const key of form.querySelectorAll('input[type=hidden][name$="_key"]')) {
+      key.value = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    }
+  }
+}
+
+function typingSomethingNew(items) {
+  const sent = new Set(items.flatMap((item) => item.fields.map(([, v]) => v)));
+  const fields = document.querySelectorAll(
+    "form textarea, form input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit])"
+  );
+  return [...fields].some((f) => f.value !== f.defaultValue && !sent.has(f.value));
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (navigator.onLine || (form.method || "").toLowerCase() !== "post") return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  keep(form, event.submitter);
+}, true);
+
+document.addEventListener("htmx:sendError", (event) => {
+  const form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form[method=post]");
+  if (form) keep(form);
+  else say("offline");
+});
+
+window.addEventListener("offline", () => say("offline"));
+window.addEventListener("online", () => { say("online"); sendOutbox(); });
+window.addEventListener("load", () => {
+  if (!navigator.onLine) say("offline");
+  else sendOutbox();
+});
+
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
+  navigator.serviceWorker.register("/sw.js").catch(() => {});
+}

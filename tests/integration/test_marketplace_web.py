@@ -377,7 +377,7 @@ def test_shared_wall_parts_stay_personal_and_current(
         third_sees = text_of(third.get(wall).text)
         assert "1 of 1 seats taken · 1 waiting" in third_sees
         assert "You have a seat here" in first_sees and "waitlist." not in first_sees
-        assert "You are 1st on the waitlist" in second_sees
+        assert "You are number 1 on the waitlist" in second_sees
         assert "You have a seat here" not in second_sees + third_sees
         assert "Join the waitlist" in third_sees
         third_page = third.get(wall).text
