@@ -39,7 +39,7 @@ messages: $(STAMP)
 	for code in pl ur; do \
 		test -f app/locale/$$code/LC_MESSAGES/messages.po \
 		|| $(BIN)/pybabel -q init -D messages -i app/locale/messages.pot -d app/locale -l $$code; \
-		$(BIN)/pybabel -q update --no-fuzzy-matching -D messages \
+		$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D messages \
 			-i app/locale/messages.pot -d app/locale -l $$code; \
 	done
 
