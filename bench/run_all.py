@@ -54,6 +54,7 @@ def main() -> None:
         run(["live_fanout.py", "--workers", "4", *pg]),
         run(["exports.py"]),
         run(["exports.py", *pg]),
+        run(["page_weight.py"]),
     ]
     readme = HERE / "README.md"
     text = readme.read_text()
