@@ -309,3 +309,28 @@ def test_a_completed_report_and_the_dots_reach_the_projector_and_phones(
         )
     for browser in (facilitator, convener, reader):
         browser.close()
+
+
+def test_each_phone_hears_the_live_counts_in_its_own_language(
+    live_server: str, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Care work")
+    polish, english = phone(live_server, event, "Zofia"), phone(live_server, event, "Sam")
+    polish.cookies.set("openspace_lang", "pl")
+    signer = phone(live_server, event, "Signer")
+    with (
+        listen(live_server, polish, event) as heard_pl,
+        listen(live_server, english, event) as heard_en,
+    ):
+        assert "Zajęte miejsca: 0 z 3" in heard_pl.next("counts").data
+        assert "0 of 3 seats taken" in heard_en.next("counts").data
+        assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
+        assert (
+            "Zajęte miejsca: 1 z 3"
+            in heard_pl.next("counts", timeout=3, where=lambda m: "1 z 3" in m.data).data
+        )
+        assert (
+            "1 of 3 seats taken"
+            in heard_en.next("counts", timeout=3, where=lambda m: "1 of 3" in m.data).data
+        )
