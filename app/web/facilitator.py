@@ -454,7 +454,10 @@ def desk(run: FacilitationDep) -> Response:
 
 def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
     board = run.board()
+    person = run.request.query_params.get("person", "")
     ctx: dict[str, Any] = {
+        # The person just helped, chosen already for printing their agenda.
+        "printable": int(person) if person.isdigit() else None,
         "people": participant_service.everyone(run.session, run.event),
         "wall": board,
         "values": {},
@@ -502,7 +505,7 @@ def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
                     title=data.title,
                     name=person.display_name,
                 ),
-                f"{run.base}/desk",
+                f"{run.base}/desk?person={person.id}#desk-print-h",
             )
     return _desk(run, status_code=422, values={"topic": values}, errors={"topic": errors})
 
@@ -527,5 +530,5 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
         )
     return run.done(
         _("%(name)s has a seat in “%(title)s”.", name=person.display_name, title=topic.title),
-        f"{run.base}/desk",
+        f"{run.base}/desk?person={person.id}#desk-print-h",
     )
