@@ -352,6 +352,7 @@ class Live:
         self.join_link = join_link
         self.hubs: dict[int, Hub] = {}
         self._starting: dict[int, asyncio.Task[Hub]] = {}
+        self._arriving: dict[int, int] = {}  # pages waiting for their event's first frame
         broker.listen(self._on_change)
 
     @property
@@ -387,7 +388,22 @@ class Live:
         self, event_id: int, known: int | None, render: Callable[[Frame, Frame | None], str]
     ) -> AsyncIterator[str]:
         """The event stream of one page: `render` says what the page needs between frames."""
-        hub = await self._hub(event_id)
+        self._arriving[event_id] = self._arriving.get(event_id, 0) + 1
+        try:
+            hub = await self._hub(event_id)
+        except BaseException:
+            # The page left while the hub's first frame was drawn: once it is drawn, close
+            # the hub unless someone else came for it.
+            starting = self._starting.get(event_id)
+            if starting is not None:
+                starting.add_done_callback(lambda _task: self._close_if_unwatched(event_id))
+            else:
+                asyncio.get_running_loop().call_soon(self._close_if_unwatched, event_id)
+            raise
+        finally:
+            self._arriving[event_id] -= 1
+            if not self._arriving[event_id]:
+                del self._arriving[event_id]
         hub.watchers += 1
         try:
             yield f"retry: {random.randint(*RETRY_MS)}\n\n"
@@ -403,9 +419,13 @@ class Live:
                 last = frame
         finally:
             hub.watchers -= 1
-            if hub.watchers == 0 and self.hubs.get(event_id) is hub:
-                del self.hubs[event_id]
-                hub.close()
+            self._close_if_unwatched(event_id)
+
+    def _close_if_unwatched(self, event_id: int) -> None:
+        hub = self.hubs.get(event_id)
+        if hub is not None and hub.watchers == 0 and not self._arriving.get(event_id):
+            del self.hubs[event_id]
+            hub.close()
 
     async def stop(self) -> None:
         for hub in self.hubs.values():

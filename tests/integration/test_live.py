@@ -1,5 +1,6 @@
 """Live pages over a real server: what reaches an open phone or projector, and when."""
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -16,10 +17,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.broker import InProcessBroker
 from app.config import Settings
 from app.db import Database
 from app.models import Event, Participant, Slot, Space, Topic
 from app.security import LinkSigner
+from app.web.live import Live, phone_messages
 from tests.conftest import phone
 from tests.factories import Factory, placed_topic
 from tests.sse import EventStream
@@ -334,3 +337,32 @@ def test_each_phone_hears_the_live_counts_in_its_own_language(
             "1 of 3 seats taken"
             in heard_en.next("counts", timeout=3, where=lambda m: "1 of 3" in m.data).data
         )
+
+
+def test_a_page_that_leaves_while_the_first_frame_is_drawn_leaves_no_hub(
+    database: Database, make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    """Phones on bad Wi-Fi drop at any moment, also while their event's hub is opening
+    (the hub drew its first frame for nobody and stayed, with its checker, for ever)."""
+    event, _slot, _garden = day
+    assert event.id is not None
+
+    async def leave_early() -> tuple[dict[int, object], int]:
+        live = Live(database, InProcessBroker(database), lambda e: f"/j/{e.join_code}")
+        stream = live.watch(event.id or 0, None, phone_messages(1, "en"))
+        page = asyncio.ensure_future(anext(stream))
+        while event.id not in live._starting:  # the first frame is being drawn
+            await asyncio.sleep(0)
+        page.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await page
+        for _ in range(200):  # the drawing finishes in its worker thread
+            if event.id not in live._starting and not live.hubs:
+                break
+            await asyncio.sleep(0.01)
+        left = (dict(live.hubs), live.watchers)
+        await live.stop()
+        return left
+
+    hubs, watchers = asyncio.run(leave_early())
+    assert hubs == {} and watchers == 0
