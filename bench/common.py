@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import socket
 import ssl
 import statistics
@@ -197,3 +198,13 @@ async def open_loop(
         tasks.append(asyncio.create_task(one(clients[n % len(clients)], n)))
     await asyncio.gather(*tasks)
     return total / (time.perf_counter() - began), latencies, statuses
+
+
+def demo_join_code(output: list[str]) -> str:
+    """The join code `openspace serve --demo` prints, once it has printed it."""
+    for _ in range(100):
+        found = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
+        if found:
+            return found.group(1)
+        time.sleep(0.1)
+    raise SystemExit("could not read the demo join code:\n" + "".join(output))

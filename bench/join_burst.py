@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from common import TLS, fresh_database, server
+from common import TLS, demo_join_code, fresh_database, server
 
 
 def one_join(base: str, code: str, n: int) -> tuple[float, int]:
@@ -67,15 +67,7 @@ def main() -> None:
 
     url = fresh_database(args.database_url)
     with server(url, workers=args.workers, demo=True) as (base, output):
-        code_match = None
-        for _ in range(100):
-            code_match = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
-            if code_match:
-                break
-            time.sleep(0.1)
-        if not code_match:
-            raise SystemExit("could not read the demo join code:\n" + "".join(output))
-        code = code_match.group(1)
+        code = demo_join_code(output)
         one_join(base, code, 0)  # warm up
         baseline = run(base, code, min(60, args.people), 1, 10_000)
         burst = run(base, code, args.people, args.concurrency, 20_000)

@@ -17,7 +17,7 @@ import time
 from urllib.parse import urljoin
 
 import httpx
-from common import TLS, fresh_database, server
+from common import TLS, demo_join_code, fresh_database, server
 
 FIRST_PAGE_LIMIT = 50 * 1024
 UPDATE_LIMIT = 5 * 1024
@@ -101,18 +101,12 @@ def sign_up_form(phone: httpx.Client, code: str) -> tuple[str, dict[str, str]] |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--language", default="en", help="en, pl or ur (Accept-Language)")
     args = parser.parse_args()
+    PHONE["Accept-Language"] = args.language
     url = fresh_database(args.database_url)
     with server(url, demo=True) as (base, output):
-        code_match = None
-        for _ in range(100):
-            code_match = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
-            if code_match:
-                break
-            time.sleep(0.1)
-        if not code_match:
-            raise SystemExit("could not read the demo join code")
-        code = code_match.group(1)
+        code = demo_join_code(output)
 
         # The very first page a phone sees after scanning the QR code: the join form, cold.
         with httpx.Client(base_url=base, timeout=60, verify=TLS, headers=PHONE) as newcomer:
@@ -171,7 +165,8 @@ def main() -> None:
 
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
-        f"page weights on {kind}, demo event, {time.strftime('%Y-%m-%d')} (gzip, headers included)"
+        f"page weights on {kind}, demo event, in {args.language!r}, "
+        f"{time.strftime('%Y-%m-%d')} (gzip, headers included)"
     )
     print(f"{'first page (cold cache)':<36}{'page':>8}{'assets':>8}{'total':>8}")
     print(f"{first[0].replace(code, 'CODE'):<36}{first[1]:>8}{first[2]:>8}{first[3]:>8}")

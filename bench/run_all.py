@@ -55,6 +55,7 @@ def main() -> None:
         run(["exports.py"]),
         run(["exports.py", *pg]),
         run(["page_weight.py"]),
+        run(["page_weight.py", "--language", "ur"]),
     ]
     readme = HERE / "README.md"
     text = readme.read_text()

@@ -30,3 +30,7 @@ def connected(page: Page) -> None:
         "() => { const d = document.body['htmx-internal-data'];"
         " return d && d.sseEventSource && d.sseEventSource.readyState === 1; }"
     )
+
+
+# A phone-sized screen, as the participant pages are built for first.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -9,13 +9,12 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from app.models import Event
 from app.security import LinkSigner
 from app.services import events as event_service
-from tests.browser.pages import connected, join
+from tests.browser.pages import PHONE, connected, join
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}
 
 

@@ -9,12 +9,11 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.models import Event
 from app.services import marketplace
-from tests.browser.pages import join
+from tests.browser.pages import PHONE, join
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 Phones = Callable[..., BrowserContext]
 
@@ -129,7 +128,7 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     expect(mohammed_booth.get_by_role("button", name="Sign up")).to_have_count(0)
     _settled(mohammed)
     mohammed_booth.get_by_role("button", name="Join the waitlist").click()
-    expect(mohammed_booth).to_contain_text("You are 1st on the waitlist.")
+    expect(mohammed_booth).to_contain_text("You are number 1 on the waitlist.")
     expect(mohammed_booth).to_contain_text("1 waiting")
     expect(mohammed_booth.get_by_role("button", name="Leave the waitlist")).to_be_visible()
     _settled(mohammed)

@@ -12,11 +12,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.models import Event
 from app.services import marketplace
+from tests.browser.pages import PHONE
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 GARDEN_TOPIC = "Warm spaces"
 HALL_TOPIC = "Walking buses to school"

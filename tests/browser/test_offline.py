@@ -12,12 +12,11 @@ from sqlmodel import select
 
 from app.models import Contribution, Event, Topic
 from app.services import marketplace
-from tests.browser.pages import join
+from tests.browser.pages import PHONE, join
 from tests.factories import Factory, count, placed_topic
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 NO_CONNECTION = "No connection. This page is the copy kept on this phone"
 QUEUED = "will be sent when the connection returns"

@@ -10,13 +10,12 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from app.models import Event, Participant, Topic
 from app.security import LinkSigner
 from app.services import convergence, live, outcomes
-from tests.browser.pages import connected, join, log_in
+from tests.browser.pages import PHONE, connected, join, log_in
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def test_two_people_write_one_report_at_once_and_an_action_is_followed_up(
