@@ -18,7 +18,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.models import Event
 from app.models.people import OrganiserCreate
-from app.services import accounts, archive, demo, proceedings
+from app.services import accounts, archive, backup, demo, proceedings
 from app.services import events as event_service
 from app.web.exports import EVENT_FORMATS, event_file
 from app.web.forms import validate
@@ -176,6 +176,38 @@ def import_event(settings: Settings, path: str) -> int:
     return 0
 
 
+def backup_database(settings: Settings, path: str) -> int:
+    """A consistent copy of the whole database, made while the app keeps running."""
+    try:
+        copied = backup.backup(settings, Path(path))
+    except backup.BackupFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    what = f", {copied.rows} rows, schema {copied.revision}" if copied.rows is not None else ""
+    print(f"Backed up to {copied.path} ({copied.size} bytes{what}).")
+    return 0
+
+
+def restore_database(settings: Settings, path: str, confirmed: bool) -> int:
+    """Put a backup in place of the database's contents, then bring its schema up to date."""
+    if not confirmed:
+        print(
+            f"This replaces everything in the database with {path}. Stop the app first, "
+            "then run again with --yes.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        copied = backup.restore(settings, Path(path))
+    except backup.BackupFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    migrate(settings)
+    what = f" ({copied.rows} rows)" if copied.rows is not None else ""
+    print(f"Restored {path}{what}; the schema is up to date. Start the app again.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openspace` console script."""
     parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
@@ -209,6 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import", help="load an event from its archive (.zip) or event.json into this database"
     )
     p_import.add_argument("file")
+    p_backup = sub.add_parser(
+        "backup",
+        help="copy the whole database to a new file while the app runs (SQLite: its online "
+        "backup; PostgreSQL: pg_dump's custom format)",
+    )
+    p_backup.add_argument("file")
+    p_restore = sub.add_parser(
+        "restore", help="replace the database's contents with a backup (stop the app first)"
+    )
+    p_restore.add_argument("file")
+    p_restore.add_argument("--yes", action="store_true", help="yes, replace everything")
 
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -229,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "import":
         migrate(settings)
         return import_event(settings, args.file)
+    elif args.command == "backup":
+        return backup_database(settings, args.file)
+    elif args.command == "restore":
+        return restore_database(settings, args.file, args.yes)
     return 0
 
 
