@@ -8,6 +8,7 @@ import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -92,6 +93,23 @@ def create_organiser(settings: Settings, email: str, name: str, password: str | 
     return 0
 
 
+def log_config(level: str) -> dict[str, Any]:
+    """Structured logs: one JSON object per line on stderr, with the request's id."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    quiet = {"handlers": [], "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "app.web.middleware.JsonLogFormatter"}},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "uvicorn.access": quiet,
+            "openspace": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+        },
+    }
+
+
 def serve(settings: Settings, host: str, port: int, workers: int, with_demo: bool) -> None:
     """Migrate, optionally make the demo event, then serve with uvicorn."""
     import uvicorn
@@ -114,6 +132,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
         workers=workers,
         proxy_headers=True,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+        access_log=False,  # our own request log has the request id, status and time
         # Live pages hold their streams open: on shutdown they are ended after this long
         # (browsers reconnect to the next server by themselves) instead of holding it up.
         timeout_graceful_shutdown=3,

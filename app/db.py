@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -108,6 +108,11 @@ class Database:
         """A read-only session for scripts and background work."""
         with self.session(write=False) as session:
             yield session
+
+    def ping(self) -> None:
+        """Ask the database one trivial question; raises if it does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

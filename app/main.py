@@ -10,6 +10,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.broker import make_broker
@@ -40,7 +41,12 @@ from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
 from app.web.live import Live
 from app.web.marketplace import NotJoined
-from app.web.middleware import CsrfCookieMiddleware, LanguageMiddleware, TransactionMiddleware
+from app.web.middleware import (
+    CsrfCookieMiddleware,
+    LanguageMiddleware,
+    RequestLogMiddleware,
+    TransactionMiddleware,
+)
 
 log = logging.getLogger("openspace")
 
@@ -171,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: pages, fragments and static files travel compressed (event streams do not:
     # GZipMiddleware leaves text/event-stream alone, so updates are not held back).
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(RequestLogMiddleware)
     app.mount("/static", HashedStaticFiles(directory=ROOT / "static"), name="static")
 
     for module in (
@@ -191,7 +198,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """The process answers (for a liveness probe: restart it if this fails)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        """It can serve: the database answers, and on PostgreSQL the live updates' listening
+        connection is up (for a load balancer: send no one here while this fails)."""
+        problems = []
+        try:
+            await run_in_threadpool(database.ping)
+        except Exception as exc:
+            problems.append(f"database: {type(exc).__name__}")
+        if not broker.connected:
+            problems.append("live updates: not listening")
+        status = 503 if problems else 200
+        return JSONResponse(
+            {"status": "not ready" if problems else "ready", "problems": problems},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
 
     install_error_pages(app)
     return app

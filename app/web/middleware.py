@@ -1,7 +1,11 @@
 """ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
 
+import json
 import logging
+import re
 import secrets
+import time
+from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -17,7 +21,7 @@ from app.db import Database
 
 log = logging.getLogger("openspace")
 
-NO_DATABASE = ("/static/", "/healthz")
+NO_DATABASE = ("/static/", "/healthz", "/readyz")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_COOKIE = "openspace_csrf"
 
@@ -203,3 +207,66 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return str(value.decode("latin-1"))
     return ""
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+request_id: ContextVar[str] = ContextVar("openspace_request_id", default="-")
+
+
+class RequestLogMiddleware:
+    """Gives every request an id (the proxy's X-Request-ID if it sent a sane one), returns it
+    in X-Request-ID, and logs one structured line per request when its answer starts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("openspace.request")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = _header(scope, b"x-request-id")
+        rid = sent if _REQUEST_ID.match(sent) else secrets.token_hex(8)
+        request_id.set(rid)
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = rid
+                if not scope["path"].startswith(NO_DATABASE):
+                    self.log.info(
+                        "request",
+                        extra={
+                            "request_id": rid,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": message["status"],
+                            "ms": round((time.perf_counter() - started) * 1000, 1),
+                        },
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and any extras."""
+
+    _standard = frozenset(vars(logging.makeLogRecord({}))) | {"color_message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        entry.update(
+            (key, value)
+            for key, value in vars(record).items()
+            if key not in self._standard and not key.startswith("_")
+        )
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
