@@ -45,6 +45,7 @@ from app.web.middleware import (
     CsrfCookieMiddleware,
     LanguageMiddleware,
     RequestLogMiddleware,
+    SecurityHeadersMiddleware,
     TransactionMiddleware,
 )
 
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: pages, fragments and static files travel compressed (event streams do not:
     # GZipMiddleware leaves text/event-stream alone, so updates are not held back).
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", HashedStaticFiles(directory=ROOT / "static"), name="static")
 
