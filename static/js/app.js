@@ -1,12 +1,27 @@
+// A form that asks before it does something hard to undo (data-confirm holds the question).
+// Registered first, so that a "no" stops the form before anything else sees it.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
 // Keep people where they were when htmx swaps a part of the page.
 // After a swap with a problem in it, focus goes to the problem; otherwise to the control in
 // the new content that does what the pressed one did, so keyboard and screen-reader users
 // are not dropped back at the top of the page.
 let lastAction = null;
+let lastCard = null;
 
-document.addEventListener("htmx:beforeSwap", () => {
-  const form = document.activeElement && document.activeElement.closest && document.activeElement.closest("form");
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (isLive(event.detail.elt)) return; // only what the person pressed counts
+  const active = document.activeElement;
+  const form = active && active.closest && active.closest("form");
   lastAction = form ? form.getAttribute("action") : null;
+  const card = active && active.closest && active.closest('[id^="topic-"]');
+  lastCard = card ? card.id : null;
 });
 
 document.addEventListener("htmx:afterSwap", (event) => {
@@ -23,7 +38,10 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (document.activeElement && document.activeElement !== document.body) return;
   const root = document.getElementById(target.id) || target;
   const again = lastAction && root.querySelector(`form[action="${CSS.escape(lastAction)}"] button`);
-  const next = again || root.querySelector(".seat-actions button, button, a[href]");
+  // Else the same session's own action (signed up: its "Leave"), else the first action there.
+  const card = lastCard && document.getElementById(lastCard);
+  const sameCard = card && root.contains(card) && card.querySelector(".seat-actions button");
+  const next = again || sameCard || root.querySelector(".seat-actions button") || root.querySelector("button, a[href]");
   if (next) next.focus();
 });
 
@@ -34,18 +52,35 @@ function isLive(elt) {
   return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
 }
 
+function waitUntilLeft(elt) {
+  if (elt.dataset.waiting) return;
+  elt.dataset.waiting = "1";
+  elt.addEventListener("focusout", function later() {
+    // Look once the focus has settled: when a swap inside removed the focused button, the
+    // focus is put back in here (see above) and the person has not left.
+    setTimeout(() => {
+      if (!elt.dataset.waiting || elt.contains(document.activeElement)) return;
+      elt.removeEventListener("focusout", later);
+      delete elt.dataset.waiting;
+      htmx.trigger(elt, "refresh");
+    });
+  });
+}
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
   if (!isLive(elt) || !elt.contains(document.activeElement)) return;
   event.preventDefault();
-  if (elt.dataset.waiting) return;
-  elt.dataset.waiting = "1";
-  elt.addEventListener("focusout", function later(leaving) {
-    if (elt.contains(leaving.relatedTarget)) return;
-    elt.removeEventListener("focusout", later);
-    delete elt.dataset.waiting;
-    htmx.trigger(elt, "refresh");
-  });
+  waitUntilLeft(elt);
+});
+
+// A refresh asked for while they were elsewhere may come back once they are inside: keep it
+// out until they leave too.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const elt = event.detail.elt;
+  if (!isLive(elt) || !elt.contains(document.activeElement)) return;
+  event.detail.shouldSwap = false;
+  waitUntilLeft(elt);
 });
 
 // Bad Wi-Fi. Pages of the event are kept by the service worker (/sw.js) and shown from there

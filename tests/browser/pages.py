@@ -34,3 +34,13 @@ def connected(page: Page) -> None:
 
 # A phone-sized screen, as the participant pages are built for first.
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def settled(page: Page) -> None:
+    """htmx has finished swapping and settling, as a person would wait before going on. (A
+    function, not an expression: the pages' Content-Security-Policy forbids the eval that
+    Playwright would poll an expression with.)"""
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

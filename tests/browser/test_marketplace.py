@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.models import Event
 from app.services import marketplace
-from tests.browser.pages import PHONE, join
+from tests.browser.pages import PHONE, join, settled
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
@@ -38,13 +38,6 @@ def _open_marketplace(make: Factory, event: Event) -> None:
         fresh = session.get(Event, event.id)
         assert fresh is not None
         marketplace.open_marketplace(session, fresh, True)
-
-
-def _settled(page: Page) -> None:
-    """Wait until htmx has finished swapping and settling, as a person would before tapping."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
 
 
 def _propose(page: Page, code: str, title: str) -> None:
@@ -114,7 +107,7 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     zofia_booth.get_by_role("button", name="Sign up").click()
     expect(zofia_booth).to_contain_text("You have a seat here")
     expect(zofia_booth).to_contain_text("Full · 1 of 1 seats taken")
-    _settled(zofia)
+    settled(zofia)
 
     # The second person's wall still offers the seat; their tap comes a moment too late:
     # they are told the session is full and offered its waitlist, and the seat stays taken.
@@ -126,12 +119,12 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     expect(mohammed_booth).to_contain_text("Full · 1 of 1 seats taken")
     expect(mohammed_booth).not_to_contain_text("You have a seat here")
     expect(mohammed_booth.get_by_role("button", name="Sign up")).to_have_count(0)
-    _settled(mohammed)
+    settled(mohammed)
     mohammed_booth.get_by_role("button", name="Join the waitlist").click()
     expect(mohammed_booth).to_contain_text("You are number 1 on the waitlist.")
     expect(mohammed_booth).to_contain_text("1 waiting")
     expect(mohammed_booth.get_by_role("button", name="Leave the waitlist")).to_be_visible()
-    _settled(mohammed)
+    settled(mohammed)
     mohammed.screenshot(path=str(screenshots / "participant-phone-wall.png"), full_page=True)
     width = mohammed.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the wall scrolls sideways on a phone ({width}px)"

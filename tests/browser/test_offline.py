@@ -43,7 +43,7 @@ def _controlled(page: Page) -> None:
     """Wait for the service worker to be active, then reload once so it controls the page."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def _banner(page: Page) -> Locator:

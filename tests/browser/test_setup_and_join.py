@@ -6,19 +6,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.pages import PHONE, log_in
+from tests.browser.pages import PHONE, log_in, settled
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-def _settled(page: Page) -> None:
-    """Wait until htmx has finished swapping and settling, as a person would before typing."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
 
 
 def _add_space(page: Page, name: str, capacity: str, notes: str) -> None:
@@ -28,7 +21,7 @@ def _add_space(page: Page, name: str, capacity: str, notes: str) -> None:
     spaces.get_by_label("Access notes").last.fill(notes)
     spaces.get_by_role("button", name="Add space").click()
     expect(page.locator("#spaces summary", has_text=name)).to_be_visible()
-    _settled(page)
+    settled(page)
 
 
 def _add_slot(page: Page, start: str, end: str, title: str) -> None:
@@ -38,7 +31,7 @@ def _add_slot(page: Page, start: str, end: str, title: str) -> None:
     slots.get_by_label("Title").fill(title)
     slots.get_by_role("button", name="Add slot").click()
     expect(page.locator("#slots .row", has_text=title)).to_be_visible()
-    _settled(page)
+    settled(page)
 
 
 def test_organiser_sets_up_event_and_participant_joins_on_phone(
