@@ -1,6 +1,7 @@
 """All tables, imported so that SQLModel.metadata knows them."""
 
 from app.models.agenda import CoConvener, Interest, SignUp, Topic, TopicTheme, WaitlistEntry
+from app.models.audit import AuditEntry
 from app.models.base import metadata
 from app.models.event import (
     Event,
@@ -38,6 +39,7 @@ __all__ = [
     "Announcement",
     "ApiToken",
     "Attendance",
+    "AuditEntry",
     "CoConvener",
     "Contribution",
     "ContributionKind",

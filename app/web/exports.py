@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -30,11 +30,12 @@ from app.services import (
 from app.services import events as event_service
 from app.services.marketplace import TopicCard
 from app.templating import render_part
+from app.web.audit import audited_download
 from app.web.common import ICS, absolute, download, qr_inline
 from app.web.deps import FacilitatedEvent, SessionDep, SettingsDep, SignerDep
 from app.web.participant import device_path
 
-router = APIRouter(prefix="/events/{event_id}")
+router = APIRouter(prefix="/events/{event_id}", dependencies=[Depends(audited_download)])
 
 MEDIA = {
     "csv": "text/csv; charset=utf-8",

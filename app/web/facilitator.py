@@ -24,6 +24,7 @@ from app.services import marketplace, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
 from app.templating import render
+from app.web.audit import audited
 from app.web.common import absolute, see_other
 from app.web.deps import (
     FacilitatedEvent,
@@ -38,7 +39,7 @@ from app.web.deps import (
 from app.web.forms import form_values, validate
 
 FLASH_COOKIE = "openspace_notice"
-router = APIRouter(dependencies=[Depends(verify_csrf)])
+router = APIRouter(dependencies=[Depends(verify_csrf), Depends(audited)])
 
 
 @router.get("/f/{token}")

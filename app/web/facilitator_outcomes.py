@@ -13,12 +13,15 @@ from app.models import Action, Contribution, Event
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import convergence, outcomes
+from app.web.audit import audited
 from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
 from app.web.facilitator import Facilitation, FacilitationDep
 from app.web.forms import form_values, validate
 from app.web.outcomes import update_link
 
-router = APIRouter(prefix="/facilitate/{event_id}", dependencies=[Depends(verify_csrf)])
+router = APIRouter(
+    prefix="/facilitate/{event_id}", dependencies=[Depends(verify_csrf), Depends(audited)]
+)
 
 
 def _outcomes(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:

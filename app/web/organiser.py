@@ -23,6 +23,7 @@ from app.services import accounts
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
+from app.web.audit import audited
 from app.web.common import absolute, qr_svg, see_other
 from app.web.deps import (
     CurrentOrganiser,
@@ -35,7 +36,7 @@ from app.web.deps import (
 )
 from app.web.forms import FormErrors, form_values, validate
 
-router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf)])
+router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf), Depends(audited)])
 M = TypeVar("M", bound=BaseModel)
 
 EVENT_FIELDS = (

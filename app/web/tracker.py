@@ -3,20 +3,21 @@
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.models import Action, ActionStatus, Event, Organiser, Role
 from app.models.base import utcnow
 from app.models.outcomes import STATUS_LABELS
+from app.services import audit, outcomes, pledges
 from app.services import events as event_service
-from app.services import outcomes, pledges
 from app.templating import render
+from app.web.audit import audited
 from app.web.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
 from app.web.outcomes import update_link
 
-router = APIRouter(prefix="/organiser")
+router = APIRouter(prefix="/organiser", dependencies=[Depends(audited)])
 
 
 def _tracker(
@@ -96,4 +97,16 @@ def event_pledges(
             "lines": lines,
             "consenting": sum(1 for line in lines if line.pledge.may_contact),
         },
+    )
+
+
+@router.get("/events/{event_id}/audit")
+def event_audit(
+    request: Request, event: OrganisedEvent, session: SessionDep, organiser: CurrentOrganiser
+) -> Response:
+    """The audit log: what the event's organisers and facilitators changed and downloaded."""
+    return render(
+        request,
+        "organiser/audit.html",
+        {"organiser": organiser, "event": event, "entries": audit.entries(session, event)},
     )

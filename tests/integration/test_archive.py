@@ -27,7 +27,7 @@ from app.models.outcomes import (
     PledgeForm,
     ProgressForm,
 )
-from app.services import archive, convergence, demo, events, outcomes, pledges
+from app.services import archive, audit, convergence, demo, events, outcomes, pledges
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import PASSWORD
 from tests.integration.test_errors_and_cli import _cli
@@ -119,6 +119,7 @@ def _rich_event(database: Database) -> Event:
         session.add(Announcement(event_id=event.id or 0, text="Lunch is served"))
         session.add(Pitch(event_id=event.id or 0, topic_id=topics[0].id or 0))
         events.create_facilitator_link(session, event, "Front desk")
+        audit.record(session, event.id, "Olu <olu@example.org>", "POST /x: hide topic", "x=1")
         theme = events.add_theme(session, event, ThemeCreate(name="Zdrowie — صحت"))
         session.add(ActionTheme(action_id=actions[0].action.id or 0, theme_id=theme.id or 0))
         session.add(CoConvener(topic_id=topics[0].id or 0, participant_id=voter.id or 0))
