@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     session_max_age_days: int = 120
     log_level: str = "info"
+    # Multiplies the participants' rate limits (app/web/limits.py); 0 turns them off.
+    rate_limit_scale: float = 1.0
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

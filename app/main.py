@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,6 +40,7 @@ from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
+from app.web.limits import Limiter
 from app.web.live import Live
 from app.web.marketplace import NotJoined
 from app.web.middleware import (
@@ -58,6 +60,7 @@ TITLES = {
     404: lazy("We could not find that page"),
     405: lazy("That cannot be done here"),
     409: lazy("That could not be done"),
+    429: lazy("Please slow down a little"),
     422: lazy("Something in the request was not right"),
     500: lazy("Something went wrong on our side"),
 }
@@ -108,7 +111,20 @@ def install_error_pages(app: FastAPI) -> None:
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        return error_page(request, exc.status_code, message)
+        if exc.status_code == 429 and wants_fragment(request):
+            # htmx shows it in the page's status line; the form and its text stay as they are.
+            return HTMLResponse(
+                escape(message),
+                status_code=429,
+                headers={
+                    **(exc.headers or {}),
+                    "HX-Retarget": "#connection",
+                    "HX-Reswap": "innerHTML",
+                },
+            )
+        response = error_page(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
@@ -170,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = LinkSigner(settings.secret_key)
     app.state.wall_parts = VersionedParts()
     app.state.broker = broker
+    app.state.limiter = Limiter()
     app.state.live = live
 
     app.add_middleware(TransactionMiddleware, database=database)

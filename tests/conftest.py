@@ -37,6 +37,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-for-anything",
         base_url="http://testserver",
         sqlite_busy_timeout_ms=30_000,
+        # The whole suite comes from one address within minutes; test_limits.py tests the
+        # limits as they are.
+        rate_limit_scale=10,
     )
 
 

@@ -32,8 +32,9 @@ from app.web.deps import (
     verify_csrf,
 )
 from app.web.forms import form_values, validate
+from app.web.limits import rate_limited
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
 
 TOPIC_FIELDS = ("title", "description", "language")
 # Suggestions for a session's language (what the person types is kept as typed).

@@ -26,9 +26,10 @@ from app.web import live
 from app.web.common import ICS, absolute, download, see_other
 from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
 from app.web.forms import FormErrors, form_values, validate
+from app.web.limits import rate_limited
 from app.web.marketplace import Attendee, AttendeeDep
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
 
 ACTION_FIELDS = ("title", "first_step", "due_on", "owner_name", "status")
 STATUSES = [(status.value, STATUS_LABELS[status]) for status in ActionStatus]

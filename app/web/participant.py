@@ -28,8 +28,9 @@ from app.web.deps import (
     verify_csrf,
 )
 from app.web.forms import form_values, validate
+from app.web.limits import rate_limited
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf)])
+router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
 
 JOIN_FIELDS = ("display_name", "organisation", "email", "share_email")
 

@@ -8,6 +8,11 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
+// A message htmx put in the status line (a rate limit, say) is shown, not left hidden.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target && event.detail.target.id === "connection") event.detail.target.hidden = false;
+});
+
 // Keep people where they were when htmx swaps a part of the page.
 // After a swap with a problem in it, focus goes to the problem; otherwise to the control in
 // the new content that does what the pressed one did, so keyboard and screen-reader users
