@@ -3,14 +3,10 @@
 import asyncio
 import contextlib
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import time as clock
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +21,7 @@ from app.security import LinkSigner
 from app.web.live import Live, phone_messages
 from tests.conftest import phone
 from tests.factories import Factory, placed_topic
+from tests.processes import serving
 from tests.sse import EventStream
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
@@ -207,37 +204,8 @@ def test_a_change_made_through_one_process_reaches_a_client_of_another(
 @contextmanager
 def _process(settings: Settings) -> Iterator[str]:
     """`uvicorn` serving the app in a process of its own."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OPENSPACE_DATABASE_URL": settings.database_url,
-        "OPENSPACE_SECRET_KEY": SECRET,
-        "OPENSPACE_ENVIRONMENT": "test",
-        "OPENSPACE_BASE_URL": base,
-        "OPENSPACE_DB_POOL_SIZE": "2",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            assert process.poll() is None and time.monotonic() < deadline, "no server"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with serving(settings) as server:
+        yield server.base
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="LISTEN is PostgreSQL's")
