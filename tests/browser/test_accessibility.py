@@ -31,6 +31,7 @@ from app.models.people import OrganiserCreate
 from app.security import LinkSigner
 from app.services import accounts, audit, convergence, live, marketplace, outcomes, pledges, signups
 from app.services import events as event_service
+from tests.browser.pages import PHONE
 from tests.factories import PASSWORD, Factory, outcomes_event
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,6 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 PHONE_SIZE: ViewportSize = {"width": 390, "height": 844}
-PHONE = {"viewport": PHONE_SIZE, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 # 1280 × 800 CSS px at 200% zoom: a 640 × 400 layout (drawn with twice the pixels).
 ZOOMED: ViewportSize = {"width": 640, "height": 400}
