@@ -56,7 +56,9 @@ def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
     """A validator for a page that shows the agenda to one viewer in one browser."""
     csrf = str(getattr(request.state, "csrf_token", ""))
     browser = hashlib.sha256(csrf.encode()).hexdigest()[:8]
-    viewed = "-".join(str(v) for v in (*viewer, i18n.current()))
+    # A part for htmx and the whole page are different answers at the same address.
+    part = "p" if request.headers.get("HX-Request") == "true" else "w"
+    viewed = "-".join(str(v) for v in (*viewer, i18n.current(), part))
     return f'W/"a{agenda_version}-{viewed}-{browser}"'
 
 
@@ -66,7 +68,7 @@ async def conditional(request: Request, etag: str, build: Callable[[], Response]
     Phones poll and reload the wall all day; while nothing changed, nothing is rendered and
     no worker thread is used.
     """
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "HX-Request"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     response = await run_in_threadpool(build)

@@ -222,7 +222,9 @@ def _topics_page(
         languages=LANGUAGES,
         propose_key=propose_key or new_secret(),
     )
-    return render(me.request, "participant/topics.html", ctx, status_code=status_code)
+    # The live refresh asks for the list alone: an update of a few KB, not the whole page.
+    block = "topic_list" if me.request.method == "GET" else None
+    return render(me.request, "participant/topics.html", ctx, block=block, status_code=status_code)
 
 
 @router.get("/topics")

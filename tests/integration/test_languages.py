@@ -150,3 +150,21 @@ def test_desk_prints_the_agenda_of_someone_without_a_phone(
         401,
         403,
     )
+
+
+def test_the_live_refresh_of_the_topic_list_is_the_list_alone(
+    client: TestClient, make: Factory
+) -> None:
+    event = make.event()
+    post_form(client, f"/e/{event.join_code}/join", {"display_name": "Zofia"})
+    page = client.get(f"/e/{event.join_code}/topics")
+    part = client.get(f"/e/{event.join_code}/topics", headers={"HX-Request": "true"})
+    assert "<html" in page.text and "<html" not in part.text
+    assert part.text.lstrip().startswith('<section class="panel" id="topic-list"')
+    # Different answers at one address: never each other's 304, nor each other's cached copy.
+    assert page.headers["etag"] != part.headers["etag"]
+    assert "HX-Request" in part.headers["vary"]
+    again = client.get(
+        f"/e/{event.join_code}/topics", headers={"If-None-Match": part.headers["etag"]}
+    )
+    assert again.status_code == 200 and "<html" in again.text
