@@ -33,6 +33,7 @@ from app.services import accounts, audit, convergence, live, marketplace, outcom
 from app.services import events as event_service
 from tests.browser.pages import PHONE
 from tests.factories import PASSWORD, Factory, outcomes_event
+from tests.routes import all_routes
 
 pytestmark = pytest.mark.browser
 
@@ -201,18 +202,7 @@ PARTICIPANT_PAGES = [v for v in VISITS if v.role == "participant" and not v.subm
 
 def get_routes(app: FastAPI) -> set[str]:
     """Every path the app answers a GET on (mounted static files included)."""
-    routes: Any = app.routes
-    try:  # newer FastAPI keeps included routers whole in app.routes
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI lists every route there
-        pass
-    else:
-        routes = iter_route_contexts(routes)
-    return {
-        route.path
-        for route in routes
-        if route.path is not None and (route.methods is None or "GET" in route.methods)
-    }
+    return {path for method, path in all_routes(app) if method == "GET"}
 
 
 def page_routes(app: FastAPI) -> set[str]:

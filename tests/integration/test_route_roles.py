@@ -1,0 +1,169 @@
+"""Every route × every role, generated from the app's routes, with the answer each role gets.
+
+The expected answer comes from the route's audience (its address), so a new route is in the
+table the moment it exists: if its audience is not one of those below, the test fails and
+asks for it to be placed. Roles: anonymous, a participant of this event, a participant of
+another event, the projector link, a facilitator link, an organiser of another event, and
+this event's organiser. Every GET is sent by every role. A POST is sent by every role that
+must be refused (with a valid CSRF token and an empty form); the roles allowed to post are
+not sent one here, since the post would act (close the event, log out…) — the feature tests
+post them.
+"""
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.models import Event
+from app.security import LinkSigner
+from app.services import events as event_service
+from tests.conftest import csrf_token, log_in, post_form
+from tests.factories import Factory
+from tests.routes import all_routes
+
+ROLES = (
+    "anonymous",
+    "participant",
+    "other-participant",
+    "projector",
+    "facilitator",
+    "other-organiser",
+    "organiser",
+)
+EVERYONE = frozenset(ROLES)
+STREAMS = {"/e/{code}/live", "/display/{token}/live"}
+# Pages for anyone, and links that are capabilities in themselves (whoever holds the link).
+PUBLIC = {
+    "/",
+    "/join",
+    "/login",
+    "/logout",
+    "/language",
+    "/offline",
+    "/sw.js",
+    "/healthz",
+    "/readyz",
+    "/static",
+    "/j/{code}",
+    "/display/{token}",
+    "/display/{token}/live",
+    "/f/{token}",
+    "/a/{token}",
+    "/e/{code}/join",
+    "/e/{code}/qr.svg",  # the join QR code, shown on the join page
+    "/e/{code}/continue/{token}",
+    "/api/docs",
+    "/api/docs/oauth2-redirect",
+    "/docs/oauth2-redirect",
+    "/api/v1/openapi.json",
+}
+
+
+def audience(path: str) -> frozenset[str]:
+    """Who may use a route, from where it lives."""
+    if path in PUBLIC or path.startswith("/a/{token}"):
+        return EVERYONE
+    if path.startswith("/api/"):
+        return frozenset()  # an API token, never a browser's cookies
+    if path.startswith("/e/{code}"):
+        return frozenset({"participant"})
+    if path.startswith(("/facilitate/{event_id}", "/events/{event_id}")):
+        return frozenset({"facilitator", "organiser"})
+    if path.startswith("/organiser/events/{event_id}"):
+        return frozenset({"organiser"})
+    if path.startswith("/organiser"):  # their own account and events
+        return frozenset({"organiser", "other-organiser"})
+    raise AssertionError(f"{path}: which audience is this route for? Add it to the table.")
+
+
+def refused(path: str, status: int, location: str) -> bool:
+    """Turned away: not allowed, sent to log in or to join, or a stream for no one."""
+    if status in (401, 403):
+        return True
+    if status in (302, 303, 307) and (
+        location.startswith("/login") or re.match(r"^/e/[^/]+/join", location)
+    ):
+        return True
+    return status == 204 and path.endswith("/live")
+
+
+def _url(path: str, event: Event, ids: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if path in ids:
+            return ids[path]
+        if name == "event_id":
+            return str(event.id)
+        if name == "code":
+            return event.join_code
+        return ids.get(name, "1")
+
+    return re.sub(r"\{([a-z_]+)\}", value, path)
+
+
+@pytest.fixture
+def browsers(
+    app: FastAPI, make: Factory, settings: Settings
+) -> tuple[Event, dict[str, TestClient], dict[str, str]]:
+    owner = make.organiser()
+    event = make.event(owner, name="Secret planning day")
+    make.space(event)
+    other_event = make.event(make.organiser(), name="Another day")
+    signer = LinkSigner(settings.secret_key)
+    with make.database.write() as session:
+        link = event_service.create_facilitator_link(session, event, "Laptop")
+    clients = {role: TestClient(app, follow_redirects=False) for role in ROLES}
+    post_form(clients["participant"], f"/e/{event.join_code}/join", {"display_name": "Sam"})
+    post_form(
+        clients["other-participant"], f"/e/{other_event.join_code}/join", {"display_name": "Al"}
+    )
+    projector_token = signer.sign("projector", event.id or 0, 1)
+    assert clients["projector"].get(f"/display/{projector_token}").status_code == 200
+    assert (
+        clients["facilitator"].get(f"/f/{signer.sign('facilitator', link.id or 0)}").status_code
+        == 303
+    )
+    log_in(clients["other-organiser"], make.organiser().email)
+    log_in(clients["organiser"], owner.email)
+    with make.database.write() as session:  # a link anyone may hold, to another event
+        elsewhere_link = event_service.create_facilitator_link(session, other_event, "Theirs")
+    ids = {
+        "token": projector_token,
+        "fmt": "csv",
+        "/f/{token}": signer.sign("facilitator", elsewhere_link.id or 0),
+    }
+    return event, clients, ids
+
+
+def test_every_route_answers_each_role_as_the_table_says(
+    app: FastAPI, browsers: tuple[Event, dict[str, TestClient], dict[str, str]]
+) -> None:
+    event, clients, ids = browsers
+    routes = sorted(all_routes(app))
+    assert len(routes) > 120
+    wrong, sent = [], 0
+    for method, path in routes:
+        allowed = audience(path)
+        for role in ROLES:
+            if method != "GET" and role in allowed:
+                continue  # it would act; the feature tests post these
+            if path in STREAMS and role in allowed:
+                continue  # it never ends; tests/integration/test_live.py reads these
+            client = clients[role]
+            url = _url(path, event, ids)
+            data = {"csrf_token": csrf_token(client)} if method != "GET" else None
+            answer = client.request(method, url, data=data)
+            sent += 1
+            was_refused = refused(path, answer.status_code, answer.headers.get("location", ""))
+            # Allowed: never turned away (a made-up id may still be not found). Not allowed:
+            # turned away, or told there is nothing for them (404).
+            ok = not was_refused if role in allowed else was_refused or answer.status_code == 404
+            if not ok:
+                wrong.append(f"{role:17} {method:6} {url}: {answer.status_code}")
+            if role not in allowed and method == "GET" and path.startswith("/organiser/events"):
+                assert "Secret planning day" not in answer.text, f"{role} saw {url}"
+    print(f"{len(routes)} routes × {len(ROLES)} roles: {sent} requests sent")
+    assert not wrong, "answers not as the table says:\n" + "\n".join(wrong)
