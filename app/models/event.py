@@ -1,7 +1,9 @@
 """The event and its set-up: team, facilitator links, spaces, slots and themes."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import ConfigDict, field_validator, model_validator
@@ -32,10 +34,26 @@ class SlotKind(StrEnum):
     plenary = "plenary"
 
 
+# Control characters that are not text (NUL, escapes, bell…): a keyboard does not type
+# them, PostgreSQL refuses NUL, and they show as nothing or as boxes. Tab and newlines stay.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Form(SQLModel):
-    """Input from a person: surrounding spaces are not part of what they meant."""
+    """Input from a person: surrounding spaces and control characters are not part of what
+    they meant."""
 
     model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_text(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                key: _NOT_TEXT.sub("", value) if isinstance(value, str) else value
+                for key, value in data.items()
+            }
+        return data
 
 
 class EventBase(SQLModel):

@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from pydantic import ConfigDict, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.i18n import _
 from app.models.base import UTCDateTime, utcnow
+from app.models.event import Form
 
 NAME_MAX = 80
 
@@ -31,9 +32,7 @@ class Organiser(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class OrganiserCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
-
+class OrganiserCreate(Form):
     email: str = Field(max_length=254)
     name: str = Field(min_length=1, max_length=NAME_MAX)
     password: str = Field(min_length=10, max_length=200)
@@ -62,10 +61,8 @@ class ParticipantBase(SQLModel):
     share_email: bool = Field(default=False)
 
 
-class ParticipantJoin(ParticipantBase):
+class ParticipantJoin(ParticipantBase, Form):
     """What a person types to join an event."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
 
     display_name: str = Field(min_length=1, max_length=NAME_MAX)
 
