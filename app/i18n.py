@@ -24,7 +24,6 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 from babel.support import LazyProxy
 
 from app.config import ROOT
@@ -179,7 +178,3 @@ def when(moment: datetime | date | None, zone: tzinfo | None = None, style: str 
             return format_datetime(local, "d MMM, HH:mm", locale=locale)
         return format_date(local.date(), _STYLES.get(style, style), locale=locale)
     return format_date(moment, _STYLES.get(style, "d MMMM y"), locale=locale)
-
-
-def number(value: float) -> str:
-    return format_decimal(value, locale=_locale(current()))
