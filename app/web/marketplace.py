@@ -110,14 +110,14 @@ class Attendee:
         slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)
         language = i18n.current()
-        keys = {slot.id or 0: (language, *marks.in_slot(slot.id or 0)) for slot in slots}
+        keys = {slot.id or 0: (slot.id, language, *marks.in_slot(slot.id or 0)) for slot in slots}
         html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
         missing = [slot for slot in slots if html[slot.id or 0] is None]
         if missing:
             board = self._board(marketplace.topic_cards(self.session, self.event), every_slot)
             ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
             for slot in missing:
-                _language, seat, waiting = keys[slot.id or 0]
+                _slot, _language, seat, waiting = keys[slot.id or 0]
                 ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
                 drawn = render_part(
                     self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER

@@ -1,5 +1,6 @@
 """The marketplace and the wall through the browser's eyes: forms, fragments, messages."""
 
+import re
 from datetime import time
 
 import pytest
@@ -412,3 +413,24 @@ def test_announcements_and_the_pitch_queue_refuse_bad_input_with_a_reason(
     page = f"/e/{event.join_code}/topics/{topic.id}"
     refused = post_form(client, f"{page}/pitch", {"next": page})
     assert "Only the topic&#39;s conveners can pitch it." in refused.text
+
+
+def test_every_round_is_on_the_wall_for_everyone_again_and_again(
+    client: TestClient, make: Factory
+) -> None:
+    """Each slot's part is drawn once and shared; a phone with no seat anywhere must still
+    get each round, not one round's part for all of them (a bug found by trying it)."""
+    event = make.event()
+    garden = make.space(event, "Garden", 10)
+    rounds = [make.slot(event, time(h), time(h, 50)) for h in (10, 11, 12)]
+    for number, slot in enumerate(rounds, 1):
+        placed_topic(make, event, slot, garden, f"Topic of round {number}")
+    for name in ("First phone", "Second phone"):
+        phone = TestClient(client.app)
+        post_form(phone, f"/e/{event.join_code}/join", {"display_name": name})
+        for _ in range(2):  # drawn, then from the shared copies
+            wall = phone.get(f"/e/{event.join_code}/wall").text
+            sections = re.findall(r'<section class="panel slot" id="slot-(\d+)"', wall)
+            assert sections == [str(slot.id) for slot in rounds], name
+            for number in (1, 2, 3):
+                assert wall.count(f"Topic of round {number}") >= 1, (name, number)
