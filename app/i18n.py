@@ -153,7 +153,7 @@ def _locale(code: str) -> Locale:
 
 # Named styles for moments at the venue: a clock time, a day, a day with its time.
 _STYLES = {
-    "time": "short",
+    "time": "HH:mm",
     "day": "EEE d MMM",
     "date": "d MMMM y",
     "short_date": "d MMM",
@@ -170,8 +170,8 @@ def when(moment: datetime | date | None, zone: tzinfo | None = None, style: str 
     locale = _locale(current())
     if isinstance(moment, datetime):
         local = moment.astimezone(zone) if zone is not None else moment
-        if style == "time":
-            return format_time(local, "short", locale=locale)
+        if style == "time":  # the 24-hour clock: no AM/PM to scramble right-to-left text
+            return format_time(local, "HH:mm", locale=locale)
         if style == "day_time":
             return format_datetime(local, "EEE d MMM, HH:mm", locale=locale)
         if style == "date_time":
