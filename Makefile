@@ -34,7 +34,7 @@ format: $(STAMP)
 # After changing interface text: gather it into the catalogue and add it to each language's
 # file for translating (app/locale/<code>/LC_MESSAGES/messages.po).
 messages: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k lazy_text --no-location --sort-output \
 		-o app/locale/messages.pot .
 	for code in pl ur; do \
 		test -f app/locale/$$code/LC_MESSAGES/messages.po \

@@ -135,6 +135,11 @@ def lazy(message: str) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False)
 
 
+def lazy_text(message: str) -> str:
+    """Marks a text for the catalogues without translating it here (it is stored as is)."""
+    return message
+
+
 def direction(code: str | None = None) -> str:
     return "rtl" if (code or current()) in RTL else "ltr"
 

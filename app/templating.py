@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from app import i18n
 from app.config import ROOT
+from app.models.event import DEFAULT_PRINCIPLES
 from app.web.assets import static_url
 
 HTMX = "vendor/htmx-2.0.11.min.js"
@@ -45,6 +46,7 @@ env.globals["HTMX_SSE"] = HTMX_SSE
 env.globals["LANGUAGES"] = i18n.LANGUAGES
 env.globals["language"] = i18n.current
 env.globals["direction"] = i18n.direction
+env.filters["principles"] = lambda text: i18n.gettext(text) if text == DEFAULT_PRINCIPLES else text
 env.filters["day"] = lambda value, style="date": i18n.when(value, None, style)
 # Form macros are globals so that a block rendered on its own (for htmx) has them too.
 _macros = env.get_template("macros.html").module

@@ -10,10 +10,12 @@ from pydantic import ConfigDict, field_validator, model_validator
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.i18n import DEFAULT, LANGUAGES, _
+from app.i18n import DEFAULT, LANGUAGES, _, lazy_text
 from app.models.base import UTCDateTime, utcnow
 
-DEFAULT_PRINCIPLES = (
+# Stored as typed (English) when the organiser keeps it; pages show it in the reader's
+# language while it is unchanged (see `principles` in app/templating.py).
+DEFAULT_PRINCIPLES = lazy_text(
     "Whoever comes are the right people.\n"
     "Whenever it starts is the right time.\n"
     "Wherever it is, is the right place.\n"

@@ -51,7 +51,9 @@ async def audited(request: Request, visitor: VisitorDep) -> None:
     """Log a change (unsafe methods only) in the request's transaction."""
     if request.method not in UNSAFE_METHODS:
         return
-    fields = {key: str(value) for key, value in (await request.form()).items()}
+    form = await request.form()
+    # A set of ticked boxes sends one name several times: keep them all.
+    fields = {key: ",".join(map(str, form.getlist(key))) for key in form}
     event_id = _event_id(request)
     target = audit.describe(
         {k: v for k, v in request.path_params.items() if k != "event_id"}, fields

@@ -98,6 +98,8 @@ const banner = () => document.getElementById("connection");
 function say(key, extra) {
   const box = banner();
   if (!box) return;
+  // The "no copy kept" page says so itself; the banner would call it a kept copy.
+  if (key === "offline" && document.body.classList.contains("offline-page")) return;
   const text = box.dataset[key] || "";
   box.textContent = extra ? `${text} ${extra}` : text;
   box.hidden = !text;

@@ -168,3 +168,12 @@ def test_the_live_refresh_of_the_topic_list_is_the_list_alone(
         f"/e/{event.join_code}/topics", headers={"If-None-Match": part.headers["etag"]}
     )
     assert again.status_code == 200 and "<html" in again.text
+
+
+def test_the_default_principles_read_in_the_readers_language(
+    client: TestClient, make: Factory
+) -> None:
+    event = make.event()  # the organiser kept the default principles
+    post_form(client, f"/e/{event.join_code}/join", {"display_name": "Zofia"})
+    polish = text_of(client.get(f"/e/{event.join_code}", headers={"Accept-Language": "pl"}).text)
+    assert "Prawo dwóch stóp" in polish and "The law of two feet" not in polish

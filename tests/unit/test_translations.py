@@ -11,7 +11,7 @@ from app.config import ROOT
 from app.i18n import CODES, DEFAULT, LOCALE_DIR
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None, "lazy_text": None}
 
 
 def _interface_texts() -> set[str]:
