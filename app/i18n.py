@@ -21,7 +21,7 @@ from gettext import GNUTranslations, NullTranslations
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy
@@ -156,13 +156,15 @@ def _locale(code: str) -> Locale:
         return Locale.parse(DEFAULT)
 
 
-# Named styles for moments at the venue: a clock time, a day, a day with its time.
+# Named styles for moments at the venue, as Babel patterns. The clock is 24-hour in every
+# language: no AM/PM to scramble right-to-left text.
 _STYLES = {
     "time": "HH:mm",
+    "day_time": "EEE d MMM, HH:mm",
+    "date_time": "d MMM, HH:mm",
     "day": "EEE d MMM",
     "date": "d MMMM y",
     "short_date": "d MMM",
-    "weekday": "EEEE d MMMM",
     "weekday_year": "EEEE d MMMM y",
     "medium": "d MMM y",
 }
@@ -172,14 +174,8 @@ def when(moment: datetime | date | None, zone: tzinfo | None = None, style: str 
     """A moment (or a date) written the way the request's language writes it."""
     if moment is None:
         return ""
-    locale = _locale(current())
+    pattern, locale = _STYLES.get(style, style), _locale(current())
     if isinstance(moment, datetime):
         local = moment.astimezone(zone) if zone is not None else moment
-        if style == "time":  # the 24-hour clock: no AM/PM to scramble right-to-left text
-            return format_time(local, "HH:mm", locale=locale)
-        if style == "day_time":
-            return format_datetime(local, "EEE d MMM, HH:mm", locale=locale)
-        if style == "date_time":
-            return format_datetime(local, "d MMM, HH:mm", locale=locale)
-        return format_date(local.date(), _STYLES.get(style, style), locale=locale)
-    return format_date(moment, _STYLES.get(style, "d MMMM y"), locale=locale)
+        return format_datetime(local, pattern, locale=locale)
+    return format_date(moment, pattern, locale=locale)

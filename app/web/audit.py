@@ -42,6 +42,12 @@ def _action(request: Request) -> str:
     return f"{request.method} {path}: {doc[0] if doc else name}"
 
 
+def _target(request: Request, fields: dict[str, str]) -> str:
+    """What the request acted on: its ids (the event's is the entry's own) and its fields."""
+    ids = {k: v for k, v in request.path_params.items() if k != "event_id"}
+    return audit.describe(ids, fields)
+
+
 def _event_id(request: Request) -> int | None:
     raw = request.path_params.get("event_id")
     return int(raw) if isinstance(raw, str) and raw.isdigit() else None
@@ -55,9 +61,7 @@ async def audited(request: Request, visitor: VisitorDep) -> None:
     # A set of ticked boxes sends one name several times: keep them all.
     fields = {key: ",".join(map(str, form.getlist(key))) for key in form}
     event_id = _event_id(request)
-    target = audit.describe(
-        {k: v for k, v in request.path_params.items() if k != "event_id"}, fields
-    )
+    target = _target(request, fields)
 
     def write() -> None:
         session: Session = request.state.db.get()
@@ -71,10 +75,7 @@ async def audited(request: Request, visitor: VisitorDep) -> None:
 async def audited_download(request: Request, event: FacilitatedEvent, visitor: VisitorDep) -> None:
     """Log a download or print of an event's results, once the visitor may have it (in a
     transaction of its own: a download changes nothing else)."""
-    target = audit.describe(
-        {k: v for k, v in request.path_params.items() if k != "event_id"},
-        dict(request.query_params),
-    )
+    target = _target(request, dict(request.query_params))
     database: Database = request.app.state.database
 
     def write() -> None:

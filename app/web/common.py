@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import i18n
 from app.config import Settings
+from app.templating import wants_fragment
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -57,7 +58,7 @@ def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
     csrf = str(getattr(request.state, "csrf_token", ""))
     browser = hashlib.sha256(csrf.encode()).hexdigest()[:8]
     # A part for htmx and the whole page are different answers at the same address.
-    part = "p" if request.headers.get("HX-Request") == "true" else "w"
+    part = "p" if wants_fragment(request) else "w"
     viewed = "-".join(str(v) for v in (*viewer, i18n.current(), part))
     return f'W/"a{agenda_version}-{viewed}-{browser}"'
 
