@@ -19,6 +19,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import Database
 from app.models import Event
 from app.models.people import OrganiserCreate
+from app.security import shown_join_code
 from app.services import accounts, archive, backup, demo, proceedings
 from app.services import events as event_service
 from app.web.exports import EVENT_FORMATS, event_file
@@ -47,7 +48,8 @@ def _print_demo(settings: Settings, join_code: str, password: str | None) -> Non
             "    password:        as printed when the demo was made "
             f"(new one: openspace create-organiser --email {demo.DEMO_EMAIL})"
         )
-    print(f"  Participants join: {base}/j/{join_code}   (or type the code {join_code} at {base})\n")
+    typed = shown_join_code(join_code)
+    print(f"  Participants join: {base}/j/{join_code}   (or type the code {typed} at {base})\n")
 
 
 def create_demo(settings: Settings, *, only_if_empty: bool) -> None:

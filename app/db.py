@@ -1,17 +1,61 @@
 """Engine, sessions and the one write-transaction helper (SQLite pragmas or PostgreSQL)."""
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.config import Settings
 
 WRITE_OPTION = "openspace_write"
+
+
+# SQLite's primary result codes, and PostgreSQL's SQLSTATEs, for a store that cannot take writes.
+FaultKind = Literal["full", "read-only", "unavailable"]
+_SQLITE_FAULTS: dict[int, FaultKind] = {
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_READONLY: "read-only",
+    sqlite3.SQLITE_CANTOPEN: "unavailable",
+    sqlite3.SQLITE_IOERR: "unavailable",
+}
+_POSTGRES_FAULTS: dict[str, FaultKind] = {
+    "53100": "full",  # disk_full
+    "25006": "read-only",  # read_only_sql_transaction (a standby, or set read-only)
+    "57P01": "unavailable",  # admin_shutdown: the server is stopping or restarting
+    "57P02": "unavailable",  # crash_shutdown
+    "57P03": "unavailable",  # cannot_connect_now: still starting
+}
+
+
+@dataclass(frozen=True)
+class StorageFault:
+    """The database cannot store anything now: its disk is full, it is read-only, or it
+    cannot be reached (a PostgreSQL server restarting, say)."""
+
+    kind: FaultKind
+
+    @classmethod
+    def of(cls, exc: BaseException) -> "StorageFault | None":
+        """The fault behind a database error, or None for any other error."""
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        code = getattr(orig, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            kind = _SQLITE_FAULTS.get(code & 0xFF)
+        else:
+            state = getattr(orig, "sqlstate", None)
+            kind = _POSTGRES_FAULTS.get(str(state))
+            if kind is None and isinstance(orig, psycopg.OperationalError):
+                # No server to answer: refused, or the connection lost (SQLSTATE class 08).
+                kind = "unavailable" if state is None or state.startswith("08") else None
+        return None if kind is None else cls(kind)
 
 
 def normalise_url(url: str) -> str:
@@ -33,7 +77,7 @@ def make_engine(settings: Settings) -> Engine:
             pool_pre_ping=True,
         )
     path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
+    if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

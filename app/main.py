@@ -9,19 +9,20 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from markupsafe import escape
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
-from app.db import Database
-from app.i18n import _, lazy
+from app.db import Database, StorageFault
+from app.i18n import _
 from app.security import LinkSigner
 from app.services.errors import Refused
+from app.services.marketplace import TopicCard
 from app.services.proceedings import NoReportYet
-from app.templating import render, wants_fragment
+from app.templating import wants_fragment
 from app.web import (
     api,
     exports,
@@ -40,6 +41,7 @@ from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
+from app.web.errors import error_page, is_api, status_line, storage_fault_page
 from app.web.limits import Limiter
 from app.web.live import Live
 from app.web.marketplace import NotJoined
@@ -50,40 +52,9 @@ from app.web.middleware import (
     SecurityHeadersMiddleware,
     TransactionMiddleware,
 )
+from app.web.schema import document_pages
 
 log = logging.getLogger("openspace")
-
-TITLES = {
-    400: lazy("Something in the request was not right"),
-    401: lazy("Please log in"),
-    403: lazy("This page is not for you"),
-    404: lazy("We could not find that page"),
-    405: lazy("That cannot be done here"),
-    409: lazy("That could not be done"),
-    429: lazy("Please slow down a little"),
-    422: lazy("Something in the request was not right"),
-    500: lazy("Something went wrong on our side"),
-}
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def error_page(request: Request, status: int, message: str) -> Response:
-    """The app's own page for an error, or JSON for the API."""
-    if _is_api(request):
-        return JSONResponse({"detail": message}, status_code=status)
-    return render(
-        request,
-        "errors.html",
-        {
-            "status": status,
-            "title": str(TITLES[status]) if status in TITLES else _("That did not work"),
-            "message": message,
-        },
-        status_code=status,
-    )
 
 
 def install_error_pages(app: FastAPI) -> None:
@@ -102,45 +73,43 @@ def install_error_pages(app: FastAPI) -> None:
             f"/e/{request.path_params.get('code', '')}/join?{urlencode({'next': request.url.path})}"
         )
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        fault = StorageFault.of(exc)
+        if fault is None:
+            raise exc
+        return storage_fault_page(request, fault)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404 and message == "Not Found":
             message = _("The address may be mistyped, or the page may have moved.")
-        if _is_api(request):
+        if is_api(request):
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         if exc.status_code == 429 and wants_fragment(request):
-            # htmx shows it in the page's status line; the form and its text stay as they are.
-            return HTMLResponse(
-                escape(message),
-                status_code=429,
-                headers={
-                    **(exc.headers or {}),
-                    "HX-Retarget": "#connection",
-                    "HX-Reswap": "innerHTML",
-                },
-            )
+            return status_line(message, 429, exc.headers)
         response = error_page(request, exc.status_code, message)
         response.headers.update(exc.headers or {})
         return response
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
-        if _is_api(request):
+        if is_api(request):
             return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=409)
         return error_page(request, 409, exc.message)
 
     @app.exception_handler(NoReportYet)
     async def no_book_yet(request: Request, exc: NoReportYet) -> Response:
-        if _is_api(request):
+        if is_api(request):
             return JSONResponse({"detail": str(exc.message)}, status_code=404)
         return error_page(request, 404, str(exc.message))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        if _is_api(request):
+        if is_api(request):
             return await request_validation_exception_handler(request, exc)
         return error_page(
             request, 422, _("Part of the address or form was not in the expected form.")
@@ -184,7 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
-    app.state.wall_parts = VersionedParts()
+    app.state.wall_parts = VersionedParts[str]()
+    app.state.topic_cards = VersionedParts[list[TopicCard]](max_entries_per_event=1)
     app.state.broker = broker
     app.state.limiter = Limiter()
     app.state.live = live
@@ -212,8 +182,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         followup,
         exports,
     ):
-        app.include_router(module.router, include_in_schema=False)
+        app.include_router(module.router)
     app.include_router(api.router)
+    document_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

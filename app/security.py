@@ -10,7 +10,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B, U/V: codes are read off a projector and typed on a phone.
 JOIN_CODE_ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
-JOIN_CODE_LENGTH = 6
+# Eight of 23 characters: 78 billion codes, so that guessing them (limited per address, see
+# app/web/limits.py) finds nothing. Events made before kept their six-character codes.
+JOIN_CODE_LENGTH = 8
 
 _hasher = PasswordHasher()
 
@@ -31,6 +33,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 def new_join_code() -> str:
     """A short random code with no characters that are easily confused."""
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def shown_join_code(code: str) -> str:
+    """A code as it is read aloud or off a wall, in two halves: K7M-4QX, K7MA-4QXC."""
+    return f"{code[: len(code) // 2]}-{code[len(code) // 2 :]}"
 
 
 def normalise_join_code(typed: str) -> str:

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from app import i18n
 from app.config import ROOT
 from app.models.event import DEFAULT_PRINCIPLES
+from app.security import shown_join_code
 from app.web.assets import static_url
 
 HTMX = "vendor/htmx-2.0.11.min.js"
@@ -40,7 +41,7 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     newstyle=True,
 )
 env.filters["local"] = _local
-env.filters["code"] = lambda code: f"{code[:3]}-{code[3:]}" if len(code) == 6 else code
+env.filters["code"] = shown_join_code
 env.globals["HTMX"] = HTMX
 env.globals["HTMX_SSE"] = HTMX_SSE
 env.globals["LANGUAGES"] = i18n.LANGUAGES

@@ -206,7 +206,7 @@ async def open_loop(
 def demo_join_code(output: list[str]) -> str:
     """The join code `openspace serve --demo` prints, once it has printed it."""
     for _ in range(100):
-        found = re.search(r"/j/([A-Z0-9]{6})", "".join(output))
+        found = re.search(r"/j/([A-Z0-9]{6,8})\b", "".join(output))
         if found:
             return found.group(1)
         time.sleep(0.1)

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 import httpx
 from common import SECRET, TLS, fresh_database, percentiles, server
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.cli import migrate
 from app.config import Settings
@@ -105,7 +105,7 @@ def check(database: Database) -> dict[str, int]:
         over = queued_with_free_seat = double = 0
         seats = session.exec(select(func.count()).select_from(SignUp)).one()
         taken_total = 0
-        for topic in session.exec(select(Topic)).all():
+        for topic in session.exec(select(Topic).where(col(Topic.space_id).is_not(None))).all():
             space = session.get(Space, topic.space_id)
             assert space is not None
             taken = signups.seats_taken(session, topic.id or 0)

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,3 +68,23 @@ def serving(settings: Settings) -> Iterator[Server]:
         if server.process.poll() is None:
             server.process.terminate()
             server.process.wait(timeout=15)
+
+
+def join_over_http(base: str, code: str, name: str) -> int | None:
+    """One phone joins: the status of its join (303 when acknowledged), or None when the
+    server went away under it."""
+    try:
+        with httpx.Client(base_url=base, timeout=10) as phone:
+            form = phone.get(f"/e/{code}/join")
+            key = re.search(r'name="join_key" value="([^"]+)"', form.text)
+            answer = phone.post(
+                f"/e/{code}/join",
+                data={
+                    "display_name": name,
+                    "csrf_token": phone.cookies.get("openspace_csrf", ""),
+                    "join_key": key.group(1) if key else "",
+                },
+            )
+            return answer.status_code
+    except httpx.HTTPError:
+        return None

@@ -18,6 +18,18 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
+# Ids are INTEGER columns (32 bits on PostgreSQL): no row has a larger one.
+MAX_ID = 2**31 - 1
+
+
+def row_id(text: object) -> int | None:
+    """The row a typed text names by its id (digits, 1 to MAX_ID); None if it names none."""
+    digits = str(text or "")
+    if not digits.isdecimal() or len(digits) > len(str(MAX_ID)):
+        return None
+    return int(digits) if 0 < int(digits) <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)

@@ -39,11 +39,19 @@ class SlotKind(StrEnum):
 # Control characters that are not text (NUL, escapes, bell…): a keyboard does not type
 # them, PostgreSQL refuses NUL, and they show as nothing or as boxes. Tab and newlines stay.
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The days a person may give: every event, deadline and reminder falls well within them, and
+# a day's clock in any time zone, or the day after, stays within the dates Python can hold.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def as_typed(text: str) -> str:
+    """Text as a person meant it: without the control characters that are not text."""
+    return _NOT_TEXT.sub("", text)
 
 
 class Form(SQLModel):
     """Input from a person: surrounding spaces and control characters are not part of what
-    they meant."""
+    they meant, and a date is a day of the calendar people live by."""
 
     model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
 
@@ -52,10 +60,18 @@ class Form(SQLModel):
     def _only_text(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return {
-                key: _NOT_TEXT.sub("", value) if isinstance(value, str) else value
+                key: as_typed(value) if isinstance(value, str) else value
                 for key, value in data.items()
             }
         return data
+
+    @field_validator("*")
+    @classmethod
+    def _on_the_calendar(cls, value: Any) -> Any:
+        day = value.date() if isinstance(value, datetime) else value
+        if isinstance(day, date) and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(_("Please enter a date like 2026-06-21."))
+        return value
 
 
 class EventBase(SQLModel):

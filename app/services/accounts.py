@@ -12,7 +12,10 @@ from app.services.errors import Refused
 
 def organiser_by_email(session: Session, email: str) -> Organiser | None:
     """The account with this e-mail address, whatever its case."""
-    return session.exec(select(Organiser).where(Organiser.email == email.strip().lower())).first()
+    address = email.strip().lower()
+    if not address.isprintable():
+        return None  # no account has one (and PostgreSQL could not even compare a NUL)
+    return session.exec(select(Organiser).where(Organiser.email == address)).first()
 
 
 def create_organiser(session: Session, data: OrganiserCreate) -> Organiser:

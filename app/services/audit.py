@@ -11,15 +11,20 @@ LONGEST_VALUE = 80
 def describe(params: dict[str, object], fields: dict[str, str]) -> str:
     """What a request acted on: its ids, then its form fields (secrets left out, long text
     shortened), as one line."""
-    parts = [f"{key}={value}" for key, value in params.items()]
+    parts = [f"{_shown(key)}={_shown(value)}" for key, value in params.items()]
     for key, value in fields.items():
         if key in HIDDEN_FIELDS or key.startswith(("join_key", "idempotency")):
             continue
         text = " ".join(str(value).split())
         if len(text) > LONGEST_VALUE:
             text = text[: LONGEST_VALUE - 1] + "…"
-        parts.append(f"{key}={text!r}" if text else f"{key}=''")
+        parts.append(f"{_shown(key)}={text!r}" if text else f"{_shown(key)}=''")
     return ", ".join(parts)[:1000]
+
+
+def _shown(text: object) -> str:
+    """Text as the log shows it: no control characters (PostgreSQL cannot even store NUL)."""
+    return "".join(character for character in str(text) if character.isprintable())
 
 
 def record(

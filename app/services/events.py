@@ -249,8 +249,9 @@ def spaces(session: Session, event: Event) -> list[Space]:
 
 
 def _space_name_taken(session: Session, event: Event, name: str, except_id: int | None) -> bool:
+    # Both sides folded by the database: SQLite's lower() folds only A–Z, Python's far more.
     query = select(Space.id).where(
-        Space.event_id == event.id, func.lower(Space.name) == name.lower()
+        Space.event_id == event.id, func.lower(Space.name) == func.lower(name)
     )
     if except_id is not None:
         query = query.where(Space.id != except_id)

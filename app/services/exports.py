@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from app.models import ActionStatus, Event
+from app.models.base import row_id
 from app.models.outcomes import STATUS_NAMES
 from app.services import outcomes, participants
 
@@ -45,17 +46,13 @@ class ActionFilter:
 
     @classmethod
     def from_query(cls, params: Any) -> "ActionFilter":
-        def number(name: str) -> int | None:
-            value = str(params.get(name) or "")
-            return int(value) if value.isdigit() else None
-
         status = str(params.get("status") or "")
         return cls(
             theme=str(params.get("theme") or "").strip(),
             status=status if status in ActionStatus.__members__ else "",
             owner=str(params.get("owner") or "").strip(),
-            session=number("session"),
-            slot=number("slot"),
+            session=row_id(params.get("session")),
+            slot=row_id(params.get("slot")),
         )
 
     def keeps(self, line: outcomes.ActionLine) -> bool:

@@ -1,9 +1,10 @@
 """The marketplace: topics proposed by participants, interest in them, and their upkeep."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.i18n import _
 from app.models import (
@@ -176,6 +177,14 @@ def set_interest(
     agenda_changed(session, topic.event_id)
 
 
+R = TypeVar("R", bound=SQLModel)
+
+
+def _copy(row: R) -> R:
+    """The row's stored values in a new object that no session tracks."""
+    return type(row).model_validate(row)
+
+
 @dataclass
 class TopicCard:
     """A topic as lists and the wall show it."""
@@ -193,6 +202,19 @@ class TopicCard:
     @property
     def capacity(self) -> int | None:
         return self.space.capacity if self.space else None
+
+    def detached(self) -> "TopicCard":
+        """A copy whose rows belong to no session, to share between requests and threads
+        (a row still in a session is expired by its rollback, and read again on next use)."""
+        return replace(
+            self,
+            topic=_copy(self.topic),
+            convener=_copy(self.convener),
+            slot=_copy(self.slot) if self.slot else None,
+            space=_copy(self.space) if self.space else None,
+            themes=list(self.themes),
+            co_conveners=list(self.co_conveners),
+        )
 
     @property
     def full(self) -> bool:

@@ -36,6 +36,7 @@ from app.models import (
     Topic,
 )
 from app.models.base import utcnow
+from app.models.event import as_typed
 from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
 from app.services.convergence import dot_counts
 from app.services.errors import Refused
@@ -240,7 +241,7 @@ def set_taking_part(
             row.present, row.changed_by_id, row.changed_at = False, by.id, utcnow()
             session.add(row)
     else:
-        name = name.strip()
+        name = as_typed(name).strip()
         if not name:
             raise Refused(_("Please type the person's name."), field="name")
         if len(name) > 120:

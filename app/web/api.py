@@ -3,8 +3,9 @@ action list, and every export."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from app.i18n import _
 from app.models import ActionStatus, Event, Organiser, Role
@@ -19,8 +20,9 @@ from app.models.event import (
 )
 from app.services import accounts, exports
 from app.services import events as event_service
+from app.web.audit import log_change
 from app.web.common import download
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import RowId, SessionDep, SettingsDep
 from app.web.exports import MEDIA, event_file, file_name
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
@@ -54,18 +56,72 @@ def _event(session: SessionDep, organiser: Organiser, event_id: int, *, write: b
     return event
 
 
-def readable_event(event_id: int, session: SessionDep, organiser: ApiOrganiser) -> Event:
+def readable_event(event_id: RowId, session: SessionDep, organiser: ApiOrganiser) -> Event:
     return _event(session, organiser, event_id, write=False)
 
 
-def writable_event(event_id: int, session: SessionDep, organiser: ApiOrganiser) -> Event:
+def writable_event(event_id: RowId, session: SessionDep, organiser: ApiOrganiser) -> Event:
     return _event(session, organiser, event_id, write=True)
 
 
 ReadableEvent = Annotated[Event, Depends(readable_event)]
 WritableEvent = Annotated[Event, Depends(writable_event)]
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+
+class ApiError(BaseModel):
+    """Why the API refused a request."""
+
+    detail: str
+
+
+class Refusal(ApiError):
+    """A change the event's rules refuse, and the field at fault, if one is."""
+
+    field: str | None = None
+
+
+Answers = dict[int | str, dict[str, Any]]
+NO_TOKEN: Answers = {
+    401: {
+        "model": ApiError,
+        "description": "No API token, or one that was revoked",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    }
+}
+READ: Answers = {
+    404: {"model": ApiError, "description": "No such event among the token's organiser's"}
+}
+WRITE: Answers = {
+    **READ,
+    403: {"model": ApiError, "description": "The token's organiser only facilitates the event"},
+}
+UNAVAILABLE: Answers = {
+    503: {
+        "model": ApiError,
+        "description": "The database cannot store or be reached just now: "
+        "send it again after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+}
+NOT_JSON: Answers = {400: {"model": ApiError, "description": "The body is not JSON"}}
+REFUSED: Answers = {
+    409: {"model": Refusal, "description": "Refused by the event's rules (or already removed)"}
+}
+
+
+async def audited_api(request: Request, organiser: ApiOrganiser) -> None:
+    """A change made with an API token goes in the event's audit log, as the team's do."""
+    await log_change(
+        request, lambda _session, _event_id: f"{organiser.name} <{organiser.email}> (API token)"
+    )
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    responses={**NO_TOKEN, **UNAVAILABLE},
+    dependencies=[Depends(audited_api)],
+)
 
 
 @router.get("/events", response_model=list[EventPublic])
@@ -74,57 +130,75 @@ def list_events(session: SessionDep, organiser: ApiOrganiser) -> list[Event]:
     return [event for event, _role in event_service.events_of(session, organiser)]
 
 
-@router.post("/events", response_model=EventPublic, status_code=201)
+@router.post("/events", response_model=EventPublic, status_code=201, responses=NOT_JSON)
 def create_event(data: EventCreate, session: SessionDep, organiser: ApiOrganiser) -> Event:
     return event_service.create_event(session, organiser, data)
 
 
-@router.get("/events/{event_id}", response_model=EventPublic)
+@router.get("/events/{event_id}", response_model=EventPublic, responses=READ)
 def get_event(event: ReadableEvent) -> Event:
     return event
 
 
-@router.put("/events/{event_id}", response_model=EventPublic)
+@router.put("/events/{event_id}", response_model=EventPublic, responses={**WRITE, **NOT_JSON})
 def update_event(data: EventUpdate, event: WritableEvent, session: SessionDep) -> Event:
     return event_service.update_event(session, event, data)
 
 
-@router.get("/events/{event_id}/spaces", response_model=list[SpacePublic])
+@router.get("/events/{event_id}/spaces", response_model=list[SpacePublic], responses=READ)
 def list_spaces(event: ReadableEvent, session: SessionDep) -> list[object]:
     return list(event_service.spaces(session, event))
 
 
-@router.post("/events/{event_id}/spaces", response_model=SpacePublic, status_code=201)
+@router.post(
+    "/events/{event_id}/spaces",
+    response_model=SpacePublic,
+    status_code=201,
+    responses={**WRITE, **REFUSED, **NOT_JSON},
+)
 def add_space(data: SpaceCreate, event: WritableEvent, session: SessionDep) -> object:
     return event_service.add_space(session, event, data)
 
 
-@router.put("/events/{event_id}/spaces/{space_id}", response_model=SpacePublic)
+@router.put(
+    "/events/{event_id}/spaces/{space_id}",
+    response_model=SpacePublic,
+    responses={**WRITE, **REFUSED, **NOT_JSON},
+)
 def update_space(
-    space_id: int, data: SpaceCreate, event: WritableEvent, session: SessionDep
+    space_id: RowId, data: SpaceCreate, event: WritableEvent, session: SessionDep
 ) -> object:
     return event_service.update_space(session, event, space_id, data)
 
 
-@router.delete("/events/{event_id}/spaces/{space_id}", status_code=204)
-def remove_space(space_id: int, event: WritableEvent, session: SessionDep) -> Response:
+@router.delete(
+    "/events/{event_id}/spaces/{space_id}", status_code=204, responses={**WRITE, **REFUSED}
+)
+def remove_space(space_id: RowId, event: WritableEvent, session: SessionDep) -> Response:
     event_service.remove_space(session, event, space_id)
     return Response(status_code=204)
 
 
-@router.get("/events/{event_id}/slots", response_model=list[SlotPublic])
+@router.get("/events/{event_id}/slots", response_model=list[SlotPublic], responses=READ)
 def list_slots(event: ReadableEvent, session: SessionDep) -> list[object]:
     return list(event_service.slots(session, event))
 
 
-@router.post("/events/{event_id}/slots", response_model=SlotPublic, status_code=201)
+@router.post(
+    "/events/{event_id}/slots",
+    response_model=SlotPublic,
+    status_code=201,
+    responses={**WRITE, **REFUSED, **NOT_JSON},
+)
 def add_slot(data: SlotCreate, event: WritableEvent, session: SessionDep) -> object:
     """A new slot; times without a UTC offset are read as the venue's local time."""
     return event_service.add_slot(session, event, data)
 
 
-@router.delete("/events/{event_id}/slots/{slot_id}", status_code=204)
-def remove_slot(slot_id: int, event: WritableEvent, session: SessionDep) -> Response:
+@router.delete(
+    "/events/{event_id}/slots/{slot_id}", status_code=204, responses={**WRITE, **REFUSED}
+)
+def remove_slot(slot_id: RowId, event: WritableEvent, session: SessionDep) -> Response:
     event_service.remove_slot(session, event, slot_id)
     return Response(status_code=204)
 
@@ -132,15 +206,15 @@ def remove_slot(slot_id: int, event: WritableEvent, session: SessionDep) -> Resp
 ExportFormat = Literal["csv", "xlsx", "json", "md", "docx", "html", "ics", "zip"]
 
 
-@router.get("/events/{event_id}/actions")
+@router.get("/events/{event_id}/actions", responses=READ)
 def list_actions(
     event: ReadableEvent,
     session: SessionDep,
     status: ActionStatus | None = None,
     theme: str = "",
     owner: str = "",
-    session_id: Annotated[int | None, Query(alias="session")] = None,
-    slot: int | None = None,
+    session_id: Annotated[RowId | None, Query(alias="session")] = None,
+    slot: RowId | None = None,
     personal: bool = True,
 ) -> dict[str, Any]:
     """The event's actions, filtered as the downloads are; `personal=false` leaves out
@@ -154,7 +228,14 @@ def list_actions(
 
 @router.get(
     "/events/{event_id}/export/{fmt}",
-    responses={200: {"content": {media: {} for media in set(MEDIA.values())}}},
+    responses={
+        200: {"content": {media: {} for media in set(MEDIA.values())}},
+        404: {
+            "model": ApiError,
+            "description": "No such event among the token's organiser's, or (md, docx, html) "
+            "no book of proceedings before the first report",
+        },
+    },
 )
 def export_file(
     fmt: ExportFormat,

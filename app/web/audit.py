@@ -6,12 +6,15 @@ it. A change is logged in the request's own transaction: a refused or failed req
 no entry, a stored change always has one.
 """
 
+from collections.abc import Callable
+
 from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
-from app.models import Organiser
+from app.models import Event, Organiser
+from app.models.base import row_id
 from app.services import audit
 from app.services import events as event_service
 from app.web.deps import FacilitatedEvent, Visitor, VisitorDep
@@ -49,27 +52,41 @@ def _target(request: Request, fields: dict[str, str]) -> str:
 
 
 def _event_id(request: Request) -> int | None:
-    raw = request.path_params.get("event_id")
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return row_id(request.path_params.get("event_id"))
 
 
-async def audited(request: Request, visitor: VisitorDep) -> None:
-    """Log a change (unsafe methods only) in the request's transaction."""
+async def log_change(request: Request, actor: Callable[[Session, int | None], str | None]) -> None:
+    """Log a change (unsafe methods only) in the request's transaction, by `actor` (None:
+    nobody to log, the route itself refuses them)."""
     if request.method not in UNSAFE_METHODS:
         return
-    form = await request.form()
-    # A set of ticked boxes sends one name several times: keep them all.
-    fields = {key: ",".join(map(str, form.getlist(key))) for key in form}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None  # the route answers 422 and stores nothing
+        fields = {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+    else:
+        form = await request.form()
+        # A set of ticked boxes sends one name several times: keep them all.
+        fields = {key: ",".join(map(str, form.getlist(key))) for key in form}
     event_id = _event_id(request)
     target = _target(request, fields)
 
     def write() -> None:
         session: Session = request.state.db.get()
-        actor = _actor(session, visitor, event_id)
-        if actor is not None:  # anyone else is refused by the route itself
-            audit.record(session, event_id, actor, _action(request), target, request_id.get())
+        if event_id is not None and session.get(Event, event_id) is None:
+            return  # no such event: the route answers 404, and there is nothing to log it on
+        who = actor(session, event_id)
+        if who is not None:
+            audit.record(session, event_id, who, _action(request), target, request_id.get())
 
     await run_in_threadpool(write)
+
+
+async def audited(request: Request, visitor: VisitorDep) -> None:
+    """Log a change by the organiser or facilitator link this browser holds."""
+    await log_change(request, lambda session, event_id: _actor(session, visitor, event_id))
 
 
 async def audited_download(request: Request, event: FacilitatedEvent, visitor: VisitorDep) -> None:

@@ -14,6 +14,8 @@ from app import i18n
 from app.config import Settings
 from app.templating import wants_fragment
 
+IDENTITY_COOKIE = "openspace"
+
 
 def see_other(url: str) -> RedirectResponse:
     """Post/redirect/get: the browser fetches `url` after a successful form post."""

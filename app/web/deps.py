@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session
@@ -12,13 +13,13 @@ from app import i18n
 from app.config import Settings
 from app.i18n import _
 from app.models import Event, Organiser, Participant, Role
+from app.models.base import MAX_ID
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import participant_in
-from app.web.common import see_other
+from app.web.common import IDENTITY_COOKIE, see_other
+from app.web.limits import looked_up
 from app.web.middleware import UNSAFE_METHODS
-
-IDENTITY_COOKIE = "openspace"
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -41,11 +42,16 @@ async def get_signer(request: Request) -> LinkSigner:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SignerDep = Annotated[LinkSigner, Depends(get_signer)]
+# A row's id in an address or a query: any other number names nothing, and the database could
+# not even look it up.
+RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 async def posted_form(request: Request) -> FormData:
-    """The posted form (parsed once; CSRF checking reads the same copy)."""
-    return await request.form()
+    """The posted form (parsed once; CSRF checking reads the same copy, and the page for a
+    database that cannot store gives it back to the person)."""
+    request.state.form = form = await request.form()
+    return form
 
 
 FormDep = Annotated[FormData, Depends(posted_form)]
@@ -166,7 +172,7 @@ def _event(session: Session, event_id: int) -> Event:
     return event
 
 
-def organised_event(event_id: int, session: SessionDep, organiser: CurrentOrganiser) -> Event:
+def organised_event(event_id: RowId, session: SessionDep, organiser: CurrentOrganiser) -> Event:
     """The event, if the logged-in organiser is one of its organisers."""
     event = _event(session, event_id)
     if event_service.role_of(session, event, organiser) != Role.organiser:
@@ -179,7 +185,7 @@ OrganisedEvent = Annotated[Event, Depends(organised_event)]
 
 def facilitated_event(
     request: Request,
-    event_id: int,
+    event_id: RowId,
     session: SessionDep,
     visitor: VisitorDep,
     organiser: MaybeOrganiser,
@@ -214,10 +220,11 @@ def joined(request: Request, code: str, session: SessionDep, visitor: VisitorDep
 
     The page speaks one of the languages the event offers."""
     event = event_service.event_by_code(session, code)
+    held = visitor.participants.get(str(event.id)) if event is not None else None
+    looked_up(request, event is not None, bool(held))
     if event is None:
         raise HTTPException(404, _("There is no event with this code."))
     i18n.narrow(event.offered, request.headers.get("accept-language", ""))
-    held = visitor.participants.get(str(event.id))
     if not held or len(held) != 2:
         return Joined(event, None)
     return Joined(event, participant_in(session, event, held[0], held[1]))

@@ -32,7 +32,7 @@ from app.services.marketplace import TopicCard
 from app.templating import render_part
 from app.web.audit import audited_download
 from app.web.common import ICS, absolute, download, qr_inline
-from app.web.deps import FacilitatedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.deps import FacilitatedEvent, RowId, SessionDep, SettingsDep, SignerDep
 from app.web.participant import device_path
 
 router = APIRouter(prefix="/events/{event_id}", dependencies=[Depends(audited_download)])
@@ -300,7 +300,7 @@ def export_sessions(event: FacilitatedEvent, session: SessionDep) -> Response:
 
 @router.get("/print/person")
 def personal_agenda(
-    participant: int,
+    participant: RowId,
     event: FacilitatedEvent,
     session: SessionDep,
     settings: SettingsDep,

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.i18n import _, ngettext
 from app.models import Event, Participant, ProjectorView, Topic
 from app.models.agenda import TopicCreate
+from app.models.base import row_id
 from app.models.live import VIEW_LABELS, AnnouncementCreate
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner
@@ -29,6 +30,7 @@ from app.web.common import absolute, see_other
 from app.web.deps import (
     FacilitatedEvent,
     FormDep,
+    RowId,
     SessionDep,
     SettingsDep,
     SignerDep,
@@ -36,7 +38,7 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.forms import form_values, validate
+from app.web.forms import form_values, row_ids, validate, whole_number
 
 FLASH_COOKIE = "openspace_notice"
 router = APIRouter(dependencies=[Depends(verify_csrf), Depends(audited)])
@@ -222,7 +224,7 @@ def announce(
 
 @router.post("/facilitate/{event_id}/announcements/{announcement_id}/withdraw")
 def withdraw_announcement(
-    announcement_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+    announcement_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     def withdraw() -> str:
         live_service.withdraw(run.session, run.event, announcement_id)
@@ -244,9 +246,7 @@ def pitch_length(
     seconds = str(form.get("seconds") or "")
 
     def change() -> str:
-        live_service.set_pitch_length(
-            run.session, run.event, int(seconds) if seconds.isdigit() else 0
-        )
+        live_service.set_pitch_length(run.session, run.event, whole_number(seconds) or 0)
         return _("Pitch length changed.")
 
     return _act_home(run, settings, signer, change, "#pitch-h")
@@ -254,7 +254,7 @@ def pitch_length(
 
 @router.post("/facilitate/{event_id}/pitches/{pitch_id}/drop")
 def drop_pitch(
-    pitch_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+    pitch_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     def drop() -> str:
         live_service.drop_pitch(run.session, run.event, pitch_id)
@@ -298,13 +298,12 @@ def wall_page(run: FacilitationDep) -> Response:
 
 def _cell(value: str) -> tuple[int | None, int | None]:
     slot_id, _colon, space_id = value.partition(":")
-    if slot_id.isdigit() and space_id.isdigit():
-        return int(slot_id), int(space_id)
-    return None, None
+    slot, space = row_id(slot_id), row_id(space_id)
+    return (slot, space) if slot and space else (None, None)
 
 
 @router.post("/facilitate/{event_id}/topics/{topic_id}/move")
-def move_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
     """Place, move, swap or unplace: the no-drag way, and what drag-and-drop submits."""
 
     def move() -> str | None:
@@ -350,7 +349,7 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
     for value in form.getlist("place"):
         topic_id, _at, cell = str(value).partition("@")
         slot_id, space_id = _cell(cell)
-        if not topic_id.isdigit() or slot_id is None:
+        if not row_id(topic_id) or slot_id is None:
             continue
         topic = run.topic(int(topic_id))
         if topic.placed:
@@ -377,7 +376,7 @@ def _topics(run: Facilitation, status_code: int = 200, **extra: Any) -> Response
 
 
 @router.post("/facilitate/{event_id}/topics/{topic_id}/hide")
-def hide_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
     hidden = form.get("hidden") == "1"
 
     def hide() -> str:
@@ -398,7 +397,7 @@ def hide_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
 def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
     def merge() -> str:
         keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
-        if not keep.isdigit() or not duplicate.isdigit():
+        if not row_id(keep) or not row_id(duplicate):
             raise Refused(_("Choose the topic to keep and its duplicate."))
         kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
         marketplace.merge_topics(run.session, run.event, kept, merged)
@@ -408,7 +407,7 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
 
 
 @router.get("/facilitate/{event_id}/topics/{topic_id}/edit")
-def edit_topic_form(topic_id: int, run: FacilitationDep) -> Response:
+def edit_topic_form(topic_id: RowId, run: FacilitationDep) -> Response:
     topic = run.topic(topic_id)
     return _edit(run, topic, values=topic.model_dump(), errors={})
 
@@ -434,10 +433,10 @@ def _edit(
 
 
 @router.post("/facilitate/{event_id}/topics/{topic_id}/edit")
-def edit_topic(topic_id: int, run: FacilitationDep, form: FormDep) -> Response:
+def edit_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
     topic = run.topic(topic_id)
     values: dict[str, Any] = form_values(form, "title", "description", "language")
-    theme_ids = [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
+    theme_ids = row_ids(form.getlist("themes"))
     data, errors = validate(TopicCreate, values)
     if data is None:
         values["themes"] = theme_ids
@@ -458,7 +457,7 @@ def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
     person = run.request.query_params.get("person", "")
     ctx: dict[str, Any] = {
         # The person just helped, chosen already for printing their agenda.
-        "printable": int(person) if person.isdigit() else None,
+        "printable": row_id(person),
         "people": participant_service.everyone(run.session, run.event),
         "wall": board,
         "values": {},
@@ -470,13 +469,13 @@ def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
 
 def _person(run: Facilitation, form: FormData) -> Participant:
     """The person at the desk: someone who joined, or a new participant by name."""
-    chosen = str(form.get("participant") or "")
-    if chosen.isdigit() and str(form.get("new_name") or "").strip():
+    chosen = row_id(form.get("participant"))
+    if chosen and str(form.get("new_name") or "").strip():
         raise Refused(
             _("Choose someone from the list or type a new name, not both."), "participant"
         )
-    if chosen.isdigit():
-        person = run.session.get(Participant, int(chosen))
+    if chosen:
+        person = run.session.get(Participant, chosen)
         if person is not None and person.event_id == run.event.id:
             return person
     name = str(form.get("new_name") or "").strip()
@@ -518,7 +517,7 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
     try:
         person = _person(run, form)
         topic_id = values["topic"]
-        if not topic_id.isdigit():
+        if not row_id(topic_id):
             raise Refused(_("Choose a session."), "topic")
         topic = run.topic(int(topic_id))
         signups.sign_up(run.session, run.event, topic, person)

@@ -10,13 +10,14 @@ from sqlmodel import Session
 
 from app.i18n import _, ngettext
 from app.models import Action, Contribution, Event
+from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import convergence, outcomes
 from app.web.audit import audited
-from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
+from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
 from app.web.facilitator import Facilitation, FacilitationDep
-from app.web.forms import form_values, validate
+from app.web.forms import form_values, row_ids, validate, whole_number
 from app.web.outcomes import update_link
 
 router = APIRouter(
@@ -53,9 +54,7 @@ def vote(run: FacilitationDep, form: FormDep) -> Response:
     is_open = form.get("open") == "1"
 
     def switch() -> str:
-        convergence.open_vote(
-            run.session, run.event, is_open, int(dots) if dots.isdigit() else None
-        )
+        convergence.open_vote(run.session, run.event, is_open, whole_number(dots))
         return _("The dot vote is open.") if is_open else _("The dot vote is closed.")
 
     return run.act(switch, f"{run.base}/outcomes#vote", partial(_outcomes, run))
@@ -65,7 +64,7 @@ def vote(run: FacilitationDep, form: FormDep) -> Response:
 def group(run: FacilitationDep, form: FormDep) -> Response:
     values = form_values(form, "name", "initiator")
     data, errors = validate(GroupForm, values)
-    ids = [int(str(v)) for v in form.getlist("actions") if str(v).isdigit()]
+    ids = row_ids(form.getlist("actions"))
     if data is None:
         return _outcomes(run, 422, values=values, errors=errors, chosen=ids)
 
@@ -86,7 +85,7 @@ def group(run: FacilitationDep, form: FormDep) -> Response:
 
 
 @router.post("/groups/{group_id}/ungroup")
-def ungroup(group_id: int, run: FacilitationDep) -> Response:
+def ungroup(group_id: RowId, run: FacilitationDep) -> Response:
     def undo() -> str:
         convergence.ungroup(run.session, run.event, group_id)
         return _("The group is undone.")
@@ -117,7 +116,7 @@ def _report(
 
 @router.get("/reports/{topic_id}")
 def report_page(
-    topic_id: int, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
+    topic_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     return _report(run, settings, signer, topic_id)
 
@@ -125,13 +124,11 @@ def report_page(
 def _on_report(
     run: Facilitation, settings: Any, signer: LinkSigner, form: Any, action: Any
 ) -> Response:
-    topic_id = str(form.get("topic_id") or "")
+    topic_id = row_id(form.get("topic_id"))
     page = (
-        partial(_report, run, settings, signer, int(topic_id))
-        if topic_id.isdigit()
-        else partial(_outcomes, run)
+        partial(_report, run, settings, signer, topic_id) if topic_id else partial(_outcomes, run)
     )
-    back = f"{run.base}/reports/{topic_id}" if topic_id.isdigit() else f"{run.base}/outcomes"
+    back = f"{run.base}/reports/{topic_id}" if topic_id else f"{run.base}/outcomes"
     return run.act(action, back, page)
 
 
@@ -144,7 +141,7 @@ HIDEABLE: dict[str, Callable[[Session, Event, int], Contribution | Action]] = {
 @router.post("/{kind}/{row_id}/hide")
 def hide(
     kind: str,
-    row_id: int,
+    row_id: RowId,
     run: FacilitationDep,
     form: FormDep,
     settings: SettingsDep,
@@ -165,7 +162,7 @@ def hide(
 
 @router.post("/actions/{action_id}/renew-link")
 def renew_link(
-    action_id: int, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+    action_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     def renew() -> str:
         outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))

@@ -1,11 +1,13 @@
 """Turning a posted form into a validated model, or messages to show next to the fields."""
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from app.i18n import _
+from app.models.base import MAX_ID, row_id
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,3 +64,23 @@ def form_values(form: FormData, *names: str) -> dict[str, str]:
         else str(form.get(name) or "")
         for name in names
     }
+
+
+def whole_number(value: object, most: int = MAX_ID) -> int | None:
+    """A whole number typed in a form or a query, from 0 to `most`; None if it is not one."""
+    digits = str(value or "")
+    if not digits.isdecimal() or len(digits) > len(str(most)):
+        return None
+    return int(digits) if int(digits) <= most else None
+
+
+def row_ids(values: Iterable[object]) -> list[int]:
+    """The rows a set of ticked boxes names by their ids."""
+    return [found for value in values if (found := row_id(value)) is not None]
+
+
+def once_key(value: object) -> str | None:
+    """The key a form carries so that sending it twice acts once (see `new_secret`): None when
+    it carries none we could have given it (at most 64 printable characters)."""
+    key = str(value or "")[:64]
+    return key if key and key.isprintable() else None

@@ -6,15 +6,16 @@ venue's Wi-Fi may reach us from one address. Counts are kept per minute in this 
 with several workers, each counts on its own, so the limits are per worker.
 """
 
+import ipaddress
 import math
 import time
-from collections import Counter
+from collections import deque
 
 from fastapi import HTTPException, Request
 
 from app.config import Settings
 from app.i18n import _
-from app.web.deps import IDENTITY_COOKIE
+from app.web.common import IDENTITY_COOKIE
 from app.web.middleware import UNSAFE_METHODS
 
 WINDOW = 60.0
@@ -25,6 +26,10 @@ LIMITS = {
     "sign-up": (60, 3000),
     "write": (60, 3000),
 }
+# Join codes typed that match no event, per minute per address (a room behind one address
+# mistypes some while it joins). With 23⁸ possible codes, an address guessing at this pace
+# without a pause for a year would find any one of 1,000 events with odds of about 1 in 5.
+WRONG_CODES = 30
 
 
 def category(path: str) -> str:
@@ -39,21 +44,100 @@ def category(path: str) -> str:
 
 
 class Limiter:
-    """Fixed one-minute windows of counts, per (action, who)."""
+    """Sliding one-minute windows of counts, per (action, who): what was allowed in the last
+    minute, whenever that minute began (a fixed window would let twice the limit through
+    across its edge, and forget a burst the moment it turns)."""
 
     def __init__(self) -> None:
-        self._window = 0
-        self._counts: Counter[tuple[str, str]] = Counter()
+        self._times: dict[tuple[str, str], deque[float]] = {}
+        self._swept = time.monotonic()
+
+    def _recent(self, key: tuple[str, str]) -> deque[float]:
+        now = time.monotonic()
+        if now - self._swept > WINDOW:  # forget whoever has been quiet for a minute
+            self._swept = now
+            self._times = {k: q for k, q in self._times.items() if q and q[-1] > now - WINDOW}
+        times = self._times.setdefault(key, deque())
+        while times and times[0] <= now - WINDOW:
+            times.popleft()
+        return times
 
     def allow(self, kind: str, who: str, limit: int) -> bool:
-        window = int(time.monotonic() // WINDOW)
-        if window != self._window:
-            self._window, self._counts = window, Counter()
-        self._counts[(kind, who)] += 1
-        return self._counts[(kind, who)] <= limit
+        """Count one more if it is within the limit, and whether it was."""
+        times = self._recent((kind, who))
+        if len(times) >= limit:
+            return False
+        times.append(time.monotonic())
+        return True
 
-    def retry_after(self) -> int:
-        return max(1, math.ceil(WINDOW - time.monotonic() % WINDOW))
+    def spent(self, kind: str, who: str, limit: int) -> bool:
+        """Whether the limit is already used up, without counting."""
+        return len(self._recent((kind, who))) >= limit
+
+    def note(self, kind: str, who: str) -> None:
+        """Count one, whatever the limit."""
+        self._recent((kind, who)).append(time.monotonic())
+
+    def retry_after(self, kind: str, who: str) -> int:
+        """Seconds until the oldest count of the last minute no longer counts."""
+        times = self._recent((kind, who))
+        oldest = times[0] if times else time.monotonic() - WINDOW
+        return max(1, math.ceil(oldest + WINDOW - time.monotonic()))
+
+
+def address_of(request: Request) -> str:
+    """Whom an address limit counts: the client's address, or for IPv6 its /64 network (one
+    phone or household is handed a whole /64)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return host
+
+
+def _refused(seconds: int, message: str | None = None) -> HTTPException:
+    return HTTPException(
+        429,
+        message
+        or _(
+            "That was a lot in a short time, so we paused it to keep things fair. "
+            "Please wait a minute and send it again."
+        ),
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _scaled(request: Request, limit: int) -> int:
+    settings: Settings = request.app.state.settings
+    return math.ceil(limit * settings.rate_limit_scale)
+
+
+def looked_up(request: Request, found: bool, member: bool) -> None:
+    """A join code was looked up: refuse the answer to someone not in its event, from an
+    address that has typed too many wrong ones this minute — right or wrong alike, so that
+    guessing tells nothing (codes cannot be enumerated); else count it if it matched no
+    event. People already in the event carry on."""
+    limiter: Limiter = request.app.state.limiter
+    limit = _scaled(request, WRONG_CODES)
+    if limit <= 0:
+        return
+    address = address_of(request)
+    if not member and limiter.spent("code", address, limit):
+        seconds = limiter.retry_after("code", address)
+        raise _refused(
+            seconds,
+            _(
+                "Many codes that match no event were typed on this network just now, so "
+                "looking up codes is paused for %(seconds)s seconds. Your code may well be "
+                "right: try it again then.",
+                seconds=seconds,
+            ),
+        )
+    if not found:
+        limiter.note("code", address)
 
 
 async def rate_limited(request: Request) -> None:
@@ -66,17 +150,11 @@ async def rate_limited(request: Request) -> None:
     limiter: Limiter = request.app.state.limiter
     route = request.scope.get("route")
     kind = category(getattr(route, "path", request.url.path))
-    per_person, per_address = (math.ceil(n * settings.rate_limit_scale) for n in LIMITS[kind])
-    address = request.client.host if request.client else "unknown"
+    per_person, per_address = (_scaled(request, n) for n in LIMITS[kind])
     person = request.cookies.get(IDENTITY_COOKIE) or request.cookies.get("openspace_csrf") or ""
-    if not limiter.allow(kind, "a:" + address, per_address) or (
-        person and not limiter.allow(kind, "p:" + person[-40:], per_person)
+    for who, limit in (
+        ("a:" + address_of(request), per_address),
+        ("p:" + person[-40:], per_person),
     ):
-        raise HTTPException(
-            429,
-            _(
-                "That was a lot in a short time, so we paused it to keep things fair. "
-                "Please wait a minute and send it again."
-            ),
-            headers={"Retry-After": str(limiter.retry_after())},
-        )
+        if who != "p:" and not limiter.allow(kind, who, limit):
+            raise _refused(limiter.retry_after(kind, who))

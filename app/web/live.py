@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ from app.services import convergence, marketplace, outcomes, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.templating import render_part
+from app.web.forms import whole_number
 
 GAP = 0.3  # seconds between two updates of one page, at least
 CHECK_EVERY = 5.0  # seconds between checks that nothing was missed
@@ -64,16 +66,17 @@ class Frame:
     """What the live pages of one event show at one agenda version."""
 
     version: int
-    # Per language the event offers: element id → its out-of-band HTML (fill bars, counts).
+    # Per language watched here: element id → its out-of-band HTML (fill bars, counts).
     counts: dict[str, dict[str, str]]
     wall: str  # signature of the wall's layout (places, titles, rooms, times)
     topics: str  # signature of the topic list
     news: str  # signature of the completed reports (the news wall)
     vote: str  # signature of what can be voted on, and whether the vote is open
     reports: dict[int, str]  # topic id → signature of its report
-    announce: dict[str, str]  # per language: the announcements' HTML
-    screen: dict[str, str]  # per language: the projector's screen
+    announce: dict[str, str]  # per language watched: the announcements' HTML
+    screen: dict[str, str]  # per language watched: the projector's screen
     valid_until: datetime | None  # when the clock changes the screen (a slot starts or ends)
+    offered: tuple[str, ...] = ()  # the languages the event offers (counts has those watched)
     people: frozenset[int] | None = frozenset()  # whose own agenda changed; None: anyone's
     previous: "Frame | None" = None
     _diffs: dict[object, str] = field(default_factory=dict)
@@ -90,6 +93,11 @@ class Frame:
                 html for element, html in mine.items() if old.get(element) != html
             )
         return self._diffs[key]
+
+    def speaks(self, language: str) -> bool:
+        """Whether this frame serves a page in `language`: drawn in it, or the event does not
+        offer it (the page then hears the event's first language)."""
+        return language in self.counts or language not in self.offered
 
     def shown(self, parts: dict[str, str], language: str) -> str:
         """A part in `language` (or in the event's first language, if it stopped offering it)."""
@@ -129,8 +137,10 @@ def build_frame(
     people: frozenset[int] | None,
     previous: Frame | None,
     join_link: Callable[[Event], str],
+    watched: frozenset[str] = frozenset(),
 ) -> Frame | None:
-    """Read the event once and draw what its live pages show (runs in a worker thread)."""
+    """Read the event once and draw what its live pages show (runs in a worker thread), in
+    each language the event offers that a page here watches in (its first one if none)."""
     with database.read() as session:
         event = session.get(Event, event_id)
         if event is None:
@@ -140,7 +150,8 @@ def build_frame(
     counts: dict[str, dict[str, str]] = {}
     announce: dict[str, str] = {}
     screen: dict[str, str] = {}
-    for language in event.offered:  # each page hears its own language
+    languages = [lang for lang in event.offered if lang in watched] or event.offered[:1]
+    for language in languages:  # each page hears its own language
         with i18n.speaking(language):
             counts[language] = drawn = {}
             for card in cards:
@@ -190,6 +201,7 @@ def build_frame(
         announce=announce,
         screen=screen,
         valid_until=ctx["valid_until"],
+        offered=tuple(event.offered),
         people=people,
         previous=previous,
     )
@@ -298,7 +310,13 @@ class Hub:
         self._dirty = False
         self._last = time.monotonic()
         frame = await anyio.to_thread.run_sync(
-            build_frame, self.live.database, self.event_id, people, self.frame, self.live.join_link
+            build_frame,
+            self.live.database,
+            self.event_id,
+            people,
+            self.frame,
+            self.live.join_link,
+            frozenset(self.live.languages.get(self.event_id, ())),
         )
         if frame is not None:
             self.frame = frame
@@ -353,6 +371,8 @@ class Live:
         self.hubs: dict[int, Hub] = {}
         self._starting: dict[int, asyncio.Task[Hub]] = {}
         self._arriving: dict[int, int] = {}  # pages waiting for their event's first frame
+        # The languages pages here watch each event in: frames are drawn in those alone.
+        self.languages: dict[int, Counter[str]] = {}
         broker.listen(self._on_change)
 
     @property
@@ -385,10 +405,17 @@ class Live:
             del self._starting[event_id]
 
     async def watch(
-        self, event_id: int, known: int | None, render: Callable[[Frame, Frame | None], str]
+        self,
+        event_id: int,
+        known: int | None,
+        render: Callable[[Frame, Frame | None], str],
+        language: str = "",
     ) -> AsyncIterator[str]:
-        """The event stream of one page: `render` says what the page needs between frames."""
+        """The event stream of one page, in `language`: `render` says what the page needs
+        between frames."""
         self._arriving[event_id] = self._arriving.get(event_id, 0) + 1
+        watched = self.languages.setdefault(event_id, Counter())
+        watched[language] += 1
         try:
             hub = await self._hub(event_id)
         except BaseException:
@@ -399,6 +426,7 @@ class Live:
                 starting.add_done_callback(lambda _task: self._close_if_unwatched(event_id))
             else:
                 asyncio.get_running_loop().call_soon(self._close_if_unwatched, event_id)
+            self._unwatch(event_id, language)
             raise
         finally:
             self._arriving[event_id] -= 1
@@ -409,6 +437,10 @@ class Live:
             yield f"retry: {random.randint(*RETRY_MS)}\n\n"
             last = hub.frame
             assert last is not None
+            if language and not last.speaks(language):
+                # The first page here in this language: its frame is drawn at once.
+                hub.changed(frozenset())
+                last = await hub.next_frame(last, KEEP_ALIVE) or last
             yield render(last, None if known != last.version else last) or _id(last)
             while True:
                 frame = await hub.next_frame(last, KEEP_ALIVE)
@@ -419,6 +451,7 @@ class Live:
                 last = frame
         finally:
             hub.watchers -= 1
+            self._unwatch(event_id, language)
             self._close_if_unwatched(event_id)
 
     def _close_if_unwatched(self, event_id: int) -> None:
@@ -426,6 +459,15 @@ class Live:
         if hub is not None and hub.watchers == 0 and not self._arriving.get(event_id):
             del self.hubs[event_id]
             hub.close()
+
+    def _unwatch(self, event_id: int, language: str) -> None:
+        watched = self.languages.get(event_id)
+        if watched is not None:
+            watched[language] -= 1
+            if watched[language] <= 0:
+                del watched[language]
+            if not watched:
+                del self.languages[event_id]
 
     async def stop(self) -> None:
         for hub in self.hubs.values():
@@ -481,8 +523,8 @@ def screen_messages(language: str) -> Callable[[Frame, Frame | None], str]:
 def known_version(last_event_id: str | None, query_version: str | None) -> int | None:
     """The version the page already shows: from a reconnect's Last-Event-ID, else the URL."""
     for value in (last_event_id, query_version):
-        if value and value.isdigit():
-            return int(value)
+        if (version := whole_number(value)) is not None:
+            return version
     return None
 
 
@@ -505,7 +547,7 @@ def stream(
     live: Live = request.app.state.live
     known = known_version(request.headers.get("last-event-id"), page_version)
     return StreamingResponse(
-        live.watch(event_id, known, messages),
+        live.watch(event_id, known, messages, i18n.current()),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )

@@ -13,7 +13,7 @@ from app import i18n
 from app.i18n import _, lazy
 from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.agenda import TopicCreate
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
@@ -22,16 +22,17 @@ from app.services.errors import Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
 from app.web import live
-from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, with_csrf
+from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, shared_cards, with_csrf
 from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
     FormDep,
     JoinedEvent,
     MaybeParticipant,
+    RowId,
     SessionDep,
     verify_csrf,
 )
-from app.web.forms import form_values, validate
+from app.web.forms import form_values, once_key, row_ids, validate
 from app.web.limits import rate_limited
 
 router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
@@ -81,9 +82,12 @@ class Attendee:
         self, *, topic_id: int | None = None, slot_id: int | None = None
     ) -> dict[str, Any]:
         """What the wall and topic pages show; for a fragment, only its topic or slot."""
-        cards = marketplace.topic_cards(
-            self.session, self.event, topic_id=topic_id, slot_id=slot_id
-        )
+        if topic_id is None and slot_id is None:
+            cards = shared_cards(self.request, self.session, self.event)
+        else:
+            cards = marketplace.topic_cards(
+                self.session, self.event, topic_id=topic_id, slot_id=slot_id
+            )
         board = self._board(cards, event_service.slots(self.session, self.event))
         return {
             "event": self.event,
@@ -104,7 +108,7 @@ class Attendee:
     def slot_sections(self) -> dict[str, Any]:
         """The wall page's slots, each drawn once per agenda version and seat state (a phone
         with a seat in a session, or on its waitlist, sees it differently) and then shared."""
-        parts: VersionedParts = self.request.app.state.wall_parts
+        parts: VersionedParts[str] = self.request.app.state.wall_parts
         event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
         every_slot = event_service.slots(self.session, self.event)
         slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
@@ -114,7 +118,7 @@ class Attendee:
         html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
         missing = [slot for slot in slots if html[slot.id or 0] is None]
         if missing:
-            board = self._board(marketplace.topic_cards(self.session, self.event), every_slot)
+            board = self._board(shared_cards(self.request, self.session, self.event), every_slot)
             ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
             for slot in missing:
                 _slot, _language, seat, waiting = keys[slot.id or 0]
@@ -156,7 +160,7 @@ class Attendee:
             return see_other(back + (f"#{anchor}" if anchor else ""))
         fragment = str(form.get("fragment") or "")
         fragment_id = str(form.get("fragment_id") or "")
-        if wants_fragment(self.request) and fragment in FRAGMENTS and fragment_id.isdigit():
+        if wants_fragment(self.request) and fragment in FRAGMENTS and row_id(fragment_id):
             only = {"slot_id" if fragment == "slot" else "topic_id": int(fragment_id)}
             ctx = self.wall_context(**only)
             ctx.update(error=error, error_anchor=anchor, next=back, fragment_id=fragment_id)
@@ -164,7 +168,7 @@ class Attendee:
         ctx = self.wall_context()
         ctx.update(error=error, error_anchor=anchor, next=back)
         topic_id = back.rsplit("/topics/", 1)[-1].split("?")[0]
-        if "/topics/" in back and topic_id.isdigit():
+        if "/topics/" in back and row_id(topic_id):
             ctx.update(self.topic_context(int(topic_id), ctx))
             return render(self.request, "participant/topic.html", ctx, status_code=status)
         return render(self.request, "participant/wall.html", ctx, status_code=status)
@@ -235,8 +239,8 @@ async def topics_page(me: AttendeeDep) -> Response:
 @router.post("/topics")
 def propose(me: AttendeeDep, form: FormDep) -> Response:
     values = form_values(form, *TOPIC_FIELDS)
-    theme_ids = [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
-    propose_key = str(form.get("propose_key") or "")[:64] or None
+    theme_ids = row_ids(form.getlist("themes"))
+    propose_key = once_key(form.get("propose_key"))
     data, errors = validate(TopicCreate, values)
     if data is not None:
         try:
@@ -270,7 +274,7 @@ async def wall_slots(me: AttendeeDep) -> Response:
 
 
 @router.get("/topics/{topic_id}")
-async def topic_page(topic_id: int, me: AttendeeDep) -> Response:
+async def topic_page(topic_id: RowId, me: AttendeeDep) -> Response:
     def build() -> Response:
         ctx = me.wall_context()
         ctx.update(me.topic_context(topic_id, ctx))
@@ -280,7 +284,7 @@ async def topic_page(topic_id: int, me: AttendeeDep) -> Response:
 
 
 @router.post("/topics/{topic_id}/interest")
-def mark_interest(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def mark_interest(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     interested = form.get("interested") == "1"
     return me.act(
         form,
@@ -292,14 +296,14 @@ def mark_interest(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
 
 
 @router.post("/topics/{topic_id}/co-convene")
-def co_convene(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def co_convene(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     return me.act(
         form, lambda: marketplace.co_convene(me.session, me.topic(topic_id), me.participant)
     )
 
 
 @router.post("/topics/{topic_id}/place")
-def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def place(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """A convener puts their own topic on the wall, in a free place."""
 
     def put() -> None:
@@ -307,7 +311,7 @@ def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
         if me.participant.id not in marketplace.conveners(me.session, topic):
             raise Refused(_("Only the topic's conveners can put it on the wall."))
         slot_id, _colon, space_id = str(form.get("cell") or "").partition(":")
-        if not (slot_id.isdigit() and space_id.isdigit()):
+        if not (row_id(slot_id) and row_id(space_id)):
             raise Refused(_("Choose a free time and place."))
         wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
 
@@ -315,7 +319,7 @@ def place(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
 
 
 @router.post("/topics/{topic_id}/pitch")
-def queue_pitch(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def queue_pitch(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """A convener queues to pitch the topic to the room at the marketplace."""
     return me.act(
         form,
@@ -334,7 +338,7 @@ SEAT_ACTIONS: dict[str, Callable[[Session, Event, Topic, Participant], object]] 
 
 
 @router.post("/topics/{topic_id}/{action}")
-def seat_action(topic_id: int, action: str, me: AttendeeDep, form: FormDep) -> Response:
+def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) -> Response:
     """Sign up (switching within the slot), leave, join or leave the waitlist."""
     act = SEAT_ACTIONS.get(action)
     if act is None:
@@ -347,7 +351,7 @@ def seat_action(topic_id: int, action: str, me: AttendeeDep, form: FormDep) -> R
 
 
 @router.get("/spaces/{space_id}")
-async def space_page(space_id: int, me: AttendeeDep) -> Response:
+async def space_page(space_id: RowId, me: AttendeeDep) -> Response:
     """What happens in one space, now and later: where a room sign's QR code leads."""
     space = event_service.space_of(me.session, me.event, space_id)
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -12,12 +13,15 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
-from app.db import Database
+from app.db import Database, StorageFault
+from app.web.errors import storage_fault_page
 
 log = logging.getLogger("openspace")
 
@@ -63,8 +67,10 @@ class _Gates:
         self.sqlite_writers = anyio.Lock()
         # No more requests hold a database session at once than the pool has connections.
         # Beyond that they wait here, holding nothing, instead of in worker threads blocked
-        # on the pool while the requests that hold connections wait for a thread.
-        self.sessions = anyio.Semaphore(sessions)
+        # on the pool while the requests that hold connections wait for a thread. On SQLite
+        # one connection is kept for the one writer, so that it never waits behind readers
+        # while holding the write lock (every other writer waits behind it).
+        self.sessions = anyio.Semaphore(max(1, sessions - 1))
 
 
 _gates: RunVar[_Gates] = RunVar("openspace_gates")
@@ -91,7 +97,14 @@ class TransactionMiddleware:
         self.app = app
         self.database = database
         self.sqlite = database.settings.is_sqlite
-        self.max_sessions = database.max_connections
+        # SQLite answers in this process, so its readers only need the CPU: more of them at
+        # once than there are cores to run them only share the cores (and Python's lock)
+        # with the writer. On PostgreSQL, reads also wait for the network.
+        self.max_sessions = (
+            min(database.max_connections, 2 * (os.cpu_count() or 1) + 1)
+            if self.sqlite
+            else database.max_connections
+        )
 
     async def _finish(self, holder: "RequestSession", commit: bool) -> None:
         if holder.session is not None:
@@ -111,8 +124,10 @@ class TransactionMiddleware:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, write: bool) -> None:
         holder = RequestSession(self.database, write=write)
         scope.setdefault("state", {})["db"] = holder
-        sessions = _loop_gates(self.max_sessions).sessions
-        await sessions.acquire()
+        # The one SQLite writer, inside the write gate, has its own connection.
+        sessions = None if write and self.sqlite else _loop_gates(self.max_sessions).sessions
+        if sessions is not None:
+            await sessions.acquire()
         held = True
 
         async def done(commit: bool) -> None:
@@ -120,11 +135,25 @@ class TransactionMiddleware:
             await self._finish(holder, commit)
             if held:
                 held = False
-                sessions.release()
+                if sessions is not None:
+                    sessions.release()
+
+        replaced = False
 
         async def send_after_commit(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the answer was replaced: the route's own never leaves
             if message["type"] == "http.response.start":
-                await done(message["status"] < 400)
+                try:
+                    await done(message["status"] < 400)
+                except DBAPIError as exc:
+                    # The commit itself failed: a full disk shows up here on SQLite.
+                    if (fault := StorageFault.of(exc)) is None:
+                        raise
+                    replaced = True
+                    await storage_fault_page(Request(scope), fault)(scope, receive, send)
+                    return
             await send(message)
 
         try:

@@ -29,6 +29,7 @@ from app.web.deps import (
     CurrentOrganiser,
     FormDep,
     OrganisedEvent,
+    RowId,
     SessionDep,
     SettingsDep,
     SignerDep,
@@ -292,7 +293,7 @@ def add_space(setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/spaces/{space_id}")
-def update_space(space_id: int, setup: SetupDep, form: FormDep) -> Response:
+def update_space(space_id: RowId, setup: SetupDep, form: FormDep) -> Response:
     return setup.apply(
         form,
         section="spaces",
@@ -304,7 +305,7 @@ def update_space(space_id: int, setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/spaces/{space_id}/delete")
-def remove_space(space_id: int, setup: SetupDep) -> Response:
+def remove_space(space_id: RowId, setup: SetupDep) -> Response:
     return setup.run(
         "spaces", lambda: event_service.remove_space(setup.session, setup.event, space_id)
     )
@@ -322,7 +323,7 @@ def add_slot(setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/slots/{slot_id}/delete")
-def remove_slot(slot_id: int, setup: SetupDep) -> Response:
+def remove_slot(slot_id: RowId, setup: SetupDep) -> Response:
     return setup.run(
         "slots", lambda: event_service.remove_slot(setup.session, setup.event, slot_id)
     )
@@ -340,7 +341,7 @@ def add_theme(setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/themes/{theme_id}/delete")
-def remove_theme(theme_id: int, setup: SetupDep) -> Response:
+def remove_theme(theme_id: RowId, setup: SetupDep) -> Response:
     return setup.run(
         "themes", lambda: event_service.remove_theme(setup.session, setup.event, theme_id)
     )
@@ -367,7 +368,7 @@ def add_team_member(setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/team/{organiser_id}/delete")
-def remove_team_member(organiser_id: int, setup: SetupDep) -> Response:
+def remove_team_member(organiser_id: RowId, setup: SetupDep) -> Response:
     return setup.run(
         "team", lambda: event_service.remove_team_member(setup.session, setup.event, organiser_id)
     )
@@ -387,7 +388,7 @@ def create_facilitator_link(setup: SetupDep, form: FormDep) -> Response:
 
 
 @router.post("/events/{event_id}/facilitator-links/{link_id}/revoke")
-def revoke_facilitator_link(link_id: int, setup: SetupDep) -> Response:
+def revoke_facilitator_link(link_id: RowId, setup: SetupDep) -> Response:
     return setup.run(
         "links", lambda: event_service.revoke_facilitator_link(setup.session, setup.event, link_id)
     )
@@ -443,7 +444,7 @@ def create_api_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_api_token(
-    request: Request, token_id: int, session: SessionDep, organiser: CurrentOrganiser
+    request: Request, token_id: RowId, session: SessionDep, organiser: CurrentOrganiser
 ) -> Response:
     accounts.revoke_api_token(session, organiser, token_id)
     if wants_fragment(request):

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.config import Settings
 from app.i18n import _
 from app.models import Action, ActionStatus, ContributionKind, Report, Topic
+from app.models.base import row_id
 from app.models.outcomes import (
     KIND_LABEL,
     KIND_LABELS,
@@ -24,8 +25,15 @@ from app.services.errors import Refused
 from app.templating import render
 from app.web import live
 from app.web.common import ICS, absolute, download, see_other
-from app.web.deps import FormDep, SettingsDep, SignerDep, verify_csrf
-from app.web.forms import FormErrors, form_values, validate
+from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
+from app.web.forms import (
+    FormErrors,
+    form_values,
+    once_key,
+    row_ids,
+    validate,
+    whole_number,
+)
 from app.web.limits import rate_limited
 from app.web.marketplace import Attendee, AttendeeDep
 
@@ -47,12 +55,11 @@ def update_link(settings: Settings, signer: LinkSigner, action: Action) -> str:
 
 
 def _themes(form: Any) -> list[int]:
-    return [int(str(v)) for v in form.getlist("themes") if str(v).isdigit()]
+    return row_ids(form.getlist("themes"))
 
 
 def _owner_id(form: Any) -> int | None:
-    owner = str(form.get("owner") or "")
-    return int(owner) if owner.isdigit() else None
+    return row_id(form.get("owner"))
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -118,17 +125,17 @@ def _report_page(
 
 
 @router.get("/reports/{topic_id}")
-def report_page(topic_id: int, me: AttendeeDep) -> Response:
+def report_page(topic_id: RowId, me: AttendeeDep) -> Response:
     return _report_page(me, topic_id)
 
 
 @router.post("/reports/{topic_id}/contributions")
-def add_contribution(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def add_contribution(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     values = form_values(form, "kind", "body")
     data, errors = validate(ContributionCreate, values)
     if data is not None:
         topic = outcomes.session_topic(me.session, me.event, topic_id)
-        write_key = str(form.get("write_key") or "")[:64] or None
+        write_key = once_key(form.get("write_key"))
         try:
             added = outcomes.contribute(
                 me.session, me.event, topic, me.participant, data, write_key
@@ -141,7 +148,7 @@ def add_contribution(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
 
 
 @router.get("/contributions/{contribution_id}/edit")
-def edit_contribution_form(contribution_id: int, me: AttendeeDep) -> Response:
+def edit_contribution_form(contribution_id: RowId, me: AttendeeDep) -> Response:
     contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
     return _edit_page(me, contribution.id or 0, contribution.body, contribution.version)
 
@@ -179,10 +186,10 @@ def _edit_page(
 
 
 @router.post("/contributions/{contribution_id}/edit")
-def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     body = str(form.get("body") or "").strip()
     version = str(form.get("version") or "")
-    if not version.isdigit():
+    if whole_number(version) is None:
         raise HTTPException(422, _("The form was incomplete. Please reload the page."))
     data, errors = validate(ContributionCreate, {"kind": ContributionKind.note, "body": body})
     if data is None:
@@ -191,7 +198,7 @@ def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> R
         )
     try:
         edited = outcomes.edit_contribution(
-            me.session, me.event, contribution_id, me.participant, body, int(version)
+            me.session, me.event, contribution_id, me.participant, data.body, int(version)
         )
     except outcomes.EditConflict as conflict:
         return _edit_page(
@@ -215,7 +222,7 @@ def edit_contribution(contribution_id: int, me: AttendeeDep, form: FormDep) -> R
 
 
 @router.post("/reports/{topic_id}/people")
-def correct_people(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     person = str(form.get("participant_id") or "")
     present = form.get("present") != "0"
@@ -225,7 +232,7 @@ def correct_people(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
             me.event,
             topic,
             me.participant,
-            participant_id=int(person) if person.isdigit() else None,
+            participant_id=row_id(person),
             name=str(form.get("name") or ""),
             present=present,
         )
@@ -241,21 +248,21 @@ def correct_people(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
 
 
 @router.post("/reports/{topic_id}/people/{attendance_id}/remove")
-def remove_named(topic_id: int, attendance_id: int, me: AttendeeDep) -> Response:
+def remove_named(topic_id: RowId, attendance_id: RowId, me: AttendeeDep) -> Response:
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     outcomes.remove_named(me.session, me.event, topic, attendance_id)
     return see_other(f"{me.home}/reports/{topic_id}#people")
 
 
 @router.post("/reports/{topic_id}/complete")
-def complete(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def complete(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     outcomes.complete_report(me.session, me.event, topic, me.participant, form.get("done") == "1")
     return see_other(f"{me.home}/reports/{topic_id}")
 
 
 @router.post("/reports/{topic_id}/actions")
-def add_action(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
+def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     values = form_values(form, *ACTION_FIELDS, "owner")
     owner_id = _owner_id(form)
     data, errors = validate(ActionForm, values)
@@ -270,7 +277,7 @@ def add_action(topic_id: int, me: AttendeeDep, form: FormDep) -> Response:
                 data,
                 owner_id=owner_id,
                 theme_ids=_themes(form),
-                write_key=str(form.get("write_key") or "")[:64] or None,
+                write_key=once_key(form.get("write_key")),
             )
         except Refused as refused:
             errors = {refused.field or "title": refused.message}
@@ -342,14 +349,14 @@ def _action_values(action: Action, theme_ids: list[int]) -> dict[str, str]:
 
 @router.get("/actions/{action_id}")
 def action_page(
-    action_id: int, me: AttendeeDep, settings: SettingsDep, signer: SignerDep
+    action_id: RowId, me: AttendeeDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     return _action_page(me, settings, signer, action_id)
 
 
 @router.post("/actions/{action_id}")
 def edit_action(
-    action_id: int, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+    action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     action = outcomes.action_in(me.session, me.event, action_id)
     outcomes.check_may_change(me.session, action, me.participant)
@@ -378,7 +385,7 @@ def edit_action(
 
 @router.post("/actions/{action_id}/progress")
 def post_progress(
-    action_id: int, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+    action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     values = form_values(form, "status", "note")
     data, errors = validate(ProgressForm, values)
@@ -401,7 +408,7 @@ def post_progress(
 
 
 @router.post("/actions/{action_id}/renew-link")
-def renew_link(action_id: int, me: AttendeeDep) -> Response:
+def renew_link(action_id: RowId, me: AttendeeDep) -> Response:
     action = outcomes.action_in(me.session, me.event, action_id)
     outcomes.check_may_change(me.session, action, me.participant)
     outcomes.renew_link(me.session, action)
@@ -452,7 +459,7 @@ def vote_page(me: AttendeeDep) -> Response:
 
 
 @router.post("/vote/{kind}/{target_id}/{move}")
-def vote(kind: str, target_id: int, move: str, me: AttendeeDep) -> Response:
+def vote(kind: str, target_id: RowId, move: str, me: AttendeeDep) -> Response:
     if kind not in ("report", "action") or move not in ("place", "take"):
         raise HTTPException(404, _("There is no such vote."))
     act = convergence.place_dot if move == "place" else convergence.take_dot

@@ -1,6 +1,6 @@
 """Participant pages: join with a name, the event on a phone, continue on another device."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -11,10 +11,11 @@ from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
 from app.services import events as event_service
-from app.services import marketplace, signups
 from app.services import participants as participant_service
+from app.services import signups
 from app.templating import render
 from app.web import live
+from app.web.cache import shared_cards
 from app.web.common import absolute, agenda_etag, conditional, qr_svg, see_other
 from app.web.deps import (
     FormDep,
@@ -27,7 +28,7 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.forms import form_values, validate
+from app.web.forms import form_values, once_key, validate
 from app.web.limits import rate_limited
 
 router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
@@ -80,7 +81,7 @@ def join(
     if participant is not None:  # a second tap on "Join" must not make a second person
         return see_other(after)
     values = form_values(form, *JOIN_FIELDS)
-    join_key = str(form.get("join_key") or "")[:64] or new_secret()
+    join_key = once_key(form.get("join_key")) or new_secret()
     data, errors = validate(ParticipantJoin, values)
     if data is None:
         return render(
@@ -108,7 +109,7 @@ async def event_home(
     etag = agenda_etag(request, event.agenda_version, participant.id, participant.link_version)
 
     def build() -> Response:
-        cards = marketplace.topic_cards(session, event)
+        cards = shared_cards(request, session, event)
         return render(
             request,
             "participant/home.html",
@@ -174,7 +175,7 @@ def device_qr(
     signer: SignerDep,
 ) -> Response:
     if participant is None:
-        return Response(status_code=404)
+        raise HTTPException(404)  # the error page, as for any address that names nothing
     return qr_svg(absolute(settings, device_path(signer, event, participant)))
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from app import i18n
@@ -22,6 +22,7 @@ from app.web.deps import (
     verify_csrf,
 )
 from app.web.forms import form_values
+from app.web.limits import looked_up
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # What a phone keeps for pages shown without a connection.
@@ -35,27 +36,36 @@ def front_door(request: Request, organiser: MaybeOrganiser) -> Response:
 
 @router.get("/join")
 def find_event(
-    request: Request, session: SessionDep, code: Annotated[str, Query(max_length=200)] = ""
+    request: Request,
+    session: SessionDep,
+    visitor: VisitorDep,
+    code: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The join-code form; a known code goes straight on to that event."""
     if not code.strip():
         return render(request, "public/home.html", {"values": {}, "errors": {}})
+
+    def refused(message: str, status_code: int) -> Response:
+        context = {"values": {"code": code}, "errors": {"code": message}}
+        return render(request, "public/home.html", context, status_code=status_code)
+
     event = event_service.event_by_code(session, code)
+    try:
+        looked_up(
+            request, event is not None, event is not None and str(event.id) in visitor.participants
+        )
+    except HTTPException as too_many:
+        page = refused(str(too_many.detail), too_many.status_code)
+        page.headers.update(too_many.headers or {})
+        return page
     if event is None:
-        return render(
-            request,
-            "public/home.html",
-            {
-                "values": {"code": code},
-                "errors": {
-                    "code": _(
-                        "We could not find an event with the code “%(code)s”. "
-                        "Check the code on the screen or poster and try again.",
-                        code=code.strip(),
-                    )
-                },
-            },
-            status_code=404,
+        return refused(
+            _(
+                "We could not find an event with the code “%(code)s”. "
+                "Check the code on the screen or poster and try again.",
+                code=code.strip(),
+            ),
+            404,
         )
     return see_other(f"/e/{event.join_code}/join")
 

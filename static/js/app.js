@@ -8,7 +8,8 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
-// A message htmx put in the status line (a rate limit, say) is shown, not left hidden.
+// A message the server put in the status line (a rate limit, a database that cannot store)
+// is shown, not left hidden; it stays in view at the top of the screen (see the CSS).
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target && event.detail.target.id === "connection") event.detail.target.hidden = false;
 });

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.models import Event
+from app.models.agenda import TopicCreate
 from app.services import marketplace
 from tests.browser.pages import PHONE, join, settled
 from tests.factories import Factory, placed_topic
@@ -199,3 +200,25 @@ def test_propose_and_sign_up_with_javascript_off(
     agenda = _agenda_row(page, code)
     expect(agenda).to_contain_text("Warm spaces · Garden")
     expect(agenda.get_by_role("link", name="Warm spaces")).to_be_visible()
+
+
+def test_marking_interest_on_the_topic_list_keeps_the_card_in_place(
+    phones: Phones, make: Factory
+) -> None:
+    """With htmx: the card changes where it is (it once vanished, taking the live list's
+    hx-select for its own)."""
+    event = make.event()
+    _open_marketplace(make, event)
+    convener = make.participant(event, "Convener")
+    with make.database.write() as session:
+        fresh = session.get_one(Event, event.id)
+        for title in ("Food banks", "Night buses"):
+            marketplace.propose_topic(session, fresh, convener, TopicCreate(title=title))
+    page = join(phones(), event.join_code, "Ada")
+    page.goto(f"/e/{event.join_code}/topics")
+    settled(page)
+    card = page.locator(".card", has_text="Night buses")
+    card.get_by_role("button", name="I’m interested").click()
+    expect(card.get_by_role("button", name="Interested")).to_have_attribute("aria-pressed", "true")
+    expect(card).to_contain_text("1 interested")
+    expect(page.locator(".card")).to_have_count(2)

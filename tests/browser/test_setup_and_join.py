@@ -59,7 +59,7 @@ def test_organiser_sets_up_event_and_participant_joins_on_phone(
     expect(page.locator("#spaces .row")).to_have_count(2)
     expect(page.locator("#slots .row")).to_have_count(2)
     code = page.locator("#join strong.code").inner_text().strip()
-    assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}", code)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
     code = code.replace("-", "")
     page.screenshot(path=str(screenshots / "organiser-event-setup.png"), full_page=True)
 

@@ -43,7 +43,7 @@ def test_api_creates_event_with_spaces_and_slots(client: TestClient, make: Facto
     )
     assert created.status_code == 201, created.text
     event = created.json()
-    assert len(event["join_code"]) == 6
+    assert len(event["join_code"]) == 8
     space = client.post(
         f"/api/v1/events/{event['id']}/spaces",
         json={"name": "Garden", "capacity": 20, "access_notes": "Outdoors"},
@@ -128,8 +128,8 @@ def test_api_token_made_on_account_page_works_until_revoked(
 
 def test_openapi_schema_lists_every_api_route(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
-    paths = schema["paths"]
-    assert set(paths) == {
+    paths = {path for path in schema["paths"] if path.startswith("/api/")}
+    assert paths == {
         "/api/v1/events",
         "/api/v1/events/{event_id}",
         "/api/v1/events/{event_id}/spaces",
@@ -141,6 +141,34 @@ def test_openapi_schema_lists_every_api_route(client: TestClient) -> None:
     }
     assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
     assert client.get("/api/docs").status_code == 200
+
+
+def test_openapi_schema_documents_the_pages_and_every_refusal(client: TestClient) -> None:
+    """The pages are in the document too, with their forms and answers (see app/web/schema.py),
+    and the API says how it refuses."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    join = paths["/e/{code}/join"]["post"]
+    assert join["tags"] == ["pages"]
+    form = join["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert {"csrf_token", "display_name", "email", "next"} <= set(form["properties"])
+    assert form["properties"]["display_name"]["maxLength"] == 80
+    assert form["required"] == ["display_name"]
+    assert set(join["responses"]) == {"200", "303", "403", "404", "409", "422", "429", "503"}
+    assert "text/html" in join["responses"]["422"]["content"]
+    assert set(paths["/logout"]["post"]["responses"]) == {"303", "403"}
+    assert "304" in paths["/e/{code}/wall"]["get"]["responses"]
+    assert "text/event-stream" in paths["/e/{code}/live"]["get"]["responses"]["200"]["content"]
+    assert "text/calendar" in paths["/e/{code}/agenda.ics"]["get"]["responses"]["200"]["content"]
+    assert {p["name"] for p in paths["/events/{event_id}/proceedings"]["get"]["parameters"]} == {
+        "event_id",
+        "personal",
+    }
+    add_space = paths["/api/v1/events/{event_id}/spaces"]["post"]["responses"]
+    assert set(add_space) == {"201", "400", "401", "403", "404", "409", "422", "503"}
+    refusal = add_space["409"]["content"]["application/json"]["schema"]
+    assert refusal == {"$ref": "#/components/schemas/Refusal"}
+    read = paths["/api/v1/events/{event_id}"]["get"]["responses"]
+    assert set(read) == {"200", "401", "404", "422", "503"}
 
 
 def test_api_gives_the_action_list_and_every_export(

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.models import AuditEntry
 from app.security import LinkSigner
+from app.services import accounts
 from app.services import events as event_service
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import Factory, count, placed_topic
@@ -52,3 +53,25 @@ def test_only_the_events_organisers_read_its_audit_log(client: TestClient, make:
     other = make.organiser()
     log_in(client, other.email)
     assert client.get(f"/organiser/events/{event.id}/audit").status_code == 403
+
+
+def test_changes_made_with_an_api_token_are_logged_and_refused_ones_are_not(
+    client: TestClient, make: Factory
+) -> None:
+    organiser = make.organiser("ada@example.org", name="Ada Script")
+    event = make.event(organiser)
+    with make.database.write() as session:
+        _row, secret = accounts.create_api_token(session, organiser, "script")
+    auth = {"Authorization": f"Bearer {secret}"}
+    added = client.post(
+        f"/api/v1/events/{event.id}/spaces", json={"name": "Atrium", "capacity": 40}, headers=auth
+    )
+    assert added.status_code == 201
+    bad = client.post(f"/api/v1/events/{event.id}/spaces", json={"name": ""}, headers=auth)
+    assert bad.status_code == 422
+    assert client.get(f"/api/v1/events/{event.id}/spaces", headers=auth).status_code == 200
+    assert count(make.database, AuditEntry) == 1  # neither the refused write nor the read
+    log_in(client, organiser.email)
+    page = text_of(client.get(f"/organiser/events/{event.id}/audit").text)
+    assert "Ada Script <ada@example.org> (API token)" in page
+    assert "POST /api/v1/events/{event_id}/spaces" in page and "name='Atrium'" in page

@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+from datetime import time
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func
@@ -11,9 +13,22 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.models import Action, Event, Participant, Report, Slot, Space, Theme, Topic
-from tests.conftest import text_of
-from tests.factories import count
+from app.models import (
+    Action,
+    Attendance,
+    AuditEntry,
+    Contribution,
+    Event,
+    Participant,
+    Report,
+    Slot,
+    Space,
+    Theme,
+    Topic,
+)
+from app.services import accounts
+from tests.conftest import log_in, post_form, text_of
+from tests.factories import Factory, count, placed_topic
 
 
 def test_unknown_page_is_the_apps_404(client: TestClient) -> None:
@@ -28,6 +43,141 @@ def test_unknown_event_code_in_address_is_friendly(client: TestClient) -> None:
     assert response.status_code == 404
     assert "There is no event with this code." in text_of(response.text)
     assert 'href="/"' in response.text
+
+
+def test_numbers_no_row_can_have_are_refused_not_a_server_error(
+    client: TestClient, make: Factory
+) -> None:
+    """Ids past what an id column holds, and digits int() cannot read, in an address, a query
+    or a form (the fuzzer found each of them answered with a 500)."""
+    organiser = make.organiser()
+    event = make.event(organiser)
+    with make.database.write() as session:
+        _token, secret = accounts.create_api_token(session, organiser, "")
+    log_in(client, organiser.email)
+    too_big = str(2**31)  # one past PostgreSQL's INTEGER
+    assert client.get(f"/organiser/events/{too_big}").status_code == 422
+    person = client.get(f"/events/{event.id}/print/person", params={"participant": too_big})
+    assert person.status_code == 422
+    api = client.get(f"/api/v1/events/{too_big}", headers={"Authorization": f"Bearer {secret}"})
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["path", "event_id"]
+    base = f"/facilitate/{event.id}"
+    pitch: Any = post_form(client, f"{base}/pitches/length", {"seconds": "¹"})
+    assert pitch.status_code == 409
+    desk: Any = post_form(client, f"{base}/desk/sign-up", {"participant": too_big, "topic": "¹"})
+    assert desk.status_code == 409
+
+
+def test_days_off_the_calendar_are_refused_not_a_server_error(
+    client: TestClient, make: Factory
+) -> None:
+    """A slot at the end of year 9999 west of UTC, or a deadline in year 1, has no moment in UTC
+    or no next day for a calendar (the fuzzer found a 500)."""
+    organiser = make.organiser()
+    event = make.event(organiser)
+    with make.database.write() as session:
+        _token, secret = accounts.create_api_token(session, organiser, "")
+    late = {"starts_at": "9999-12-31T22:00:00-05:00", "ends_at": "9999-12-31T23:00:00-05:00"}
+    slot = client.post(
+        f"/api/v1/events/{event.id}/slots", json=late, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert slot.status_code == 422
+    log_in(client, organiser.email)
+    details: Any = post_form(
+        client, f"/organiser/events/{event.id}", {"name": "Later", "starts_on": "0001-01-01"}
+    )
+    assert details.status_code == 422
+    assert "Please enter a date like 2026-06-21." in text_of(details.text)
+
+
+def test_a_change_to_an_event_that_does_not_exist_is_a_404(
+    client: TestClient, make: Factory
+) -> None:
+    """Nothing to log it on: the audit log stays out of the way (it answered 500)."""
+    organiser = make.organiser()
+    log_in(client, organiser.email)
+    posted: Any = post_form(client, "/organiser/events/987654/spaces", {"name": "Hall"})
+    assert posted.status_code == 404
+    assert count(make.database, AuditEntry) == 0
+
+
+def test_the_audit_log_keeps_no_control_characters(client: TestClient, make: Factory) -> None:
+    """A form field named with a NUL is logged without it (PostgreSQL refused the entry)."""
+    organiser = make.organiser()
+    event = make.event(organiser)
+    log_in(client, organiser.email)
+    added: Any = post_form(
+        client, f"/organiser/events/{event.id}/themes", {"name": "Food", "odd\x00name": "x"}
+    )
+    assert added.status_code == 303
+    with make.database.read() as session:
+        [entry] = session.exec(select(AuditEntry)).all()
+    assert "oddname='x'" in entry.target and "\x00" not in entry.target
+
+
+def test_logging_in_with_a_nul_in_the_address_is_refused_not_a_server_error(
+    client: TestClient,
+) -> None:
+    """PostgreSQL cannot compare a text holding a NUL (the fuzzer found a 500)."""
+    refused: Any = post_form(
+        client, "/login", {"email": "olu\x00@example.org", "password": "correct horse"}
+    )
+    assert refused.status_code == 400
+    assert "That e-mail address and password do not match." in text_of(refused.text)
+
+
+def test_a_nul_typed_anywhere_is_left_out_not_a_server_error(
+    client: TestClient, make: Factory
+) -> None:
+    """PostgreSQL refuses a NUL in a text: the keys that make a second tap act once, a name
+    added to a session's list and an edited contribution each answered 500 there."""
+    event = make.event()
+    topic = placed_topic(
+        make, event, make.slot(event, time(10), time(11)), make.space(event, "Hall", 5)
+    )
+    code, report = event.join_code, f"/e/{event.join_code}/reports/{topic.id}"
+    sent: list[Any] = [
+        post_form(client, f"/e/{code}/join", {"display_name": "Amy", "join_key": "k\x00"}),
+        post_form(
+            client, f"{report}/contributions", {"kind": "note", "body": "Hi", "write_key": "\x00"}
+        ),
+        post_form(client, f"{report}/people", {"name": "Guest\x00 from the bus"}),
+    ]
+    with make.database.read() as session:
+        contribution = session.exec(select(Contribution)).one()
+    sent.append(
+        post_form(
+            client,
+            f"/e/{code}/contributions/{contribution.id}/edit",
+            {"body": "Hi\x00 there", "version": str(contribution.version)},
+        )
+    )
+    assert [response.status_code for response in sent] == [303, 303, 303, 303]
+    with make.database.read() as session:
+        assert session.get_one(Contribution, contribution.id).body == "Hi there"
+        guest = session.exec(select(Attendance).where(col(Attendance.participant_id).is_(None)))
+        assert guest.one().name == "Guest from the bus"
+
+
+def test_a_space_named_twice_with_letters_beyond_a_to_z_is_refused_not_a_server_error(
+    client: TestClient, make: Factory
+) -> None:
+    organiser = make.organiser()
+    event = make.event(organiser)
+    log_in(client, organiser.email)
+    url = f"/organiser/events/{event.id}/spaces"
+    first = post_form(client, url, {"name": "Ùnder the Æsh", "capacity": "8"})
+    assert first.status_code == 303  # type: ignore[attr-defined]
+    again = post_form(client, url, {"name": "Ùnder the Æsh", "capacity": "8"})
+    assert again.status_code in (409, 422)  # type: ignore[attr-defined]
+    assert "already a space with this name" in text_of(again.text)  # type: ignore[attr-defined]
+
+
+def test_device_qr_code_before_joining_is_the_apps_404(client: TestClient, make: Factory) -> None:
+    event = make.event()
+    response = client.get(f"/e/{event.join_code}/device/qr.svg")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
 
 
 def test_server_error_shows_the_apps_page_without_a_trace(

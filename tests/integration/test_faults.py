@@ -1,38 +1,17 @@
 """Faults: the server killed outright in the middle of a burst of writes loses none that it
 had acknowledged; it starts again by itself on the same data."""
 
-import re
 import signal
 import threading
 import time
 
-import httpx
 from sqlmodel import col, select
 
 from app.config import Settings
 from app.db import Database
 from app.models import Participant
 from tests.factories import Factory
-from tests.processes import serving, start
-
-
-def _join(base: str, code: str, name: str) -> bool:
-    """One phone joins; True only when the server acknowledged it (its 303)."""
-    try:
-        with httpx.Client(base_url=base, timeout=10) as phone:
-            form = phone.get(f"/e/{code}/join")
-            key = re.search(r'name="join_key" value="([^"]+)"', form.text)
-            answer = phone.post(
-                f"/e/{code}/join",
-                data={
-                    "display_name": name,
-                    "csrf_token": phone.cookies["openspace_csrf"],
-                    "join_key": key.group(1) if key else "",
-                },
-            )
-            return answer.status_code == 303
-    except (httpx.HTTPError, KeyError):
-        return False  # the server died under this request: not acknowledged
+from tests.processes import join_over_http, serving, start
 
 
 def test_sigkill_during_a_burst_of_writes_loses_nothing_acknowledged(
@@ -49,7 +28,7 @@ def test_sigkill_during_a_burst_of_writes_loses_nothing_acknowledged(
             while not stop.is_set():
                 n += 1
                 name = f"Burst {worker}-{n}"
-                if _join(server.base, event.join_code, name):
+                if join_over_http(server.base, event.join_code, name) == 303:
                     with lock:
                         acknowledged.append(name)
 
@@ -77,7 +56,7 @@ def test_sigkill_during_a_burst_of_writes_loses_nothing_acknowledged(
     # It starts again on the same data and takes the next person.
     again = start(settings, port)
     try:
-        assert _join(again.base, event.join_code, "After the restart")
+        assert join_over_http(again.base, event.join_code, "After the restart") == 303
     finally:
         again.process.terminate()
         again.process.wait(timeout=15)

@@ -337,3 +337,29 @@ def test_a_page_that_leaves_while_the_first_frame_is_drawn_leaves_no_hub(
     with ThreadPoolExecutor(1) as thread:
         hubs, watchers = thread.submit(asyncio.run, leave_early()).result()
     assert hubs == {} and watchers == 0
+
+
+def test_frames_are_drawn_only_in_the_languages_pages_watch_in(
+    served: tuple[str, FastAPI], make: Factory, day: tuple[Event, Slot, Space]
+) -> None:
+    """The event offers three languages; a frame costs one drawing per language, so only
+    those someone here is watching in are drawn — and a newcomer hears its own at once."""
+    base, app = served
+    event, slot, garden = day
+    topic = placed_topic(make, event, slot, garden, "Care work")
+    english, polish = phone(base, event, "Sam"), phone(base, event, "Zofia")
+    polish.cookies.set("openspace_lang", "pl")
+    signer = phone(base, event, "Signer")
+    hub = lambda: app.state.live.hubs[event.id]  # noqa: E731
+    with listen(base, english, event) as heard_en:
+        assert "0 of 3 seats taken" in heard_en.next("counts").data
+        assert set(hub().frame.counts) == {"en"}
+        with listen(base, polish, event) as heard_pl:
+            assert "Zajęte miejsca: 0 z 3" in heard_pl.next("counts", timeout=3).data
+            assert set(hub().frame.counts) == {"en", "pl"}
+        deadline = time.monotonic() + 5  # the server notices the Polish page has gone
+        while "pl" in app.state.live.languages.get(event.id, {}) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
+        heard_en.next("counts", timeout=3, where=lambda m: "1 of 3" in m.data)
+        assert set(hub().frame.counts) == {"en"}  # nobody here reads Polish any more

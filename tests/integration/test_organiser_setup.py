@@ -201,7 +201,7 @@ def test_join_poster_has_code_and_qr(client: TestClient, make: Factory) -> None:
     log_in(client, organiser.email)
     poster = client.get(f"/organiser/events/{event.id}/poster")
     assert poster.status_code == 200
-    assert f"{event.join_code[:3]}-{event.join_code[3:]}" in poster.text
+    assert f"{event.join_code[:4]}-{event.join_code[4:]}" in poster.text
     assert f"/organiser/events/{event.id}/qr.svg" in poster.text
     assert "@page { size: A4" in client.get("/static/css/poster.css").text
     qr = client.get(f"/organiser/events/{event.id}/qr.svg")

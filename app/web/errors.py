@@ -1,0 +1,127 @@
+"""The app's own error pages, including the one for a database that cannot store anything."""
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import escape
+from starlette.datastructures import FormData
+
+from app.db import StorageFault
+from app.i18n import _, lazy
+from app.templating import render, wants_fragment
+
+log = logging.getLogger("openspace")
+
+TITLES = {
+    400: lazy("Something in the request was not right"),
+    401: lazy("Please log in"),
+    403: lazy("This page is not for you"),
+    404: lazy("We could not find that page"),
+    405: lazy("That cannot be done here"),
+    409: lazy("That could not be done"),
+    429: lazy("Please slow down a little"),
+    422: lazy("Something in the request was not right"),
+    500: lazy("Something went wrong on our side"),
+    503: lazy("Nothing can be saved just now"),
+}
+# Fields a form carries for the app, or choices rather than text: sent again, not shown.
+_CARRIED = frozenset(
+    {"next", "fragment", "fragment_id", "version", "kind", "language", "themes", "cell", "move"}
+)
+# What a kept field is called on the page, where the form's own label is known.
+_LABELS = {
+    "title": lazy("Your topic, in a few words"),
+    "description": lazy("Description"),
+    "display_name": lazy("Your name"),
+    "name": lazy("Name"),
+    "body": lazy("What you wrote"),
+}
+RETRY_AFTER_FAULT = 60
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(
+    request: Request, status: int, message: str, extra: dict[str, object] | None = None
+) -> Response:
+    """The app's own page for an error, or JSON for the API."""
+    if is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render(
+        request,
+        "errors.html",
+        {
+            "status": status,
+            "title": str(TITLES[status]) if status in TITLES else _("That did not work"),
+            "message": message,
+            **(extra or {}),
+        },
+        status_code=status,
+    )
+
+
+def status_line(message: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """For htmx: the message goes in the page's status line; the form and its text stay."""
+    return HTMLResponse(
+        escape(message),
+        status_code=status,
+        headers={**(headers or {}), "HX-Retarget": "#connection", "HX-Reswap": "innerHTML"},
+    )
+
+
+def _label(name: str) -> str:
+    return str(_LABELS[name]) if name in _LABELS else name.replace("_", " ").capitalize()
+
+
+def _typed(name: str, value: str) -> bool:
+    """Whether a posted field is text the person typed (shown for copying), not a choice,
+    a number or a key the form carries."""
+    return bool(value.strip()) and not (
+        name in _CARRIED or name.endswith("_key") or value.strip().isdecimal()
+    )
+
+
+def storage_fault_page(request: Request, fault: StorageFault) -> Response:
+    """503 when the database cannot store (disk full, read-only, unreachable): what is stored
+    is safe, and what the person sent is given back, with a button that sends it again."""
+    log.error("storage fault on %s %s: %s", request.method, request.url.path, fault.kind)
+    if fault.kind == "full":
+        message = _(
+            "The server's storage is full, so this was not saved. Everything saved before is "
+            "safe. Please tell the organisers, and send it again in a few minutes."
+        )
+    elif fault.kind == "read-only":
+        message = _(
+            "The server's database is read-only at the moment, so this was not saved. "
+            "Everything saved before is safe. Please tell the organisers, and send it again "
+            "in a few minutes."
+        )
+    else:
+        message = _(
+            "The server cannot reach its database just now, so this was not saved. "
+            "Everything saved before is safe. Please send it again in a moment."
+        )
+    wait = RETRY_AFTER_UNAVAILABLE if fault.kind == "unavailable" else RETRY_AFTER_FAULT
+    headers = {"Retry-After": str(wait)}
+    if wants_fragment(request) and not is_api(request):
+        return status_line(message, 503, headers)
+    form = getattr(request.state, "form", None)
+    kept: list[tuple[str, str, str, bool]] = []
+    if request.method == "POST" and isinstance(form, FormData):
+        kept = [
+            (name, _label(name), str(value), _typed(name, str(value)))
+            for name, value in form.multi_items()
+            if isinstance(value, str) and name != "csrf_token"
+        ]
+    extra: dict[str, object] = {"kept": kept, "resend_to": request.url.path}
+    code = request.path_params.get("code")
+    if isinstance(code, str) and request.url.path.startswith(f"/e/{code}"):
+        extra["action"] = (f"/e/{code}", _("Back to the event"))
+    page = error_page(request, 503, message, extra)
+    page.headers.update(headers)
+    return page

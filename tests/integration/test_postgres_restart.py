@@ -1,0 +1,153 @@
+"""PostgreSQL restarted under load: the app carries on by itself, with no 500 while the
+database is away, every acknowledged write kept, and the live stream current again.
+
+The test starts a PostgreSQL server of its own (initdb in a temporary folder) so that it can
+restart it without disturbing anything else; it runs in the PostgreSQL suite."""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import time as clock
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from app.cli import migrate
+from app.config import Settings
+from app.db import Database
+from app.models import Participant
+from app.services import marketplace
+from tests.conftest import phone
+from tests.factories import Factory, placed_topic
+from tests.processes import join_over_http, serving
+from tests.sse import EventStream
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="restarts a PostgreSQL server: part of the PostgreSQL suite",
+)
+
+
+@contextmanager
+def own_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
+    """A PostgreSQL server of the test's own: its URL, and a function that restarts it."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not found:
+        pytest.fail("PostgreSQL's server programs are not installed (/usr/lib/postgresql)")
+    bin_dir = found[-1].parent
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    home = Path(tempfile.mkdtemp(prefix="openspace-pg-"))
+    user = pwd.getpwnam("postgres")
+    os.chown(home, user.pw_uid, user.pw_gid)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data, log = home / "data", home / "server.log"
+
+    def pg_ctl(*args: str) -> None:
+        command = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", *args]
+        subprocess.run([*as_postgres, *command], check=True, capture_output=True)
+
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1"
+
+    def restart() -> None:
+        pg_ctl("-m", "fast", "stop")  # what a restart or a failover does to connections
+        time.sleep(1.5)
+        pg_ctl("-o", options, "start")
+
+    pg_ctl("-o", options, "start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", restart
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_postgresql_restarted_under_load_the_app_and_its_stream_recover(
+    settings: Settings,
+) -> None:
+    with own_postgres() as (url, restart):
+        own = settings.model_copy(update={"database_url": url})
+        migrate(own)
+        database = Database(own)
+        make = Factory(database)
+        event = make.event(name="Restarted under load")
+        slot, garden = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Garden", 9)
+        topic = placed_topic(make, event, slot, garden, "Care work")
+        with database.write() as session:
+            marketplace.open_marketplace(session, event, True)
+        statuses: Counter[int | None] = Counter()
+        acknowledged: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        with serving(own) as server:
+            base = server.base
+            watcher = phone(base, event, "Watcher")
+
+            def phones(worker: int) -> None:
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    name = f"Phone {worker}-{n}"
+                    status = join_over_http(base, event.join_code, name)
+                    with lock:
+                        statuses[status] += 1
+                        if status == 303:
+                            acknowledged.append(name)
+
+            with EventStream(
+                f"{base}/e/{event.join_code}/live", cookies=dict(watcher.cookies)
+            ) as stream:
+                assert "0 of 9 seats taken" in stream.next("counts").data
+                threads = [threading.Thread(target=phones, args=(w,)) for w in range(4)]
+                for thread in threads:
+                    thread.start()
+                time.sleep(1)
+                before = len(acknowledged)
+                restart()
+                restarted = time.monotonic()
+                while httpx.get(f"{base}/readyz").status_code != 200:
+                    assert time.monotonic() - restarted < 30, "the app did not recover"
+                    time.sleep(0.2)
+                recovered = time.monotonic() - restarted
+                time.sleep(1)
+                stop.set()
+                for thread in threads:
+                    thread.join()
+                # The stream was told to resynchronise, and changes reach it again.
+                stream.next("mine", timeout=20)
+                signer = phone(base, event, "Signer")
+                signed = signer.post(
+                    f"/e/{event.join_code}/topics/{topic.id}/sign-up",
+                    data={"csrf_token": signer.cookies["openspace_csrf"]},
+                )
+                assert signed.status_code == 303
+                stream.next("counts", timeout=5, where=lambda m: "1 of 9 seats taken" in m.data)
+        print(f"recovered {recovered:.1f} s after the restart; answers {dict(statuses)}")
+        assert before > 0 and len(acknowledged) > before  # writes went on after the restart
+        assert 500 not in statuses and set(statuses) <= {303, 503, None}
+        with database.read() as session:
+            names = set(session.exec(select(Participant.display_name)))
+            assert set(acknowledged) <= names
+            assert session.exec(
+                select(col(Participant.id)).where(Participant.display_name == "Signer")
+            ).all()
+        database.dispose()
