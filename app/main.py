@@ -41,7 +41,7 @@ from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.deps import LoginRequired
-from app.web.errors import error_page, is_api, status_line, storage_fault_page
+from app.web.errors import error_page, given_back, is_api, sent_form, storage_fault_page
 from app.web.limits import Limiter
 from app.web.live import Live
 from app.web.marketplace import NotJoined
@@ -89,8 +89,8 @@ def install_error_pages(app: FastAPI) -> None:
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        if exc.status_code == 429 and wants_fragment(request):
-            return status_line(message, 429, exc.headers)
+        if exc.status_code == 429:  # paused: what was sent is given back
+            return given_back(request, 429, message, exc.headers or {}, await sent_form(request))
         response = error_page(request, exc.status_code, message)
         response.headers.update(exc.headers or {})
         return response

@@ -7,6 +7,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import escape
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.db import StorageFault
 from app.i18n import _, lazy
@@ -107,10 +109,34 @@ def storage_fault_page(request: Request, fault: StorageFault) -> Response:
             "Everything saved before is safe. Please send it again in a moment."
         )
     wait = RETRY_AFTER_UNAVAILABLE if fault.kind == "unavailable" else RETRY_AFTER_FAULT
-    headers = {"Retry-After": str(wait)}
-    if wants_fragment(request) and not is_api(request):
-        return status_line(message, 503, headers)
     form = getattr(request.state, "form", None)
+    return given_back(request, 503, message, {"Retry-After": str(wait)}, form)
+
+
+async def sent_form(request: Request) -> FormData | None:
+    """The form the person posted, if any: read here if the route had not read it yet (the
+    request was refused before that, as a rate limit is)."""
+    form = getattr(request.state, "form", None)
+    if isinstance(form, FormData) or request.method != "POST":
+        return form
+    try:
+        return await request.form()
+    except (RuntimeError, ClientDisconnect, StarletteHTTPException):  # read already, or gone
+        return None
+
+
+def given_back(
+    request: Request,
+    status: int,
+    message: str,
+    headers: Mapping[str, str],
+    form: FormData | None,
+) -> Response:
+    """A refusal of something sent that may work later (a pause, a database that cannot
+    store): with htmx, the message in the status line and the form left as it is; as a
+    page, what the person sent given back, with a button that sends it again."""
+    if wants_fragment(request) and not is_api(request):
+        return status_line(message, status, headers)
     kept: list[tuple[str, str, str, bool]] = []
     if request.method == "POST" and isinstance(form, FormData):
         kept = [
@@ -122,6 +148,6 @@ def storage_fault_page(request: Request, fault: StorageFault) -> Response:
     code = request.path_params.get("code")
     if isinstance(code, str) and request.url.path.startswith(f"/e/{code}"):
         extra["action"] = (f"/e/{code}", _("Back to the event"))
-    page = error_page(request, 503, message, extra)
+    page = error_page(request, status, message, extra)
     page.headers.update(headers)
     return page

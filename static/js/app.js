@@ -9,9 +9,25 @@ document.addEventListener("submit", (event) => {
 }, true);
 
 // A message the server put in the status line (a rate limit, a database that cannot store)
-// is shown, not left hidden; it stays in view at the top of the screen (see the CSS).
+// is shown, not left hidden; it stays in view at the top of the screen (see the CSS) until
+// something the person sends goes through. (htmx counts the 429 or 503 itself as a success,
+// since it is swapped: the status code tells. Asked before the swap: after it, the pressed
+// button may be gone from the page, and its events with it.)
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (event.detail.target && event.detail.target.id === "connection") event.detail.target.hidden = false;
+  const target = event.detail.target;
+  if (!target || target.id !== "connection") return;
+  target.hidden = false;
+  target.dataset.fromServer = "1";
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const box = banner();
+  const status = event.detail.xhr ? event.detail.xhr.status : 0;
+  if (!box || !box.dataset.fromServer || status < 200 || status >= 400) return;
+  if (isLive(event.detail.elt)) return; // a live refresh is not what they sent
+  box.hidden = true;
+  box.textContent = "";
+  delete box.dataset.fromServer;
 });
 
 // Keep people where they were when htmx swaps a part of the page.
@@ -102,6 +118,7 @@ function say(key, extra) {
   // The "no copy kept" page says so itself; the banner would call it a kept copy.
   if (key === "offline" && document.body.classList.contains("offline-page")) return;
   const text = box.dataset[key] || "";
+  delete box.dataset.fromServer;
   box.textContent = extra ? `${text} ${extra}` : text;
   box.hidden = !text;
 }

@@ -1,15 +1,19 @@
 """In a real Chromium: participants propose topics, put them on the wall and sign up on phones."""
 
+import math
 from collections.abc import Callable, Iterator
 from datetime import time
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.models import Event
 from app.models.agenda import TopicCreate
 from app.services import marketplace
+from app.web.common import IDENTITY_COOKIE
+from app.web.limits import LIMITS, Limiter
 from tests.browser.pages import PHONE, join, settled
 from tests.factories import Factory, placed_topic
 
@@ -222,3 +226,46 @@ def test_marking_interest_on_the_topic_list_keeps_the_card_in_place(
     expect(card.get_by_role("button", name="Interested")).to_have_attribute("aria-pressed", "true")
     expect(card).to_contain_text("1 interested")
     expect(page.locator(".card")).to_have_count(2)
+
+
+def test_a_pause_gives_back_what_was_sent_and_goes_once_it_goes_through(
+    phones: Phones, make: Factory, served: tuple[str, FastAPI]
+) -> None:
+    """Past a rate limit: a posted page gives the typed topic back with "Send it again"; with
+    htmx the message is in the status line and goes once the same press goes through (it
+    once stayed for good)."""
+    event = make.event()
+    _open_marketplace(make, event)
+    convener = make.participant(event, "Convener")
+    with make.database.write() as session:
+        fresh = session.get_one(Event, event.id)
+        marketplace.propose_topic(session, fresh, convener, TopicCreate(title="Night buses"))
+    context = phones()
+    page = join(context, event.join_code, "Ada")
+    app = served[1]
+    person = next(c["value"] for c in context.cookies() if c["name"] == IDENTITY_COOKIE)
+
+    def spent(kind: str) -> None:  # ten ideas, or sixty presses, in a minute
+        for _ in range(math.ceil(LIMITS[kind][0] * app.state.settings.rate_limit_scale)):
+            app.state.limiter.note(kind, "p:" + person[-40:])
+
+    spent("sign-up")
+    page.goto(f"/e/{event.join_code}/topics")
+    settled(page)
+    card = page.locator(".card", has_text="Night buses")
+    card.get_by_role("button", name="I’m interested").click()
+    status_line = page.locator("#connection")
+    expect(status_line).to_be_visible()
+    expect(status_line).to_contain_text("wait a minute")
+    app.state.limiter = Limiter()  # the minute has passed
+    card.get_by_role("button", name="I’m interested").click()
+    expect(card).to_contain_text("1 interested")
+    expect(status_line).to_be_hidden()
+    spent("propose")
+    page.get_by_label("Your topic, in a few words").fill("Rain gardens")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_role("heading", level=1, name="Please slow down a little")).to_be_visible()
+    expect(page.get_by_label("Your topic, in a few words")).to_have_value("Rain gardens")
+    app.state.limiter = Limiter()
+    page.get_by_role("button", name="Send it again").click()
+    expect(page.get_by_role("heading", level=1, name="Rain gardens")).to_be_visible()

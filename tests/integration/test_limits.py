@@ -32,6 +32,9 @@ def test_one_person_proposing_too_fast_is_paused_and_others_are_not(
     paused = answers[-1]
     assert int(paused.headers["retry-after"]) >= 1  # type: ignore[attr-defined]
     assert "wait a minute" in text_of(paused.text)  # type: ignore[attr-defined]
+    # The idea typed is given back, ready to send again.
+    assert f">Idea {per_person + 1}</textarea>" in paused.text  # type: ignore[attr-defined]
+    assert "Send it again" in paused.text  # type: ignore[attr-defined]
     # htmx gets the message for the page's status line, and the form stays as it is.
     fragment = flooder.post(
         f"/e/{event.join_code}/topics",
