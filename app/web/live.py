@@ -152,19 +152,26 @@ def build_frame(
     screen: dict[str, str] = {}
     languages = [lang for lang in event.offered if lang in watched] or event.offered[:1]
     for language in languages:  # each page hears its own language
+        before = _Kept(previous, language)
         with i18n.speaking(language):
             counts[language] = drawn = {}
             for card in cards:
                 card_ctx = {"card": card, "oob": True}
-                drawn[f"interest-{card.topic.id}"] = render_part(
-                    None, "participant/_interest_count.html", card_ctx
+                key = f"interest-{card.topic.id}"
+                drawn[key] = before.count(
+                    key, render_part(None, "participant/_interest_count.html", card_ctx)
                 )
                 if card.space is not None:
-                    drawn[f"fill-{card.topic.id}"] = render_part(
-                        None, "participant/_fill.html", card_ctx
+                    key = f"fill-{card.topic.id}"
+                    drawn[key] = before.count(
+                        key, render_part(None, "participant/_fill.html", card_ctx)
                     )
-            announce[language] = render_part(None, "live/_announcements.html", ctx)
-            screen[language] = render_part(None, "projector/_screen.html", ctx)
+            announce[language] = before.same(
+                before.announce, render_part(None, "live/_announcements.html", ctx)
+            )
+            screen[language] = before.same(
+                before.screen, render_part(None, "projector/_screen.html", ctx)
+            )
     placed = [
         (c.topic.id, c.topic.title, c.topic.language, c.topic.slot_id, c.topic.space_id)
         for c in cards
@@ -207,6 +214,24 @@ def build_frame(
     )
     _forget_old_frames(frame)
     return frame
+
+
+class _Kept:
+    """The previous frame's parts in one language. A part drawn the same again is kept as the
+    same string, so the frames kept for slow pages share what did not change (most of it)
+    instead of holding a copy each."""
+
+    def __init__(self, previous: Frame | None, language: str) -> None:
+        self.counts = previous.counts.get(language, {}) if previous else {}
+        self.announce = previous.announce.get(language) if previous else None
+        self.screen = previous.screen.get(language) if previous else None
+
+    @staticmethod
+    def same(old: str | None, new: str) -> str:
+        return old if old == new and old is not None else new
+
+    def count(self, element: str, html: str) -> str:
+        return self.same(self.counts.get(element), html)
 
 
 def _forget_old_frames(frame: Frame) -> None:

@@ -363,3 +363,8 @@ def test_frames_are_drawn_only_in_the_languages_pages_watch_in(
         assert post(signer, f"/e/{event.join_code}/topics/{topic.id}/sign-up").status_code == 303
         heard_en.next("counts", timeout=3, where=lambda m: "1 of 3" in m.data)
         assert set(hub().frame.counts) == {"en"}  # nobody here reads Polish any more
+        # Frames kept for slow pages share what did not change: memory does not grow with
+        # every frame by the size of the whole wall.
+        new, old = hub().frame.counts["en"], hub().frame.previous.counts["en"]
+        assert new[f"fill-{topic.id}"] != old[f"fill-{topic.id}"]
+        assert new[f"interest-{topic.id}"] is old[f"interest-{topic.id}"]
