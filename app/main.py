@@ -1,5 +1,6 @@
 """create_app(): settings, database, middleware, static files, routers and error pages."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, StorageFault
 from app.i18n import _
+from app.memory import release_free_memory_forever
 from app.security import LinkSigner
 from app.services.errors import Refused
 from app.services.marketplace import TopicCard
@@ -135,9 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await broker.start()
+        housekeeping = asyncio.create_task(release_free_memory_forever())
         try:
             yield
         finally:
+            housekeeping.cancel()
             await live.stop()
             await broker.stop()
 
