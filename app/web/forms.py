@@ -1,5 +1,7 @@
 """Turning a posted form into a validated model, or messages to show next to the fields."""
 
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -79,8 +81,19 @@ def row_ids(values: Iterable[object]) -> list[int]:
     return [found for value in values if (found := row_id(value)) is not None]
 
 
-def once_key(value: object) -> str | None:
+def once_key(value: object, typed: dict[str, str] | None = None) -> str | None:
     """The key a form carries so that sending it twice acts once (see `new_secret`): None when
-    it carries none we could have given it (at most 64 printable characters)."""
+    it carries none we could have given it (at most 64 printable characters).
+
+    With `typed`, the key stands for the form *with these words in it*: a double tap sends
+    the same words and acts once, but the same form sent with other words is another act. A
+    form can well come twice with one key — a page shown again from the browser's cache (its
+    agenda unchanged), two tabs, a refused form sent again after the next was typed — and its
+    second words must not vanish into the first."""
     key = str(value or "")[:64]
-    return key if key and key.isprintable() else None
+    if not key or not key.isprintable():
+        return None
+    if typed is None:
+        return key
+    words = json.dumps([key, sorted(typed.items())], ensure_ascii=False)
+    return hashlib.sha256(words.encode()).hexdigest()[:48]

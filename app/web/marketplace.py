@@ -240,7 +240,7 @@ async def topics_page(me: AttendeeDep) -> Response:
 def propose(me: AttendeeDep, form: FormDep) -> Response:
     values = form_values(form, *TOPIC_FIELDS)
     theme_ids = row_ids(form.getlist("themes"))
-    propose_key = once_key(form.get("propose_key"))
+    propose_key = once_key(form.get("propose_key"), values)
     data, errors = validate(TopicCreate, values)
     if data is not None:
         try:

@@ -135,7 +135,7 @@ def add_contribution(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Respons
     data, errors = validate(ContributionCreate, values)
     if data is not None:
         topic = outcomes.session_topic(me.session, me.event, topic_id)
-        write_key = once_key(form.get("write_key"))
+        write_key = once_key(form.get("write_key"), values)
         try:
             added = outcomes.contribute(
                 me.session, me.event, topic, me.participant, data, write_key
@@ -277,7 +277,7 @@ def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
                 data,
                 owner_id=owner_id,
                 theme_ids=_themes(form),
-                write_key=once_key(form.get("write_key")),
+                write_key=once_key(form.get("write_key"), values),
             )
         except Refused as refused:
             errors = {refused.field or "title": refused.message}

@@ -83,6 +83,13 @@ def test_double_tapped_proposal_makes_one_topic_and_bad_titles_are_refused(
             client, f"/e/{event.join_code}/topics", {"title": "Transport", "propose_key": key}
         )
     assert count(database, Topic) == 1
+    # The same form with other words (a cached page, a second tab, a pause sent again) is
+    # another topic, not lost in the first.
+    other = post_form(
+        client, f"/e/{event.join_code}/topics", {"title": "Night buses", "propose_key": key}
+    )
+    assert "Night buses" in client.get(other.headers["location"]).text  # type: ignore[attr-defined]
+    assert count(database, Topic) == 2
     empty = post_form(
         client, f"/e/{event.join_code}/topics", {"title": "  ", "description": "keep me"}
     )
@@ -90,7 +97,7 @@ def test_double_tapped_proposal_makes_one_topic_and_bad_titles_are_refused(
     assert "keep me" in empty.text
     long = post_form(client, f"/e/{event.join_code}/topics", {"title": "x" * 91})
     assert long.status_code == 422 and "90 characters or fewer" in long.text
-    assert count(database, Topic) == 1
+    assert count(database, Topic) == 2
 
 
 def test_interest_counts_and_htmx_returns_only_the_card(

@@ -72,8 +72,12 @@ def test_contributions_show_who_wrote_them_and_a_double_tap_adds_once(
             == 303
         )
     assert count(database, Contribution) == 1
+    # The next line, written on the same page (the form keeps its key), is a line of its own.
+    assert _write(client, event, topic, "So can churches", write_key=key[1]).status_code == 303
+    assert count(database, Contribution) == 2
     text = text_of(client.get(f"/e/{event.join_code}/reports/{topic.id}").text)
     assert "Libraries can host warm spaces — Zofia Wiśniewska" in text
+    assert "So can churches — Zofia Wiśniewska" in text
     # Writing to the report counts as having taken part.
     assert "Who took part (1)" in text
 
