@@ -103,3 +103,23 @@ def test_people_in_the_event_carry_on_while_their_network_is_paused(
     assert joined.get(f"/e/{event.join_code}/topics").status_code == 200
     again = joined.get(f"/join?code={event.join_code}", follow_redirects=False)
     assert again.status_code == 303
+
+
+def test_a_paused_press_with_nothing_typed_says_nothing_is_lost(
+    settings: Settings, make: Factory
+) -> None:
+    event = make.event()
+    with make.database.write() as session:
+        marketplace.open_marketplace(session, event, True)
+    app = create_app(settings.model_copy(update={"rate_limit_scale": 1.0}))
+    browser = TestClient(app)
+    post_form(browser, f"/e/{event.join_code}/join", {"display_name": "Ada"})
+    topic = post_form(browser, f"/e/{event.join_code}/topics", {"title": "Night buses"})
+    interest = topic.url.path + "/interest"  # type: ignore[attr-defined]
+    pressed = {"interested": "1", "next": topic.url.path}  # type: ignore[attr-defined]
+    answers = [post_form(browser, interest, pressed) for _ in range(LIMITS["sign-up"][0] + 1)]
+    paused = answers[-1]
+    assert paused.status_code == 429  # type: ignore[attr-defined]
+    text = text_of(paused.text)  # type: ignore[attr-defined]
+    assert "Nothing is lost" in text and "What you sent is below" not in text
+    assert "Send it again" in text
