@@ -79,20 +79,26 @@ class Frame:
     offered: tuple[str, ...] = ()  # the languages the event offers (counts has those watched)
     people: frozenset[int] | None = frozenset()  # whose own agenda changed; None: anyone's
     previous: "Frame | None" = None
-    _diffs: dict[object, str] = field(default_factory=dict)
+    _diffs: dict[tuple[object, ...], str] = field(default_factory=dict)
+
+    def drawn(self, key: tuple[object, ...], draw: Callable[[], str]) -> str:
+        """What `draw` makes, made once for every page that asks with the same `key` (nearly
+        every page asks about the frame just before this one)."""
+        if key not in self._diffs:
+            if len(self._diffs) > 32:
+                self._diffs.clear()
+            self._diffs[key] = draw()
+        return self._diffs[key]
 
     def counts_since(self, last: "Frame | None", language: str) -> str:
         """The out-of-band swaps of every count that differs from `last` (all if None)."""
-        key = (language, id(last))
-        if key not in self._diffs:
+
+        def draw() -> str:
             mine = self.counts.get(language) or next(iter(self.counts.values()), {})
             old = last.counts.get(language, {}) if last is not None else {}
-            if len(self._diffs) > 16:
-                self._diffs.clear()  # nearly everyone asks about the frame just before this one
-            self._diffs[key] = "".join(
-                html for element, html in mine.items() if old.get(element) != html
-            )
-        return self._diffs[key]
+            return "".join(html for element, html in mine.items() if old.get(element) != html)
+
+        return self.drawn(("counts", language, id(last)), draw)
 
     def speaks(self, language: str) -> bool:
         """Whether this frame serves a page in `language`: drawn in it, or the event does not
@@ -104,16 +110,17 @@ class Frame:
         return parts.get(language) or next(iter(parts.values()), "")
 
     def reports_since(self, last: "Frame | None") -> str:
-        """A trigger for each report that changed after `last` (all if None), drawn once."""
-        key = ("reports", id(last))
-        if key not in self._diffs:
+        """A trigger for each report that changed after `last` (all if None)."""
+
+        def draw() -> str:
             old = last.reports if last is not None else {}
-            self._diffs[key] = "".join(
+            return "".join(
                 sse(f"report-{topic_id}", "", self.version)
                 for topic_id, state in self.reports.items()
                 if old.get(topic_id) != state
             )
-        return self._diffs[key]
+
+        return self.drawn(("reports", id(last)), draw)
 
     def people_since(self, last: "Frame | None") -> frozenset[int] | None:
         """Everyone whose own agenda changed after `last` (None: anyone's may have)."""
@@ -380,7 +387,8 @@ class Hub:
             return self.frame
         fresh = self._fresh
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fresh.wait(), timeout)
+            async with asyncio.timeout(timeout):  # no task per page, as wait_for makes
+                await fresh.wait()
         return self.frame if self.frame is not last else None
 
 
@@ -506,9 +514,15 @@ def _id(frame: Frame) -> str:
 
 
 def phone_messages(participant_id: int, language: str) -> Callable[[Frame, Frame | None], str]:
-    """What a participant's page, in `language`, needs to hear about a new frame."""
+    """What a participant's page, in `language`, needs to hear about a new frame: drawn once
+    for all the pages that had the same last frame (and whose own agenda changed, or not)."""
 
     def render(frame: Frame, last: Frame | None) -> str:
+        people = frame.people_since(last) if last is not None else None
+        mine = people is None or participant_id in people
+        return frame.drawn(("phone", language, id(last), mine), lambda: _draw(frame, last, mine))
+
+    def _draw(frame: Frame, last: Frame | None, mine: bool) -> str:
         out = []
         if last is None or frame.wall != last.wall:
             out.append(sse("wall", "", frame.version))
@@ -525,8 +539,7 @@ def phone_messages(participant_id: int, language: str) -> Callable[[Frame, Frame
         announce = frame.shown(frame.announce, language)
         if last is None or announce != last.shown(last.announce, language):
             out.append(sse("announce", announce, frame.version))
-        people = frame.people_since(last) if last is not None else None
-        if people is None or participant_id in people:
+        if mine:
             out.append(sse("mine", "", frame.version))
         return "".join(out)
 
@@ -537,6 +550,9 @@ def screen_messages(language: str) -> Callable[[Frame, Frame | None], str]:
     """What the projector, in `language`, needs to hear: its whole screen, if it changed."""
 
     def render(frame: Frame, last: Frame | None) -> str:
+        return frame.drawn(("screen", language, id(last)), lambda: _draw(frame, last))
+
+    def _draw(frame: Frame, last: Frame | None) -> str:
         screen = frame.shown(frame.screen, language)
         if last is None or screen != last.shown(last.screen, language):
             return sse("screen", screen, frame.version)
