@@ -2,23 +2,30 @@
 
 import re
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.models import Event
 from app.services import marketplace
 from app.web.limits import LIMITS, WRONG_CODES
 from tests.conftest import post_form, text_of
 from tests.factories import Factory
 
 
-def test_one_person_proposing_too_fast_is_paused_and_others_are_not(
-    settings: Settings, make: Factory
-) -> None:
+def _open_with_limits(settings: Settings, make: Factory) -> tuple[Event, FastAPI]:
+    """An event with its marketplace open, and the app with the limits as they are shipped."""
     event = make.event()
     with make.database.write() as session:
         marketplace.open_marketplace(session, event, True)
-    app = create_app(settings.model_copy(update={"rate_limit_scale": 1.0}))
+    return event, create_app(settings.model_copy(update={"rate_limit_scale": 1.0}))
+
+
+def test_one_person_proposing_too_fast_is_paused_and_others_are_not(
+    settings: Settings, make: Factory
+) -> None:
+    event, app = _open_with_limits(settings, make)
     flooder, neighbour = TestClient(app), TestClient(app)
     for browser, name in ((flooder, "Flooder"), (neighbour, "Neighbour")):
         post_form(browser, f"/e/{event.join_code}/join", {"display_name": name})
@@ -108,10 +115,7 @@ def test_people_in_the_event_carry_on_while_their_network_is_paused(
 def test_a_paused_press_with_nothing_typed_says_nothing_is_lost(
     settings: Settings, make: Factory
 ) -> None:
-    event = make.event()
-    with make.database.write() as session:
-        marketplace.open_marketplace(session, event, True)
-    app = create_app(settings.model_copy(update={"rate_limit_scale": 1.0}))
+    event, app = _open_with_limits(settings, make)
     browser = TestClient(app)
     post_form(browser, f"/e/{event.join_code}/join", {"display_name": "Ada"})
     topic = post_form(browser, f"/e/{event.join_code}/topics", {"title": "Night buses"})
