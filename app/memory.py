@@ -16,6 +16,7 @@ nothing is done):
 
 import asyncio
 import ctypes
+import functools
 from collections.abc import Callable
 
 import anyio.to_thread
@@ -25,6 +26,7 @@ M_MMAP_THRESHOLD = -3  # mallopt's parameter (glibc's malloc.h)
 OWN_PAGES_FROM = 64 * 1024  # bytes: blocks at least this large are mapped on their own
 
 
+@functools.cache
 def _glibc(name: str) -> Callable[..., int] | None:
     try:
         libc = ctypes.CDLL(None)  # the C library this process runs on
