@@ -4,8 +4,12 @@ glibc's malloc keeps what the process frees in its arenas (one per thread that a
 and short-lived large buffers (rendered pages, query results, compressed answers) leave free
 holes in them that it does not hand back by itself. In a 30-minute soak the memory in use
 stayed flat — Python's objects and SQLite's cache levelled off — while the free memory held
-grew by about 0.6 MiB a minute. Two settings (glibc's; elsewhere, such as musl or macOS,
+grew by about 0.6 MiB a minute. Three settings (glibc's; elsewhere, such as musl or macOS,
 nothing is done):
+
+- at most two arenas: glibc gives each thread that allocates an arena of its own, up to
+  eight per core, and the server's worker threads (dozens) each left their own holes; two
+  arenas are shared by all threads (the worker threads mostly wait on Python's lock anyway);
 
 - blocks of 64 KiB and more get pages of their own, returned the moment they are freed.
   glibc starts so at 128 KiB but raises the bar to the size of every such block freed (up
@@ -22,7 +26,9 @@ from collections.abc import Callable
 import anyio.to_thread
 
 EVERY = 60.0  # seconds
-M_MMAP_THRESHOLD = -3  # mallopt's parameter (glibc's malloc.h)
+M_MMAP_THRESHOLD = -3  # mallopt's parameters (glibc's malloc.h)
+M_ARENA_MAX = -8
+ARENAS = 2
 OWN_PAGES_FROM = 64 * 1024  # bytes: blocks at least this large are mapped on their own
 
 
@@ -40,10 +46,15 @@ def _malloc_trim() -> Callable[..., int] | None:
     return _glibc("malloc_trim")
 
 
-def large_blocks_on_their_own_pages() -> bool:
-    """Keep glibc's bar for mapping a block on its own at 64 KiB; whether it could."""
+def keep_malloc_compact() -> bool:
+    """Two arenas for all threads, and glibc's bar for mapping a block on its own kept at
+    64 KiB (before the worker threads start); whether it could."""
     mallopt = _glibc("mallopt")
-    return mallopt is not None and mallopt(M_MMAP_THRESHOLD, OWN_PAGES_FROM) == 1
+    return (
+        mallopt is not None
+        and mallopt(M_ARENA_MAX, ARENAS) == 1
+        and mallopt(M_MMAP_THRESHOLD, OWN_PAGES_FROM) == 1
+    )
 
 
 def release_free_memory() -> bool:
@@ -57,7 +68,7 @@ def release_free_memory() -> bool:
 
 async def release_free_memory_forever(every: float = EVERY) -> None:
     """Once a minute, in a worker thread (it walks every arena), while the server runs."""
-    large_blocks_on_their_own_pages()
+    keep_malloc_compact()
     if _malloc_trim() is None:
         return
     while True:

@@ -12,7 +12,7 @@ from app.memory import _malloc_trim
 HEAP = """
 import sys
 import threading
-from app.memory import large_blocks_on_their_own_pages, release_free_memory
+from app.memory import keep_malloc_compact, release_free_memory
 
 def resident():
     for line in open("/proc/self/status"):
@@ -31,7 +31,7 @@ def work(size):
 
 setting, size = sys.argv[1], int(sys.argv[2])
 if setting == "own-pages":
-    assert large_blocks_on_their_own_pages()
+    assert keep_malloc_compact()
 kept = []
 before = resident()
 thread = threading.Thread(target=work, args=(size,))
@@ -63,3 +63,41 @@ def test_large_blocks_freed_leave_no_memory_behind() -> None:
     assert kept - before >= 20  # MiB of the 120 freed, kept by glibc as it comes
     before, kept, _ = _heap("own-pages", 200_000)
     assert kept - before <= 5
+
+
+# Threads that allocate at the same moment, each of which glibc would give an arena of its
+# own; prints how many arenas malloc_stats then reports.
+ARENAS = """
+import ctypes
+import sys
+import threading
+from app.memory import keep_malloc_compact
+
+if sys.argv[1] == "compact":
+    assert keep_malloc_compact()
+barrier = threading.Barrier(12)
+
+def work():
+    blocks = [bytes(500) + str(n).encode() for n in range(2000)]
+    barrier.wait()
+    blocks.clear()
+
+threads = [threading.Thread(target=work) for _ in range(12)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def _arenas(setting: str) -> int:
+    command = [sys.executable, "-c", ARENAS, setting]
+    stats = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    return stats.count("Arena ")
+
+
+@pytest.mark.skipif(_malloc_trim() is None, reason="mallopt is glibc's")
+def test_threads_share_two_arenas() -> None:
+    assert _arenas("as-it-comes") >= 4  # glibc's own way: an arena for most threads
+    assert _arenas("compact") <= 2
