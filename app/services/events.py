@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from app import i18n
@@ -53,6 +53,13 @@ def agenda_changed(
 
 
 _CHANGED = "openspace.agenda_changed"
+# Built once: it runs on every write of the busiest half hour (see app.services.signups).
+_BUMP = (
+    update(Event)
+    .where(col(Event.id) == bindparam("event_id"))
+    .values(agenda_version=col(Event.agenda_version) + 1)
+    .returning(col(Event.agenda_version))
+)
 _COMMITTED = "openspace.committed_changes"
 
 
@@ -62,12 +69,7 @@ def _bump_agenda_versions(session: Session) -> None:
     session.info[_COMMITTED] = committed
     changed: dict[int, set[int] | None] = session.info.pop(_CHANGED, {})
     for event_id, people in sorted(changed.items()):
-        version = session.execute(
-            update(Event)
-            .where(col(Event.id) == event_id)
-            .values(agenda_version=col(Event.agenda_version) + 1)
-            .returning(col(Event.agenda_version))
-        ).scalar()
+        version = session.execute(_BUMP, params={"event_id": event_id}).scalar()
         if version is None:
             continue
         change = Change(event_id, version, None if people is None else frozenset(people))
@@ -115,12 +117,16 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     return event
 
 
+# Built once, for every participant page (see app.services.signups).
+_BY_CODE = select(Event).where(Event.join_code == bindparam("code"))
+
+
 def event_by_code(session: Session, typed_code: str) -> Event | None:
     """The event a typed join code belongs to (any case, spaces and dashes ignored)."""
     code = normalise_join_code(typed_code)
     if not code:
         return None
-    return session.exec(select(Event).where(Event.join_code == code)).first()
+    return session.exec(_BY_CODE, params={"code": code}).first()
 
 
 def events_of(session: Session, organiser: Organiser) -> list[tuple[Event, Role]]:
@@ -237,15 +243,16 @@ def renew_projector_link(session: Session, event: Event) -> None:
     session.add(event)
 
 
+_SPACES = (
+    select(Space)
+    .where(Space.event_id == bindparam("event_id"))
+    .order_by(col(Space.position), col(Space.id))
+)
+
+
 def spaces(session: Session, event: Event) -> list[Space]:
     """The event's spaces in the organiser's order."""
-    return list(
-        session.exec(
-            select(Space)
-            .where(Space.event_id == event.id)
-            .order_by(col(Space.position), col(Space.id))
-        )
-    )
+    return list(session.exec(_SPACES, params={"event_id": event.id}))
 
 
 def _space_name_taken(session: Session, event: Event, name: str, except_id: int | None) -> bool:
@@ -313,15 +320,16 @@ def remove_space(session: Session, event: Event, space_id: int) -> None:
     agenda_changed(session, event.id)
 
 
+_SLOTS = (
+    select(Slot)
+    .where(Slot.event_id == bindparam("event_id"))
+    .order_by(col(Slot.starts_at), col(Slot.id))
+)
+
+
 def slots(session: Session, event: Event) -> list[Slot]:
     """The event's slots in time order."""
-    return list(
-        session.exec(
-            select(Slot)
-            .where(Slot.event_id == event.id)
-            .order_by(col(Slot.starts_at), col(Slot.id))
-        )
-    )
+    return list(session.exec(_SLOTS, params={"event_id": event.id}))
 
 
 def local_moment(event: Event, day: date, at: time) -> datetime:

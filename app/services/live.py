@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.i18n import _
@@ -36,16 +37,18 @@ def withdraw(session: Session, event: Event, announcement_id: int) -> None:
     agenda_changed(session, event.id)
 
 
+# Built once: every participant page shows them (see app.services.signups).
+_STANDING = (
+    select(Announcement)
+    .where(Announcement.event_id == bindparam("event_id"), col(Announcement.withdrawn).is_(False))
+    .order_by(col(Announcement.id).desc())
+    .limit(bindparam("limit"))
+)
+
+
 def announcements(session: Session, event: Event, limit: int = 3) -> list[Announcement]:
     """The newest announcements still standing, newest first."""
-    return list(
-        session.exec(
-            select(Announcement)
-            .where(Announcement.event_id == event.id, col(Announcement.withdrawn).is_(False))
-            .order_by(col(Announcement.id).desc())
-            .limit(limit)
-        )
-    )
+    return list(session.exec(_STANDING, params={"event_id": event.id, "limit": limit}))
 
 
 def show_on_projector(session: Session, event: Event, view: str) -> None:
