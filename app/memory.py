@@ -7,9 +7,11 @@ stayed flat — Python's objects and SQLite's cache levelled off — while the f
 grew by about 0.6 MiB a minute. Three settings (glibc's; elsewhere, such as musl or macOS,
 nothing is done):
 
-- at most two arenas: glibc gives each thread that allocates an arena of its own, up to
-  eight per core, and the server's worker threads (dozens) each left their own holes; two
-  arenas are shared by all threads (the worker threads mostly wait on Python's lock anyway);
+- at most two arenas: glibc gives most threads that allocate an arena of their own (up to
+  eight per core, each with its own holes); the server's dozens of worker threads mostly
+  wait for Python's lock anyway, so two arenas shared by all cost nothing. On its own (as
+  MALLOC_ARENA_MAX=2) it did not slow the growth measurably; with the rest it keeps the
+  number of places free memory can hide in small;
 
 - blocks of 64 KiB and more get pages of their own, returned the moment they are freed.
   glibc starts so at 128 KiB but raises the bar to the size of every such block freed (up
