@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import event as sa_event
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
 from app import i18n
@@ -54,11 +56,14 @@ def agenda_changed(
 
 _CHANGED = "openspace.agenda_changed"
 # Built once: it runs on every write of the busiest half hour (see app.services.signups).
+# The session's copy of the event, if it has one, is given the new version by hand: the ORM
+# cannot work out which objects match from parameters given only when the statement runs.
 _BUMP = (
     update(Event)
     .where(col(Event.id) == bindparam("event_id"))
     .values(agenda_version=col(Event.agenda_version) + 1)
     .returning(col(Event.agenda_version))
+    .execution_options(synchronize_session=False)
 )
 _COMMITTED = "openspace.committed_changes"
 
@@ -72,6 +77,8 @@ def _bump_agenda_versions(session: Session) -> None:
         version = session.execute(_BUMP, params={"event_id": event_id}).scalar()
         if version is None:
             continue
+        if (held := session.identity_map.get(identity_key(Event, event_id))) is not None:
+            set_committed_value(held, "agenda_version", version)
         change = Change(event_id, version, None if people is None else frozenset(people))
         if session.get_bind().dialect.name == "postgresql":
             # Delivered by PostgreSQL on commit to every process that listens.

@@ -57,9 +57,15 @@ _WAITING_ENTRY = select(WaitlistEntry).where(
     WaitlistEntry.topic_id == bindparam("topic_id"),
     WaitlistEntry.participant_id == bindparam("participant_id"),
 )
-_DEQUEUE = delete(WaitlistEntry).where(
-    col(WaitlistEntry.topic_id) == bindparam("topic_id"),
-    col(WaitlistEntry.participant_id) == bindparam("participant_id"),
+# "fetch": the session learns which of its objects went (it cannot work that out in Python
+# from parameters given only when the statement runs).
+_DEQUEUE = (
+    delete(WaitlistEntry)
+    .where(
+        col(WaitlistEntry.topic_id) == bindparam("topic_id"),
+        col(WaitlistEntry.participant_id) == bindparam("participant_id"),
+    )
+    .execution_options(synchronize_session="fetch")
 )
 _WAITING = select(WaitlistEntry.participant_id).where(
     WaitlistEntry.topic_id == bindparam("topic_id")
