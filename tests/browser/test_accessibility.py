@@ -573,6 +573,24 @@ def test_participant_pages_on_a_phone_and_zoomed(
     assert not found, "\n".join(found)
 
 
+@pytest.mark.parametrize("role", ["facilitator", "organiser"])
+def test_team_pages_on_a_phone_scroll_only_inside_their_grids(
+    role: str, site: dict[str, Any], open_as: Callable[..., BrowserContext]
+) -> None:
+    """A facilitator runs the day from a phone too: the wall grid and the action board may
+    scroll sideways in their own box, the page itself not. (Pages laid out for paper, the
+    printed agenda, poster and book, are left out.)"""
+    page = open_as(role, **PHONE).new_page()
+    found: list[str] = []
+    paper = ("/print/", "/proceedings", "/poster")
+    for step in VISITS:
+        on_paper = any(part in str(step) for part in paper)
+        if step.role == role and not step.submit and not step.download and not on_paper:
+            show(page, step, site)
+            found += sideways_scroll(page, str(step))
+    assert not found, "\n".join(found)
+
+
 def test_participant_pages_in_the_other_languages(
     site: dict[str, Any], open_as: Callable[..., BrowserContext], live_server: str
 ) -> None:
