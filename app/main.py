@@ -70,9 +70,12 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotJoined)
     async def not_joined(request: Request, exc: NotJoined) -> Response:
-        # After joining, the person lands where they were going (a room sign's QR code).
+        # After joining, the person lands where they were going (a room sign's QR code);
+        # the event's home is where joining leads anyway.
+        home = f"/e/{request.path_params.get('code', '')}"
+        going = request.url.path
         return see_other(
-            f"/e/{request.path_params.get('code', '')}/join?{urlencode({'next': request.url.path})}"
+            f"{home}/join?{urlencode({'next': going})}" if going != home else f"{home}/join"
         )
 
     @app.exception_handler(DBAPIError)

@@ -24,6 +24,7 @@ from app.web.audit import log_change
 from app.web.common import download
 from app.web.deps import RowId, SessionDep, SettingsDep
 from app.web.exports import MEDIA, event_file, file_name
+from app.web.middleware import OneTripRoute
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
 
@@ -117,6 +118,7 @@ async def audited_api(request: Request, organiser: ApiOrganiser) -> None:
 
 
 router = APIRouter(
+    route_class=OneTripRoute,
     prefix="/api/v1",
     tags=["api"],
     responses={**NO_TOKEN, **UNAVAILABLE},

@@ -8,7 +8,6 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from segno import make_qr
-from starlette.concurrency import run_in_threadpool
 
 from app import i18n
 from app.config import Settings
@@ -65,16 +64,15 @@ def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
     return f'W/"a{agenda_version}-{viewed}-{browser}"'
 
 
-async def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:
+def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:
     """304 when the browser's copy is current; otherwise the page, with its validator.
 
-    Phones poll and reload the wall all day; while nothing changed, nothing is rendered and
-    no worker thread is used.
+    Phones poll and reload the wall all day; while nothing changed, nothing is rendered.
     """
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "HX-Request"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    response = await run_in_threadpool(build)
+    response = build()
     response.headers.update(headers)
     return response
 

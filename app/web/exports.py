@@ -33,9 +33,14 @@ from app.templating import render_part
 from app.web.audit import audited_download
 from app.web.common import ICS, absolute, download, qr_inline
 from app.web.deps import FacilitatedEvent, RowId, SessionDep, SettingsDep, SignerDep
+from app.web.middleware import OneTripRoute
 from app.web.participant import device_path
 
-router = APIRouter(prefix="/events/{event_id}", dependencies=[Depends(audited_download)])
+router = APIRouter(
+    route_class=OneTripRoute,
+    prefix="/events/{event_id}",
+    dependencies=[Depends(audited_download)],
+)
 
 MEDIA = {
     "csv": "text/csv; charset=utf-8",

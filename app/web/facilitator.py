@@ -39,9 +39,10 @@ from app.web.deps import (
     verify_csrf,
 )
 from app.web.forms import form_values, row_ids, validate, whole_number
+from app.web.middleware import OneTripRoute
 
 FLASH_COOKIE = "openspace_notice"
-router = APIRouter(dependencies=[Depends(verify_csrf), Depends(audited)])
+router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])
 
 
 @router.get("/f/{token}")

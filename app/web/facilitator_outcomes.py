@@ -18,10 +18,13 @@ from app.web.audit import audited
 from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
 from app.web.facilitator import Facilitation, FacilitationDep
 from app.web.forms import form_values, row_ids, validate, whole_number
+from app.web.middleware import OneTripRoute
 from app.web.outcomes import update_link
 
 router = APIRouter(
-    prefix="/facilitate/{event_id}", dependencies=[Depends(verify_csrf), Depends(audited)]
+    route_class=OneTripRoute,
+    prefix="/facilitate/{event_id}",
+    dependencies=[Depends(verify_csrf), Depends(audited)],
 )
 
 

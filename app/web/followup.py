@@ -14,9 +14,10 @@ from app.templating import render
 from app.web.common import qr_svg, see_other
 from app.web.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
 from app.web.forms import FormErrors, form_values, validate
+from app.web.middleware import OneTripRoute
 from app.web.outcomes import STATUSES, update_link
 
-router = APIRouter(dependencies=[Depends(verify_csrf)])
+router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 
 
 def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:

@@ -1,12 +1,13 @@
 """Participant pages of the marketplace and the wall: propose, show interest, sign up."""
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import i18n
@@ -26,16 +27,23 @@ from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, shared_cards, with_c
 from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
     FormDep,
-    JoinedEvent,
-    MaybeParticipant,
+    Joined,
     RowId,
     SessionDep,
+    Visitor,
+    VisitorDep,
+    joined,
     verify_csrf,
 )
 from app.web.forms import form_values, once_key, row_ids, validate
 from app.web.limits import rate_limited
+from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
+router = APIRouter(
+    route_class=OneTripRoute,
+    prefix="/e/{code}",
+    dependencies=[Depends(verify_csrf), Depends(rate_limited)],
+)
 
 TOPIC_FIELDS = ("title", "description", "language")
 # Suggestions for a session's language (what the person types is kept as typed).
@@ -55,24 +63,58 @@ class NotJoined(Exception):
     """The visitor has not joined this event yet."""
 
 
-@dataclass
-class Attendee:
-    """A participant at work in their event, and how to answer what they do."""
+class Attendee(LookedUpInThread):
+    """A participant at work in their event, and how to answer what they do.
 
-    request: Request
-    session: Session
-    event: Event
-    participant: Participant
+    The event and the participant are looked up when first used, in the worker thread that
+    answers the request: a sign-up is then one trip to a thread (look up, act, commit) and a
+    page one more (look up, compare the validator, draw the page or answer 304).
+    """
+
+    def __init__(self, request: Request, session: Session, code: str, visitor: Visitor) -> None:
+        self.request = request
+        self.session = session
+        self._code = code
+        self._visitor = visitor
+        self._found: Joined | None = None
+
+    def look_up(self) -> None:
+        self._joined()
+
+    def _joined(self) -> Joined:
+        if self._found is None:
+            _not_on_the_event_loop()
+            found = joined(self.request, self._code, self.session, self._visitor)
+            if found.participant is None:
+                raise NotJoined()
+            self._found = found
+        return self._found
+
+    @property
+    def event(self) -> Event:
+        return self._joined().event
+
+    @property
+    def participant(self) -> Participant:
+        participant = self._joined().participant
+        assert participant is not None
+        return participant
 
     async def fresh(self, build: Callable[[], Response]) -> Response:
         """The page, or 304 while the agenda and this participant are unchanged."""
-        etag = agenda_etag(
-            self.request,
-            self.event.agenda_version,
-            self.participant.id,
-            self.participant.link_version,
-        )
-        return await conditional(self.request, etag, build)
+
+        def answer() -> Response:
+            etag = agenda_etag(
+                self.request,
+                self.event.agenda_version,
+                self.participant.id,
+                self.participant.link_version,
+            )
+            response = conditional(self.request, etag, build)
+            finish_with(response)
+            return response
+
+        return await run_in_threadpool(answer)
 
     @property
     def home(self) -> str:
@@ -200,11 +242,19 @@ def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
 
 
 async def attendee(
-    request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
+    request: Request, code: str, session: SessionDep, visitor: VisitorDep
 ) -> Attendee:
-    if participant is None:
-        raise NotJoined()
-    return Attendee(request, session, event, participant)
+    return Attendee(request, session, code, visitor)
+
+
+def _not_on_the_event_loop() -> None:
+    """Looking the visitor up asks the database: never on the event loop, which would stop
+    every other request while it waits."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError("the event and participant are looked up in a worker thread")
 
 
 AttendeeDep = Annotated[Attendee, Depends(attendee)]
@@ -353,9 +403,9 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
 @router.get("/spaces/{space_id}")
 async def space_page(space_id: RowId, me: AttendeeDep) -> Response:
     """What happens in one space, now and later: where a room sign's QR code leads."""
-    space = event_service.space_of(me.session, me.event, space_id)
 
     def build() -> Response:
+        space = event_service.space_of(me.session, me.event, space_id)
         ctx = me.wall_context()
         now = utcnow()
         ctx["space"] = space

@@ -1,11 +1,14 @@
 """ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
 
+import functools
+import inspect
 import json
 import logging
 import os
 import re
 import secrets
 import time
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
@@ -13,10 +16,12 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -31,11 +36,15 @@ CSRF_COOKIE = "openspace_csrf"
 
 
 class RequestSession:
-    """The request's database session, opened on first use."""
+    """The request's database session, opened on first use.
 
-    def __init__(self, database: Database, write: bool) -> None:
+    On SQLite a request that writes holds `gate` (one writer at a time in this process)
+    while its route runs and commits; see OneTripRoute."""
+
+    def __init__(self, database: Database, write: bool, gate: anyio.Lock | None = None) -> None:
         self._database = database
         self._write = write
+        self.gate = gate
         self.session: Session | None = None
 
     def get(self) -> Session:
@@ -54,6 +63,11 @@ class RequestSession:
         finally:
             self.session.close()
             self.session = None
+
+    async def finish_soon(self, commit: bool) -> None:
+        """finish() from the event loop, in a thread kept for it."""
+        if self.session is not None:
+            await anyio.to_thread.run_sync(self.finish, commit, limiter=_loop_gates().finishers)
 
 
 class _Gates:
@@ -74,6 +88,91 @@ class _Gates:
 
 
 _gates: RunVar[_Gates] = RunVar("openspace_gates")
+# The request's session, for the worker thread that answers it (threads get a copy of the
+# request's context).
+_request_session: ContextVar["RequestSession | None"] = ContextVar(
+    "openspace_request_session", default=None
+)
+
+
+def finish_with(answer: object) -> None:
+    """Commit the request's transaction now, in this worker thread, if `answer` is a response
+    that says it succeeded (roll it back if it says otherwise).
+
+    The middleware would do the same before the answer starts, but from the event loop, in
+    one more trip to a worker thread; on PostgreSQL the transaction's row locks would be
+    held for that trip too. A streamed answer may still read: it is left to the middleware.
+    """
+    holder = _request_session.get()
+    if holder is None or not isinstance(answer, Response):
+        return
+    if isinstance(answer, StreamingResponse):
+        return
+    holder.finish(answer.status_code < 400)
+
+
+class LookedUpInThread:
+    """A dependency that asks the database only when first used, in the worker thread that
+    answers the request, so that a request makes one trip to a thread, not one for the
+    dependency and one for the route."""
+
+    def look_up(self) -> None:
+        raise NotImplementedError
+
+
+class OneTripRoute(APIRoute):
+    """A route that keeps the write lock no longer than it needs, and a plain (sync) route
+    that does its database work in one trip to a worker thread.
+
+    On SQLite one request writes at a time. A writer queues for the lock here, on the event
+    loop where waiting costs nothing, once its whole request has arrived and been routed;
+    it commits before letting go. A plain route's dependencies that wait for it
+    (LookedUpInThread) are looked up, in the order of its parameters, before its own code
+    runs (who is asking is known before what they sent is read); then it answers, and its
+    transaction is committed, in the same thread.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint) and not getattr(endpoint, _ONE_TRIP, False):
+            endpoint = _in_one_trip(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def gated(request: Request) -> Response:
+            holder = _request_session.get()
+            if holder is None or holder.gate is None:
+                return await handle(request)
+            await request.body()
+            async with holder.gate:
+                try:
+                    response = await handle(request)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await holder.finish_soon(False)
+                    raise
+                await holder.finish_soon(response.status_code < 400)
+            return response
+
+        return gated
+
+
+_ONE_TRIP = "openspace_one_trip"
+
+
+def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)  # FastAPI reads the parameters of the function it wraps
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        for value in kwargs.values():
+            if isinstance(value, LookedUpInThread):
+                value.look_up()
+        response = endpoint(*args, **kwargs)
+        finish_with(response)
+        return response
+
+    setattr(answer, _ONE_TRIP, True)
+    return answer
 
 
 def _loop_gates(sessions: int = 1) -> _Gates:
@@ -106,24 +205,15 @@ class TransactionMiddleware:
             else database.max_connections
         )
 
-    async def _finish(self, holder: "RequestSession", commit: bool) -> None:
-        if holder.session is not None:
-            await anyio.to_thread.run_sync(holder.finish, commit, limiter=_loop_gates().finishers)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
             await self.app(scope, receive, send)
             return
         write = scope["method"] in UNSAFE_METHODS
-        if write and self.sqlite:
-            async with _loop_gates(self.max_sessions).sqlite_writers:
-                await self._handle(scope, receive, send, write)
-        else:
-            await self._handle(scope, receive, send, write)
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, write: bool) -> None:
-        holder = RequestSession(self.database, write=write)
+        gate = _loop_gates(self.max_sessions).sqlite_writers if write and self.sqlite else None
+        holder = RequestSession(self.database, write=write, gate=gate)
         scope.setdefault("state", {})["db"] = holder
+        _request_session.set(holder)
         # The one SQLite writer, inside the write gate, has its own connection.
         sessions = None if write and self.sqlite else _loop_gates(self.max_sessions).sessions
         if sessions is not None:
@@ -132,7 +222,7 @@ class TransactionMiddleware:
 
         async def done(commit: bool) -> None:
             nonlocal held
-            await self._finish(holder, commit)
+            await holder.finish_soon(commit)
             if held:
                 held = False
                 if sessions is not None:

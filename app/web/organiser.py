@@ -36,8 +36,13 @@ from app.web.deps import (
     verify_csrf,
 )
 from app.web.forms import FormErrors, form_values, validate
+from app.web.middleware import OneTripRoute
 
-router = APIRouter(prefix="/organiser", dependencies=[Depends(verify_csrf), Depends(audited)])
+router = APIRouter(
+    route_class=OneTripRoute,
+    prefix="/organiser",
+    dependencies=[Depends(verify_csrf), Depends(audited)],
+)
 M = TypeVar("M", bound=BaseModel)
 
 EVENT_FIELDS = (

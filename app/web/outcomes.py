@@ -36,8 +36,13 @@ from app.web.forms import (
 )
 from app.web.limits import rate_limited
 from app.web.marketplace import Attendee, AttendeeDep
+from app.web.middleware import OneTripRoute
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
+router = APIRouter(
+    route_class=OneTripRoute,
+    prefix="/e/{code}",
+    dependencies=[Depends(verify_csrf), Depends(rate_limited)],
+)
 
 ACTION_FIELDS = ("title", "first_step", "due_on", "owner_name", "status")
 STATUSES = [(status.value, STATUS_LABELS[status]) for status in ActionStatus]

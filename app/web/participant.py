@@ -16,7 +16,7 @@ from app.services import signups
 from app.templating import render
 from app.web import live
 from app.web.cache import shared_cards
-from app.web.common import absolute, agenda_etag, conditional, qr_svg, see_other
+from app.web.common import absolute, qr_svg, see_other
 from app.web.deps import (
     FormDep,
     JoinedEvent,
@@ -30,8 +30,14 @@ from app.web.deps import (
 )
 from app.web.forms import form_values, once_key, validate
 from app.web.limits import rate_limited
+from app.web.marketplace import AttendeeDep
+from app.web.middleware import OneTripRoute
 
-router = APIRouter(prefix="/e/{code}", dependencies=[Depends(verify_csrf), Depends(rate_limited)])
+router = APIRouter(
+    route_class=OneTripRoute,
+    prefix="/e/{code}",
+    dependencies=[Depends(verify_csrf), Depends(rate_limited)],
+)
 
 JOIN_FIELDS = ("display_name", "organisation", "email", "share_email")
 
@@ -101,17 +107,12 @@ def join(
 
 
 @router.get("")
-async def event_home(
-    request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
-) -> Response:
-    if participant is None:
-        return see_other(f"/e/{event.join_code}/join")
-    etag = agenda_etag(request, event.agenda_version, participant.id, participant.link_version)
-
+async def event_home(me: AttendeeDep) -> Response:
     def build() -> Response:
-        cards = shared_cards(request, session, event)
+        session, event, participant = me.session, me.event, me.participant
+        cards = shared_cards(me.request, session, event)
         return render(
-            request,
+            me.request,
             "participant/home.html",
             {
                 "event": event,
@@ -125,7 +126,7 @@ async def event_home(
             },
         )
 
-    return await conditional(request, etag, build)
+    return await me.fresh(build)
 
 
 @router.get("/live")

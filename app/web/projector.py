@@ -12,8 +12,9 @@ from app.templating import render
 from app.web import live
 from app.web.common import absolute
 from app.web.deps import SessionDep, SettingsDep, SignerDep
+from app.web.middleware import OneTripRoute
 
-router = APIRouter()
+router = APIRouter(route_class=OneTripRoute)
 
 
 def displayed_event(request: Request, token: str, session: SessionDep, signer: SignerDep) -> Event:

@@ -23,8 +23,9 @@ from app.web.deps import (
 )
 from app.web.forms import form_values
 from app.web.limits import looked_up
+from app.web.middleware import OneTripRoute
 
-router = APIRouter(dependencies=[Depends(verify_csrf)])
+router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 # What a phone keeps for pages shown without a connection.
 OFFLINE_ASSETS = ("css/app.css", "js/app.js", HTMX, HTMX_SSE, "img/favicon.svg")
 

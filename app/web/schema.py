@@ -216,8 +216,19 @@ def _only_for_unsafe_methods(tree: ast.AST) -> bool:
 
 
 def _named(scope: dict[str, Any], name: str) -> list[Any]:
+    """The function a name stands for; for one of our classes, the code its objects run
+    when made and when their properties are read (a dependency may look things up lazily)."""
     found = scope.get(name)
+    if isinstance(found, type) and found.__module__.startswith("app.web"):
+        members = [vars(found).get("__init__")]
+        members += [m.fget for m in vars(found).values() if isinstance(m, property)]
+        # (a dataclass's own __init__ is generated: it has no source, and runs none of ours)
+        return [m for m in members if _ours(m) and _has_source(m)]
     return [found] if _ours(found) else []
+
+
+def _has_source(function: Any) -> bool:
+    return str(function.__code__.co_filename).endswith(".py")
 
 
 def _read_call(reading: Reading, call: ast.Call, scope: dict[str, Any]) -> list[Any]:

@@ -15,9 +15,10 @@ from app.services import events as event_service
 from app.templating import render
 from app.web.audit import audited
 from app.web.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.middleware import OneTripRoute
 from app.web.outcomes import update_link
 
-router = APIRouter(prefix="/organiser", dependencies=[Depends(audited)])
+router = APIRouter(route_class=OneTripRoute, prefix="/organiser", dependencies=[Depends(audited)])
 
 
 def _tracker(
