@@ -42,6 +42,13 @@ class Change:
         payload = f"{self.event_id} {self.version} {people}"
         return payload if len(payload) <= _MAX_PAYLOAD else f"{self.event_id} {self.version} *"
 
+    @staticmethod
+    def around_version(event_id: int, people: frozenset[int] | None) -> tuple[str, str]:
+        """A change's payload before and after its version, for the database to fill in
+        the version it gives (the payload is never longer than with the longest one)."""
+        head, _version, tail = Change(event_id, 10**19, people).encode().split(" ", 2)
+        return f"{head} ", f" {tail}"
+
     @classmethod
     def decode(cls, payload: str) -> "Change | None":
         try:

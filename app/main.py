@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await broker.start()
+        live.end_streams_on_exit()
         housekeeping = asyncio.create_task(release_free_memory_forever())
         try:
             yield

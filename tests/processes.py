@@ -25,8 +25,9 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start(settings: Settings, port: int | None = None) -> Server:
-    """Start serving the test database and wait until it answers."""
+def start(settings: Settings, port: int | None = None, log: Path | None = None) -> Server:
+    """Start serving the test database and wait until it answers (what the server prints
+    goes to `log`, if given)."""
     if port is None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -41,12 +42,13 @@ def start(settings: Settings, port: int | None = None) -> Server:
         "OPENSPACE_DB_POOL_SIZE": "2",
         "OPENSPACE_RATE_LIMIT_SCALE": "100",
     }
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
         cwd=Path(__file__).resolve().parents[1],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while True:

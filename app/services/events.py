@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import String, bindparam, cast, func, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -66,6 +66,16 @@ _BUMP = (
     .execution_options(synchronize_session=False)
 )
 _COMMITTED = "openspace.committed_changes"
+# On PostgreSQL the bump tells every process in the same statement: the event's row stays
+# locked until the commit, and every writer in the event waits for it, so each round trip
+# saved there is saved for all of them.
+_BUMPED = _BUMP.cte("bumped")
+_BUMP_AND_NOTIFY = select(
+    _BUMPED.c.agenda_version,
+    func.pg_notify(
+        CHANNEL, bindparam("head") + cast(_BUMPED.c.agenda_version, String) + bindparam("tail")
+    ),
+)
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -73,17 +83,21 @@ def _bump_agenda_versions(session: Session) -> None:
     committed: list[Change] = []
     session.info[_COMMITTED] = committed
     changed: dict[int, set[int] | None] = session.info.pop(_CHANGED, {})
+    postgres = session.get_bind().dialect.name == "postgresql"
     for event_id, people in sorted(changed.items()):
-        version = session.execute(_BUMP, params={"event_id": event_id}).scalar()
+        who = None if people is None else frozenset(people)
+        if postgres:
+            # Delivered by PostgreSQL on commit to every process that listens.
+            head, tail = Change.around_version(event_id, who)
+            params = {"event_id": event_id, "head": head, "tail": tail}
+            version = session.execute(_BUMP_AND_NOTIFY, params=params).scalar()
+        else:
+            version = session.execute(_BUMP, params={"event_id": event_id}).scalar()
         if version is None:
             continue
         if (held := session.identity_map.get(identity_key(Event, event_id))) is not None:
             set_committed_value(held, "agenda_version", version)
-        change = Change(event_id, version, None if people is None else frozenset(people))
-        if session.get_bind().dialect.name == "postgresql":
-            # Delivered by PostgreSQL on commit to every process that listens.
-            session.execute(select(func.pg_notify(CHANNEL, change.encode())))
-        committed.append(change)
+        committed.append(Change(event_id, version, who))
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -25,11 +25,14 @@ import asyncio
 import contextlib
 import hashlib
 import random
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import FrameType
 from typing import Any
 
 import anyio.to_thread
@@ -315,6 +318,11 @@ class Hub:
         if self._timer is not None:
             self._timer.cancel()
 
+    def wake(self) -> None:
+        """Wake every page waiting for a frame (a new one is out, or the server stops)."""
+        fresh, self._fresh = self._fresh, asyncio.Event()
+        fresh.set()
+
     def changed(self, people: frozenset[int] | None) -> None:
         """Something changed: draw a new frame soon, but not sooner than GAP after the last."""
         if self._people is not None:
@@ -352,8 +360,7 @@ class Hub:
         )
         if frame is not None:
             self.frame = frame
-            fresh, self._fresh = self._fresh, asyncio.Event()
-            fresh.set()
+            self.wake()
         if self._dirty:
             # Something changed while this frame was read: draw again. (Through `changed`
             # this was lost, since this very task still counts as drawing; the change then
@@ -406,6 +413,7 @@ class Live:
         self._arriving: dict[int, int] = {}  # pages waiting for their event's first frame
         # The languages pages here watch each event in: frames are drawn in those alone.
         self.languages: dict[int, Counter[str]] = {}
+        self.ending = False
         broker.listen(self._on_change)
 
     @property
@@ -475,8 +483,10 @@ class Live:
                 hub.changed(frozenset())
                 last = await hub.next_frame(last, KEEP_ALIVE) or last
             yield render(last, None if known != last.version else last) or _id(last)
-            while True:
+            while not self.ending:
                 frame = await hub.next_frame(last, KEEP_ALIVE)
+                if self.ending:
+                    break
                 if frame is None:
                     yield "event: ping\ndata: \n\n"
                     continue
@@ -501,6 +511,35 @@ class Live:
                 del watched[language]
             if not watched:
                 del self.languages[event_id]
+
+    def end_streams(self) -> None:
+        """The server is stopping: end every page's stream now. Each browser comes back, after
+        the delay its stream gave it, to the server that starts next, and resynchronises;
+        the stop is not held up until the streams time out."""
+        self.ending = True
+        for hub in self.hubs.values():
+            hub.wake()
+
+    def end_streams_on_exit(self) -> None:
+        """End the streams as soon as the server is told to stop (SIGTERM, or Ctrl-C).
+
+        The server's own handler still runs: it stops taking connections and waits for
+        those open to finish, which the streams now do at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread can hear signals (a test's server runs elsewhere)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            server_handler = signal.getsignal(sig)
+            if not callable(server_handler):
+                continue
+
+            def on_exit(
+                number: int, frame: FrameType | None, handler: Any = server_handler
+            ) -> None:
+                loop.call_soon_threadsafe(self.end_streams)
+                handler(number, frame)
+
+            signal.signal(sig, on_exit)
 
     async def stop(self) -> None:
         for hub in self.hubs.values():
