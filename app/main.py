@@ -21,7 +21,7 @@ from app.db import Database, StorageFault
 from app.i18n import _
 from app.memory import release_free_memory_forever
 from app.security import LinkSigner
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.marketplace import TopicCard
 from app.services.proceedings import NoReportYet
 from app.templating import wants_fragment
@@ -102,9 +102,10 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 409
         if is_api(request):
-            return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=409)
-        return error_page(request, 409, exc.message)
+            return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=status)
+        return error_page(request, status, exc.message)
 
     @app.exception_handler(NoReportYet)
     async def no_book_yet(request: Request, exc: NoReportYet) -> Response:

@@ -7,7 +7,7 @@ from app.models import ApiToken, Organiser
 from app.models.base import utcnow
 from app.models.people import OrganiserCreate
 from app.security import digest, hash_password, new_secret, verify_password
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 
 
 def organiser_by_email(session: Session, email: str) -> Organiser | None:
@@ -72,7 +72,7 @@ def revoke_api_token(session: Session, organiser: Organiser, token_id: int) -> N
     """Stop a token of this organiser's from working."""
     token = session.get(ApiToken, token_id)
     if token is None or token.organiser_id != organiser.id:
-        raise Refused(_("No such token."))
+        raise NotFound(_("No such token."))
     token.revoked_at = utcnow()
     session.add(token)
 

@@ -13,7 +13,7 @@ from app.i18n import _, ngettext
 from app.models import Action, ActionGroup, Dot, Event, Participant, Report
 from app.models.base import utcnow
 from app.models.outcomes import GroupForm
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 
 DOTS_RANGE = (1, 20)
@@ -44,7 +44,7 @@ def _target(session: Session, event: Event, kind: str, target_id: int) -> Target
     elif kind == "action":
         row = session.get(Action, target_id)
     if row is None or row.event_id != event.id or getattr(row, "hidden", False):
-        raise Refused(_("There is no such report or action to vote on."))
+        raise NotFound(_("There is no such report or action to vote on."))
     return kind, target_id
 
 
@@ -146,7 +146,7 @@ def ungroup(session: Session, event: Event, group_id: int) -> None:
     """Undo a group: its actions stand on their own again."""
     group = session.get(ActionGroup, group_id)
     if group is None or group.event_id != event.id:
-        raise Refused(_("There is no such group."))
+        raise NotFound(_("There is no such group."))
     for action in session.exec(select(Action).where(Action.group_id == group_id)):
         action.group_id, action.updated_at = None, utcnow()
         session.add(action)

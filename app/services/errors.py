@@ -8,3 +8,7 @@ class Refused(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class NotFound(Refused):
+    """What the request names is not there (any more): answered 404."""

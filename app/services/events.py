@@ -30,7 +30,7 @@ from app.models.event import EventCreate, EventUpdate, SlotCreate, SpaceCreate, 
 from app.models.people import OrganiserCreate
 from app.security import new_join_code, new_secret, normalise_join_code
 from app.services.accounts import create_organiser, organiser_by_email
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -313,7 +313,7 @@ def _of_event(session: Session, model: type[T], row_id: int, event: Event) -> T:
     row = session.get(model, row_id)
     if row is None or getattr(row, "event_id", None) != event.id:
         gone = GONE.get(model.__name__)
-        raise Refused(str(gone) if gone else _("It may have been removed already."))
+        raise NotFound(str(gone) if gone else _("It may have been removed already."))
     return row
 
 

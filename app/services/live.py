@@ -10,7 +10,7 @@ from app.i18n import _
 from app.models import Announcement, Event, Participant, Pitch, ProjectorView, Topic
 from app.models.base import utcnow
 from app.models.live import AnnouncementCreate
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 from app.services.marketplace import conveners
 
@@ -31,7 +31,7 @@ def withdraw(session: Session, event: Event, announcement_id: int) -> None:
     """Take an announcement off every screen."""
     announcement = session.get(Announcement, announcement_id)
     if announcement is None or announcement.event_id != event.id:
-        raise Refused(_("There is no such announcement."))
+        raise NotFound(_("There is no such announcement."))
     announcement.withdrawn = True
     session.add(announcement)
     agenda_changed(session, event.id)
@@ -175,6 +175,6 @@ def drop_pitch(session: Session, event: Event, pitch_id: int) -> None:
     """Take someone out of the queue (they left, or pitched already)."""
     pitch = session.get(Pitch, pitch_id)
     if pitch is None or pitch.event_id != event.id:
-        raise Refused(_("There is no such place in the queue."))
+        raise NotFound(_("There is no such place in the queue."))
     session.delete(pitch)
     agenda_changed(session, event.id)

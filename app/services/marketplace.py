@@ -22,7 +22,7 @@ from app.models import (
 )
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 from app.services.rows import add_once
 
@@ -47,7 +47,7 @@ def topic_of(session: Session, event: Event, topic_id: int) -> Topic:
     """One of the event's topics."""
     topic = session.get(Topic, topic_id)
     if topic is None or topic.event_id != event.id:
-        raise Refused(_("There is no such topic: it may have been merged or removed."))
+        raise NotFound(_("There is no such topic: it may have been merged or removed."))
     return topic
 
 

@@ -39,7 +39,7 @@ from app.models.base import utcnow
 from app.models.event import as_typed
 from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
 from app.services.convergence import dot_counts
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 from app.services.marketplace import _themes_of_event, conveners, topic_of
 from app.services.rows import add_once
@@ -132,7 +132,7 @@ def contribution_in(session: Session, event: Event, contribution_id: int) -> Con
         .where(Contribution.id == contribution_id, Report.event_id == event.id)
     ).first()
     if found is None:
-        raise Refused(_("There is no such contribution."))
+        raise NotFound(_("There is no such contribution."))
     return found
 
 
@@ -256,7 +256,7 @@ def remove_named(session: Session, event: Event, topic: Topic, attendance_id: in
     report = find_report(session, topic)
     row = session.get(Attendance, attendance_id)
     if report is None or row is None or row.report_id != report.id or row.participant_id:
-        raise Refused(_("There is no such person on this list."))
+        raise NotFound(_("There is no such person on this list."))
     session.delete(row)
     agenda_changed(session, event.id)
 
@@ -615,7 +615,7 @@ def _set_themes(session: Session, event: Event, action_id: int, theme_ids: list[
 def action_in(session: Session, event: Event, action_id: int) -> Action:
     action = session.get(Action, action_id)
     if action is None or action.event_id != event.id:
-        raise Refused(_("There is no such action."))
+        raise NotFound(_("There is no such action."))
     return action
 
 

@@ -90,7 +90,10 @@ NO_TOKEN: Answers = {
     }
 }
 READ: Answers = {
-    404: {"model": ApiError, "description": "No such event among the token's organiser's"}
+    404: {
+        "model": ApiError,
+        "description": "No such event among the token's organiser's, or no such row in it",
+    }
 }
 WRITE: Answers = {
     **READ,
@@ -105,9 +108,7 @@ UNAVAILABLE: Answers = {
     }
 }
 NOT_JSON: Answers = {400: {"model": ApiError, "description": "The body is not JSON"}}
-REFUSED: Answers = {
-    409: {"model": Refusal, "description": "Refused by the event's rules (or already removed)"}
-}
+REFUSED: Answers = {409: {"model": Refusal, "description": "Refused by the event's rules"}}
 
 
 async def audited_api(request: Request, organiser: ApiOrganiser) -> None:

@@ -41,7 +41,7 @@ HTML = "text/html"
 # Statuses a page's code names as numbers (a page never computes one).
 STATUSES = frozenset({204, 303, 304, 400, 403, 404, 409, 422, 429})
 # Exceptions the app's error handlers turn into an answer of their own.
-HANDLED = {"LoginRequired": 303, "NotJoined": 303, "Refused": 409}
+HANDLED = {"LoginRequired": 303, "NotJoined": 303, "NotFound": 404, "Refused": 409}
 WHY = {
     200: "The page (for htmx, the part of it that changed), file or event stream",
     204: "Nothing to show",
@@ -345,7 +345,7 @@ def _responses(reading: Reading, operation: dict[str, Any]) -> dict[str, Any]:
     if media:
         statuses.add(200)
     if reading.calls_domain:
-        statuses.add(409)  # the domain may refuse
+        statuses.update({404, 409})  # the domain may find nothing by that id, or refuse
     if reading.uses_database:
         statuses.add(503)
     if any(_may_be_malformed(parameter["schema"]) for parameter in operation["parameters"]):

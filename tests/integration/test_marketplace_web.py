@@ -441,3 +441,15 @@ def test_every_round_is_on_the_wall_for_everyone_again_and_again(
             assert sections == [str(slot.id) for slot in rounds], name
             for number in (1, 2, 3):
                 assert wall.count(f"Topic of round {number}") >= 1, (name, number)
+
+
+def test_a_room_or_topic_that_is_not_there_is_not_found(
+    client: TestClient, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    """A room sign's QR code for a removed room, or a link to a merged topic: 404 with why."""
+    event = day[0]
+    _join(client, event)
+    room = client.get(f"/e/{event.join_code}/spaces/{day[3].id + 1000}")
+    assert room.status_code == 404 and "No such space" in text_of(room.text)
+    topic = client.get(f"/e/{event.join_code}/topics/{day[3].id + 1000}")
+    assert topic.status_code == 404 and "merged or removed" in text_of(topic.text)
