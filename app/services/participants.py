@@ -1,5 +1,6 @@
 """Participants: joining an event without an account, and coming back on another device."""
 
+from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, select
 
 from app.models import Event, Participant
@@ -39,6 +40,40 @@ def participant_in(
     if participant is None or participant.event_id != event.id:
         return None
     return participant if participant.link_version == link_version else None
+
+
+# Built once, for every participant page and tap (see app.services.signups).
+_EVENT_AND_PERSON = (
+    select(Event, Participant)
+    .outerjoin(
+        Participant,
+        and_(
+            col(Participant.event_id) == Event.id,
+            col(Participant.id).in_(bindparam("held", expanding=True)),
+        ),
+    )
+    .where(Event.join_code == bindparam("code"))
+)
+
+
+def event_and_participant(
+    session: Session, typed_code: str, held: dict[str, list[int]]
+) -> tuple[Event | None, Participant | None]:
+    """The event a join code names, and who this browser is in it, in one query.
+
+    `held` is what the browser holds: per event id, a participant id and the version of
+    the link that signed them in; a person whose link has been renewed since is nobody."""
+    code = normalise_join_code(typed_code)
+    if not code:
+        return None, None
+    ids = [pair[0] for pair in held.values() if len(pair) == 2]
+    row = session.exec(_EVENT_AND_PERSON, params={"code": code, "held": ids}).first()
+    if row is None:
+        return None, None
+    event, person = row
+    if person is None or held.get(str(event.id)) != [person.id, person.link_version]:
+        return event, None
+    return event, person
 
 
 def revoke_device_links(session: Session, participant: Participant) -> None:

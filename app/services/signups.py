@@ -40,9 +40,10 @@ class Seat:
 
 
 _LOCK_SLOT = select(Slot).where(Slot.id == bindparam("slot_id")).with_for_update()
-# The slot's row is locked; its space comes along.
+# The slot's row is locked; what a sign-up needs to know of it and the space comes along
+# (plain values: loading the two as objects cost more than the query).
 _LOCK_SESSION = (
-    select(Slot, Space)
+    select(Slot.ends_at, Space.capacity)
     .join(Space, col(Space.event_id) == Slot.event_id)
     .where(Slot.id == bindparam("slot_id"), Space.id == bindparam("space_id"))
     .with_for_update(of=Slot)
@@ -50,8 +51,29 @@ _LOCK_SESSION = (
 _SEATS_TAKEN = (
     select(func.count()).select_from(SignUp).where(SignUp.topic_id == bindparam("topic_id"))
 )
-_SEAT_IN_SLOT = select(SignUp).where(
-    SignUp.participant_id == bindparam("participant_id"), SignUp.slot_id == bindparam("slot_id")
+# Where a person stands towards one session, once its slot is locked, in one round trip:
+# its seats taken, the person's seat in the slot (its id and session), and whether they
+# wait for it.
+_IN_SLOT = (
+    col(SignUp.participant_id) == bindparam("participant_id"),
+    col(SignUp.slot_id) == bindparam("slot_id"),
+)
+_MY_SEAT = select(SignUp.id, SignUp.topic_id).where(*_IN_SLOT)
+_STANDING = select(
+    _SEATS_TAKEN.scalar_subquery(),
+    select(SignUp.id).where(*_IN_SLOT).scalar_subquery(),
+    select(SignUp.topic_id).where(*_IN_SLOT).scalar_subquery(),
+    select(WaitlistEntry.id)
+    .where(
+        col(WaitlistEntry.topic_id) == bindparam("topic_id"),
+        col(WaitlistEntry.participant_id) == bindparam("participant_id"),
+    )
+    .exists(),
+)
+_GIVE_UP_SEAT = (
+    delete(SignUp)
+    .where(col(SignUp.id) == bindparam("seat_id"))
+    .execution_options(synchronize_session="fetch")
 )
 _WAITING_ENTRY = select(WaitlistEntry).where(
     WaitlistEntry.topic_id == bindparam("topic_id"),
@@ -91,8 +113,9 @@ def _lock_slot(session: Session, slot_id: int) -> Slot:
 
 def _open_session(
     session: Session, event: Event, topic: Topic, now: datetime | None = None
-) -> tuple[Slot, Space]:
-    """The slot and space of a topic people can sign up to now, or the reason they cannot."""
+) -> tuple[int, int]:
+    """The slot of a topic people can sign up to now and its room's capacity, or the reason
+    they cannot."""
     if event.closed_at is not None:
         raise Refused(_("The event is closed: sign-ups have ended."))
     if topic.hidden or topic.event_id != event.id:
@@ -100,19 +123,37 @@ def _open_session(
     if topic.slot_id is None or topic.space_id is None:
         raise Refused(_("This topic has no time and room yet, so nobody can sign up to it."))
     params = {"slot_id": topic.slot_id, "space_id": topic.space_id}
-    slot, space = session.exec(_LOCK_SESSION, params=params).one()
-    if slot.ends_at <= (now or utcnow()):
+    ends_at, capacity = session.execute(_LOCK_SESSION, params=params).one()
+    if ends_at <= (now or utcnow()):
         raise Refused(_("This session has already ended."))
-    return slot, space
+    return topic.slot_id, capacity
 
 
 def seats_taken(session: Session, topic_id: int) -> int:
     return session.exec(_SEATS_TAKEN, params={"topic_id": topic_id}).one()
 
 
-def _seat_in_slot(session: Session, participant_id: int, slot_id: int) -> SignUp | None:
+@dataclass
+class _Standing:
+    """Where a person stands towards one session, read once its slot is locked."""
+
+    taken: int  # the session's seats taken
+    seat: tuple[int, int] | None  # the person's seat in the slot: its id, and its session
+    waiting: bool  # in the session's waitlist
+
+
+def _standing(session: Session, topic_id: int, slot_id: int, participant_id: int) -> _Standing:
+    params = {"topic_id": topic_id, "slot_id": slot_id, "participant_id": participant_id}
+    taken, seat_id, seat_topic, waiting = session.execute(_STANDING, params=params).one()
+    seat = (seat_id, seat_topic) if seat_id is not None else None
+    return _Standing(taken, seat, bool(waiting))
+
+
+def _seat_in_slot(session: Session, participant_id: int, slot_id: int) -> tuple[int, int] | None:
+    """The person's seat in the slot: its id, and its session."""
     params = {"participant_id": participant_id, "slot_id": slot_id}
-    return session.exec(_SEAT_IN_SLOT, params=params).first()
+    seat = session.execute(_MY_SEAT, params=params).first()
+    return None if seat is None else (seat[0], seat[1])
 
 
 def _waiting_entry(session: Session, topic_id: int, participant_id: int) -> WaitlistEntry | None:
@@ -121,24 +162,26 @@ def _waiting_entry(session: Session, topic_id: int, participant_id: int) -> Wait
 
 
 def _take_seat(
-    session: Session, topic: Topic, slot_id: int, participant_id: int, old: SignUp | None
+    session: Session,
+    topic: Topic,
+    slot_id: int,
+    participant_id: int,
+    old: tuple[int, int] | None,
+    waiting: bool,
 ) -> int | None:
-    """Seat the person, moving them out of `old`, their seat in the slot if they have one.
+    """Seat the person, moving them out of `old`, their seat in the slot if they have one
+    (its id and session), and out of the session's waitlist if they are `waiting` in it.
 
     Returns the topic whose seat they left, which then has a seat to give to its waitlist.
     """
     assert topic.id is not None
     left = None
     if old is not None:
-        left = old.topic_id
-        session.delete(old)
-        session.flush()
+        seat_id, left = old
+        session.execute(_GIVE_UP_SEAT, params={"seat_id": seat_id})
     session.add(SignUp(topic_id=topic.id, slot_id=slot_id, participant_id=participant_id))
-    dequeued = session.execute(
-        _DEQUEUE, params={"topic_id": topic.id, "participant_id": participant_id}
-    )
-    session.flush()
-    if dequeued.rowcount:  # type: ignore[attr-defined]
+    if waiting:
+        session.execute(_DEQUEUE, params={"topic_id": topic.id, "participant_id": participant_id})
         _queue_moved(session, topic)
     agenda_changed(session, topic.event_id, [participant_id])
     return left
@@ -158,14 +201,16 @@ def _promote(session: Session, topic_id: int | None) -> list[int]:
         topic = session.get(Topic, queue.pop(0))
         if topic is None or topic.space_id is None or topic.slot_id is None or topic.hidden:
             continue
-        space = session.get(Space, topic.space_id)
-        assert space is not None
         while True:
             entry = session.exec(_FIRST_WAITING, params={"topic_id": topic.id}).first()
-            if entry is None or seats_taken(session, topic.id or 0) >= space.capacity:
+            if entry is None:
+                break
+            space = session.get(Space, topic.space_id)
+            assert space is not None
+            if seats_taken(session, topic.id or 0) >= space.capacity:
                 break
             old = _seat_in_slot(session, entry.participant_id, topic.slot_id)
-            left = _take_seat(session, topic, topic.slot_id, entry.participant_id, old)
+            left = _take_seat(session, topic, topic.slot_id, entry.participant_id, old, True)
             promoted.append(entry.participant_id)
             if left is not None and left != topic.id:
                 queue.append(left)
@@ -175,13 +220,13 @@ def _promote(session: Session, topic_id: int | None) -> list[int]:
 def sign_up(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
     """Take a seat in the session; a seat elsewhere in the same slot is given up at once."""
     assert topic.id is not None and participant.id is not None
-    slot, space = _open_session(session, event, topic)
-    current = _seat_in_slot(session, participant.id, slot.id or 0)
-    if current is not None and current.topic_id == topic.id:
+    slot_id, capacity = _open_session(session, event, topic)
+    here = _standing(session, topic.id, slot_id, participant.id)
+    if here.seat is not None and here.seat[1] == topic.id:
         return  # already there: a second tap changes nothing
-    if seats_taken(session, topic.id) >= space.capacity:
+    if here.taken >= capacity:
         raise SessionFull(topic)
-    left = _take_seat(session, topic, slot.id or 0, participant.id, current)
+    left = _take_seat(session, topic, slot_id, participant.id, here.seat, here.waiting)
     _promote(session, left)
     agenda_changed(session, event.id)
 
@@ -193,10 +238,9 @@ def leave(session: Session, event: Event, topic: Topic, participant: Participant
         return
     _lock_slot(session, topic.slot_id)
     seat = _seat_in_slot(session, participant.id, topic.slot_id)
-    if seat is None or seat.topic_id != topic.id:
+    if seat is None or seat[1] != topic.id:
         return
-    session.delete(seat)
-    session.flush()
+    session.execute(_GIVE_UP_SEAT, params={"seat_id": seat[0]})
     _promote(session, topic.id)
     agenda_changed(session, event.id, [participant.id])
 
@@ -204,16 +248,16 @@ def leave(session: Session, event: Event, topic: Topic, participant: Participant
 def join_waitlist(session: Session, event: Event, topic: Topic, participant: Participant) -> int:
     """Queue for a full session (or take a seat if one is free); returns the place in line."""
     assert topic.id is not None and participant.id is not None
-    slot, space = _open_session(session, event, topic)
-    current = _seat_in_slot(session, participant.id, slot.id or 0)
-    if current is not None and current.topic_id == topic.id:
+    slot_id, capacity = _open_session(session, event, topic)
+    here = _standing(session, topic.id, slot_id, participant.id)
+    if here.seat is not None and here.seat[1] == topic.id:
         raise Refused(_("You already have a seat in this session."))
-    if seats_taken(session, topic.id) < space.capacity:
-        left = _take_seat(session, topic, slot.id or 0, participant.id, current)
+    if here.taken < capacity:
+        left = _take_seat(session, topic, slot_id, participant.id, here.seat, here.waiting)
         _promote(session, left)
         agenda_changed(session, event.id)
         return 0
-    if _waiting_entry(session, topic.id, participant.id) is None:
+    if not here.waiting:
         session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
         session.flush()
         agenda_changed(session, event.id, [participant.id])
@@ -246,12 +290,13 @@ def place_person(session: Session, event: Event, topic: Topic, participant: Part
         return
     _lock_slot(session, topic.slot_id)
     current = _seat_in_slot(session, participant.id, topic.slot_id)
-    if current is not None and current.topic_id == topic.id:
+    if current is not None and current[1] == topic.id:
         return
     space = session.get(Space, topic.space_id)
     assert space is not None
     if current is None and seats_taken(session, topic.id) < space.capacity:
-        _take_seat(session, topic, topic.slot_id, participant.id, None)
+        waiting = _waiting_entry(session, topic.id, participant.id) is not None
+        _take_seat(session, topic, topic.slot_id, participant.id, None, waiting)
     elif _waiting_entry(session, topic.id, participant.id) is None:
         session.add(WaitlistEntry(topic_id=topic.id, participant_id=participant.id))
         session.flush()

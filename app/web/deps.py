@@ -16,22 +16,26 @@ from app.models import Event, Organiser, Participant, Role
 from app.models.base import MAX_ID
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
-from app.services.participants import participant_in
+from app.services.participants import event_and_participant
 from app.web.common import IDENTITY_COOKIE, see_other
 from app.web.limits import looked_up
 from app.web.middleware import UNSAFE_METHODS
+from app.web.writer import memory_only
 
 
+@memory_only
 async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+@memory_only
 async def get_session(request: Request) -> Session:
     session: Session = request.state.db.get()
     return session
 
 
+@memory_only
 async def get_signer(request: Request) -> LinkSigner:
     signer: LinkSigner = request.app.state.signer
     return signer
@@ -47,6 +51,7 @@ SignerDep = Annotated[LinkSigner, Depends(get_signer)]
 RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
+@memory_only
 async def posted_form(request: Request) -> FormData:
     """The posted form (parsed once; CSRF checking reads the same copy, and the page for a
     database that cannot store gives it back to the person)."""
@@ -85,6 +90,7 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt="openspace.identity")
 
 
+@memory_only
 async def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
     raw = request.cookies.get(IDENTITY_COOKIE)
     if not raw:
@@ -122,6 +128,7 @@ def remember(response: Response, visitor: Visitor, settings: Settings) -> None:
     )
 
 
+@memory_only
 async def verify_csrf(request: Request) -> None:
     """Refuse an unsafe request that does not carry this browser's CSRF token."""
     if request.method not in UNSAFE_METHODS:
@@ -219,15 +226,13 @@ def joined(request: Request, code: str, session: SessionDep, visitor: VisitorDep
     """Both looked up in one trip to a worker thread (participant pages are the busiest).
 
     The page speaks one of the languages the event offers."""
-    event = event_service.event_by_code(session, code)
+    event, participant = event_and_participant(session, code, visitor.participants)
     held = visitor.participants.get(str(event.id)) if event is not None else None
     looked_up(request, event is not None, bool(held))
     if event is None:
         raise HTTPException(404, _("There is no event with this code."))
     i18n.narrow(event.offered, request.headers.get("accept-language", ""))
-    if not held or len(held) != 2:
-        return Joined(event, None)
-    return Joined(event, participant_in(session, event, held[0], held[1]))
+    return Joined(event, participant)
 
 
 JoinedDep = Annotated[Joined, Depends(joined)]

@@ -17,6 +17,7 @@ from app.config import Settings
 from app.i18n import _
 from app.web.common import IDENTITY_COOKIE
 from app.web.middleware import UNSAFE_METHODS
+from app.web.writer import memory_only
 
 WINDOW = 60.0
 # Per minute: (per person, per address).
@@ -140,6 +141,7 @@ def looked_up(request: Request, found: bool, member: bool) -> None:
         limiter.note("code", address)
 
 
+@memory_only
 async def rate_limited(request: Request) -> None:
     """Router dependency of the participant pages: refuse a post beyond the limits with 429."""
     if request.method not in UNSAFE_METHODS:

@@ -38,6 +38,7 @@ from app.web.deps import (
 from app.web.forms import form_values, once_key, row_ids, validate
 from app.web.limits import rate_limited
 from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
+from app.web.writer import memory_only
 
 router = APIRouter(
     route_class=OneTripRoute,
@@ -241,6 +242,7 @@ def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
     raise Refused(_("This topic has been taken off the wall."))
 
 
+@memory_only
 async def attendee(
     request: Request, code: str, session: SessionDep, visitor: VisitorDep
 ) -> Attendee:

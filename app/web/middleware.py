@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import i18n
 from app.db import Database, StorageFault
 from app.web.errors import storage_fault_page
+from app.web.writer import MEMORY_ONLY, OneWriter
 
 log = logging.getLogger("openspace")
 
@@ -38,13 +40,15 @@ CSRF_COOKIE = "openspace_csrf"
 class RequestSession:
     """The request's database session, opened on first use.
 
-    On SQLite a request that writes holds `gate` (one writer at a time in this process)
-    while its route runs and commits; see OneTripRoute."""
+    On SQLite a request that writes has its turn at `gate` (one writer at a time in this
+    process) while its route runs and commits; see OneTripRoute."""
 
-    def __init__(self, database: Database, write: bool, gate: anyio.Lock | None = None) -> None:
+    def __init__(self, database: Database, write: bool, gate: OneWriter | None = None) -> None:
         self._database = database
         self._write = write
         self.gate = gate
+        # The route runs whole in the writer's thread (OneTripRoute.writes_in_one_trip).
+        self.in_one_trip = False
         self.session: Session | None = None
 
     def get(self) -> Session:
@@ -75,10 +79,10 @@ class _Gates:
         # Commits get threads of their own: if they queued behind request handlers that
         # wait for the write lock, the lock holder could never commit and release it.
         self.finishers = anyio.CapacityLimiter(64)
-        # SQLite has one writer at a time. Queue writers here, where waiting costs nothing,
-        # rather than in worker threads blocked on the database lock: a lock holder that
-        # needs one more thread to finish would otherwise wait behind them.
-        self.sqlite_writers = anyio.Lock()
+        # SQLite has one writer at a time. Writers queue for their turn here, without a
+        # worker thread blocked on the database lock: a lock holder that needs one more
+        # thread to finish would otherwise wait behind them.
+        self.sqlite_writers = OneWriter()
         # No more requests hold a database session at once than the pool has connections.
         # Beyond that they wait here, holding nothing, instead of in worker threads blocked
         # on the pool while the requests that hold connections wait for a thread. On SQLite
@@ -124,18 +128,25 @@ class OneTripRoute(APIRoute):
     """A route that keeps the write lock no longer than it needs, and a plain (sync) route
     that does its database work in one trip to a worker thread.
 
-    On SQLite one request writes at a time. A writer queues for the lock here, on the event
-    loop where waiting costs nothing, once its whole request has arrived and been routed;
-    it commits before letting go. A plain route's dependencies that wait for it
-    (LookedUpInThread) are looked up, in the order of its parameters, before its own code
-    runs (who is asking is known before what they sent is read); then it answers, and its
-    transaction is committed, in the same thread.
+    A plain route's dependencies that wait for it (LookedUpInThread) are looked up, in the
+    order of its parameters, before its own code runs (who is asking is known before what
+    they sent is read); then it answers, and its transaction is committed, in the same
+    thread.
+
+    On SQLite one request writes at a time, in the writer's thread (OneWriter). A plain
+    route whose other dependencies never ask the database runs there whole, once its
+    request has been read and checked (`writes_in_one_trip`). Any other writer has its turn
+    for the whole of its route, once its request has arrived; it commits before letting go.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not inspect.iscoroutinefunction(endpoint) and not getattr(endpoint, _ONE_TRIP, False):
+        plain = not inspect.iscoroutinefunction(endpoint)
+        if plain and not getattr(endpoint, _ONE_TRIP, False):
             endpoint = _in_one_trip(endpoint)
         super().__init__(path, endpoint, **kwargs)
+        self.writes_in_one_trip = getattr(endpoint, _ONE_TRIP, False) and all(
+            getattr(call, MEMORY_ONLY, False) for call in _dependencies(self.dependant)
+        )
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -144,8 +155,11 @@ class OneTripRoute(APIRoute):
             holder = _request_session.get()
             if holder is None or holder.gate is None:
                 return await handle(request)
+            if self.writes_in_one_trip:
+                holder.in_one_trip = True
+                return await handle(request)
             await request.body()
-            async with holder.gate:
+            async with holder.gate.held():
                 try:
                     response = await handle(request)
                 except BaseException:
@@ -162,17 +176,35 @@ _ONE_TRIP = "openspace_one_trip"
 
 
 def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)  # FastAPI reads the parameters of the function it wraps
-    def answer(*args: Any, **kwargs: Any) -> Any:
-        for value in kwargs.values():
-            if isinstance(value, LookedUpInThread):
-                value.look_up()
-        response = endpoint(*args, **kwargs)
+    def in_thread(kwargs: dict[str, Any]) -> Any:
+        try:
+            for value in kwargs.values():
+                if isinstance(value, LookedUpInThread):
+                    value.look_up()
+            response = endpoint(**kwargs)
+        except BaseException:
+            if (holder := _request_session.get()) is not None:
+                holder.finish(False)
+            raise
         finish_with(response)
         return response
 
+    @functools.wraps(endpoint)  # FastAPI reads the parameters of the function it wraps
+    async def answer(**kwargs: Any) -> Any:
+        holder = _request_session.get()
+        if holder is not None and holder.gate is not None and holder.in_one_trip:
+            return await holder.gate.run(functools.partial(in_thread, kwargs))
+        return await anyio.to_thread.run_sync(in_thread, kwargs)
+
     setattr(answer, _ONE_TRIP, True)
     return answer
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _dependencies(dependency)
 
 
 def _loop_gates(sessions: int = 1) -> _Gates:

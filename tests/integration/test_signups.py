@@ -1,20 +1,24 @@
 """Seats: never more people than the room takes, one seat per slot, waitlists in order."""
 
 import random
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.db import Database
-from app.models import Event, Participant, SignUp, Slot, Space, Topic, WaitlistEntry
+from app.models import Event, Participant, Role, SignUp, Slot, Space, Topic, WaitlistEntry
 from app.models.agenda import TopicCreate
+from app.services import events as event_service
 from app.services import marketplace, signups, wall
 from app.services.errors import Refused
 from app.services.signups import SessionFull
-from tests.factories import Factory, placed_topic
+from tests.conftest import phone
+from tests.factories import PASSWORD, Factory, placed_topic
 
 
 def _sign_up(database: Database, event: Event, topic: Topic, person: Participant) -> None:
@@ -291,3 +295,66 @@ def test_swapping_sessions_across_times_keeps_everyone_in_both(
         assert session.exec(select(func.count()).select_from(WaitlistEntry)).one() == 0
     assert set(_seated(database, early)) == {both.id, only_early.id}
     assert _seated(database, late) == [both.id]
+
+
+def test_phones_and_the_facilitator_writing_at_once_through_the_server(
+    live_server: str, database: Database, make: Factory
+) -> None:
+    """24 phones sign up, queue and leave at once while the facilitator swaps their sessions
+    back and forth: every answer is an answer (no 5xx), and no seat is given twice."""
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    topics = [
+        placed_topic(make, event, slot, make.space(event, f"Room {n}", 3), f"Topic {n}")
+        for n in range(3)
+    ]
+    facilitator = make.organiser()
+    with database.write() as session:
+        event_service.add_team_member(session, event, facilitator.email, "", Role.facilitator)
+    desk = httpx.Client(base_url=live_server, timeout=30)
+    desk.get("/")
+    logged_in = desk.post(
+        "/login",
+        data={
+            "email": facilitator.email,
+            "password": PASSWORD,
+            "csrf_token": desk.cookies["openspace_csrf"],
+        },
+    )
+    assert logged_in.status_code == 303
+    phones = [phone(live_server, event, f"P{n}", timeout=30) for n in range(24)]
+    rng = random.Random(11)
+    taps = [
+        (browser, rng.choice(topics), rng.choice(["sign-up", "sign-up", "waitlist", "leave"]))
+        for browser in phones
+        for _ in range(10)
+    ]
+    rng.shuffle(taps)
+
+    def tap(move: tuple[httpx.Client, Topic, str]) -> int:
+        browser, topic, action = move
+        url = f"/e/{event.join_code}/topics/{topic.id}/{action}"
+        return browser.post(url, data={"csrf_token": browser.cookies["openspace_csrf"]}).status_code
+
+    def swap(n: int) -> int:
+        one, other = topics[n % 2], topics[2]
+        with database.read() as session:
+            cell = session.get(Topic, other.id)
+            assert cell is not None
+            target = f"{cell.slot_id}:{cell.space_id}"
+        url = f"/facilitate/{event.id}/topics/{one.id}/move"
+        return desk.post(
+            url, data={"cell": target, "csrf_token": desk.cookies["openspace_csrf"]}
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        swaps = [pool.submit(swap, n) for n in range(12)]
+        statuses = Counter(pool.map(tap, taps))
+        swapped = Counter(done.result() for done in swaps)
+    for browser in [desk, *phones]:
+        browser.close()
+    assert swapped == {303: 12}
+    assert all(status < 500 for status in statuses), statuses
+    assert statuses[303] > 60, statuses  # people really moved
+    with database.read() as session:
+        _assert_invariants(session, topics)
