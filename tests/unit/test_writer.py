@@ -2,11 +2,22 @@
 
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import anyio
 import pytest
 
 from app.web.writer import OneWriter
+
+T = TypeVar("T")
+
+
+def _run(main: Callable[[], Awaitable[T]]) -> T:
+    """anyio.run in a thread of its own (the browser tests keep an event loop in this one)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, main).result()
 
 
 def test_writes_run_one_at_a_time_in_order_of_arrival() -> None:
@@ -35,7 +46,7 @@ def test_writes_run_one_at_a_time_in_order_of_arrival() -> None:
                 await anyio.sleep(0)  # arrive in this order
         return results
 
-    assert anyio.run(main) == [n * n for n in range(30)]
+    assert _run(main) == [n * n for n in range(30)]
     assert [n for what, n in log if what == "start"] == list(range(30))
 
 
@@ -49,7 +60,7 @@ def test_a_held_turn_keeps_every_other_write_waiting_until_it_ends() -> None:
             await anyio.sleep(0.05)
             order.append("held work done")
 
-    anyio.run(main)
+    _run(main)
     assert order == ["held work done", "write"]
 
 
@@ -70,7 +81,7 @@ def test_a_queued_write_runs_to_its_end_even_if_its_request_is_cancelled() -> No
             assert finished == ["stored"]
 
     threading.Timer(0.2, release.set).start()
-    anyio.run(main)
+    _run(main)
     assert finished == ["stored"]
 
 
@@ -85,7 +96,7 @@ def test_a_failed_write_reaches_its_request_and_the_next_write_still_runs() -> N
             await writer.run(fail)
         return await writer.run(lambda: "next")
 
-    assert anyio.run(main) == "next"
+    assert _run(main) == "next"
 
 
 def test_the_thread_ends_when_idle_and_starts_again_with_the_next_write() -> None:
@@ -99,4 +110,4 @@ def test_the_thread_ends_when_idle_and_starts_again_with_the_next_write() -> Non
         second = await writer.run(threading.current_thread)
         assert second is not first and second.name == "openspace-writer"
 
-    anyio.run(main)
+    _run(main)
