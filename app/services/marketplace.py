@@ -313,6 +313,7 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     if keep.id == duplicate.id:
         raise Refused(_("Choose two different topics to merge."))
     assert keep.id is not None and duplicate.id is not None
+    signups.lock_slots(session, [keep.slot_id, duplicate.slot_id])
     for participant_id in conveners(session, duplicate):
         if participant_id not in conveners(session, keep):
             session.add(CoConvener(topic_id=keep.id, participant_id=participant_id))

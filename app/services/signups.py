@@ -10,18 +10,22 @@ a statement costs more than running it on SQLite (marks_of: 1.1 ms built each ti
 built once).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.i18n import _, lazy
 from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
 from app.models.base import utcnow
 from app.services.errors import Refused
 from app.services.events import agenda_changed
+
+MOVED = lazy("This session has just been moved. Look at the wall again and choose.")
 
 
 class SessionFull(Refused):
@@ -52,14 +56,14 @@ _SEATS_TAKEN = (
     select(func.count()).select_from(SignUp).where(SignUp.topic_id == bindparam("topic_id"))
 )
 # Where a person stands towards one session, once its slot is locked, in one round trip:
-# its seats taken, the person's seat in the slot (its id and session), and whether they
-# wait for it.
+# its seats taken, the person's seat in the slot (its id and session), whether they wait
+# for it, and whether it is still in that slot.
 _IN_SLOT = (
     col(SignUp.participant_id) == bindparam("participant_id"),
     col(SignUp.slot_id) == bindparam("slot_id"),
 )
 _MY_SEAT = select(SignUp.id, SignUp.topic_id).where(*_IN_SLOT)
-_STANDING = select(
+_STANDING = sa_select(  # SQLModel's own select takes at most four columns
     _SEATS_TAKEN.scalar_subquery(),
     select(SignUp.id).where(*_IN_SLOT).scalar_subquery(),
     select(SignUp.topic_id).where(*_IN_SLOT).scalar_subquery(),
@@ -69,6 +73,8 @@ _STANDING = select(
         col(WaitlistEntry.participant_id) == bindparam("participant_id"),
     )
     .exists(),
+    # The topic's slot now: it was read before the slot was locked, and may have moved.
+    select(Topic.slot_id).where(col(Topic.id) == bindparam("topic_id")).scalar_subquery(),
 )
 _GIVE_UP_SEAT = (
     delete(SignUp)
@@ -111,6 +117,16 @@ def _lock_slot(session: Session, slot_id: int) -> Slot:
     return session.exec(_LOCK_SLOT, params={"slot_id": slot_id}).one()
 
 
+def lock_slots(session: Session, slot_ids: Iterable[int | None]) -> None:
+    """Lock the rows of these slots, always in the same order, before changing which topic
+    is where in them or who sits in them. A seat's row checks its topic's row, so a change
+    that locked a topic's row before its slot could deadlock with a sign-up in that slot
+    (PostgreSQL found one: a facilitator swapping two sessions of one slot while people
+    signed up to them)."""
+    for slot_id in sorted({slot_id for slot_id in slot_ids if slot_id}):
+        _lock_slot(session, slot_id)
+
+
 def _open_session(
     session: Session, event: Event, topic: Topic, now: datetime | None = None
 ) -> tuple[int, int]:
@@ -144,7 +160,9 @@ class _Standing:
 
 def _standing(session: Session, topic_id: int, slot_id: int, participant_id: int) -> _Standing:
     params = {"topic_id": topic_id, "slot_id": slot_id, "participant_id": participant_id}
-    taken, seat_id, seat_topic, waiting = session.execute(_STANDING, params=params).one()
+    taken, seat_id, seat_topic, waiting, now_in = session.execute(_STANDING, params=params).one()
+    if now_in != slot_id:
+        raise Refused(str(MOVED))
     seat = (seat_id, seat_topic) if seat_id is not None else None
     return _Standing(taken, seat, bool(waiting))
 
@@ -307,10 +325,7 @@ def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> in
     both sessions). A seat whose holder is already booked at the new time is given up (their
     other seat stays); taking a topic off the wall turns its seats into waitlist places, so
     they come back when it is placed again. Returns how many seats were given up."""
-    slot_ids: set[int] = {slot for _, slot in moves if slot}
-    slot_ids |= {topic.slot_id for topic, _ in moves if topic.slot_id}
-    for locked in sorted(slot_ids):  # always the same order: two moves cannot deadlock
-        _lock_slot(session, locked)
+    lock_slots(session, [slot for _, slot in moves] + [topic.slot_id for topic, _ in moves])
     target = {topic.id: slot for topic, slot in moves}
     seats = session.exec(
         select(SignUp).where(col(SignUp.topic_id).in_(list(target))).order_by(col(SignUp.id))

@@ -36,6 +36,7 @@ def _put(session: Session, moves: list[tuple[Topic, int | None, int | None]]) ->
 
     Returns how many seats were given up because their holders were booked at the new time.
     """
+    signups.lock_slots(session, [slot for _, slot, _ in moves] + [t.slot_id for t, _, _ in moves])
     given_up = signups.move_sign_ups(
         session, [(topic, slot_id) for topic, slot_id, _ in moves if topic.slot_id != slot_id]
     )
@@ -90,6 +91,13 @@ def move_by_facilitator(
     Returns the topic that was swapped, if any, and how many people lost their seat because
     they were already booked in the new slot (they are on the waitlist instead).
     """
+    was_in = topic.slot_id
+    # The slots first, then the topics as they are now (two moves at once: the second sees
+    # where the first put them; see signups.lock_slots).
+    signups.lock_slots(session, [slot_id, was_in])
+    session.refresh(topic)
+    if topic.slot_id != was_in:
+        raise Refused(str(signups.MOVED))
     if slot_id is None or space_id is None:
         return None, _put(session, [(topic, None, None)])
     _cell(session, event, slot_id, space_id)

@@ -19,7 +19,7 @@ from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import marketplace, signups, wall
-from app.services.errors import Refused
+from app.services.errors import NotFound, Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
 from app.web import live
@@ -35,6 +35,7 @@ from app.web.deps import (
     joined,
     verify_csrf,
 )
+from app.web.errors import status_line
 from app.web.forms import form_values, once_key, row_ids, validate
 from app.web.limits import rate_limited
 from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
@@ -183,7 +184,7 @@ class Attendee(LookedUpInThread):
     def topic(self, topic_id: int) -> Topic:
         topic = marketplace.topic_of(self.session, self.event, topic_id)
         if topic.hidden:
-            raise Refused(_("This topic has been taken off the wall."))
+            raise NotFound(str(GONE))
         return topic
 
     def act(self, form: FormData, action: Callable[[], object], *, anchor: str = "") -> Response:
@@ -206,6 +207,10 @@ class Attendee(LookedUpInThread):
         if wants_fragment(self.request) and fragment in FRAGMENTS and row_id(fragment_id):
             only = {"slot_id" if fragment == "slot" else "topic_id": int(fragment_id)}
             ctx = self.wall_context(**only)
+            if fragment != "slot" and not ctx["cards"]:
+                # The topic has left the wall (hidden or merged): there is no card to draw
+                # again, so the reason goes in the status line.
+                return status_line(error or str(GONE), 409)
             ctx.update(error=error, error_anchor=anchor, next=back, fragment_id=fragment_id)
             return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
         ctx = self.wall_context()
@@ -227,6 +232,9 @@ class Attendee(LookedUpInThread):
         }
 
 
+# Why a topic is no longer there for participants (hidden by the facilitator).
+GONE = lazy("This topic has been taken off the wall.")
+
 FRAGMENTS = {
     "slot": "participant/_slot.html",
     "card": "participant/_topic_card.html",
@@ -239,7 +247,7 @@ def _card(ctx: dict[str, Any], topic_id: int) -> marketplace.TopicCard:
     for card in cards:
         if card.topic.id == topic_id:
             return card
-    raise Refused(_("This topic has been taken off the wall."))
+    raise NotFound(str(GONE))
 
 
 @memory_only

@@ -24,7 +24,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const box = banner();
   const status = event.detail.xhr ? event.detail.xhr.status : 0;
   if (!box || !box.dataset.fromServer || status < 200 || status >= 400) return;
-  if (isLive(event.detail.elt)) return; // a live refresh is not what they sent
+  if (liveRefresh(event)) return; // a live refresh is not what they sent
   box.hidden = true;
   box.textContent = "";
   delete box.dataset.fromServer;
@@ -38,7 +38,7 @@ let lastAction = null;
 let lastCard = null;
 
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (isLive(event.detail.elt)) return; // only what the person pressed counts
+  if (liveRefresh(event)) return; // only what the person pressed counts
   const active = document.activeElement;
   const form = active && active.closest && active.closest("form");
   lastAction = form ? form.getAttribute("action") : null;
@@ -47,7 +47,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 });
 
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (isLive(event.detail.elt)) return; // a live refresh never moves anyone's focus
+  if (liveRefresh(event)) return; // a live refresh never moves anyone's focus
   const target = event.detail.target;
   if (!target || !target.querySelector) return;
   const problem = target.querySelector('[aria-invalid="true"], .error[role="alert"]');
@@ -72,6 +72,14 @@ document.addEventListener("htmx:afterSwap", (event) => {
 // refresh waits until they leave it.
 function isLive(elt) {
   return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
+}
+
+// Whether a swap is a live part's own refresh. A swap's events fire on its target, so
+// `detail.elt` is where the answer goes: a button pressed inside a live part swaps into
+// it too. What asked is the request's own element.
+function liveRefresh(event) {
+  const config = event.detail.requestConfig;
+  return isLive((config && config.elt) || event.detail.elt);
 }
 
 function waitUntilLeft(elt) {
@@ -100,7 +108,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 // out until they leave too.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const elt = event.detail.elt;
-  if (!isLive(elt) || !elt.contains(document.activeElement)) return;
+  if (!liveRefresh(event) || !elt.contains(document.activeElement)) return;
   event.detail.shouldSwap = false;
   waitUntilLeft(elt);
 });

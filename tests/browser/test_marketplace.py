@@ -269,3 +269,22 @@ def test_a_pause_gives_back_what_was_sent_and_goes_once_it_goes_through(
     app.state.limiter = Limiter()
     page.get_by_role("button", name="Send it again").click()
     expect(page.get_by_role("heading", level=1, name="Rain gardens")).to_be_visible()
+
+
+def test_on_the_topic_page_a_tap_shows_its_answer_at_once(phones: Phones, make: Factory) -> None:
+    """With htmx, on a topic's own page: sign up, and the page says so at once, with "Leave"
+    in place of "Sign up" (the live part around the button once kept the answer out, as if
+    it were a live refresh arriving while the person was inside)."""
+    event = make.event()
+    slot = make.slot(event, time(10, 45), time(11, 45))
+    topic = placed_topic(make, event, slot, make.space(event, "Hall", 30), "Walking buses")
+    page = join(phones(), event.join_code, "Ada")
+    page.goto(f"/e/{event.join_code}/topics/{topic.id}")
+    settled(page)
+    status = page.locator("#topic-status")
+    status.get_by_role("button", name="Sign up").click()
+    expect(status).to_contain_text("1 of 30 seats taken")
+    expect(status.get_by_role("button", name="Leave")).to_be_visible()
+    status.get_by_role("button", name="Leave").click()
+    expect(status).to_contain_text("0 of 30 seats taken")
+    expect(status.get_by_role("button", name="Sign up")).to_be_visible()

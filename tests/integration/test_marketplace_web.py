@@ -453,3 +453,28 @@ def test_a_room_or_topic_that_is_not_there_is_not_found(
     assert room.status_code == 404 and "No such space" in text_of(room.text)
     topic = client.get(f"/e/{event.join_code}/topics/{day[3].id + 1000}")
     assert topic.status_code == 404 and "merged or removed" in text_of(topic.text)
+
+
+def test_a_tap_on_a_topic_taken_off_the_wall_meanwhile_says_why(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    """The topic page was open when the facilitator hid the topic: its page is gone (404),
+    and a tap on its button says why in the status line (it once answered 500)."""
+    event, slot, _booth, hall = day
+    topic = placed_topic(make, event, slot, hall, "Walking buses")
+    _join(client, event)
+    with database.write() as session:
+        marketplace.set_hidden(session, session.get(Topic, topic.id), True)
+    page = client.get(f"/e/{event.join_code}/topics/{topic.id}")
+    assert page.status_code == 404 and "taken off the wall" in text_of(page.text)
+    for topic_id in (topic.id, topic.id + 1000):
+        tap = post_form(
+            client,
+            f"/e/{event.join_code}/topics/{topic_id}/sign-up",
+            {"fragment": "status", "fragment_id": str(topic_id)},
+            headers=HX,
+        )
+        assert tap.status_code == 409  # type: ignore[attr-defined]
+        assert tap.headers["HX-Retarget"] == "#connection"  # type: ignore[attr-defined]
+        assert "taken off the wall" in tap.text or "no such topic" in tap.text  # type: ignore[attr-defined]
+    assert count(database, SignUp) == 0
