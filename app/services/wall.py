@@ -67,7 +67,10 @@ def place_by_convener(
     if slot.ends_at <= utcnow():
         raise Refused(_("That slot is over."))
     taken = _occupant(session, slot_id, space_id)
-    if taken is not None and taken.id != topic.id:
+    moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
+    if taken is not None and taken.id != topic.id and taken.hidden:
+        moves.append((taken, None, None))  # a hidden topic gives its place up
+    elif taken is not None and taken.id != topic.id:
         raise Refused(
             _(
                 "Someone has just put “%(title)s” there. Choose another free place.",
@@ -76,7 +79,7 @@ def place_by_convener(
         )
     try:
         with session.begin_nested():
-            _put(session, [(topic, slot_id, space_id)])
+            _put(session, moves)
     except IntegrityError:
         # Another convener's topic went into this cell a moment earlier.
         session.refresh(topic)
@@ -105,6 +108,8 @@ def move_by_facilitator(
     if other is not None and other.id == topic.id:
         return None, 0
     moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
+    if other is not None and other.hidden:  # nobody sees it there: it gives its place up
+        return None, _put(session, [*moves, (other, None, None)])
     if other is not None:  # the two swap: the other takes this one's place, or leaves the wall
         moves.append((other, topic.slot_id, topic.space_id))
     return other, _put(session, moves)

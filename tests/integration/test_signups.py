@@ -358,3 +358,46 @@ def test_phones_and_the_facilitator_writing_at_once_through_the_server(
     assert statuses[303] > 60, statuses  # people really moved
     with database.read() as session:
         _assert_invariants(session, topics)
+
+
+def test_a_hidden_topic_gives_its_place_on_the_wall_up(database: Database, make: Factory) -> None:
+    """Nobody sees a hidden topic on the wall, so its place is offered as free: a convener or
+    the facilitator who takes it gets it (it once answered "Someone has just put <the hidden
+    topic> there", and the facilitator's move "swapped places" with it). Its seats become
+    waitlist places, so they come back if it is restored and placed again."""
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    hall, garden = make.space(event, "Hall", 30), make.space(event, "Garden", 30)
+    hidden = placed_topic(make, event, slot, hall, "Hidden")
+    other_hidden = placed_topic(make, event, slot, garden, "Also hidden")
+    person = make.participant(event, "Ada")
+    _sign_up(database, event, hidden, person)
+    with database.write() as session:
+        for topic in (hidden, other_hidden):
+            marketplace.set_hidden(session, session.get(Topic, topic.id), True)
+    convener = make.participant(event, "Convener")
+    with database.write() as session:
+        mine = marketplace.propose_topic(
+            session, event, convener, TopicCreate(title="Mine"), at_the_desk=True
+        )
+        wall.place_by_convener(session, event, mine, slot.id or 0, hall.id or 0)
+        desk = marketplace.propose_topic(
+            session, event, convener, TopicCreate(title="Desk"), at_the_desk=True
+        )
+        swapped, _given_up = wall.move_by_facilitator(session, event, desk, slot.id, garden.id)
+        assert swapped is None
+    with database.read() as session:
+        assert (
+            session.get_one(Topic, mine.id).space_id,
+            session.get_one(Topic, desk.id).space_id,
+        ) == (
+            hall.id,
+            garden.id,
+        )
+        assert not session.get_one(Topic, hidden.id).placed
+        assert not session.get_one(Topic, other_hidden.id).placed
+        assert _seated(database, hidden) == []
+        waiting = session.exec(
+            select(WaitlistEntry.participant_id).where(WaitlistEntry.topic_id == hidden.id)
+        )
+        assert list(waiting) == [person.id]
