@@ -71,18 +71,32 @@ class Served:
     process: subprocess.Popen[bytes]
     output: list[str]
 
-    def rss_kib(self) -> int:
-        """Resident memory of the server (and its worker processes), in KiB."""
-        total = 0
+    def _pids(self) -> list[int]:
+        """The server's process and its worker processes."""
         pids = [self.process.pid]
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         if children.exists():
             pids += [int(p) for p in children.read_text().split()]
-        for pid in pids:
+        return pids
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server (and its worker processes), in KiB."""
+        total = 0
+        for pid in self._pids():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         return total
+
+    def cpu_seconds(self) -> float:
+        """Processor time the server (and its worker processes) has used so far: user and
+        system. Less noisy than throughput on a shared machine: it counts the work, not the
+        waiting."""
+        ticks = 0
+        for pid in self._pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 import httpx
-from common import SECRET, TLS, closed_loop, open_loop, percentiles, server
+from common import SECRET, TLS, closed_loop, open_loop, percentiles, start_server
 from overbook import prepared
 from sqlmodel import select
 
@@ -61,7 +61,9 @@ async def main_async(args: argparse.Namespace) -> None:
     big = big_sessions(database)
     signer = LinkSigner(SECRET)
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    with server(url, workers=args.workers) as (base, output):
+    served = start_server(url, workers=args.workers)
+    base, output = served.base, served.output
+    try:
         # Idle connections are dropped before the server's 5 s keep-alive ends, so a request
         # never goes out on a connection the server is closing.
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
@@ -90,11 +92,15 @@ async def main_async(args: argparse.Namespace) -> None:
         for client in clients[:20]:  # warm up
             await toggle(client, 0)
             await toggle(client, 1)
+        before = served.cpu_seconds()
         signup_rate, signup_lat, signup_st = await closed_loop(clients, toggle, args.per_client)
+        signup_cpu = (served.cpu_seconds() - before) / signup_st.total()
+        before = served.cpu_seconds()
         try:
             bare_rate, bare_lat, bare_st = await closed_loop(clients, bare, args.per_client)
         except httpx.HTTPError:
             raise SystemExit("the server stopped answering:\n" + "".join(output[-40:])) from None
+        bare_cpu = (served.cpu_seconds() - before) / bare_st.total()
         fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
 
         etags: dict[int, str] = {}
@@ -121,6 +127,8 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         for client in clients:
             await client.aclose()
+    finally:
+        served.stop()
     print(
         f"sign-up load on {kind}, {args.workers} worker(s), {args.clients} clients, "
         f"{time.strftime('%Y-%m-%d')}"
@@ -128,6 +136,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(line("sign-up/leave, closed loop", signup_rate, signup_lat, signup_st))
     print(line("bare endpoint, closed loop", bare_rate, bare_lat, bare_st))
     print(f"  sign-up throughput / bare endpoint throughput: {signup_rate / bare_rate:.0%}")
+    print(
+        f"  server processor time per request: sign-up/leave {1000 * signup_cpu:.2f} ms, "
+        f"bare endpoint {1000 * bare_cpu:.2f} ms ({bare_cpu / signup_cpu:.0%})"
+    )
     print(line(f"sign-up/leave, open loop at {args.rate:.0f}/s", fixed_rate, fixed_lat, fixed_st))
     print(
         line(
