@@ -324,8 +324,10 @@ def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> in
     """Seats follow their topics to new slots, all at once (a swap keeps a person's seats in
     both sessions). A seat whose holder is already booked at the new time is given up (their
     other seat stays); taking a topic off the wall turns its seats into waitlist places, so
-    they come back when it is placed again. Returns how many seats were given up."""
-    lock_slots(session, [slot for _, slot in moves] + [topic.slot_id for topic, _ in moves])
+    they come back when it is placed again. Returns how many seats were given up.
+
+    The caller has locked the slots these topics leave and enter (`lock_slots`), before it
+    changed the topics."""
     target = {topic.id: slot for topic, slot in moves}
     seats = session.exec(
         select(SignUp).where(col(SignUp.topic_id).in_(list(target))).order_by(col(SignUp.id))
