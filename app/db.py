@@ -16,6 +16,8 @@ from sqlmodel import Session
 from app.config import Settings
 
 WRITE_OPTION = "openspace_write"
+# A write transaction that starts only if the database is free at once (SQLITE_BUSY if not).
+NO_WAIT_OPTION = "openspace_no_wait"
 
 
 # SQLite's primary result codes, and PostgreSQL's SQLSTATEs, for a store that cannot take writes.
@@ -66,8 +68,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(settings: Settings) -> Engine:
-    """An engine for the configured database, tuned for concurrent writers."""
+def make_engine(settings: Settings, autocheckpoint: bool = True) -> Engine:
+    """An engine for the configured database, tuned for concurrent writers.
+
+    Without `autocheckpoint`, a SQLite commit never copies the write-ahead log back into the
+    database file (the one commit in a thousand pages that does so also waits for the disk):
+    `Database.checkpoint` does it, off the requests' way."""
     url = normalise_url(settings.database_url)
     if not url.startswith("sqlite"):
         return create_engine(
@@ -99,13 +105,22 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front, so they queue on busy_timeout instead of
         # failing with "database is locked" when a read transaction tries to upgrade.
-        if conn.get_execution_options().get(WRITE_OPTION):
+        options = conn.get_execution_options()
+        if options.get(NO_WAIT_OPTION):
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+        elif options.get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
@@ -116,9 +131,9 @@ def make_engine(settings: Settings) -> Engine:
 class Database:
     """The engine plus the two ways to open a session: to read, or to write."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, autocheckpoint: bool = True) -> None:
         self.settings = settings
-        self.engine = make_engine(settings)
+        self.engine = make_engine(settings, autocheckpoint)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         # Called after each commit with the changes it made (see app.broker).
         self.on_commit: list[Callable[[list[Any]], None]] = []
@@ -152,6 +167,16 @@ class Database:
         """A read-only session for scripts and background work."""
         with self.session(write=False) as session:
             yield session
+
+    def checkpoint(self) -> None:
+        """Copy what SQLite's write-ahead log holds into the database file, as far as it can
+        without waiting for anyone (readers keep the pages they read; writers go on)."""
+        if self.settings.is_sqlite:
+            with self.engine.connect() as conn:
+                # Outside any transaction: a connection that has one open cannot checkpoint.
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def ping(self) -> None:
         """Ask the database one trivial question; raises if it does not answer."""

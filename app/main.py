@@ -131,10 +131,24 @@ def install_error_pages(app: FastAPI) -> None:
         )
 
 
+async def checkpoint_forever(database: Database, every_seconds: float = 1.0) -> None:
+    """Copy SQLite's write-ahead log into the database file now and then, in a thread, so
+    that no request's commit does it (nor waits for the disk while it does)."""
+    if not database.settings.is_sqlite:
+        return
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await run_in_threadpool(database.checkpoint)
+        except DBAPIError:  # a full or vanished disk: the requests report it; try again later
+            log.warning("could not checkpoint the database", exc_info=True)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The OpenSpace web application."""
     settings = settings or get_settings()
-    database = Database(settings)
+    # Commits leave SQLite's log for `checkpoint_forever` to copy into the database file.
+    database = Database(settings, autocheckpoint=False)
     broker = make_broker(database)
     live = Live(database, broker, lambda event: absolute(settings, f"/j/{event.join_code}"))
 
@@ -142,11 +156,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await broker.start()
         live.end_streams_on_exit()
-        housekeeping = asyncio.create_task(release_free_memory_forever())
+        housekeeping = [
+            asyncio.create_task(release_free_memory_forever()),
+            asyncio.create_task(checkpoint_forever(database)),
+        ]
         try:
             yield
         finally:
-            housekeeping.cancel()
+            for task in housekeeping:
+                task.cancel()
             await live.stop()
             await broker.stop()
 

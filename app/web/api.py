@@ -3,7 +3,7 @@ action list, and every export."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from app.web.common import download
 from app.web.deps import RowId, SessionDep, SettingsDep
 from app.web.exports import MEDIA, event_file, file_name
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
 
@@ -118,7 +119,7 @@ async def audited_api(request: Request, organiser: ApiOrganiser) -> None:
     )
 
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/api/v1",
     tags=["api"],

@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -35,8 +35,9 @@ from app.web.common import ICS, absolute, download, qr_inline
 from app.web.deps import FacilitatedEvent, RowId, SessionDep, SettingsDep, SignerDep
 from app.web.middleware import OneTripRoute
 from app.web.participant import device_path
+from app.web.routing import Router
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/events/{event_id}",
     dependencies=[Depends(audited_download)],

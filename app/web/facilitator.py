@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -40,9 +40,10 @@ from app.web.deps import (
 )
 from app.web.forms import form_values, row_ids, validate, whole_number
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
 FLASH_COOKIE = "openspace_notice"
-router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])
+router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])
 
 
 @router.get("/f/{token}")

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Depends, HTTPException
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -20,8 +20,9 @@ from app.web.facilitator import Facilitation, FacilitationDep
 from app.web.forms import form_values, row_ids, validate, whole_number
 from app.web.middleware import OneTripRoute
 from app.web.outcomes import update_link
+from app.web.routing import Router
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/facilitate/{event_id}",
     dependencies=[Depends(verify_csrf), Depends(audited)],

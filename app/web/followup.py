@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from app.i18n import _
@@ -16,8 +16,9 @@ from app.web.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csr
 from app.web.forms import FormErrors, form_values, validate
 from app.web.middleware import OneTripRoute
 from app.web.outcomes import STATUSES, update_link
+from app.web.routing import Router
 
-router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
+router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 
 
 def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:

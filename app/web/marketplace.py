@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -39,9 +39,10 @@ from app.web.errors import status_line
 from app.web.forms import form_values, once_key, row_ids, validate
 from app.web.limits import rate_limited
 from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
-from app.web.writer import memory_only
+from app.web.routing import Router
+from app.web.writer import memory_only, quick_write, writing_on_the_loop
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/e/{code}",
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],
@@ -259,7 +260,9 @@ async def attendee(
 
 def _not_on_the_event_loop() -> None:
     """Looking the visitor up asks the database: never on the event loop, which would stop
-    every other request while it waits."""
+    every other request while it waits (but for a quick write, which holds the database)."""
+    if writing_on_the_loop():
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -344,6 +347,7 @@ async def topic_page(topic_id: RowId, me: AttendeeDep) -> Response:
 
 
 @router.post("/topics/{topic_id}/interest")
+@quick_write
 def mark_interest(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     interested = form.get("interested") == "1"
     return me.act(
@@ -398,6 +402,7 @@ SEAT_ACTIONS: dict[str, Callable[[Session, Event, Topic, Participant], object]] 
 
 
 @router.post("/topics/{topic_id}/{action}")
+@quick_write
 def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) -> Response:
     """Sign up (switching within the slot), leave, join or leave the waitlist."""
     act = SEAT_ACTIONS.get(action)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ import anyio.to_thread
 from anyio.lowlevel import RunVar
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -26,9 +27,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
-from app.db import Database, StorageFault
+from app.db import NO_WAIT_OPTION, Database, StorageFault
 from app.web.errors import storage_fault_page
-from app.web.writer import MEMORY_ONLY, OneWriter
+from app.web.writer import MEMORY_ONLY, QUICK_WRITE, OneWriter, on_the_loop
 
 log = logging.getLogger("openspace")
 
@@ -55,6 +56,21 @@ class RequestSession:
         if self.session is None:
             self.session = self._database.session(write=self._write)
         return self.session
+
+    def begin_now(self) -> bool:
+        """Open the write transaction if the database is free this instant; False, with
+        nothing open, if another connection (another process, say) holds the write lock."""
+        session = self.get()
+        try:
+            session.connection(execution_options={NO_WAIT_OPTION: True})
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+            # The same session goes on (the route's dependencies hold it): its next
+            # transaction starts the usual way, waiting for the lock.
+            session.rollback()
+            return False
+        return True
 
     def finish(self, commit: bool) -> None:
         if self.session is None:
@@ -176,7 +192,7 @@ _ONE_TRIP = "openspace_one_trip"
 
 
 def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    def in_thread(kwargs: dict[str, Any]) -> Any:
+    def whole(kwargs: dict[str, Any]) -> Any:
         try:
             for value in kwargs.values():
                 if isinstance(value, LookedUpInThread):
@@ -189,12 +205,17 @@ def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         finish_with(response)
         return response
 
+    quick = getattr(endpoint, QUICK_WRITE, False)
+
     @functools.wraps(endpoint)  # FastAPI reads the parameters of the function it wraps
     async def answer(**kwargs: Any) -> Any:
         holder = _request_session.get()
         if holder is not None and holder.gate is not None and holder.in_one_trip:
-            return await holder.gate.run(functools.partial(in_thread, kwargs))
-        return await anyio.to_thread.run_sync(in_thread, kwargs)
+            if quick and holder.gate.idle and holder.begin_now():
+                with on_the_loop():
+                    return whole(kwargs)
+            return await holder.gate.run(functools.partial(whole, kwargs))
+        return await anyio.to_thread.run_sync(whole, kwargs)
 
     setattr(answer, _ONE_TRIP, True)
     return answer

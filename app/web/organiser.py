@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, TypeVar
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlmodel import Session
@@ -37,8 +37,9 @@ from app.web.deps import (
 )
 from app.web.forms import FormErrors, form_values, validate
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/organiser",
     dependencies=[Depends(verify_csrf), Depends(audited)],

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from app.config import Settings
@@ -37,8 +37,9 @@ from app.web.forms import (
 from app.web.limits import rate_limited
 from app.web.marketplace import Attendee, AttendeeDep
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/e/{code}",
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],

@@ -1,6 +1,6 @@
 """Participant pages: join with a name, the event on a phone, continue on another device."""
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -32,8 +32,9 @@ from app.web.forms import form_values, once_key, validate
 from app.web.limits import rate_limited
 from app.web.marketplace import AttendeeDep
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
-router = APIRouter(
+router = Router(
     route_class=OneTripRoute,
     prefix="/e/{code}",
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from app import i18n
@@ -13,8 +13,9 @@ from app.web import live
 from app.web.common import absolute
 from app.web.deps import SessionDep, SettingsDep, SignerDep
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
-router = APIRouter(route_class=OneTripRoute)
+router = Router(route_class=OneTripRoute)
 
 
 def displayed_event(request: Request, token: str, session: SessionDep, signer: SignerDep) -> Event:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from app import i18n
@@ -24,8 +24,9 @@ from app.web.deps import (
 from app.web.forms import form_values
 from app.web.limits import looked_up
 from app.web.middleware import OneTripRoute
+from app.web.routing import Router
 
-router = APIRouter(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
+router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 # What a phone keeps for pages shown without a connection.
 OFFLINE_ASSETS = ("css/app.css", "js/app.js", HTMX, HTMX_SSE, "img/favicon.svg")
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -17,8 +17,9 @@ from app.web.audit import audited
 from app.web.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
 from app.web.middleware import OneTripRoute
 from app.web.outcomes import update_link
+from app.web.routing import Router
 
-router = APIRouter(route_class=OneTripRoute, prefix="/organiser", dependencies=[Depends(audited)])
+router = Router(route_class=OneTripRoute, prefix="/organiser", dependencies=[Depends(audited)])
 
 
 def _tracker(

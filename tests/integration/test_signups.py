@@ -1,6 +1,8 @@
 """Seats: never more people than the room takes, one seat per slot, waitlists in order."""
 
 import random
+import sqlite3
+import time as time_module
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
@@ -401,3 +403,81 @@ def test_a_hidden_topic_gives_its_place_on_the_wall_up(database: Database, make:
             select(WaitlistEntry.participant_id).where(WaitlistEntry.topic_id == hidden.id)
         )
         assert list(waiting) == [person.id]
+
+
+def _sqlite_file(database: Database) -> str:
+    if not database.settings.is_sqlite:
+        pytest.skip("SQLite's write lock and log file")
+    return str(database.engine.url.database)
+
+
+def test_a_sign_up_waits_for_another_program_while_the_server_answers_everyone_else(
+    live_server: str, database: Database, make: Factory
+) -> None:
+    """A backup or a command holds SQLite's write lock for a while: a sign-up sent meanwhile
+    waits for it (no error) and is stored once the lock is free, and while it waits the
+    server still answers other people's pages."""
+    path = _sqlite_file(database)
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    topic = placed_topic(make, event, slot, make.space(event, "Room", 3))
+    signing, reading = phone(live_server, event, "Ada", 60), phone(live_server, event, "Bo", 60)
+    other_program = sqlite3.connect(path, isolation_level=None)
+    other_program.execute("BEGIN IMMEDIATE")
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(
+                signing.post,
+                f"/e/{event.join_code}/topics/{topic.id}/sign-up",
+                data={"csrf_token": signing.cookies["openspace_csrf"]},
+            )
+            time_module.sleep(0.5)
+            assert not pending.done()  # it waits for the other program
+            wall_page = reading.get(f"/e/{event.join_code}/wall", timeout=5)
+            assert wall_page.status_code == 200
+            assert topic.title in wall_page.text
+            assert httpx.get(f"{live_server}/healthz", timeout=5).status_code == 200
+            assert not pending.done()
+            other_program.execute("COMMIT")
+            assert pending.result(timeout=30).status_code == 303
+    finally:
+        if other_program.in_transaction:
+            other_program.execute("ROLLBACK")
+        other_program.close()
+        signing.close()
+        reading.close()
+    assert len(_seated(database, topic)) == 1
+
+
+def test_a_copy_of_the_database_file_alone_holds_a_sign_up_within_seconds(
+    live_server: str, database: Database, make: Factory
+) -> None:
+    """Copying only the .db file (a quick backup) keeps what the server stored seconds ago:
+    the server moves its write-ahead log into the file by itself."""
+    path = _sqlite_file(database)
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    topic = placed_topic(make, event, slot, make.space(event, "Room", 3))
+    browser = phone(live_server, event, "Ada")
+    signed = browser.post(
+        f"/e/{event.join_code}/topics/{topic.id}/sign-up",
+        data={"csrf_token": browser.cookies["openspace_csrf"]},
+    )
+    browser.close()
+    assert signed.status_code == 303
+
+    def in_the_file_alone() -> int:
+        # immutable=1: read the file as it is on disk, without its log.
+        view = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            query = "SELECT count(*) FROM signup WHERE topic_id = ?"
+            return int(view.execute(query, (topic.id,)).fetchone()[0])
+        except sqlite3.DatabaseError:  # caught halfway through a page being written
+            return 0
+        finally:
+            view.close()
+
+    deadline = time_module.monotonic() + 15
+    while in_the_file_alone() == 0 and time_module.monotonic() < deadline:
+        time_module.sleep(0.2)
+    assert in_the_file_alone() == 1
