@@ -43,7 +43,7 @@ class Seat:
     topic: Topic
 
 
-_LOCK_SLOT = select(Slot).where(Slot.id == bindparam("slot_id")).with_for_update()
+_LOCK_SLOT = sa_select(col(Slot.id)).where(col(Slot.id) == bindparam("slot_id")).with_for_update()
 # The slot's row is locked; what a sign-up needs to know of it and the space comes along
 # (plain values: loading the two as objects cost more than the query).
 _LOCK_SESSION = (
@@ -113,8 +113,8 @@ _PLACE = (
 )
 
 
-def _lock_slot(session: Session, slot_id: int) -> Slot:
-    return session.exec(_LOCK_SLOT, params={"slot_id": slot_id}).one()
+def _lock_slot(session: Session, slot_id: int) -> None:
+    session.execute(_LOCK_SLOT, params={"slot_id": slot_id}).one()
 
 
 def lock_slots(session: Session, slot_ids: Iterable[int | None]) -> None:

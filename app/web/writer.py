@@ -3,7 +3,8 @@
 SQLite lets one transaction write at a time. Handing that turn from request to request on the
 event loop leaves it idle in between: the loop has to notice that one writer let go, wake the
 next, and send it to a worker thread, while it also reads and answers everything else. Here
-the next write starts in the same thread as soon as the last one has committed.
+the next write starts in the same thread as soon as the last one has committed. A quick write
+that finds nothing queued here and the database free skips the thread (`quick_write`).
 """
 
 import asyncio
