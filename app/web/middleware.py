@@ -105,6 +105,10 @@ class _Gates:
         # one connection is kept for the one writer, so that it never waits behind readers
         # while holding the write lock (every other writer waits behind it).
         self.sessions = anyio.Semaphore(max(1, sessions - 1))
+        # PostgreSQL: writes of one session queue for its slot's row lock anyway; more of
+        # them at once than a few per core only add threads that wait for Python's lock
+        # between round trips, and take connections the pages need.
+        self.writers = anyio.Semaphore(2 * (os.cpu_count() or 1) + 2)
 
 
 _gates: RunVar[_Gates] = RunVar("openspace_gates")
@@ -268,9 +272,18 @@ class TransactionMiddleware:
         scope.setdefault("state", {})["db"] = holder
         _request_session.set(holder)
         # The one SQLite writer, inside the write gate, has its own connection.
-        sessions = None if write and self.sqlite else _loop_gates(self.max_sessions).sessions
+        gates = _loop_gates(self.max_sessions)
+        sessions = None if write and self.sqlite else gates.sessions
+        writers = gates.writers if write and not self.sqlite else None
+        if writers is not None:
+            await writers.acquire()
         if sessions is not None:
-            await sessions.acquire()
+            try:
+                await sessions.acquire()
+            except BaseException:
+                if writers is not None:
+                    writers.release()
+                raise
         held = True
 
         async def done(commit: bool) -> None:
@@ -280,6 +293,8 @@ class TransactionMiddleware:
                 held = False
                 if sessions is not None:
                     sessions.release()
+                if writers is not None:
+                    writers.release()
 
         replaced = False
 
