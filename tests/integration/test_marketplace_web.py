@@ -143,6 +143,11 @@ def test_sign_up_full_waitlist_and_my_agenda(
         full = post_form(second, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {"next": wall})
         assert full.status_code == 409
         assert "This session is full. You can join its waitlist." in full.text
+        # Without JavaScript the page is the whole wall: the reason opens it, with a link
+        # down to the session, which may be far below.
+        opening = text_of(full.text.split('id="wall-slots"')[0])
+        assert "This session is full. You can join its waitlist. Go to the session" in opening
+        assert f'href="#topic-{tiny.id}"' in full.text.split('id="wall-slots"')[0]
         assert "Join the waitlist" in full.text
         queued = post_form(
             second, f"/e/{event.join_code}/topics/{tiny.id}/waitlist", {"next": wall}
