@@ -90,6 +90,12 @@ def install_error_pages(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404 and message == "Not Found":
             message = _("The address may be mistyped, or the page may have moved.")
+        if exc.status_code == 405 and message == "Method Not Allowed":
+            # Typically a form's address opened again (reloaded, bookmarked, shared).
+            message = _(
+                "This address only takes what a form sends: it is not a page to open. "
+                "Go back to the page and use its button."
+            )
         if is_api(request):
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers

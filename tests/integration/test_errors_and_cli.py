@@ -38,6 +38,15 @@ def test_unknown_page_is_the_apps_404(client: TestClient) -> None:
     assert 'class="site-header"' in response.text
 
 
+def test_opening_a_forms_address_says_what_to_do(client: TestClient, make: Factory) -> None:
+    event = make.event()
+    response = client.get(f"/e/{event.join_code}/topics/1/sign-up")
+    assert response.status_code == 405
+    assert "it is not a page to open. Go back to the page and use its button." in text_of(
+        response.text
+    )
+
+
 def test_unknown_event_code_in_address_is_friendly(client: TestClient) -> None:
     response = client.get("/e/QQQQQQ/join")
     assert response.status_code == 404
