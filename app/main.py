@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -146,7 +147,7 @@ async def checkpoint_forever(database: Database, every_seconds: float = 1.0) -> 
         await asyncio.sleep(every_seconds)
         try:
             await run_in_threadpool(database.checkpoint)
-        except DBAPIError:  # a full or vanished disk: the requests report it; try again later
+        except (DBAPIError, sqlite3.Error):  # a full or vanished disk: requests report it
             log.warning("could not checkpoint the database", exc_info=True)
 
 
