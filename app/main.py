@@ -124,6 +124,11 @@ def install_error_pages(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if is_api(request):
             return await request_validation_exception_handler(request, exc)
+        if all(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            # /topics/abc: no page has that address.
+            return error_page(
+                request, 404, _("The address may be mistyped, or the page may have moved.")
+            )
         return error_page(
             request, 422, _("Part of the address or form was not in the expected form.")
         )

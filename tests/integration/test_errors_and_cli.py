@@ -65,7 +65,11 @@ def test_numbers_no_row_can_have_are_refused_not_a_server_error(
         _token, secret = accounts.create_api_token(session, organiser, "")
     log_in(client, organiser.email)
     too_big = str(2**31)  # one past PostgreSQL's INTEGER
-    assert client.get(f"/organiser/events/{too_big}").status_code == 422
+    # An address no page can have is a 404, as any unknown address.
+    assert client.get(f"/organiser/events/{too_big}").status_code == 404
+    not_a_topic = client.get(f"/e/{event.join_code}/topics/abc")
+    assert not_a_topic.status_code == 404
+    assert "The address may be mistyped" in not_a_topic.text
     person = client.get(f"/events/{event.id}/print/person", params={"participant": too_big})
     assert person.status_code == 422
     api = client.get(f"/api/v1/events/{too_big}", headers={"Authorization": f"Bearer {secret}"})
