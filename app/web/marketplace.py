@@ -188,8 +188,12 @@ class Attendee(LookedUpInThread):
             raise NotFound(str(GONE))
         return topic
 
-    def act(self, form: FormData, action: Callable[[], object], *, anchor: str = "") -> Response:
-        """Carry out an action; answer with the changed part (htmx) or the page it came from."""
+    def act(
+        self, form: FormData, action: Callable[[], object], *, anchor: str = "", done: str = ""
+    ) -> Response:
+        """Carry out an action; answer with the changed part (htmx) or the page it came from.
+
+        `done` says what happened, beside the changed part, where the part alone would not."""
         back = str(form.get("next") or "")
         if not back.startswith(self.home):
             back = self.home + "/wall"
@@ -212,7 +216,13 @@ class Attendee(LookedUpInThread):
                 # The topic has left the wall (hidden or merged): there is no card to draw
                 # again, so the reason goes in the status line.
                 return status_line(error or str(GONE), 409)
-            ctx.update(error=error, error_anchor=anchor, next=back, fragment_id=fragment_id)
+            ctx.update(
+                error=error,
+                notice=done if error is None else "",
+                error_anchor=anchor,
+                next=back,
+                fragment_id=fragment_id,
+            )
             return render(self.request, FRAGMENTS[fragment], ctx, status_code=status)
         ctx = self.wall_context()
         ctx.update(error=error, error_anchor=anchor, next=back)
@@ -412,6 +422,8 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
         form,
         lambda: act(me.session, me.event, me.topic(topic_id), me.participant),
         anchor=f"topic-{topic_id}",
+        # A full session shows no trace of the seat just given up (someone waiting has it).
+        done=_("You left this session.") if action == "leave" else "",
     )
 
 

@@ -170,6 +170,18 @@ def test_sign_up_full_waitlist_and_my_agenda(
     assert count(database, WaitlistEntry) == 0
     assert count(database, SignUp) == 2
 
+    # Leaving: the answer says so beside the session (a full session's card would look
+    # the same as before, its seat given to someone waiting).
+    left = post_form(
+        client,
+        f"/e/{event.join_code}/topics/{big.id}/leave",
+        {"next": wall, "fragment": "slot", "fragment_id": str(slot.id)},
+        headers=HX,
+    )
+    assert left.status_code == 200
+    assert "You left this session." in text_of(left.text)
+    assert count(database, SignUp) == 1
+
 
 def test_convener_places_own_topic_and_a_race_loser_is_told(
     app: object,
