@@ -70,8 +70,12 @@ def test_the_kept_wall_is_shown_without_a_connection(
     expect(page.get_by_role("status").filter(has_text=NO_CONNECTION)).to_have_count(1)
 
     # The home page was kept too: a link followed offline shows it, not Chromium's error page.
+    page.set_viewport_size({"width": 390, "height": 400})  # a small phone
     page.get_by_role("navigation", name="Event").get_by_role("link", name="My agenda").click()
     expect(page.get_by_text("Hello, Zofia Wiśniewska")).to_be_visible()
+    # The link named "My agenda" lands on the agenda, not on the event's details above it.
+    expect(page.get_by_role("heading", name="My agenda")).to_be_in_viewport()
+    page.set_viewport_size({"width": 390, "height": 844})
     expect(_banner(page)).to_contain_text(NO_CONNECTION)
     page.screenshot(path=str(screenshots / "participant-phone-offline.png"), full_page=True)
 
