@@ -225,3 +225,19 @@ window.addEventListener("load", () => {
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register("/sw.js").catch(() => {});
 }
+
+// The live counts carry the fill bar and interest count of every session that changed; a
+// page shows some of them (a topic's page, one). Put in those this page has: htmx's own
+// out-of-band swap logs an error for each one it cannot find.
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  if (event.detail.type !== "counts") return;
+  event.preventDefault();
+  const parts = document.createElement("template");
+  parts.innerHTML = event.detail.data;
+  for (const part of Array.from(parts.content.children)) {
+    const here = part.id ? document.getElementById(part.id) : null;
+    if (!here) continue;
+    part.removeAttribute("hx-swap-oob");
+    here.replaceWith(part);
+  }
+});

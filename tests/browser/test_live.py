@@ -53,12 +53,24 @@ def test_projector_and_phones_follow_sign_ups_and_announcements(
     watching = join(context(**PHONE), event.join_code, "Amara")
     watching.goto(f"/e/{event.join_code}/wall")
     connected(watching)
+    # A third is on their agenda, which shows no session's fill bar: the counts reach it too.
+    agenda = join(context(**PHONE), event.join_code, "Chidi")
+    agenda.goto(f"/e/{event.join_code}")
+    connected(agenda)
+    errors: list[str] = []
+    agenda.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    agenda.evaluate(
+        "window.countsHeard = 0; document.addEventListener('htmx:sseBeforeMessage',"
+        " e => { if (e.detail.type === 'counts') window.countsHeard += 1 })"
+    )
     signing = join(context(**PHONE), event.join_code, "Bartosz")
     signing.goto(f"/e/{event.join_code}/wall")
     signing.get_by_role("button", name="Sign up").click()
     expect(signing.get_by_text("You have a seat here")).to_be_visible()
     expect(projector.locator(".screen-wall")).to_contain_text("1/3", timeout=2000)
     expect(watching.locator(".fill")).to_contain_text("1 of 3 seats taken", timeout=2000)
+    agenda.wait_for_function("window.countsHeard > 0", timeout=5000)
+    assert errors == []  # htmx logged an error for each fill bar the page does not show
     expect(watching.get_by_role("button", name="Sign up")).to_be_visible()  # still theirs
 
     # An announcement reaches the phone (politely, without taking focus) and the projector.
