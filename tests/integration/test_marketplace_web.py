@@ -2,6 +2,7 @@
 
 import re
 from datetime import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -134,6 +135,13 @@ def test_sign_up_full_waitlist_and_my_agenda(
     big = placed_topic(make, event, slot, hall, "Big")
     _join(client, event, "First")
     wall = f"/e/{event.join_code}/wall"
+
+    def tap_on_wall(topic: Topic, action: str) -> Any:
+        """The first person taps on the wall with htmx: the slot is drawn again."""
+        url = f"/e/{event.join_code}/topics/{topic.id}/{action}"
+        form = {"next": wall, "fragment": "slot", "fragment_id": str(slot.id)}
+        return post_form(client, url, form, headers=HX)
+
     seated = post_form(client, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {"next": wall})
     assert seated.status_code == 303 and seated.headers["location"].startswith(wall)
     assert "You have a seat here" in client.get(wall).text
@@ -157,12 +165,7 @@ def test_sign_up_full_waitlist_and_my_agenda(
         assert "Waitlist for Tiny : you are number 1." in home
 
         # The first person switches with one tap; the waiting one is promoted at once.
-        switch = post_form(
-            client,
-            f"/e/{event.join_code}/topics/{big.id}/sign-up",
-            {"next": wall, "fragment": "slot", "fragment_id": str(slot.id)},
-            headers=HX,
-        )
+        switch = tap_on_wall(big, "sign-up")
         assert switch.status_code == 200
         assert switch.text.lstrip().startswith(f'<section class="panel slot" id="slot-{slot.id}"')
         home = text_of(second.get(f"/e/{event.join_code}").text)
@@ -172,12 +175,7 @@ def test_sign_up_full_waitlist_and_my_agenda(
 
     # Leaving: the answer says so beside the session (a full session's card would look
     # the same as before, its seat given to someone waiting).
-    left = post_form(
-        client,
-        f"/e/{event.join_code}/topics/{big.id}/leave",
-        {"next": wall, "fragment": "slot", "fragment_id": str(slot.id)},
-        headers=HX,
-    )
+    left = tap_on_wall(big, "leave")
     assert left.status_code == 200
     assert "You left this session." in text_of(left.text)
     assert count(database, SignUp) == 1
