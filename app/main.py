@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, StorageFault
-from app.i18n import _
+from app.i18n import _, lazy
 from app.memory import release_free_memory_forever
 from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
@@ -59,6 +59,9 @@ from app.web.schema import document_pages
 
 log = logging.getLogger("openspace")
 
+# What a 404 for an address no page has says.
+UNKNOWN_ADDRESS = lazy("The address may be mistyped, or the page may have moved.")
+
 
 def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
@@ -90,7 +93,7 @@ def install_error_pages(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404 and message == "Not Found":
-            message = _("The address may be mistyped, or the page may have moved.")
+            message = str(UNKNOWN_ADDRESS)
         if exc.status_code == 405 and message == "Method Not Allowed":
             # Typically a form's address opened again (reloaded, bookmarked, shared).
             message = _(
@@ -126,9 +129,7 @@ def install_error_pages(app: FastAPI) -> None:
             return await request_validation_exception_handler(request, exc)
         if all(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             # /topics/abc: no page has that address.
-            return error_page(
-                request, 404, _("The address may be mistyped, or the page may have moved.")
-            )
+            return error_page(request, 404, str(UNKNOWN_ADDRESS))
         return error_page(
             request, 422, _("Part of the address or form was not in the expected form.")
         )
