@@ -115,11 +115,15 @@ def make_engine(settings: Settings, autocheckpoint: bool = True) -> Engine:
         # failing with "database is locked" when a read transaction tries to upgrade.
         options = conn.get_execution_options()
         if options.get(NO_WAIT_OPTION):
-            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            # The pragmas go straight to the driver (they cannot fail, and through the
+            # engine each cost as much as the BEGIN).
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout=0")
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             finally:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+                driver.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         elif options.get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

@@ -25,7 +25,7 @@ from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
 from app.services.marketplace import TopicCard
 from app.services.proceedings import NoReportYet
-from app.templating import wants_fragment
+from app.templating import follow_template_edits, wants_fragment
 from app.web import (
     api,
     exports,
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Commits leave SQLite's log for `checkpoint_forever` to copy into the database file.
     database = Database(settings, autocheckpoint=False)
+    follow_template_edits(settings.environment == "development")
     broker = make_broker(database)
     live = Live(database, broker, lambda event: absolute(settings, f"/j/{event.join_code}"))
 

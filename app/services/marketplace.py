@@ -25,6 +25,7 @@ from app.models.base import utcnow
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 from app.services.rows import add_once
+from app.services.signups import NO_SUCH_TOPIC
 
 
 def open_marketplace(session: Session, event: Event, is_open: bool) -> None:
@@ -47,7 +48,7 @@ def topic_of(session: Session, event: Event, topic_id: int) -> Topic:
     """One of the event's topics."""
     topic = session.get(Topic, topic_id)
     if topic is None or topic.event_id != event.id:
-        raise NotFound(_("There is no such topic: it may have been merged or removed."))
+        raise NotFound(str(NO_SUCH_TOPIC))
     return topic
 
 

@@ -188,6 +188,13 @@ class Attendee(LookedUpInThread):
             raise NotFound(str(GONE))
         return topic
 
+    def place(self, topic_id: int) -> signups.TopicPlace:
+        """Where a topic is, for a tap on it (cheaper than the whole topic)."""
+        place = signups.topic_place(self.session, self.event, topic_id)
+        if place.hidden:
+            raise NotFound(str(GONE))
+        return place
+
     def act(
         self, form: FormData, action: Callable[[], object], *, anchor: str = "", done: str = ""
     ) -> Response:
@@ -403,7 +410,7 @@ def queue_pitch(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
 
 
 # Last: its path would otherwise catch the routes above it.
-SEAT_ACTIONS: dict[str, Callable[[Session, Event, Topic, Participant], object]] = {
+SEAT_ACTIONS: dict[str, Callable[[Session, Event, signups.Placed, Participant], object]] = {
     "sign-up": signups.sign_up,
     "leave": signups.leave,
     "waitlist": signups.join_waitlist,
@@ -420,7 +427,7 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
         raise HTTPException(404, _("There is no such action."))
     return me.act(
         form,
-        lambda: act(me.session, me.event, me.topic(topic_id), me.participant),
+        lambda: act(me.session, me.event, me.place(topic_id), me.participant),
         anchor=f"topic-{topic_id}",
         # A full session shows no trace of the seat just given up (someone waiting has it).
         done=_("You left this session.") if action == "leave" else "",
