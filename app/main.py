@@ -5,6 +5,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -23,7 +24,6 @@ from app.i18n import _, lazy
 from app.memory import release_free_memory_forever
 from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
-from app.services.marketplace import TopicCard
 from app.services.proceedings import NoReportYet
 from app.templating import follow_template_edits, wants_fragment
 from app.web import (
@@ -195,7 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
     app.state.wall_parts = VersionedParts[str]()
-    app.state.topic_cards = VersionedParts[list[TopicCard]](max_entries_per_event=1)
+    # The event's topic cards, slots and announcements, per agenda version (app.web.cache).
+    app.state.shared_rows = VersionedParts[list[Any]](max_entries_per_event=3)
     app.state.broker = broker
     app.state.limiter = Limiter()
     app.state.live = live

@@ -89,10 +89,20 @@ def render(
 
 
 def render_part(
-    request: Request | None, template: str, context: dict[str, Any], *, csrf_token: str = ""
+    request: Request | None,
+    template: str,
+    context: dict[str, Any],
+    *,
+    csrf_token: str = "",
+    block: str | None = None,
 ) -> str:
-    """A template as a string, with `csrf_token` in its forms (a placeholder, for sharing)."""
-    return env.get_template(template).render(_context(request, csrf_token, context))
+    """A template (or one block of it) as a string, with `csrf_token` in its forms (a
+    placeholder, for sharing)."""
+    tmpl = env.get_template(template)
+    ctx = _context(request, csrf_token, context)
+    if block is not None:
+        return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+    return tmpl.render(ctx)
 
 
 def _context(

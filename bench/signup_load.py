@@ -9,8 +9,11 @@ One event in a fresh database (the overbooking set-up, plus one 10,000-seat sess
 2. open loop: sign-ups sent at --rate requests/s for --seconds whatever the answers do;
    prints the rate achieved and p50/p99;
 3. the wall: phones reloading /e/<code>/wall at --wall-rate requests/s, with the validator
-   they were given (most reloads find nothing changed while sign-ups go on beside them);
-   prints p50/p95/p99 and how many answers were 304.
+   they were given, while a sign-up changes the wall every half second beside them (a reload
+   after a change gets the new page, one before it a 304); prints p50/p95/p99 and how many
+   answers were 304. Run twice: with httpx, as the phases above, and with phones that read
+   only the status and headers (common.RawPhone), because httpx spends about as much
+   processor time on a wall page as the server does, on the same two cores.
 """
 
 import argparse
@@ -19,7 +22,16 @@ import time
 from collections import Counter
 
 import httpx
-from common import SECRET, TLS, closed_loop, open_loop, percentiles, start_server
+from common import (
+    SECRET,
+    TLS,
+    Answered,
+    RawPhone,
+    closed_loop,
+    open_loop,
+    percentiles,
+    start_server,
+)
 from overbook import prepared
 from sqlmodel import select
 
@@ -46,6 +58,11 @@ def big_sessions(database: Database) -> list[int]:
             wall.move_by_facilitator(session, event, topic, slot.id, hall.id)
             ids.append(topic.id or 0)
         return ids
+
+
+def agenda_version(database: Database) -> int:
+    with database.read() as session:
+        return session.exec(select(Event.agenda_version)).one()
 
 
 def line(name: str, rate: float, latencies: list[float], statuses: Counter[int]) -> str:
@@ -105,26 +122,49 @@ async def main_async(args: argparse.Namespace) -> None:
 
         etags: dict[int, str] = {}
 
-        async def reload_wall(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        async def reload_wall(client: httpx.AsyncClient | RawPhone, n: int) -> Answered:
             headers = {"If-None-Match": etags[id(client)]} if id(client) in etags else {}
             response = await client.get(f"/e/{code}/wall", headers=headers)
             if "etag" in response.headers:
                 etags[id(client)] = response.headers["etag"]
             return response
 
+        # Someone none of the clients is: each of their taps changes the wall. (Before
+        # 2026-12-03 the changes were taps of the clients, who after the open loop already
+        # sat where they tapped: no tap changed anything, and nearly every reload was a 304.)
+        changer = httpx.AsyncClient(base_url=base, timeout=120, verify=TLS)
+        await changer.get(f"/e/{code}/continue/" + signer.sign("device", people[-1], 1))
+
         async def changes() -> int:
-            """Sign-ups keep happening beside the reloads: one change every 0.5 s."""
-            made = 0
+            """The wall changes beside the reloads, every 0.5 s; returns how many changes."""
+            before = agenda_version(database)
             end = time.perf_counter() + args.seconds
+            made = 0
             while time.perf_counter() < end:
-                await toggle(clients[made % len(clients)], made)
+                action = "sign-up" if made % 2 == 0 else "leave"
+                await changer.post(
+                    f"/e/{code}/topics/{big[0]}/{action}",
+                    data={"csrf_token": changer.cookies["openspace_csrf"]},
+                )
                 made += 1
                 await asyncio.sleep(0.5)
-            return made
+            return agenda_version(database) - before
 
         (wall_rate, wall_lat, wall_st), made = await asyncio.gather(
             open_loop(clients, reload_wall, args.wall_rate, args.seconds), changes()
         )
+        # The same again from phones that only read the status and headers (see RawPhone).
+        phones = [
+            RawPhone("127.0.0.1", served.port, "; ".join(f"{k}={v}" for k, v in c.cookies.items()))
+            for c in clients
+        ]
+        etags.clear()
+        (raw_rate, raw_lat, raw_st), raw_made = await asyncio.gather(
+            open_loop(phones, reload_wall, args.wall_rate, args.seconds), changes()
+        )
+        for phone in phones:
+            phone.close()
+        await changer.aclose()
         for client in clients:
             await client.aclose()
     finally:
@@ -146,6 +186,7 @@ async def main_async(args: argparse.Namespace) -> None:
             f"wall reloads at {args.wall_rate:.0f}/s ({made} changes)", wall_rate, wall_lat, wall_st
         )
     )
+    print(line(f"  the same, light client ({raw_made} changes)", raw_rate, raw_lat, raw_st))
 
 
 def main() -> None:

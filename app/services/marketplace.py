@@ -1,10 +1,9 @@
 """The marketplace: topics proposed by participants, interest in them, and their upkeep."""
 
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
 
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.i18n import _
 from app.models import (
@@ -24,7 +23,7 @@ from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
-from app.services.rows import add_once
+from app.services.rows import add_once, copy_of
 from app.services.signups import NO_SUCH_TOPIC
 
 
@@ -178,14 +177,6 @@ def set_interest(
     agenda_changed(session, topic.event_id)
 
 
-R = TypeVar("R", bound=SQLModel)
-
-
-def _copy(row: R) -> R:
-    """The row's stored values in a new object that no session tracks."""
-    return type(row).model_validate(row)
-
-
 @dataclass
 class TopicCard:
     """A topic as lists and the wall show it."""
@@ -209,10 +200,10 @@ class TopicCard:
         (a row still in a session is expired by its rollback, and read again on next use)."""
         return replace(
             self,
-            topic=_copy(self.topic),
-            convener=_copy(self.convener),
-            slot=_copy(self.slot) if self.slot else None,
-            space=_copy(self.space) if self.space else None,
+            topic=copy_of(self.topic),
+            convener=copy_of(self.convener),
+            slot=copy_of(self.slot) if self.slot else None,
+            space=copy_of(self.space) if self.space else None,
             themes=list(self.themes),
             co_conveners=list(self.co_conveners),
         )

@@ -1,4 +1,5 @@
-"""Adding a row exactly once, however many times the same form arrives at the same moment."""
+"""Rows: added exactly once, however many times the same form arrives at the same moment;
+copied out of their session to be shared."""
 
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,3 +29,9 @@ def add_once(session: Session, row: R, earlier: Callable[[], R | None]) -> tuple
             raise
         return found, False
     return row, True
+
+
+def copy_of(row: R) -> R:
+    """The row's stored values in a new object that no session tracks (a row still in a
+    session is expired by its rollback, and read again on next use)."""
+    return type(row).model_validate(row)

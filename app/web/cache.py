@@ -9,19 +9,27 @@ version. The CSRF token differs per browser: parts are rendered with a placehold
 browser's token is put in when the page is sent.
 """
 
+import functools
 import threading
-from collections.abc import Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
-from app.models import Event
+from app.models import Announcement, Event, Slot
+from app.services import events as event_service
+from app.services import live as live_service
 from app.services import marketplace
+from app.services.rows import copy_of
 
 CSRF_PLACEHOLDER = "csrf-placeholder-7d1e2a"
+# A shared page's live parts wait a delay of their own before refetching, so that a change
+# does not bring every phone back at the same moment.
+JITTER_PLACEHOLDER = "jitter-placeholder-5b3c91"
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class VersionedParts(Generic[T]):
@@ -63,16 +71,41 @@ def with_csrf(html: str, csrf_token: str) -> Markup:
     return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(csrf_token))))
 
 
-def shared_cards(request: Request, session: Session, event: Event) -> list[marketplace.TopicCard]:
-    """Every visible topic's card. A page that only reads shares one copy per agenda version
-    with every other reader (the busiest question of the day: every phone's home, wall and
-    topic pages ask it); a change reads its own, which may not be stored yet."""
+def personal(html: str, csrf_token: str, jitter: int) -> str:
+    """A shared page made personal: this browser's CSRF token, and a delay of its own."""
+    return with_csrf(html, csrf_token).replace(JITTER_PLACEHOLDER, str(jitter))
+
+
+def _shared(
+    request: Request, event: Event, what: str, read: Callable[[], list[R]], copy: Callable[[R], R]
+) -> list[R]:
+    """What every reader of one agenda version sees alike, read once per version and shared
+    (as copies no session tracks) by every page that only reads; a change reads its own,
+    which may not be stored yet."""
     if request.method != "GET":
-        return marketplace.topic_cards(session, event)
-    cache: VersionedParts[list[marketplace.TopicCard]] = request.app.state.topic_cards
+        return read()
+    cache: VersionedParts[list[Any]] = request.app.state.shared_rows
     key = (event.id, event.join_code)
-    cards = cache.get(key, event.agenda_version, "visible")
-    if cards is None:
-        cards = [card.detached() for card in marketplace.topic_cards(session, event)]
-        cache.put(key, event.agenda_version, "visible", cards)
-    return cards
+    rows: list[R] | None = cache.get(key, event.agenda_version, what)
+    if rows is None:
+        rows = [copy(row) for row in read()]
+        cache.put(key, event.agenda_version, what, rows)
+    return rows
+
+
+def shared_cards(request: Request, session: Session, event: Event) -> list[marketplace.TopicCard]:
+    """Every visible topic's card (the busiest question of the day: every phone's home, wall
+    and topic pages ask it)."""
+    read = functools.partial(marketplace.topic_cards, session, event)
+    return _shared(request, event, "cards", read, marketplace.TopicCard.detached)
+
+
+def shared_slots(request: Request, session: Session, event: Event) -> list[Slot]:
+    """The event's slots in time order."""
+    return _shared(request, event, "slots", lambda: event_service.slots(session, event), copy_of)
+
+
+def shared_announcements(request: Request, session: Session, event: Event) -> list[Announcement]:
+    """The newest announcements still standing (every participant page shows them)."""
+    read = functools.partial(live_service.announcements, session, event)
+    return _shared(request, event, "announcements", read, copy_of)

@@ -49,6 +49,7 @@ from app.services import convergence, marketplace, outcomes, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.templating import render_part
+from app.web.cache import shared_announcements
 from app.web.forms import whole_number
 
 GAP = 0.3  # seconds between two updates of one page, at least
@@ -608,12 +609,17 @@ def known_version(last_event_id: str | None, query_version: str | None) -> int |
     return None
 
 
-def page_parts(session: Session, event: Event) -> dict[str, Any]:
+def jitter() -> int:
+    """How long a live part waits before refetching, in ms: spreads many phones out."""
+    return random.randint(100, 1500)
+
+
+def page_parts(request: Request, session: Session, event: Event) -> dict[str, Any]:
     """What every live participant page adds: its stream, and the announcements."""
     return {
         "live_url": f"/e/{event.join_code}/live?v={event.agenda_version}",
-        "announcements": live_service.announcements(session, event),
-        "jitter": random.randint(100, 1500),  # spread the refetches of many phones out
+        "announcements": shared_announcements(request, session, event),
+        "jitter": jitter(),
     }
 
 

@@ -1,11 +1,13 @@
 """Participant pages of the marketplace and the wall: propose, show interest, sign up."""
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,7 +25,14 @@ from app.services.errors import NotFound, Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
 from app.web import live
-from app.web.cache import CSRF_PLACEHOLDER, VersionedParts, shared_cards, with_csrf
+from app.web.cache import (
+    CSRF_PLACEHOLDER,
+    JITTER_PLACEHOLDER,
+    VersionedParts,
+    personal,
+    shared_cards,
+    shared_slots,
+)
 from app.web.common import agenda_etag, conditional, see_other
 from app.web.deps import (
     FormDep,
@@ -133,7 +142,7 @@ class Attendee(LookedUpInThread):
             cards = marketplace.topic_cards(
                 self.session, self.event, topic_id=topic_id, slot_id=slot_id
             )
-        board = self._board(cards, event_service.slots(self.session, self.event))
+        board = self._board(cards, shared_slots(self.request, self.session, self.event))
         return {
             "event": self.event,
             "participant": self.participant,
@@ -143,44 +152,72 @@ class Attendee(LookedUpInThread):
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
             "interests": marketplace.interests_of(self.session, self.participant),
-            **live.page_parts(self.session, self.event),
+            **live.page_parts(self.request, self.session, self.event),
         }
 
     def _board(self, cards: list[marketplace.TopicCard], slots: list[Slot]) -> wall.Wall:
         spaces = event_service.spaces(self.session, self.event)
         return wall.build_wall(self.session, self.event, cards, slots, spaces, warn=False)
 
-    def slot_sections(self) -> dict[str, Any]:
-        """The wall page's slots, each drawn once per agenda version and seat state (a phone
-        with a seat in a session, or on its waitlist, sees it differently) and then shared."""
+    def wall(self, *, block: str | None = None) -> Response:
+        """The wall page (or, for htmx, one block of it), drawn once per agenda version,
+        language and seat state, and shared: a phone with a seat in a session, or on its
+        waitlist, sees that slot differently. Each slot is drawn once per seat state too, and
+        shared by the pages that show it alike. A shared page has placeholders for the
+        browser's CSRF token and its delay before live refetches."""
         parts: VersionedParts[str] = self.request.app.state.wall_parts
         event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
-        every_slot = event_service.slots(self.session, self.event)
+        every_slot = shared_slots(self.request, self.session, self.event)
         slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)
         language = i18n.current()
         keys = {slot.id or 0: (slot.id, language, *marks.in_slot(slot.id or 0)) for slot in slots}
-        html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
-        missing = [slot for slot in slots if html[slot.id or 0] is None]
-        if missing:
-            board = self._board(shared_cards(self.request, self.session, self.event), every_slot)
-            ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
-            for slot in missing:
-                _slot, _language, seat, waiting = keys[slot.id or 0]
-                ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
-                drawn = render_part(
-                    self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
-                )
-                parts.put(event_id, version, keys[slot.id or 0], drawn)
-                html[slot.id or 0] = drawn
+        block = block if wants_fragment(self.request) else None
+        url = self.request.url  # the language form sends the browser back to it
+        page_key = ("page", block, url.path, url.query, *keys.values())
+        page = parts.get(event_id, version, page_key)
+        if page is None:
+            html = self._slot_parts(every_slot, keys)
+            ctx = {
+                "event": self.event,
+                "slots": slots,
+                "sections": {slot_id: Markup(part) for slot_id, part in html.items()},
+                **live.page_parts(self.request, self.session, self.event),
+                "jitter": JITTER_PLACEHOLDER,
+            }
+            page = render_part(
+                self.request,
+                "participant/wall.html",
+                ctx,
+                csrf_token=CSRF_PLACEHOLDER,
+                block=block,
+            )
+            parts.put(event_id, version, page_key, page)
         token = str(getattr(self.request.state, "csrf_token", ""))
-        return {
-            "event": self.event,
-            "participant": self.participant,
-            "slots": slots,
-            "sections": {slot_id: with_csrf(part or "", token) for slot_id, part in html.items()},
-            **live.page_parts(self.session, self.event),
-        }
+        return HTMLResponse(personal(page, token, live.jitter()))
+
+    def _slot_parts(
+        self, every_slot: list[Slot], keys: dict[int, tuple[Any, ...]]
+    ) -> dict[int, str]:
+        """Each slot's part of the wall, for the seat state in `keys`; drawn where not yet
+        drawn for this agenda version."""
+        parts: VersionedParts[str] = self.request.app.state.wall_parts
+        event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
+        html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
+        missing = [slot for slot in every_slot if html.get(slot.id or 0, "") is None]
+        if not missing:
+            return {slot_id: part or "" for slot_id, part in html.items()}
+        board = self._board(shared_cards(self.request, self.session, self.event), every_slot)
+        ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
+        for slot in missing:
+            _slot, _language, seat, waiting = keys[slot.id or 0]
+            ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
+            drawn = render_part(
+                self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
+            )
+            parts.put(event_id, version, keys[slot.id or 0], drawn)
+            html[slot.id or 0] = drawn
+        return {slot_id: part or "" for slot_id, part in html.items()}
 
     def topic(self, topic_id: int) -> Topic:
         topic = marketplace.topic_of(self.session, self.event, topic_id)
@@ -342,15 +379,13 @@ def propose(me: AttendeeDep, form: FormDep) -> Response:
 
 @router.get("/wall")
 async def wall_page(me: AttendeeDep) -> Response:
-    return await me.fresh(lambda: render(me.request, "participant/wall.html", me.slot_sections()))
+    return await me.fresh(me.wall)
 
 
 @router.get("/wall/slots")
 async def wall_slots(me: AttendeeDep) -> Response:
     """The wall's slots alone: what a live page fetches when the wall's layout changed."""
-    return await me.fresh(
-        lambda: render(me.request, "participant/wall.html", me.slot_sections(), block="slots")
-    )
+    return await me.fresh(functools.partial(me.wall, block="slots"))
 
 
 @router.get("/topics/{topic_id}")

@@ -84,7 +84,7 @@ def reports_page(me: AttendeeDep) -> Response:
             "mine": [line for line in lines if line.topic.id in mine],
             "lines": lines,
             "news": outcomes.news(me.session, me.event),
-            **live.page_parts(me.session, me.event),
+            **live.page_parts(me.request, me.session, me.event),
         },
     )
 
@@ -124,7 +124,7 @@ def _report_page(
             "people_name": people_name,
             "write_key": new_secret(),
             "action_key": new_secret(),
-            **live.page_parts(me.session, me.event),
+            **live.page_parts(me.request, me.session, me.event),
         },
         status_code=status_code,
     )
@@ -453,7 +453,7 @@ def _vote_page(me: Attendee, *, status_code: int = 200, error: str = "") -> Resp
             "left": me.event.dots_per_person - sum(mine.values()),
             "status_labels": STATUS_LABELS,
             "error": error,
-            **live.page_parts(me.session, me.event),
+            **live.page_parts(me.request, me.session, me.event),
         },
         status_code=status_code,
     )
@@ -565,6 +565,6 @@ def news_page(request: Request, me: AttendeeDep) -> Response:
             "event": me.event,
             "participant": me.participant,
             "news": outcomes.news(me.session, me.event, limit=100),
-            **live.page_parts(me.session, me.event),
+            **live.page_parts(me.request, me.session, me.event),
         },
     )

@@ -15,7 +15,7 @@ from app.services import participants as participant_service
 from app.services import signups
 from app.templating import render
 from app.web import live
-from app.web.cache import shared_cards
+from app.web.cache import shared_cards, shared_slots
 from app.web.common import absolute, qr_svg, see_other
 from app.web.deps import (
     FormDep,
@@ -119,11 +119,11 @@ async def event_home(me: AttendeeDep) -> Response:
                 "event": event,
                 "participant": participant,
                 "spaces": event_service.spaces(session, event),
-                "slots": event_service.slots(session, event),
+                "slots": shared_slots(me.request, session, event),
                 "agenda": signups.my_agenda(session, event, participant),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
-                **live.page_parts(session, event),
+                **live.page_parts(me.request, session, event),
             },
         )
 

@@ -391,8 +391,13 @@ def test_shared_wall_parts_stay_personal_and_current(
         for phone in (client, second, third):  # all three see the same: drawn once, shared
             page = phone.get(wall).text
             assert f'name="csrf_token" value="{csrf_token(phone)}"' in page
-            assert "csrf-placeholder" not in page
+            assert "csrf-placeholder" not in page and "jitter-placeholder" not in page
+            assert f'"X-CSRF-Token": "{csrf_token(phone)}"' in page
             assert "0 of 1 seats taken" in text_of(page)
+        # The whole page is shared too, yet each copy waits a delay of its own before a
+        # live refetch, so that a change does not bring every phone back at once.
+        delays = {re.findall(r"delay:(\d+)ms", client.get(wall).text)[0] for _ in range(12)}
+        assert len(delays) > 1
         post_form(client, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {})
         post_form(second, f"/e/{event.join_code}/topics/{tiny.id}/waitlist", {})
         first_sees = text_of(client.get(wall).text)
