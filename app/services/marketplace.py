@@ -212,6 +212,11 @@ class TopicCard:
     def full(self) -> bool:
         return self.space is not None and self.taken >= self.space.capacity
 
+    @property
+    def ended(self) -> bool:
+        """Its slot is over: nobody can sign up any more."""
+        return self.slot is not None and self.slot.ends_at <= utcnow()
+
 
 def _counts(
     session: Session, model: type[Interest | SignUp | WaitlistEntry], ids: list[int]

@@ -195,6 +195,10 @@ def build_frame(
         placed,
         [(s.id, s.starts_at, s.ends_at, s.title, s.kind) for s in ctx["slots"]],
         [(s.id, s.name, s.capacity, s.access_notes) for s in ctx["spaces"]],
+        # What a session offers changes with these: "Sign up" or "Join the waitlist", or
+        # nothing once it has ended. (The fill bars alone come with the counts.)
+        [c.topic.id for c in cards if c.full],
+        [s.id for s in ctx["slots"] if s.ends_at <= ctx["now"]],
     )
     topic_list = _signature(
         event.marketplace_open,

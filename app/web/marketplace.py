@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -71,6 +72,22 @@ LANGUAGES = [
 ]
 
 
+# What a tap did, where the changed part alone would not show it (a full session looks the
+# same after a leave: someone waiting has the seat).
+DONE = {"left": lazy("You left this session.")}
+
+
+def done_notice(request: Request) -> dict[str, str]:
+    """The notice of what a form without JavaScript just did, from the address it was sent
+    back to (`?done=…&at=…`), and the anchor of the session it concerns."""
+    done = DONE.get(request.query_params.get("done", ""))
+    at = request.query_params.get("at", "")
+    return {
+        "notice": str(done or ""),
+        "notice_anchor": at if re.fullmatch(r"topic-\d+", at) else "",
+    }
+
+
 class NotJoined(Exception):
     """The visitor has not joined this event yet."""
 
@@ -116,11 +133,14 @@ class Attendee(LookedUpInThread):
         """The page, or 304 while the agenda and this participant are unchanged."""
 
         def answer() -> Response:
+            now = utcnow()
+            every_slot = shared_slots(self.request, self.session, self.event)
             etag = agenda_etag(
                 self.request,
                 self.event.agenda_version,
                 self.participant.id,
                 self.participant.link_version,
+                sum(1 for slot in every_slot if slot.ends_at <= now),  # sessions that ended
             )
             response = conditional(self.request, etag, build)
             finish_with(response)
@@ -171,7 +191,11 @@ class Attendee(LookedUpInThread):
         slots = [slot for slot in every_slot if slot.kind == SlotKind.breakout]
         marks = signups.marks_of(self.session, self.participant)
         language = i18n.current()
-        keys = {slot.id or 0: (slot.id, language, *marks.in_slot(slot.id or 0)) for slot in slots}
+        now = utcnow()  # a slot that has ended offers nothing to sign up to any more
+        keys = {
+            slot.id or 0: (slot.id, language, slot.ends_at <= now, *marks.in_slot(slot.id or 0))
+            for slot in slots
+        }
         block = block if wants_fragment(self.request) else None
         url = self.request.url  # the language form sends the browser back to it
         page_key = ("page", block, url.path, url.query, *keys.values())
@@ -183,6 +207,7 @@ class Attendee(LookedUpInThread):
                 "slots": slots,
                 "sections": {slot_id: Markup(part) for slot_id, part in html.items()},
                 **live.page_parts(self.request, self.session, self.event),
+                **done_notice(self.request),
                 "jitter": JITTER_PLACEHOLDER,
             }
             page = render_part(
@@ -210,7 +235,7 @@ class Attendee(LookedUpInThread):
         board = self._board(shared_cards(self.request, self.session, self.event), every_slot)
         ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
         for slot in missing:
-            _slot, _language, seat, waiting = keys[slot.id or 0]
+            *_, seat, waiting = keys[slot.id or 0]
             ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
             drawn = render_part(
                 self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
@@ -237,7 +262,8 @@ class Attendee(LookedUpInThread):
     ) -> Response:
         """Carry out an action; answer with the changed part (htmx) or the page it came from.
 
-        `done` says what happened, beside the changed part, where the part alone would not."""
+        `done` (a key of DONE) says what happened where the changed part alone would not:
+        beside the part, or at the top of the page the browser is sent back to."""
         back = str(form.get("next") or "")
         if not back.startswith(self.home):
             back = self.home + "/wall"
@@ -250,6 +276,8 @@ class Attendee(LookedUpInThread):
         except Refused as refused:
             error, status = refused.message, 409
         if not wants_fragment(self.request) and error is None:
+            if done:  # said at the top of the page, with a link down to the session
+                return see_other(f"{back}{'&' if '?' in back else '?'}done={done}&at={anchor}")
             return see_other(back + (f"#{anchor}" if anchor else ""))
         fragment = str(form.get("fragment") or "")
         fragment_id = str(form.get("fragment_id") or "")
@@ -262,7 +290,7 @@ class Attendee(LookedUpInThread):
                 return status_line(error or str(GONE), 409)
             ctx.update(
                 error=error,
-                notice=done if error is None else "",
+                notice=str(DONE[done]) if done and error is None else "",
                 error_anchor=anchor,
                 next=back,
                 fragment_id=fragment_id,
@@ -392,7 +420,7 @@ async def wall_slots(me: AttendeeDep) -> Response:
 async def topic_page(topic_id: RowId, me: AttendeeDep) -> Response:
     def build() -> Response:
         ctx = me.wall_context()
-        ctx.update(me.topic_context(topic_id, ctx))
+        ctx.update(me.topic_context(topic_id, ctx), **done_notice(me.request))
         return render(me.request, "participant/topic.html", ctx)
 
     return await me.fresh(build)
@@ -465,7 +493,7 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
         lambda: act(me.session, me.event, me.place(topic_id), me.participant),
         anchor=f"topic-{topic_id}",
         # A full session shows no trace of the seat just given up (someone waiting has it).
-        done=_("You left this session.") if action == "leave" else "",
+        done="left" if action == "leave" else "",
     )
 
 

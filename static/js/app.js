@@ -8,6 +8,34 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
+// A double tap on a seat button: its second tap lands on what took the first button's place
+// (Leave, then "Sign up" under the same finger), and signed the person straight back up. For
+// a moment after htmx has put in the answer to a tap, that session takes no other tap.
+// (html[data-seat-guard] is there for that moment.)
+const SEAT_ACTION = /\/topics\/\d+\/(sign-up|leave|waitlist|leave-waitlist)$/;
+const GUARD_MS = 800;
+let guarded = null;
+const cardOf = (elt) => (elt && elt.closest && elt.closest('[id^="topic-"]')) || null;
+document.addEventListener("htmx:afterSwap", (event) => {
+  const config = event.detail.requestConfig;
+  if (!config || !SEAT_ACTION.test(config.path || "")) return;
+  const card = cardOf(config.elt);
+  guarded = card ? card.id : null;
+  document.documentElement.dataset.seatGuard = "1";
+  setTimeout(() => {
+    guarded = null;
+    delete document.documentElement.dataset.seatGuard;
+  }, GUARD_MS);
+});
+document.addEventListener("submit", (event) => {
+  const action = (event.target.getAttribute && event.target.getAttribute("action")) || "";
+  const card = cardOf(event.target);
+  if (guarded && card && card.id === guarded && SEAT_ACTION.test(action)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
 // A message the server put in the status line (a rate limit, a database that cannot store)
 // is shown, not left hidden; it stays in view at the top of the screen (see the CSS) until
 // something the person sends goes through. (htmx counts the 429 or 503 itself as a success,
@@ -68,10 +96,21 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 // Live parts ([data-live]) are fetched again when the server says they changed. Not while
-// someone is inside one (typing, or on a button): that would take their place away. The
-// refresh waits until they leave it.
+// someone is inside one, typing or moving through it by keyboard (the focus shows): that
+// would take their place away. The refresh waits until they leave it. A tapped button keeps
+// the focus too, but without showing it: nobody is in the way there, and a phone's wall
+// would otherwise never update again after its first tap.
 function isLive(elt) {
   return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
+}
+
+const TYPING =
+  'textarea, select, [contenteditable], input:not([type="button"]):not([type="submit"]):not([type="reset"]):not([type="hidden"])';
+
+function inside(elt) {
+  const active = document.activeElement;
+  if (!active || !elt.contains(active)) return false;
+  return active.matches(TYPING) || active.matches(":focus-visible");
 }
 
 // Whether a swap is a live part's own refresh. A swap's events fire on its target, so
@@ -89,7 +128,7 @@ function waitUntilLeft(elt) {
     // Look once the focus has settled: when a swap inside removed the focused button, the
     // focus is put back in here (see above) and the person has not left.
     setTimeout(() => {
-      if (!elt.dataset.waiting || elt.contains(document.activeElement)) return;
+      if (!elt.dataset.waiting || inside(elt)) return;
       elt.removeEventListener("focusout", later);
       delete elt.dataset.waiting;
       htmx.trigger(elt, "refresh");
@@ -99,7 +138,7 @@ function waitUntilLeft(elt) {
 
 document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
-  if (!isLive(elt) || !elt.contains(document.activeElement)) return;
+  if (!isLive(elt) || !inside(elt)) return;
   event.preventDefault();
   waitUntilLeft(elt);
 });
@@ -108,7 +147,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 // out until they leave too.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const elt = event.detail.elt;
-  if (!liveRefresh(event) || !elt.contains(document.activeElement)) return;
+  if (!liveRefresh(event) || !inside(elt)) return;
   event.detail.shouldSwap = false;
   waitUntilLeft(elt);
 });

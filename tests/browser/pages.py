@@ -37,10 +37,11 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 
 def settled(page: Page) -> None:
-    """htmx has finished swapping and settling, as a person would wait before going on. (A
+    """htmx has finished swapping and settling, as a person would wait before going on, and
+    the session just tapped takes taps again (app.js keeps a double tap to one action). (A
     function, not an expression: the pages' Content-Security-Policy forbids the eval that
     Playwright would poll an expression with.)"""
     page.wait_for_function(
         "() => !document.querySelector("
-        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added, html[data-seat-guard]')"
     )

@@ -108,6 +108,11 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     phones: Phones, make: Factory, screenshots: Path
 ) -> None:
     code, zofia, mohammed = _two_conveners_on_the_wall(phones, make)
+    # The second person's page hears nothing live for a while (as when a phone's stream has
+    # dropped), so their wall goes on offering a seat that is gone.
+    live = f"**/e/{code}/live*"
+    mohammed.route(live, lambda route: route.abort())
+    mohammed.reload()
     zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
     zofia_booth.get_by_role("button", name="Sign up").click()
     expect(zofia_booth).to_contain_text("You have a seat here")
@@ -134,6 +139,7 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     width = mohammed.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the wall scrolls sideways on a phone ({width}px)"
 
+    mohammed.unroute(live)
     agenda = _agenda_row(mohammed, code)
     expect(agenda).to_contain_text("No session chosen")
     expect(agenda.locator(".waiting")).to_have_text(
@@ -148,6 +154,8 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     expect(zofia_booth).not_to_contain_text("You have a seat here")
     expect(zofia_booth).to_contain_text("Full · 1 of 1 seats taken")
     expect(zofia_booth).not_to_contain_text("waiting")
+    # The one promoted sees it on the page they have open (their agenda), without reloading.
+    expect(agenda).to_contain_text(f"{BOOTH_TOPIC} · Booth", timeout=10_000)
 
     mohammed.reload()
     expect(agenda).to_contain_text(f"{BOOTH_TOPIC} · Booth")
@@ -157,6 +165,53 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
 
     mohammed.goto(f"/e/{code}/wall")
     expect(mohammed_booth).to_contain_text("You have a seat here")
+
+
+def test_the_one_promoted_from_the_waitlist_sees_it_on_the_wall_they_have_open(
+    phones: Phones, make: Factory
+) -> None:
+    _code, zofia, mohammed = _two_conveners_on_the_wall(phones, make)
+    zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
+    zofia_booth.get_by_role("button", name="Sign up").click()
+    expect(zofia_booth).to_contain_text("You have a seat here")
+    mohammed_booth = mohammed.locator(".session", has_text=BOOTH_TOPIC)
+    # Live, on the page they have open: the session is full and now offers its waitlist.
+    expect(mohammed_booth).to_contain_text("Full · 1 of 1 seats taken")
+    mohammed_booth.get_by_role("button", name="Join the waitlist").click()
+    expect(mohammed_booth).to_contain_text("You are number 1 on the waitlist.")
+    settled(mohammed)
+
+    # Their tap left the focus on the card's button; their page still updates when the
+    # seat comes to them.
+    zofia_booth.get_by_role("button", name="Leave").click()
+    expect(zofia_booth).to_contain_text("You left this session.")
+    expect(mohammed_booth).to_contain_text("You have a seat here", timeout=10_000)
+    expect(mohammed_booth).not_to_contain_text("waitlist")
+
+
+def test_a_double_tap_on_leave_does_not_sign_the_person_up_again(
+    phones: Phones, make: Factory
+) -> None:
+    _code, zofia, _mohammed = _two_conveners_on_the_wall(phones, make)
+    hall = zofia.locator(".session", has_text=HALL_TOPIC)
+    hall.get_by_role("button", name="Sign up").click()
+    expect(hall).to_contain_text("You have a seat here")
+    settled(zofia)
+    box = hall.get_by_role("button", name="Leave").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    zofia.mouse.click(x, y)
+    expect(hall).to_contain_text("You left this session.")
+    # The second tap of the double tap lands on the button now under the finger.
+    under = zofia.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('button')?.textContent", [x, y]
+    )
+    assert under is not None and "Sign up" in under
+    zofia.mouse.click(x, y)
+    zofia.wait_for_timeout(1500)
+    settled(zofia)
+    expect(hall).not_to_contain_text("You have a seat here")
+    expect(hall).to_contain_text("0 of 30 seats taken")
 
 
 def test_propose_and_sign_up_with_javascript_off(
@@ -285,6 +340,7 @@ def test_on_the_topic_page_a_tap_shows_its_answer_at_once(phones: Phones, make: 
     status.get_by_role("button", name="Sign up").click()
     expect(status).to_contain_text("1 of 30 seats taken")
     expect(status.get_by_role("button", name="Leave")).to_be_visible()
+    settled(page)
     status.get_by_role("button", name="Leave").click()
     expect(status).to_contain_text("0 of 30 seats taken")
     expect(status.get_by_role("button", name="Sign up")).to_be_visible()

@@ -1,7 +1,7 @@
 """The marketplace and the wall through the browser's eyes: forms, fragments, messages."""
 
 import re
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from app.models import (
     Topic,
     WaitlistEntry,
 )
+from app.models.base import utcnow
 from app.services import events as event_service
 from app.services import marketplace
 from tests.conftest import csrf_token, log_in, post_form, text_of
@@ -498,3 +499,50 @@ def test_a_tap_on_a_topic_taken_off_the_wall_meanwhile_says_why(
         assert tap.headers["HX-Retarget"] == "#connection"  # type: ignore[attr-defined]
         assert "taken off the wall" in tap.text or "no such topic" in tap.text  # type: ignore[attr-defined]
     assert count(database, SignUp) == 0
+
+
+def test_without_javascript_a_leave_says_so_at_the_top_of_the_page_it_returns_to(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    event, slot, _booth, hall = day
+    topic = placed_topic(make, event, slot, hall, "Cost of living")
+    _join(client, event)
+    taps = f"/e/{event.join_code}/topics/{topic.id}"
+    post_form(client, f"{taps}/sign-up", {})
+    for back in (f"/e/{event.join_code}/wall", taps):
+        post_form(client, f"{taps}/sign-up", {})
+        left = post_form(client, f"{taps}/leave", {"next": back})
+        assert left.status_code == 303
+        page = client.get(left.headers["location"]).text
+        assert "You left this session." in text_of(page)
+        assert "You have a seat here" not in text_of(page)
+        if back.endswith("/wall"):  # with a link down to the session
+            assert f'<a href="#topic-{topic.id}">Go to the session</a>' in page
+    # Only what the app itself says is shown, whatever the address holds.
+    odd = client.get(f"/e/{event.join_code}/wall?done=<b>hi</b>&at=javascript:x").text
+    assert "<b>hi</b>" not in odd and 'href="#javascript' not in odd
+    assert "You left this session." not in text_of(odd)
+
+
+def test_a_session_that_has_ended_offers_no_sign_up(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    with database.write() as session:
+        past = Slot(
+            event_id=event.id or 0,
+            starts_at=utcnow() - timedelta(hours=2),
+            ends_at=utcnow() - timedelta(hours=1),
+        )
+        session.add(past)
+    placed_topic(make, event, past, hall, "Earlier today")
+    placed_topic(make, event, slot, booth, "Later today")
+    _join(client, event)
+    wall = client.get(f"/e/{event.join_code}/wall").text
+    earlier, later = (
+        re.search(rf'<li class="session[^"]*"[^>]*>.*?{title}.*?</li>', wall, re.S)
+        for title in ("Earlier today", "Later today")
+    )
+    assert earlier is not None and later is not None
+    assert "This session has already ended." in text_of(earlier.group())
+    assert "Sign up" not in earlier.group() and "Sign up" in later.group()
