@@ -114,11 +114,11 @@ def make_engine(settings: Settings, autocheckpoint: bool = True) -> Engine:
         # Writers take the lock up front, so they queue on busy_timeout instead of
         # failing with "database is locked" when a read transaction tries to upgrade.
         options = conn.get_execution_options()
+        # What cannot fail goes straight to the driver: through the engine, each statement
+        # cost as much again (the pragmas, and a reader's BEGIN, which takes no lock).
+        driver = conn.connection.driver_connection
+        assert driver is not None
         if options.get(NO_WAIT_OPTION):
-            # The pragmas go straight to the driver (they cannot fail, and through the
-            # engine each cost as much as the BEGIN).
-            driver = conn.connection.driver_connection
-            assert driver is not None
             driver.execute("PRAGMA busy_timeout=0")
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -127,7 +127,7 @@ def make_engine(settings: Settings, autocheckpoint: bool = True) -> Engine:
         elif options.get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            conn.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
 
     return engine
 
