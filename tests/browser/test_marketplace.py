@@ -104,6 +104,16 @@ def _two_conveners_on_the_wall(phones: Phones, make: Factory) -> tuple[str, Page
     return code, zofia, mohammed
 
 
+def _take_the_last_booth_seat(page: Page) -> Locator:
+    """Take the booth's one seat on this page; returns the booth's card."""
+    booth = page.locator(".session", has_text=BOOTH_TOPIC)
+    booth.get_by_role("button", name="Sign up").click()
+    expect(booth).to_contain_text("You have a seat here")
+    expect(booth).to_contain_text("Full · 1 of 1 seats taken")
+    settled(page)
+    return booth
+
+
 def test_two_participants_propose_place_and_race_for_the_last_seat(
     phones: Phones, make: Factory, screenshots: Path
 ) -> None:
@@ -113,11 +123,7 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     live = f"**/e/{code}/live*"
     mohammed.route(live, lambda route: route.abort())
     mohammed.reload()
-    zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
-    zofia_booth.get_by_role("button", name="Sign up").click()
-    expect(zofia_booth).to_contain_text("You have a seat here")
-    expect(zofia_booth).to_contain_text("Full · 1 of 1 seats taken")
-    settled(zofia)
+    zofia_booth = _take_the_last_booth_seat(zofia)
 
     # The second person's wall still offers the seat; their tap comes a moment too late:
     # they are told the session is full and offered its waitlist, and the seat stays taken.
@@ -171,9 +177,7 @@ def test_the_one_promoted_from_the_waitlist_sees_it_on_the_wall_they_have_open(
     phones: Phones, make: Factory
 ) -> None:
     _code, zofia, mohammed = _two_conveners_on_the_wall(phones, make)
-    zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
-    zofia_booth.get_by_role("button", name="Sign up").click()
-    expect(zofia_booth).to_contain_text("You have a seat here")
+    zofia_booth = _take_the_last_booth_seat(zofia)
     mohammed_booth = mohammed.locator(".session", has_text=BOOTH_TOPIC)
     # Live, on the page they have open: the session is full and now offers its waitlist.
     expect(mohammed_booth).to_contain_text("Full · 1 of 1 seats taken")
