@@ -1,7 +1,6 @@
 """Participant pages of the marketplace and the wall: propose, show interest, sign up."""
 
 import asyncio
-import functools
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -407,13 +406,13 @@ def propose(me: AttendeeDep, form: FormDep) -> Response:
 
 @router.get("/wall")
 async def wall_page(me: AttendeeDep) -> Response:
-    return await me.fresh(me.wall)
+    return await me.fresh(lambda: me.wall())
 
 
 @router.get("/wall/slots")
 async def wall_slots(me: AttendeeDep) -> Response:
     """The wall's slots alone: what a live page fetches when the wall's layout changed."""
-    return await me.fresh(functools.partial(me.wall, block="slots"))
+    return await me.fresh(lambda: me.wall(block="slots"))
 
 
 @router.get("/topics/{topic_id}")

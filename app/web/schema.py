@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
@@ -236,7 +237,7 @@ def _read_call(reading: Reading, call: ast.Call, scope: dict[str, Any]) -> list[
     callee = _value(call.func, scope)
     if getattr(callee, "__module__", "").startswith("app.services"):
         reading.calls_domain = reading.uses_database = True
-    if callee is render:
+    if callee is render or callee is HTMLResponse:  # a page, drawn here or shared
         reading.renders = True
     elif callee is download and len(call.args) > 1:
         reading.media.update(_texts(call.args[1], scope))
