@@ -24,6 +24,7 @@ from app.models import (
     Slot,
     Space,
     Theme,
+    Topic,
 )
 from app.models.base import utcnow
 from app.models.event import EventCreate, EventUpdate, SlotCreate, SpaceCreate, ThemeCreate
@@ -325,14 +326,25 @@ def space_of(session: Session, event: Event, space_id: int) -> Space:
 
 
 def update_space(session: Session, event: Event, space_id: int, data: SpaceCreate) -> Space:
-    """Change a space's name, capacity or access notes."""
+    """Change a space's name, capacity or access notes. Seats a larger room adds go to the
+    waitlists of its sessions, in order, before anyone else can take them."""
+    from app.services import signups  # the sign-up rules live there (and use this module)
+
     space = space_of(session, event, space_id)
     if _space_name_taken(session, event, data.name, space_id):
         raise Refused(_("There is already a space with this name."), "name")
+    grows = data.capacity > space.capacity
     for key, value in data.model_dump().items():
         setattr(space, key, value)
     session.add(space)
     session.flush()
+    if grows:
+        placed = session.exec(
+            select(Topic).where(Topic.space_id == space.id, col(Topic.slot_id).is_not(None))
+        ).all()
+        signups.lock_slots(session, [topic.slot_id for topic in placed])
+        for topic in placed:
+            signups.fill_free_seats(session, topic)
     agenda_changed(session, event.id)
     return space
 

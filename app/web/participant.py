@@ -8,6 +8,7 @@ from app import i18n
 from app.db import Database
 from app.i18n import _
 from app.models import Event, Participant
+from app.models.base import utcnow
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
 from app.services import events as event_service
@@ -123,6 +124,7 @@ async def event_home(me: AttendeeDep) -> Response:
                 "agenda": signups.my_agenda(session, event, participant),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
+                "now": utcnow(),  # an ended slot invites no choice
                 **live.page_parts(me.request, session, event),
             },
         )

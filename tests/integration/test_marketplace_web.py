@@ -546,3 +546,6 @@ def test_a_session_that_has_ended_offers_no_sign_up(
     assert earlier is not None and later is not None
     assert "This session has already ended." in text_of(earlier.group())
     assert "Sign up" not in earlier.group() and "Sign up" in later.group()
+    # My agenda invites a choice only for what is still to come.
+    agenda = client.get(f"/e/{event.join_code}").text
+    assert f"wall#slot-{slot.id}" in agenda and f"wall#slot-{past.id}" not in agenda

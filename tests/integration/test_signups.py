@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from app.db import Database
 from app.models import Event, Participant, Role, SignUp, Slot, Space, Topic, WaitlistEntry
 from app.models.agenda import TopicCreate
+from app.models.event import SpaceCreate
 from app.services import events as event_service
 from app.services import marketplace, signups, wall
 from app.services.errors import Refused
@@ -481,3 +482,24 @@ def test_a_copy_of_the_database_file_alone_holds_a_sign_up_within_seconds(
     while in_the_file_alone() == 0 and time_module.monotonic() < deadline:
         time_module.sleep(0.2)
     assert in_the_file_alone() == 1
+
+
+def test_seats_a_larger_room_adds_go_to_the_waitlist_in_order(
+    database: Database, make: Factory
+) -> None:
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    booth = make.space(event, "Booth", 1)
+    topic = placed_topic(make, event, slot, booth, "Small at first")
+    seated, first, second, third = (make.participant(event) for _ in range(4))
+    _sign_up(database, event, topic, seated)
+    for person in (first, second, third):
+        with database.write() as session:
+            signups.join_waitlist(session, event, session.get(Topic, topic.id), person)
+    with database.write() as session:
+        event_service.update_space(
+            session, event, booth.id or 0, SpaceCreate(name="Booth", capacity=3)
+        )
+    assert _seated(database, topic) == [seated.id, first.id, second.id]
+    with database.read() as session:
+        assert signups.waitlist_place(session, topic.id or 0, third.id or 0) == 1
