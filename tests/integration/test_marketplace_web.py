@@ -549,3 +549,22 @@ def test_a_session_that_has_ended_offers_no_sign_up(
     # My agenda invites a choice only for what is still to come.
     agenda = client.get(f"/e/{event.join_code}").text
     assert f"wall#slot-{slot.id}" in agenda and f"wall#slot-{past.id}" not in agenda
+
+
+def test_waiting_with_a_seat_elsewhere_in_the_slot_says_the_seat_will_go(
+    app: object, client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    event, slot, booth, hall = day
+    tiny = placed_topic(make, event, slot, booth, "Tiny")
+    big = placed_topic(make, event, slot, hall, "Big")
+    _join(client, event, "First")
+    post_form(client, f"/e/{event.join_code}/topics/{tiny.id}/sign-up", {})
+    with TestClient(app, follow_redirects=False) as second:  # type: ignore[arg-type]
+        _join(second, event, "Second")
+        post_form(second, f"/e/{event.join_code}/topics/{tiny.id}/waitlist", {})
+        alone = text_of(second.get(f"/e/{event.join_code}/wall").text)
+        post_form(second, f"/e/{event.join_code}/topics/{big.id}/sign-up", {})
+        seated = text_of(second.get(f"/e/{event.join_code}/wall").text)
+    warning = "you will be moved here from your other session at this time"
+    assert "You are number 1 on the waitlist" in alone and warning not in alone
+    assert "You are number 1 on the waitlist" in seated and warning in seated
