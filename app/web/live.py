@@ -313,7 +313,9 @@ class Hub:
         self._checker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._draw()
+        # As a drawing task like any other: a change heard meanwhile is drawn after it.
+        self._drawing = asyncio.create_task(self._draw())
+        await self._drawing
         self._checker = asyncio.create_task(self._check_forever())
 
     def close(self) -> None:
@@ -415,6 +417,9 @@ class Live:
         self.join_link = join_link
         self.hubs: dict[int, Hub] = {}
         self._starting: dict[int, asyncio.Task[Hub]] = {}
+        # Hubs drawing their first frame. They hear changes too: one committed after that
+        # frame's read and heard before the hub was ready was lost until the next check.
+        self._opening: dict[int, Hub] = {}
         self._arriving: dict[int, int] = {}  # pages waiting for their event's first frame
         # The languages pages here watch each event in: frames are drawn in those alone.
         self.languages: dict[int, Counter[str]] = {}
@@ -428,9 +433,9 @@ class Live:
 
     def _on_change(self, change: Change | None) -> None:
         if change is None:
-            for each in self.hubs.values():
+            for each in [*self.hubs.values(), *self._opening.values()]:
                 each.changed(None)
-        elif (hub := self.hubs.get(change.event_id)) is not None:
+        elif (hub := self.hubs.get(change.event_id) or self._opening.get(change.event_id)):
             hub.changed(change.people)
 
     async def _hub(self, event_id: int) -> Hub:
@@ -442,13 +447,17 @@ class Live:
         return await asyncio.shield(self._starting[event_id])
 
     async def _open(self, event_id: int) -> Hub:
-        hub = Hub(self, event_id)
+        hub = self._opening[event_id] = Hub(self, event_id)
         try:
             await hub.start()
+        except BaseException:
+            hub.close()  # a change heard meanwhile may have set a timer
+            raise
+        else:
             self.hubs[event_id] = hub
             return hub
         finally:
-            del self._starting[event_id]
+            del self._starting[event_id], self._opening[event_id]
 
     async def watch(
         self,

@@ -20,7 +20,12 @@ from app.broker import InProcessBroker
 from app.config import Settings
 from app.db import Database
 from app.models import Event, Participant, Slot, Space, Topic
+from app.models.agenda import TopicCreate
+from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
+from app.services import live as live_service
+from app.services import marketplace
+from app.web import live as live_module
 from app.web.live import Live, phone_messages
 from tests.conftest import phone
 from tests.factories import Factory, placed_topic
@@ -370,6 +375,57 @@ def test_a_page_that_leaves_while_the_first_frame_is_drawn_leaves_no_hub(
     with ThreadPoolExecutor(1) as thread:
         hubs, watchers = thread.submit(asyncio.run, leave_early()).result()
     assert hubs == {} and watchers == 0
+
+
+def test_a_change_heard_while_the_first_frame_is_drawn_reaches_the_page(
+    database: Database,
+    make: Factory,
+    day: tuple[Event, Slot, Space],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two people write at once and both pages reload: the hub opens for the first, and the
+    second's change, committed after the first frame was read, was heard before the hub was
+    ready and lost until the check five seconds later (a report page showed one of the two)."""
+    monkeypatch.setattr(live_module, "CHECK_EVERY", 600.0)  # only the change itself may tell
+    event, _slot, _garden = day
+    assert event.id is not None
+    convener = make.participant(event, "Convener")
+    with database.write() as session:  # a full marketplace: the first frame takes a while
+        for n in range(150):
+            marketplace.propose_topic(
+                session, event, convener, TopicCreate(title=f"Topic {n}"), at_the_desk=True
+            )
+
+    def change() -> int:
+        with database.write() as session:
+            live_service.announce(session, event, AnnouncementCreate(text="Lunch is served"))
+        return _version(database, event)
+
+    async def open_while_it_changes() -> tuple[int, str]:
+        broker = InProcessBroker(database)
+        live = Live(database, broker, lambda e: f"/j/{e.join_code}")
+        await broker.start()
+        stream = live.watch(event.id or 0, None, phone_messages(1, "en"))
+        heard = [asyncio.ensure_future(anext(stream))]
+        while event.id not in live._starting:  # the first frame is being drawn
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.02)  # and its read has begun
+        version = await asyncio.to_thread(change)
+        text = ""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):
+                while f"id: {version}\n" not in text:
+                    text += await heard[-1]
+                    heard.append(asyncio.ensure_future(anext(stream)))
+        heard[-1].cancel()
+        await stream.aclose()
+        await live.stop()
+        await broker.stop()
+        return version, text
+
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own (see above)
+        version, text = thread.submit(asyncio.run, open_while_it_changes()).result()
+    assert f"id: {version}\n" in text and "Lunch is served" in text
 
 
 def test_frames_are_drawn_only_in_the_languages_pages_watch_in(
