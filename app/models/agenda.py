@@ -75,6 +75,9 @@ class SignUp(SQLModel, table=True):
     slot_id: int = Field(foreign_key="slot.id", index=True, ondelete="CASCADE")
     participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Given from the waitlist when a seat came free, and its holder has not yet said they
+    # saw it: their pages tell them until they do.
+    promoted: bool = Field(default=False)
 
 
 class WaitlistEntry(SQLModel, table=True):

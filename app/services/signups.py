@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, func, insert
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -224,9 +224,11 @@ def _queue(session: Session, topic_id: int, participant_id: int) -> None:
     session.execute(_QUEUE, params=params)
 
 
-def _seat(session: Session, topic_id: int, slot_id: int, participant_id: int) -> None:
+def _seat(
+    session: Session, topic_id: int, slot_id: int, participant_id: int, promoted: bool = False
+) -> None:
     params = {"topic_id": topic_id, "slot_id": slot_id, "participant_id": participant_id}
-    session.execute(_SEAT, params={**params, "created_at": utcnow()})
+    session.execute(_SEAT, params={**params, "created_at": utcnow(), "promoted": promoted})
 
 
 def _take_seat(
@@ -236,9 +238,11 @@ def _take_seat(
     participant_id: int,
     old: tuple[int, int] | None,
     waiting: bool,
+    promoted: bool = False,
 ) -> int | None:
     """Seat the person, moving them out of `old`, their seat in the slot if they have one
     (its id and session), and out of the session's waitlist if they are `waiting` in it.
+    A seat `promoted` from the waitlist is news to its holder until they say they saw it.
 
     Returns the topic whose seat they left, which then has a seat to give to its waitlist.
     """
@@ -247,7 +251,7 @@ def _take_seat(
     if old is not None:
         seat_id, left = old
         session.execute(_GIVE_UP_SEAT, params={"seat_id": seat_id})
-    _seat(session, topic.id, slot_id, participant_id)
+    _seat(session, topic.id, slot_id, participant_id, promoted)
     if waiting:
         session.execute(_DEQUEUE, params={"topic_id": topic.id, "participant_id": participant_id})
         _queue_moved(session, topic)
@@ -278,7 +282,7 @@ def _promote(session: Session, topic_id: int | None) -> list[int]:
             if seats_taken(session, topic.id or 0) >= space.capacity:
                 break
             old = _seat_in_slot(session, first, topic.slot_id)
-            left = _take_seat(session, topic, topic.slot_id, first, old, True)
+            left = _take_seat(session, topic, topic.slot_id, first, old, True, promoted=True)
             promoted.append(first)
             if left is not None and left != topic.id:
                 queue.append(left)
@@ -438,15 +442,21 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> list[
     return result
 
 
-_SEATS_OF = sa_select(_SIGN_UPS.c.slot_id, _SIGN_UPS.c.topic_id).where(
+_SEATS_OF = sa_select(_SIGN_UPS.c.slot_id, _SIGN_UPS.c.topic_id, _SIGN_UPS.c.promoted).where(
     _SIGN_UPS.c.participant_id == bindparam("participant_id")
+)
+_SEEN = (
+    update(_SIGN_UPS)
+    .where(_SIGN_UPS.c.participant_id == bindparam("holder"), _SIGN_UPS.c.promoted)
+    .values(promoted=False)
 )
 
 
-def seats_of(session: Session, participant: Participant) -> dict[int, int]:
-    """The participant's seats: slot id → topic id."""
-    rows = session.execute(_SEATS_OF, params={"participant_id": participant.id})
-    return {slot_id: topic_id for slot_id, topic_id in rows}
+def saw_news(session: Session, event: Event, participant: Participant) -> None:
+    """The participant has seen that seats came free for them: their pages stop saying so."""
+    result = session.execute(_SEEN, params={"holder": participant.id})
+    if getattr(result, "rowcount", 0):
+        agenda_changed(session, event.id, [participant.id])
 
 
 @dataclass
@@ -456,6 +466,7 @@ class Marks:
     seats: dict[int, int]  # slot id → topic id
     waits: dict[int, int]  # topic id → place in line (1 is next)
     wait_slots: dict[int, int | None]  # topic id → its slot
+    news: tuple[int, ...] = ()  # topics whose seat came from the waitlist, not yet seen
 
     def in_slot(self, slot_id: int) -> tuple[int | None, tuple[tuple[int, int], ...]]:
         """What of this participant shows in one slot: their seat and waitlist places."""
@@ -485,4 +496,10 @@ def marks_of(session: Session, participant: Participant) -> Marks:
     params = {"participant_id": participant.id}
     for topic_id, slot_id, position in session.execute(_WAITS_OF, params=params):
         waits[topic_id], wait_slots[topic_id] = position, slot_id
-    return Marks(seats_of(session, participant), waits, wait_slots)
+    seats: dict[int, int] = {}
+    news = []
+    for slot_id, topic_id, promoted in session.execute(_SEATS_OF, params=params):
+        seats[slot_id] = topic_id
+        if promoted:
+            news.append(topic_id)
+    return Marks(seats, waits, wait_slots, tuple(sorted(news)))

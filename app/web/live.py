@@ -435,7 +435,7 @@ class Live:
         if change is None:
             for each in [*self.hubs.values(), *self._opening.values()]:
                 each.changed(None)
-        elif (hub := self.hubs.get(change.event_id) or self._opening.get(change.event_id)):
+        elif hub := self.hubs.get(change.event_id) or self._opening.get(change.event_id):
             hub.changed(change.people)
 
     async def _hub(self, event_id: int) -> Hub:

@@ -170,9 +170,19 @@ class Attendee(LookedUpInThread):
             "slots": [slot for slot in board.slots if slot.kind == SlotKind.breakout],
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
+            "news": self.news(marks),
             "interests": marketplace.interests_of(self.session, self.participant),
             **live.page_parts(self.request, self.session, self.event),
         }
+
+    def news(self, marks: signups.Marks | None = None) -> list[marketplace.TopicCard]:
+        """The sessions whose seat came free for this participant from a waitlist, and that
+        they have not yet said they saw."""
+        marks = marks or signups.marks_of(self.session, self.participant)
+        if not marks.news:
+            return []
+        cards = shared_cards(self.request, self.session, self.event)
+        return [card for card in cards if card.topic.id in marks.news and card.space]
 
     def _board(self, cards: list[marketplace.TopicCard], slots: list[Slot]) -> wall.Wall:
         spaces = event_service.spaces(self.session, self.event)
@@ -197,7 +207,7 @@ class Attendee(LookedUpInThread):
         }
         block = block if wants_fragment(self.request) else None
         url = self.request.url  # the language form sends the browser back to it
-        page_key = ("page", block, url.path, url.query, *keys.values())
+        page_key = ("page", block, url.path, url.query, marks.news, *keys.values())
         page = parts.get(event_id, version, page_key)
         if page is None:
             html = self._slot_parts(every_slot, keys)
@@ -205,6 +215,8 @@ class Attendee(LookedUpInThread):
                 "event": self.event,
                 "slots": slots,
                 "sections": {slot_id: Markup(part) for slot_id, part in html.items()},
+                "news": self.news(marks),
+                "next": f"{self.home}/wall",
                 **live.page_parts(self.request, self.session, self.event),
                 **done_notice(self.request),
                 "jitter": JITTER_PLACEHOLDER,
@@ -413,6 +425,28 @@ async def wall_page(me: AttendeeDep) -> Response:
 async def wall_slots(me: AttendeeDep) -> Response:
     """The wall's slots alone: what a live page fetches when the wall's layout changed."""
     return await me.fresh(lambda: me.wall(block="slots"))
+
+
+@router.get("/seat-news")
+async def seat_news(me: AttendeeDep) -> Response:
+    """What a live page fetches when this participant's own agenda changed: the seats that
+    came free for them, if any."""
+
+    def build() -> Response:
+        ctx = {"event": me.event, "news": me.news(), "next": me.home, "jitter": live.jitter()}
+        return render(me.request, "participant/_seat_news.html", ctx, block="news")
+
+    return await me.fresh(build)
+
+
+@router.post("/seat-news/seen")
+def seat_news_seen(me: AttendeeDep, form: FormDep) -> Response:
+    """They saw it: the notice goes, here and on their other pages."""
+    signups.saw_news(me.session, me.event, me.participant)
+    if wants_fragment(me.request):
+        return HTMLResponse("")
+    back = str(form.get("next") or "")
+    return see_other(back if back.startswith(me.home) else me.home)
 
 
 @router.get("/topics/{topic_id}")

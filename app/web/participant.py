@@ -125,6 +125,8 @@ async def event_home(me: AttendeeDep) -> Response:
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
                 "now": utcnow(),  # an ended slot invites no choice
+                "news": me.news(),
+                "next": me.home,
                 **live.page_parts(me.request, session, event),
             },
         )

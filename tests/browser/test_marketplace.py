@@ -162,6 +162,7 @@ def test_two_participants_propose_place_and_race_for_the_last_seat(
     expect(zofia_booth).not_to_contain_text("waiting")
     # The one promoted sees it on the page they have open (their agenda), without reloading.
     expect(agenda).to_contain_text(f"{BOOTH_TOPIC} · Booth", timeout=10_000)
+    expect(mohammed.locator("#seat-news")).to_contain_text("A seat came free for you")
 
     mohammed.reload()
     expect(agenda).to_contain_text(f"{BOOTH_TOPIC} · Booth")
@@ -191,6 +192,14 @@ def test_the_one_promoted_from_the_waitlist_sees_it_on_the_wall_they_have_open(
     expect(zofia_booth).to_contain_text("You left this session.")
     expect(mohammed_booth).to_contain_text("You have a seat here", timeout=10_000)
     expect(mohammed_booth).not_to_contain_text("waitlist")
+    # And the top of the page says so, until they say they saw it.
+    news = mohammed.locator("#seat-news")
+    expect(news).to_contain_text(f"A seat came free for you: you are now in {BOOTH_TOPIC}")
+    news.get_by_role("button", name="Got it").click()
+    expect(news).not_to_contain_text("A seat came free")
+    mohammed.reload()
+    expect(mohammed_booth).to_contain_text("You have a seat here")
+    expect(news).not_to_contain_text("A seat came free")
 
 
 def test_a_double_tap_on_leave_does_not_sign_the_person_up_again(

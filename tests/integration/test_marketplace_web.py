@@ -568,3 +568,38 @@ def test_waiting_with_a_seat_elsewhere_in_the_slot_says_the_seat_will_go(
     warning = "you will be moved here from your other session at this time"
     assert "You are number 1 on the waitlist" in alone and warning not in alone
     assert "You are number 1 on the waitlist" in seated and warning in seated
+
+
+def test_a_seat_that_came_free_from_the_waitlist_is_news_until_seen(
+    app: object, client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    """Promoted while looking elsewhere: the wall and the event's page say so until they
+    say they saw it; whoever took a seat themselves is told nothing of the kind."""
+    event, slot, booth, hall = day
+    tiny = placed_topic(make, event, slot, booth, "Tiny")
+    big = placed_topic(make, event, slot, hall, "Big")
+    home, wall = f"/e/{event.join_code}", f"/e/{event.join_code}/wall"
+    news = "A seat came free for you: you are now in Tiny , 10:45, Booth."
+    _join(client, event, "First")
+    assert post_form(client, f"{home}/topics/{tiny.id}/sign-up", {}).status_code == 303
+    with TestClient(app, follow_redirects=False) as second:  # type: ignore[arg-type]
+        _join(second, event, "Second")
+        assert post_form(second, f"{home}/topics/{tiny.id}/waitlist", {}).status_code == 303
+        assert news not in text_of(second.get(wall).text)
+        assert post_form(client, f"{home}/topics/{big.id}/sign-up", {}).status_code == 303
+        for page in (wall, home):
+            assert news in text_of(second.get(page).text)
+        # With htmx the live part alone comes; the first person, who chose, hears nothing.
+        part = second.get(f"{home}/seat-news", headers=HX)
+        assert news in text_of(part.text) and 'id="seat-news"' not in part.text
+        assert news not in text_of(client.get(wall).text)
+        assert "A seat came free" not in client.get(f"{home}/seat-news", headers=HX).text
+        # Without JavaScript "Got it" goes back to the page it was on, now without the news.
+        seen = post_form(second, f"{home}/seat-news/seen", {"next": wall})
+        assert seen.status_code == 303 and seen.headers["location"] == wall
+        for page in (wall, home):
+            assert news not in text_of(second.get(page).text)
+        assert "You have a seat here" in second.get(f"{home}/topics/{tiny.id}").text
+        # And it stays seen: a second tap, or one from another page, changes nothing.
+        again = post_form(second, f"{home}/seat-news/seen", {"next": "https://elsewhere.example"})
+        assert again.status_code == 303 and again.headers["location"] == home
