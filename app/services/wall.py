@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -127,6 +128,11 @@ class Wall:
 
     def card(self, slot: Slot, space: Space) -> TopicCard | None:
         return self.cells.get((slot.id or 0, space.id or 0))
+
+    def time_style(self, zone: tzinfo) -> str:
+        """How a slot's start is written: with its day when the slots span several days."""
+        days = {slot.starts_at.astimezone(zone).date() for slot in self.slots}
+        return "day_time" if len(days) > 1 else "time"
 
     def free_cells(self) -> list[tuple[Slot, Space]]:
         now = utcnow()

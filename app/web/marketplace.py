@@ -171,6 +171,7 @@ class Attendee(LookedUpInThread):
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
             "news": self.news(marks),
+            "now": utcnow(),
             "interests": marketplace.interests_of(self.session, self.participant),
             **live.page_parts(self.request, self.session, self.event),
         }
@@ -217,6 +218,7 @@ class Attendee(LookedUpInThread):
                 "sections": {slot_id: Markup(part) for slot_id, part in html.items()},
                 "news": self.news(marks),
                 "next": f"{self.home}/wall",
+                "now": now,
                 **live.page_parts(self.request, self.session, self.event),
                 **done_notice(self.request),
                 "jitter": JITTER_PLACEHOLDER,

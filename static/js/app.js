@@ -152,6 +152,27 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   waitUntilLeft(elt);
 });
 
+// A live refresh keeps the answer to the person's own last tap beside its session ("You left
+// this session."): the refresh a change of someone else's brings a moment later would
+// otherwise take it away before it is read. Their next tap there replaces it as before.
+let answers = [];
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (!liveRefresh(event) || !event.detail.shouldSwap) return;
+  answers = [...event.detail.target.querySelectorAll(".seat-actions > .notice")].map((notice) => {
+    const card = cardOf(notice);
+    return [card ? card.id : null, notice.cloneNode(true)];
+  });
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (!liveRefresh(event)) return;
+  for (const [id, notice] of answers) {
+    const card = id && document.getElementById(id);
+    const actions = card && card.querySelector(".seat-actions");
+    if (actions && !actions.querySelector(".notice")) actions.prepend(notice);
+  }
+  answers = [];
+});
+
 // Bad Wi-Fi. Pages of the event are kept by the service worker (/sw.js) and shown from there
 // when there is no connection. A form sent without a connection is not lost: its fields stay
 // as typed, it waits in this phone's outbox and is sent when the connection returns; the

@@ -63,6 +63,8 @@ EXCLUDED = {
     "/e/{code}/live": "Server-Sent Events stream",
     "/display/{token}/live": "Server-Sent Events stream",
     "/e/{code}/wall/slots": "htmx fragment of /e/{code}/wall, which is checked whole",
+    "/e/{code}/seat-news": "htmx fragment of the wall and the event's page (checked with the "
+    "news in it by tests/browser/test_marketplace.py)",
     "/e/{code}/qr.svg": "SVG image (its <img> and alt text are checked on the pages)",
     "/e/{code}/device/qr.svg": "SVG image",
     "/organiser/events/{event_id}/qr.svg": "SVG image",

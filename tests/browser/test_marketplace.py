@@ -15,6 +15,7 @@ from app.services import marketplace
 from app.web.common import IDENTITY_COOKIE
 from app.web.limits import LIMITS, Limiter
 from tests.browser.pages import PHONE, join, settled
+from tests.browser.test_accessibility import axe_findings, start_axe
 from tests.factories import Factory, placed_topic
 
 pytestmark = pytest.mark.browser
@@ -195,6 +196,8 @@ def test_the_one_promoted_from_the_waitlist_sees_it_on_the_wall_they_have_open(
     # And the top of the page says so, until they say they saw it.
     news = mohammed.locator("#seat-news")
     expect(news).to_contain_text(f"A seat came free for you: you are now in {BOOTH_TOPIC}")
+    start_axe(mohammed)
+    assert axe_findings(mohammed, "the wall with the seat news") == []
     news.get_by_role("button", name="Got it").click()
     expect(news).not_to_contain_text("A seat came free")
     mohammed.reload()
@@ -225,6 +228,29 @@ def test_a_double_tap_on_leave_does_not_sign_the_person_up_again(
     settled(zofia)
     expect(hall).not_to_contain_text("You have a seat here")
     expect(hall).to_contain_text("0 of 30 seats taken")
+
+
+def test_the_answer_to_a_tap_stays_when_the_wall_refreshes_by_itself(
+    phones: Phones, make: Factory
+) -> None:
+    """A change of someone else's, a moment after a tap, refreshes the open wall: the answer
+    beside the session (a full session looks the same after a leave) is not taken away."""
+    _code, zofia, mohammed = _two_conveners_on_the_wall(phones, make)
+    hall = zofia.locator(".session", has_text=HALL_TOPIC)
+    hall.get_by_role("button", name="Sign up").click()
+    expect(hall).to_contain_text("You have a seat here")
+    settled(zofia)
+    hall.get_by_role("button", name="Leave").click()
+    expect(hall).to_contain_text("You left this session.")
+    # Someone else fills the booth: the wall's layout changed, and Zofia's wall refetches it.
+    mohammed_booth = mohammed.locator(".session", has_text=BOOTH_TOPIC)
+    mohammed_booth.get_by_role("button", name="Sign up").click()
+    zofia_booth = zofia.locator(".session", has_text=BOOTH_TOPIC)
+    expect(zofia_booth.get_by_role("button", name="Join the waitlist")).to_be_visible(
+        timeout=10_000
+    )
+    expect(hall).to_contain_text("You left this session.")
+    expect(hall.get_by_role("button", name="Sign up")).to_be_visible()
 
 
 def test_propose_and_sign_up_with_javascript_off(

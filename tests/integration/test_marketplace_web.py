@@ -535,17 +535,28 @@ def test_a_session_that_has_ended_offers_no_sign_up(
             ends_at=utcnow() - timedelta(hours=1),
         )
         session.add(past)
-    placed_topic(make, event, past, hall, "Earlier today")
-    placed_topic(make, event, slot, booth, "Later today")
+    topics = (
+        placed_topic(make, event, past, hall, "Earlier today"),
+        placed_topic(make, event, slot, booth, "Later today"),
+    )
     _join(client, event)
     wall = client.get(f"/e/{event.join_code}/wall").text
     earlier, later = (
-        re.search(rf'<li class="session[^"]*"[^>]*>.*?{title}.*?</li>', wall, re.S)
-        for title in ("Earlier today", "Later today")
+        re.search(rf'<li class="session[^"]*" id="topic-{topic.id}">.*?</li>', wall, re.S)
+        for topic in topics
     )
     assert earlier is not None and later is not None
     assert "This session has already ended." in text_of(earlier.group())
     assert "Sign up" not in earlier.group() and "Sign up" in later.group()
+    # What has ended goes last, folded away: what is on now and next comes first.
+    assert wall.index("Later today") < wall.index("Earlier today")
+    folded = wall.split('<details class="ended-slots">', 1)[1].split("</details>")[0]
+    assert "1 time slot has ended" in text_of(folded)
+    assert "Earlier today" in folded and "Later today" not in folded
+    # The slots are on two days (the event's day is ahead): each says which.
+    heading = re.search(rf'id="slot-{slot.id}-h">(.*?)</h2>', wall)
+    assert heading is not None
+    assert re.match(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, 10:45", text_of(heading.group(1)))
     # My agenda invites a choice only for what is still to come.
     agenda = client.get(f"/e/{event.join_code}").text
     assert f"wall#slot-{slot.id}" in agenda and f"wall#slot-{past.id}" not in agenda
