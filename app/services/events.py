@@ -367,6 +367,13 @@ def slots(session: Session, event: Event) -> list[Slot]:
     return list(session.exec(_SLOTS, params={"event_id": event.id}))
 
 
+def time_style(slots: Iterable[Slot], zone: ZoneInfo) -> str:
+    """How a slot's start is written (a style of `i18n.when`): with its day when the slots
+    span several days at the venue, else the time alone."""
+    days = {slot.starts_at.astimezone(zone).date() for slot in slots}
+    return "day_time" if len(days) > 1 else "time"
+
+
 def local_moment(event: Event, day: date, at: time) -> datetime:
     """A wall-clock time at the event's venue, as an aware datetime."""
     return datetime.combine(day, at, tzinfo=ZoneInfo(event.timezone))

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -12,7 +12,7 @@ from app.models import CoConvener, Event, SignUp, Slot, SlotKind, Space, Topic
 from app.models.base import utcnow
 from app.services import signups
 from app.services.errors import Refused
-from app.services.events import agenda_changed
+from app.services.events import agenda_changed, time_style
 from app.services.marketplace import TopicCard
 
 
@@ -129,10 +129,9 @@ class Wall:
     def card(self, slot: Slot, space: Space) -> TopicCard | None:
         return self.cells.get((slot.id or 0, space.id or 0))
 
-    def time_style(self, zone: tzinfo) -> str:
+    def time_style(self, zone: ZoneInfo) -> str:
         """How a slot's start is written: with its day when the slots span several days."""
-        days = {slot.starts_at.astimezone(zone).date() for slot in self.slots}
-        return "day_time" if len(days) > 1 else "time"
+        return time_style(self.slots, zone)
 
     def free_cells(self) -> list[tuple[Slot, Space]]:
         now = utcnow()

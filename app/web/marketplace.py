@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -76,15 +76,19 @@ LANGUAGES = [
 DONE = {"left": lazy("You left this session.")}
 
 
-def done_notice(request: Request) -> dict[str, str]:
+def done_notice(request: Request, cards: Iterable[marketplace.TopicCard] = ()) -> dict[str, str]:
     """The notice of what a form without JavaScript just did, from the address it was sent
-    back to (`?done=…&at=…`), and the anchor of the session it concerns."""
-    done = DONE.get(request.query_params.get("done", ""))
+    back to (`?done=…&at=…`), and the anchor of the session it concerns. At the top of the
+    page, far from that session, the notice names it (if it is among `cards`)."""
+    done = request.query_params.get("done", "")
     at = request.query_params.get("at", "")
-    return {
-        "notice": str(done or ""),
-        "notice_anchor": at if re.fullmatch(r"topic-\d+", at) else "",
-    }
+    anchor = at if re.fullmatch(r"topic-\d+", at) else ""
+    title = next((c.topic.title for c in cards if anchor == f"topic-{c.topic.id}"), None)
+    if done == "left" and title is not None:
+        notice = _("You left “%(title)s”.", title=title)
+    else:
+        notice = str(DONE.get(done) or "")
+    return {"notice": notice, "notice_anchor": anchor}
 
 
 class NotJoined(Exception):
@@ -220,7 +224,7 @@ class Attendee(LookedUpInThread):
                 "next": f"{self.home}/wall",
                 "now": now,
                 **live.page_parts(self.request, self.session, self.event),
-                **done_notice(self.request),
+                **done_notice(self.request, shared_cards(self.request, self.session, self.event)),
                 "jitter": JITTER_PLACEHOLDER,
             }
             page = render_part(
@@ -455,7 +459,7 @@ def seat_news_seen(me: AttendeeDep, form: FormDep) -> Response:
 async def topic_page(topic_id: RowId, me: AttendeeDep) -> Response:
     def build() -> Response:
         ctx = me.wall_context()
-        ctx.update(me.topic_context(topic_id, ctx), **done_notice(me.request))
+        ctx.update(me.topic_context(topic_id, ctx), **done_notice(me.request, ctx["cards"]))
         return render(me.request, "participant/topic.html", ctx)
 
     return await me.fresh(build)

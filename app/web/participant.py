@@ -113,6 +113,7 @@ async def event_home(me: AttendeeDep) -> Response:
     def build() -> Response:
         session, event, participant = me.session, me.event, me.participant
         cards = shared_cards(me.request, session, event)
+        slots = shared_slots(me.request, session, event)
         return render(
             me.request,
             "participant/home.html",
@@ -120,7 +121,8 @@ async def event_home(me: AttendeeDep) -> Response:
                 "event": event,
                 "participant": participant,
                 "spaces": event_service.spaces(session, event),
-                "slots": shared_slots(me.request, session, event),
+                "slots": slots,
+                "time_style": event_service.time_style(slots, event.zone),
                 "agenda": signups.my_agenda(session, event, participant),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),

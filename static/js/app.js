@@ -92,7 +92,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const card = lastCard && document.getElementById(lastCard);
   const sameCard = card && root.contains(card) && card.querySelector(".seat-actions button");
   const next = again || sameCard || root.querySelector(".seat-actions button") || root.querySelector("button, a[href]");
-  if (next) next.focus();
+  if (next) {
+    next.focus();
+    return;
+  }
+  // What they pressed went with nothing in its place ("Got it" on a notice): the page's
+  // heading, so the next Tab goes on from the top of what they were reading.
+  const heading = document.querySelector("main h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 });
 
 // Live parts ([data-live]) are fetched again when the server says they changed. Not while

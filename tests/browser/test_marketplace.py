@@ -200,6 +200,8 @@ def test_the_one_promoted_from_the_waitlist_sees_it_on_the_wall_they_have_open(
     assert axe_findings(mohammed, "the wall with the seat news") == []
     news.get_by_role("button", name="Got it").click()
     expect(news).not_to_contain_text("A seat came free")
+    # The button went with the notice: the focus goes to the page's heading, not nowhere.
+    expect(mohammed.get_by_role("heading", level=1)).to_be_focused()
     mohammed.reload()
     expect(mohammed_booth).to_contain_text("You have a seat here")
     expect(news).not_to_contain_text("A seat came free")
@@ -212,6 +214,9 @@ def test_a_double_tap_on_leave_does_not_sign_the_person_up_again(
     hall = zofia.locator(".session", has_text=HALL_TOPIC)
     hall.get_by_role("button", name="Sign up").click()
     expect(hall).to_contain_text("You have a seat here")
+    # The live refresh the sign-up brings (0.3 s, then up to 1.5 s of delay) has come and
+    # gone: it would put a new Leave button where the finger is about to land.
+    zofia.wait_for_timeout(2000)
     settled(zofia)
     box = hall.get_by_role("button", name="Leave").bounding_box()
     assert box is not None

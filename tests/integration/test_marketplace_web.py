@@ -514,14 +514,14 @@ def test_without_javascript_a_leave_says_so_at_the_top_of_the_page_it_returns_to
         left = post_form(client, f"{taps}/leave", {"next": back})
         assert left.status_code == 303
         page = client.get(left.headers["location"]).text
-        assert "You left this session." in text_of(page)
+        assert "You left “Cost of living”." in text_of(page)  # far from it, it is named
         assert "You have a seat here" not in text_of(page)
         if back.endswith("/wall"):  # with a link down to the session
             assert f'<a href="#topic-{topic.id}">Go to the session</a>' in page
     # Only what the app itself says is shown, whatever the address holds.
     odd = client.get(f"/e/{event.join_code}/wall?done=<b>hi</b>&at=javascript:x").text
     assert "<b>hi</b>" not in odd and 'href="#javascript' not in odd
-    assert "You left this session." not in text_of(odd)
+    assert "You left" not in text_of(odd)
 
 
 def test_a_session_that_has_ended_offers_no_sign_up(
@@ -614,3 +614,25 @@ def test_a_seat_that_came_free_from_the_waitlist_is_news_until_seen(
         # And it stays seen: a second tap, or one from another page, changes nothing.
         again = post_form(second, f"{home}/seat-news/seen", {"next": "https://elsewhere.example"})
         assert again.status_code == 303 and again.headers["location"] == home
+
+
+def test_slots_on_several_days_say_their_day_and_my_agenda_says_what_has_ended(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, _booth, hall = day
+    with database.write() as session:
+        past = Slot(
+            event_id=event.id or 0,
+            starts_at=utcnow() - timedelta(hours=2),
+            ends_at=utcnow() - timedelta(hours=1),
+        )
+        session.add(past)
+    topic = placed_topic(make, event, slot, hall, "Later on")
+    _join(client, event)
+    day_and_time = r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, 10:45"
+    agenda = client.get(f"/e/{event.join_code}").text
+    rows = re.findall(r'<p class="slot-time">(.*?)</p>', agenda, re.S)
+    assert len(rows) == 2 and "has ended" in text_of(rows[0]) and "has ended" not in rows[1]
+    assert re.match(day_and_time, text_of(rows[1]))
+    card = client.get(f"/e/{event.join_code}/topics").text.split(f'id="topic-{topic.id}"')[1]
+    assert re.search(day_and_time + " · Hall", text_of(card.split("</article>")[0]))
