@@ -176,6 +176,7 @@ class Attendee(LookedUpInThread):
             "waits": marks.waits,
             "news": self.news(marks),
             "now": utcnow(),
+            "time_style": board.time_style(self.event.zone),
             "interests": marketplace.interests_of(self.session, self.participant),
             **live.page_parts(self.request, self.session, self.event),
         }
@@ -223,6 +224,7 @@ class Attendee(LookedUpInThread):
                 "news": self.news(marks),
                 "next": f"{self.home}/wall",
                 "now": now,
+                "time_style": event_service.time_style(slots, self.event.zone),
                 **live.page_parts(self.request, self.session, self.event),
                 **done_notice(self.request, shared_cards(self.request, self.session, self.event)),
                 "jitter": JITTER_PLACEHOLDER,

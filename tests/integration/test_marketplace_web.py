@@ -636,3 +636,9 @@ def test_slots_on_several_days_say_their_day_and_my_agenda_says_what_has_ended(
     assert re.match(day_and_time, text_of(rows[1]))
     card = client.get(f"/e/{event.join_code}/topics").text.split(f'id="topic-{topic.id}"')[1]
     assert re.search(day_and_time + " · Hall", text_of(card.split("</article>")[0]))
+    # A long wall: the slots still to come are a tap away at its top (not the one ended).
+    afternoon = make.slot(event, time(14, 0), time(15, 0))
+    jump = client.get(f"/e/{event.join_code}/wall").text.split('class="slot-jump"')[1]
+    links = re.findall(r'<a href="#slot-(\d+)">(.*?)</a>', jump.split("</nav>")[0])
+    assert [int(n) for n, _ in links] == [slot.id, afternoon.id]
+    assert re.match(day_and_time, links[0][1]) and links[1][1].endswith(", 14:00")
