@@ -44,6 +44,33 @@ class VersionedParts(Generic[T]):
         self._lock = threading.Lock()
         self._events: dict[Hashable, tuple[int, dict[Hashable, T]]] = {}
         self._limit = max_entries_per_event
+        self._making: dict[tuple[Hashable, int, Hashable], _Making[T]] = {}
+
+    def get_or_make(self, event: Hashable, version: int, key: Hashable, make: Callable[[], T]) -> T:
+        """The part, made by `make` if nobody has yet. A change sends every open phone back at
+        once: the first to ask makes the part, and the others asking for it meanwhile wait for
+        theirs instead of each making it again (a dozen worker threads drawing the same wall)."""
+        found = self.get(event, version, key)
+        if found is not None:
+            return found
+        name = (event, version, key)
+        with self._lock:
+            making = self._making.get(name)
+            mine = making is None
+            if making is None:
+                making = self._making[name] = _Making()
+        if not mine:
+            if making.done.wait(WAIT_FOR_MAKER) and making.value is not None:
+                return making.value
+            return make()  # the maker failed, or is stuck: make it here
+        try:
+            making.value = made = make()
+            self.put(event, version, key, made)
+            return made
+        finally:
+            making.done.set()
+            with self._lock:
+                del self._making[name]
 
     def get(self, event: Hashable, version: int, key: Hashable) -> T | None:
         held = self._events.get(event)
@@ -66,6 +93,17 @@ class VersionedParts(Generic[T]):
         return sum(len(parts) for _, parts in self._events.values())
 
 
+WAIT_FOR_MAKER = 10.0  # seconds a request waits for another's part before making its own
+
+
+class _Making(Generic[T]):
+    """A part being made by one request, which others wait for."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: T | None = None
+
+
 def with_csrf(html: str, csrf_token: str) -> Markup:
     """A shared part made personal: this browser's CSRF token in place of the placeholder."""
     return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(csrf_token))))
@@ -86,11 +124,7 @@ def _shared(
         return read()
     cache: VersionedParts[list[Any]] = request.app.state.shared_rows
     key = (event.id, event.join_code)
-    rows: list[R] | None = cache.get(key, event.agenda_version, what)
-    if rows is None:
-        rows = [copy(row) for row in read()]
-        cache.put(key, event.agenda_version, what, rows)
-    return rows
+    return cache.get_or_make(key, event.agenda_version, what, lambda: [copy(row) for row in read()])
 
 
 def shared_cards(request: Request, session: Session, event: Event) -> list[marketplace.TopicCard]:

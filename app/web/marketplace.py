@@ -1,6 +1,7 @@
 """Participant pages of the marketplace and the wall: propose, show interest, sign up."""
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
@@ -214,8 +215,8 @@ class Attendee(LookedUpInThread):
         block = block if wants_fragment(self.request) else None
         url = self.request.url  # the language form sends the browser back to it
         page_key = ("page", block, url.path, url.query, marks.news, *keys.values())
-        page = parts.get(event_id, version, page_key)
-        if page is None:
+
+        def draw() -> str:
             html = self._slot_parts(every_slot, keys)
             ctx = {
                 "event": self.event,
@@ -229,14 +230,15 @@ class Attendee(LookedUpInThread):
                 **done_notice(self.request, shared_cards(self.request, self.session, self.event)),
                 "jitter": JITTER_PLACEHOLDER,
             }
-            page = render_part(
+            return render_part(
                 self.request,
                 "participant/wall.html",
                 ctx,
                 csrf_token=CSRF_PLACEHOLDER,
                 block=block,
             )
-            parts.put(event_id, version, page_key, page)
+
+        page = parts.get_or_make(event_id, version, page_key, draw)
         token = str(getattr(self.request.state, "csrf_token", ""))
         return HTMLResponse(personal(page, token, live.jitter()))
 
@@ -247,21 +249,27 @@ class Attendee(LookedUpInThread):
         drawn for this agenda version."""
         parts: VersionedParts[str] = self.request.app.state.wall_parts
         event_id, version = (self.event.id, self.event.join_code), self.event.agenda_version
-        html = {slot_id: parts.get(event_id, version, key) for slot_id, key in keys.items()}
-        missing = [slot for slot in every_slot if html.get(slot.id or 0, "") is None]
-        if not missing:
-            return {slot_id: part or "" for slot_id, part in html.items()}
-        board = self._board(shared_cards(self.request, self.session, self.event), every_slot)
-        ctx: dict[str, Any] = {"event": self.event, "wall": board, "next": f"{self.home}/wall"}
-        for slot in missing:
+        drawn: dict[str, Any] = {}
+
+        def draw(slot: Slot) -> str:
+            if not drawn:  # the board, once for every slot drawn here
+                cards = shared_cards(self.request, self.session, self.event)
+                board = self._board(cards, every_slot)
+                drawn.update(event=self.event, wall=board, next=f"{self.home}/wall")
             *_, seat, waiting = keys[slot.id or 0]
-            ctx.update(slot=slot, seats={slot.id: seat} if seat else {}, waits=dict(waiting))
-            drawn = render_part(
+            ctx = {**drawn, "slot": slot, "seats": {slot.id: seat} if seat else {}}
+            ctx["waits"] = dict(waiting)
+            return render_part(
                 self.request, "participant/_slot.html", ctx, csrf_token=CSRF_PLACEHOLDER
             )
-            parts.put(event_id, version, keys[slot.id or 0], drawn)
-            html[slot.id or 0] = drawn
-        return {slot_id: part or "" for slot_id, part in html.items()}
+
+        return {
+            slot.id or 0: parts.get_or_make(
+                event_id, version, keys[slot.id or 0], functools.partial(draw, slot)
+            )
+            for slot in every_slot
+            if (slot.id or 0) in keys
+        }
 
     def topic(self, topic_id: int) -> Topic:
         topic = marketplace.topic_of(self.session, self.event, topic_id)
