@@ -524,10 +524,7 @@ def test_without_javascript_a_leave_says_so_at_the_top_of_the_page_it_returns_to
     assert "You left" not in text_of(odd)
 
 
-def test_a_session_that_has_ended_offers_no_sign_up(
-    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
-) -> None:
-    event, slot, booth, hall = day
+def _slot_that_ended_an_hour_ago(database: Database, event: Event) -> Slot:
     with database.write() as session:
         past = Slot(
             event_id=event.id or 0,
@@ -535,6 +532,14 @@ def test_a_session_that_has_ended_offers_no_sign_up(
             ends_at=utcnow() - timedelta(hours=1),
         )
         session.add(past)
+    return past
+
+
+def test_a_session_that_has_ended_offers_no_sign_up(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, slot, booth, hall = day
+    past = _slot_that_ended_an_hour_ago(database, event)
     topics = (
         placed_topic(make, event, past, hall, "Earlier today"),
         placed_topic(make, event, slot, booth, "Later today"),
@@ -620,13 +625,7 @@ def test_slots_on_several_days_say_their_day_and_my_agenda_says_what_has_ended(
     client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
 ) -> None:
     event, slot, _booth, hall = day
-    with database.write() as session:
-        past = Slot(
-            event_id=event.id or 0,
-            starts_at=utcnow() - timedelta(hours=2),
-            ends_at=utcnow() - timedelta(hours=1),
-        )
-        session.add(past)
+    _slot_that_ended_an_hour_ago(database, event)
     topic = placed_topic(make, event, slot, hall, "Later on")
     _join(client, event)
     day_and_time = r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, 10:45"
