@@ -175,7 +175,8 @@ class Attendee(LookedUpInThread):
             "slots": [slot for slot in board.slots if slot.kind == SlotKind.breakout],
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
-            "news": self.news(marks),
+            # A fragment (the answer to a tap) shows no seat news: not read for it.
+            "news": self.news(marks) if topic_id is None and slot_id is None else [],
             "now": utcnow(),
             "time_style": board.time_style(self.event.zone),
             "interests": marketplace.interests_of(self.session, self.participant),

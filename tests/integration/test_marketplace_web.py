@@ -553,6 +553,15 @@ def test_a_session_that_has_ended_offers_no_sign_up(
     assert earlier is not None and later is not None
     assert "This session has already ended." in text_of(earlier.group())
     assert "Sign up" not in earlier.group() and "Sign up" in later.group()
+    # Nor interest: it helps choose a room, and there is none left to choose.
+    listed = client.get(f"/e/{event.join_code}/topics").text
+    ended_card, later_card = (
+        re.search(rf'<article class="card[^"]*" id="topic-{topic.id}">.*?</article>', listed, re.S)
+        for topic in topics
+    )
+    assert ended_card is not None and later_card is not None
+    assert "already ended" in ended_card.group() and '/interest"' not in ended_card.group()
+    assert '/interest"' in later_card.group() and "I’m interested" in later_card.group()
     # What has ended goes last, folded away: what is on now and next comes first.
     assert wall.index("Later today") < wall.index("Earlier today")
     folded = wall.split('<details class="ended-slots">', 1)[1].split("</details>")[0]
