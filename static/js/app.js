@@ -162,6 +162,26 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   waitUntilLeft(elt);
 });
 
+// A live refresh asked for before the answer to a tap came back may show what was there
+// before the tap (its request read the database first, its answer came last): it is dropped
+// and asked for again, so a "Leave" is never undone on screen by an older "You have a seat".
+let answeredAt = 0;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (isLive(event.detail.elt) && event.detail.xhr) event.detail.xhr.openspaceAskedAt = performance.now();
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (!liveRefresh(event)) answeredAt = performance.now();
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const xhr = event.detail.xhr;
+  if (!liveRefresh(event) || !xhr || xhr.openspaceAskedAt === undefined) return;
+  if (xhr.openspaceAskedAt >= answeredAt) return;
+  event.detail.shouldSwap = false;
+  const asked = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  const live = (asked.id && document.getElementById(asked.id)) || asked;
+  setTimeout(() => htmx.trigger(live, "refresh"));
+});
+
 // A live refresh keeps the answer to the person's own last tap beside its session ("You left
 // this session."): the refresh a change of someone else's brings a moment later would
 // otherwise take it away before it is read. Their next tap there replaces it as before.
