@@ -411,8 +411,11 @@ class MySlot:
     waiting: list[tuple[Topic, int]]
 
 
-def my_agenda(session: Session, event: Event, participant: Participant) -> list[MySlot]:
-    """Per slot: where the participant sits, and the waitlists they are in with their place."""
+def my_agenda(
+    session: Session, event: Event, participant: Participant, marks: "Marks | None" = None
+) -> list[MySlot]:
+    """Per slot: where the participant sits, and the waitlists they are in with their place
+    (`marks`: their seats and places, if the caller has read them already)."""
     slots = session.exec(
         select(Slot).where(Slot.event_id == event.id).order_by(col(Slot.starts_at))
     ).all()
@@ -425,7 +428,7 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> list[
             .where(SignUp.participant_id == participant.id)
         )
     }
-    places = marks_of(session, participant).waits
+    places = (marks or marks_of(session, participant)).waits
     waiting: dict[int, list[tuple[Topic, int]]] = {}
     if places:
         for topic in session.exec(select(Topic).where(col(Topic.id).in_(places))):

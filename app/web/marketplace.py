@@ -226,7 +226,7 @@ class Attendee(LookedUpInThread):
                 "news": self.news(marks),
                 "next": f"{self.home}/wall",
                 "now": now,
-                "time_style": event_service.time_style(slots, self.event.zone),
+                "time_style": event_service.time_style(every_slot, self.event.zone),
                 **live.page_parts(self.request, self.session, self.event),
                 **done_notice(self.request, shared_cards(self.request, self.session, self.event)),
                 "jitter": JITTER_PLACEHOLDER,

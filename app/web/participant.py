@@ -114,6 +114,7 @@ async def event_home(me: AttendeeDep) -> Response:
         session, event, participant = me.session, me.event, me.participant
         cards = shared_cards(me.request, session, event)
         slots = shared_slots(me.request, session, event)
+        marks = signups.marks_of(session, participant)  # for the agenda and the seat news
         return render(
             me.request,
             "participant/home.html",
@@ -123,11 +124,11 @@ async def event_home(me: AttendeeDep) -> Response:
                 "spaces": event_service.spaces(session, event),
                 "slots": slots,
                 "time_style": event_service.time_style(slots, event.zone),
-                "agenda": signups.my_agenda(session, event, participant),
+                "agenda": signups.my_agenda(session, event, participant, marks),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
                 "now": utcnow(),  # an ended slot invites no choice
-                "news": me.news(),
+                "news": me.news(marks),
                 "next": me.home,
                 **live.page_parts(me.request, session, event),
             },
