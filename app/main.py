@@ -21,7 +21,7 @@ from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, StorageFault
 from app.i18n import _, lazy
-from app.memory import release_free_memory_forever
+from app.memory import leave_startup_objects_out_of_collections, release_free_memory_forever
 from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
 from app.services.proceedings import NoReportYet
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await broker.start()
         live.end_streams_on_exit()
+        leave_startup_objects_out_of_collections()
         housekeeping = [
             asyncio.create_task(release_free_memory_forever()),
             asyncio.create_task(checkpoint_forever(database)),
