@@ -383,18 +383,20 @@ def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> in
     seats = session.exec(
         select(SignUp).where(col(SignUp.topic_id).in_(list(target))).order_by(col(SignUp.id))
     ).all()
-    moved = [(seat.topic_id, seat.participant_id, target[seat.topic_id]) for seat in seats]
+    moved = [
+        (seat.topic_id, seat.participant_id, target[seat.topic_id], seat.promoted) for seat in seats
+    ]
     session.execute(delete(SignUp).where(col(SignUp.topic_id).in_(list(target))))
     session.flush()
     given_up = 0
-    for topic_id, participant_id, slot_id in moved:
+    for topic_id, participant_id, slot_id, promoted in moved:
         if slot_id is None:
             if _waiting_id(session, topic_id, participant_id) is None:
                 _queue(session, topic_id, participant_id)
         elif _seat_in_slot(session, participant_id, slot_id) is not None:
             given_up += 1
-        else:
-            _seat(session, topic_id, slot_id, participant_id)
+        else:  # a seat that came free from the waitlist is still news, at its new time
+            _seat(session, topic_id, slot_id, participant_id, promoted)
     return given_up
 
 

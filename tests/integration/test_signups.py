@@ -65,6 +65,31 @@ def test_last_seat_goes_to_one_the_other_waits_and_is_promoted_on_switch(
         assert session.exec(select(func.count()).select_from(WaitlistEntry)).one() == 0
 
 
+def test_a_seat_from_the_waitlist_is_still_news_after_the_facilitator_moves_the_session(
+    database: Database, make: Factory, room: tuple[Event, Slot, Space, Space]
+) -> None:
+    """Tomasz was promoted while looking elsewhere; the facilitator then moves the session
+    to the afternoon. His seat moves with it, and so does the news that he has it."""
+    event, slot, small, hall = room
+    later = make.slot(event, time(14, 0), time(15, 0))
+    tiny = placed_topic(make, event, slot, small, "Tiny")
+    amira, tomasz = make.participant(event, "Amira"), make.participant(event, "Tomasz")
+    _sign_up(database, event, tiny, amira)
+    with database.write() as session:
+        signups.join_waitlist(session, event, session.get(Topic, tiny.id), tomasz)
+        signups.leave(session, event, session.get(Topic, tiny.id), amira)
+        signups.join_waitlist(session, event, session.get(Topic, tiny.id), amira)
+    with database.read() as session:
+        assert signups.marks_of(session, session.get(Participant, tomasz.id)).news == (tiny.id,)
+    with database.write() as session:
+        wall.move_by_facilitator(session, event, session.get(Topic, tiny.id), later.id, hall.id)
+    assert _seated(database, tiny) == [tomasz.id, amira.id]
+    with database.read() as session:
+        assert signups.marks_of(session, session.get(Participant, tomasz.id)).news == (tiny.id,)
+        # Amira, seated from the waitlist by the move into the larger room, is told too.
+        assert signups.marks_of(session, session.get(Participant, amira.id)).news == (tiny.id,)
+
+
 def test_waitlist_promotes_in_order_and_follows_freed_seats(
     database: Database, make: Factory, room: tuple[Event, Slot, Space, Space]
 ) -> None:
