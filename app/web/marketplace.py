@@ -173,6 +173,7 @@ class Attendee(LookedUpInThread):
             "cards": cards,
             "wall": board,
             "slots": [slot for slot in board.slots if slot.kind == SlotKind.breakout],
+            "day": board.slots,
             "seats": (marks := signups.marks_of(self.session, self.participant)).seats,
             "waits": marks.waits,
             # A fragment (the answer to a tap) shows no seat news: not read for it.
@@ -222,6 +223,7 @@ class Attendee(LookedUpInThread):
             ctx = {
                 "event": self.event,
                 "slots": slots,
+                "day": every_slot,
                 "sections": {slot_id: Markup(part) for slot_id, part in html.items()},
                 "news": self.news(marks),
                 "next": f"{self.home}/wall",

@@ -1,7 +1,7 @@
 """The marketplace and the wall through the browser's eyes: forms, fragments, messages."""
 
 import re
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from app.models import (
     WaitlistEntry,
 )
 from app.models.base import utcnow
+from app.models.event import SlotCreate
 from app.services import events as event_service
 from app.services import marketplace
 from tests.conftest import csrf_token, log_in, post_form, text_of
@@ -628,6 +629,43 @@ def test_a_seat_that_came_free_from_the_waitlist_is_news_until_seen(
         # And it stays seen: a second tap, or one from another page, changes nothing.
         again = post_form(second, f"{home}/seat-news/seen", {"next": "https://elsewhere.example"})
         assert again.status_code == 303 and again.headers["location"] == home
+
+
+def test_the_wall_shows_the_plenaries_in_their_place_in_the_day(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    """Opening and closing circles are on the wall where they fall, with nothing to sign up
+    to; the breakout between them is as it was."""
+    event, slot, _booth, hall = day
+    with database.write() as session:
+        for start, end, title in (
+            (time(9, 0), time(9, 30), "Opening circle"),
+            (time(16, 0), time(16, 30), "Closing circle"),
+        ):
+            event_service.add_slot(
+                session,
+                session.get(Event, event.id),
+                SlotCreate(
+                    starts_at=datetime.combine(event.starts_on, start),
+                    ends_at=datetime.combine(event.starts_on, end),
+                    kind=SlotKind.plenary,
+                    title=title,
+                ),
+            )
+    topic = placed_topic(make, event, slot, hall, "Bike lanes")
+    _join(client, event)
+    for page in (
+        client.get(f"/e/{event.join_code}/wall"),
+        client.get(f"/e/{event.join_code}/wall/slots", headers=HX),
+    ):
+        text = text_of(page.text)
+        in_order = ("09:00 –09:30 · Opening circle", "Bike lanes", "16:00 –16:30 · Closing circle")
+        opening, breakout, closing = (text.index(s) for s in in_order)
+        assert opening < breakout < closing, text
+        assert text.count("Everyone together: nothing to choose.") == 2
+    assert (
+        post_form(client, f"/e/{event.join_code}/topics/{topic.id}/sign-up", {}).status_code == 303
+    )
 
 
 def test_slots_on_several_days_say_their_day_and_my_agenda_says_what_has_ended(
