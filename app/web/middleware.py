@@ -35,6 +35,10 @@ log = logging.getLogger("openspace")
 
 NO_DATABASE = ("/static/", "/healthz", "/readyz")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Forms that only check who is asking and set the identity cookie: they read the database and
+# need no write turn. A login's password check (tens of ms of argon2) would otherwise hold
+# every sign-up on SQLite up while it ran.
+READS_ONLY = frozenset({"/login", "/logout"})
 CSRF_COOKIE = "openspace_csrf"
 
 
@@ -266,7 +270,7 @@ class TransactionMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
             await self.app(scope, receive, send)
             return
-        write = scope["method"] in UNSAFE_METHODS
+        write = scope["method"] in UNSAFE_METHODS and scope["path"] not in READS_ONLY
         gate = _loop_gates(self.max_sessions).sqlite_writers if write and self.sqlite else None
         holder = RequestSession(self.database, write=write, gate=gate)
         scope.setdefault("state", {})["db"] = holder

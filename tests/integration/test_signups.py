@@ -475,6 +475,31 @@ def test_a_sign_up_waits_for_another_program_while_the_server_answers_everyone_e
     assert len(_seated(database, topic)) == 1
 
 
+def test_a_facilitator_logs_in_while_another_program_holds_the_write_lock(
+    live_server: str, database: Database, make: Factory
+) -> None:
+    """Logging in and out only reads the database: neither waits for a writer (nor holds
+    every sign-up up while the password is checked)."""
+    path = _sqlite_file(database)
+    facilitator = make.organiser()
+    desk = httpx.Client(base_url=live_server, timeout=5)
+    desk.get("/login")
+    other_program = sqlite3.connect(path, isolation_level=None)
+    other_program.execute("BEGIN IMMEDIATE")
+    try:
+        token = desk.cookies["openspace_csrf"]
+        form = {"email": facilitator.email, "password": PASSWORD, "csrf_token": token}
+        logged_in = desk.post("/login", data=form)
+        assert logged_in.status_code == 303 and logged_in.headers["location"] == "/organiser"
+        assert "Log out" in desk.get("/organiser").text
+        assert desk.post("/logout", data={"csrf_token": token}).status_code == 303
+        assert desk.get("/organiser").status_code in (302, 303)  # asked to log in again
+    finally:
+        other_program.execute("ROLLBACK")
+        other_program.close()
+        desk.close()
+
+
 def test_a_copy_of_the_database_file_alone_holds_a_sign_up_within_seconds(
     live_server: str, database: Database, make: Factory
 ) -> None:
