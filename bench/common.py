@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -219,10 +220,23 @@ class RawPhone:
     _turn: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
-        head = f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nCookie: {self.cookie}\r\n"
+        return await self._request("GET", path, headers or {})
+
+    async def post(self, path: str, data: dict[str, str]) -> Answer:
+        """A form sent as a browser sends it without JavaScript."""
+        body = urlencode(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return await self._request("POST", path, headers, body)
+
+    async def _request(
+        self, method: str, path: str, headers: dict[str, str], body: str = ""
+    ) -> Answer:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nCookie: {self.cookie}\r\n"
         head += "Accept-Encoding: gzip\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        request = (head + "\r\n").encode()
+        if method != "GET":
+            head += f"Content-Length: {len(body.encode())}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (head + "\r\n" + body).encode()
         async with self._turn:
             return await self._send(request)
 

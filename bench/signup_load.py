@@ -7,7 +7,8 @@ One event in a fresh database (the overbooking set-up, plus one 10,000-seat sess
    same clients call the bare endpoint (`/healthz`: no database, no template) the same number
    of times; prints requests/s, p50/p99, and the ratio of the two throughputs;
 2. open loop: sign-ups sent at --rate requests/s for --seconds whatever the answers do;
-   prints the rate achieved and p50/p99;
+   prints the rate achieved and p50/p99; run twice, with httpx and with phones that send the
+   form and read only the answer's status and headers (common.RawPhone);
 3. the wall: phones reloading /e/<code>/wall at --wall-rate requests/s, with the validator
    they were given, while a sign-up changes the wall every half second beside them (a reload
    after a change gets the new page, one before it a 304); prints p50/p95/p99 and how many
@@ -119,6 +120,21 @@ async def main_async(args: argparse.Namespace) -> None:
             raise SystemExit("the server stopped answering:\n" + "".join(output[-40:])) from None
         bare_cpu = (served.cpu_seconds() - before) / bare_st.total()
         fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
+        # The same people again, from phones that send the form and read only the answer's
+        # status and headers (see RawPhone): the load generator shares the server's cores.
+        phones = [
+            RawPhone("127.0.0.1", served.port, "; ".join(f"{k}={v}" for k, v in c.cookies.items()))
+            for c in clients
+        ]
+        tokens = {id(p): c.cookies["openspace_csrf"] for p, c in zip(phones, clients, strict=True)}
+
+        async def tap(phone: RawPhone, n: int) -> Answered:
+            topic = big[n // 2 % len(big)]
+            action = "sign-up" if n % 2 == 0 else "leave"
+            path = f"/e/{code}/topics/{topic}/{action}"
+            return await phone.post(path, {"csrf_token": tokens[id(phone)]})
+
+        light_rate, light_lat, light_st = await open_loop(phones, tap, args.rate, args.seconds)
 
         etags: dict[int, str] = {}
 
@@ -154,10 +170,6 @@ async def main_async(args: argparse.Namespace) -> None:
             open_loop(clients, reload_wall, args.wall_rate, args.seconds), changes()
         )
         # The same again from phones that only read the status and headers (see RawPhone).
-        phones = [
-            RawPhone("127.0.0.1", served.port, "; ".join(f"{k}={v}" for k, v in c.cookies.items()))
-            for c in clients
-        ]
         etags.clear()
         (raw_rate, raw_lat, raw_st), raw_made = await asyncio.gather(
             open_loop(phones, reload_wall, args.wall_rate, args.seconds), changes()
@@ -181,6 +193,7 @@ async def main_async(args: argparse.Namespace) -> None:
         f"bare endpoint {1000 * bare_cpu:.2f} ms ({bare_cpu / signup_cpu:.0%})"
     )
     print(line(f"sign-up/leave, open loop at {args.rate:.0f}/s", fixed_rate, fixed_lat, fixed_st))
+    print(line("  the same, light client", light_rate, light_lat, light_st))
     print(
         line(
             f"wall reloads at {args.wall_rate:.0f}/s ({made} changes)", wall_rate, wall_lat, wall_st
