@@ -20,10 +20,11 @@ nothing is done):
 - once a minute `malloc_trim` returns the free pages left in the arenas (a few ms).
 
 And one of Python's: what the server made to start (modules, classes, compiled templates and
-queries: several hundred thousand objects that live as long as it does) is left out of the
-garbage collector's full passes (`gc.freeze`). Each full pass walked all of them: it held every
-request up for 125–137 ms, twice in ten seconds of sign-ups at 500 a second (measured with
-`gc.callbacks` in the server, 2026-12-03); with them left out, 7–19 ms.
+queries: about 180,000 objects that live as long as it does) is left out of the garbage
+collector's full passes (`gc.freeze`). Each full pass walked all of them: it held every
+request up for 124–137 ms, two to four times in ten seconds of sign-ups (measured with
+`gc.callbacks` in the server during `bench/signup_load.py`, 2026-12-03); with them left out,
+7–19 ms.
 """
 
 import asyncio
