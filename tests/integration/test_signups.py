@@ -38,6 +38,12 @@ def _seated(database: Database, topic: Topic) -> list[int]:
         )
 
 
+def _news(database: Database, person: Participant) -> tuple[int, ...]:
+    """The sessions whose seat came free for the person and that they have not seen yet."""
+    with database.read() as session:
+        return signups.marks_of(session, session.get_one(Participant, person.id)).news
+
+
 @pytest.fixture
 def room(make: Factory) -> tuple[Event, Slot, Space, Space]:
     event = make.event()
@@ -79,15 +85,13 @@ def test_a_seat_from_the_waitlist_is_still_news_after_the_facilitator_moves_the_
         signups.join_waitlist(session, event, session.get(Topic, tiny.id), tomasz)
         signups.leave(session, event, session.get(Topic, tiny.id), amira)
         signups.join_waitlist(session, event, session.get(Topic, tiny.id), amira)
-    with database.read() as session:
-        assert signups.marks_of(session, session.get(Participant, tomasz.id)).news == (tiny.id,)
+    assert _news(database, tomasz) == (tiny.id,)
     with database.write() as session:
         wall.move_by_facilitator(session, event, session.get(Topic, tiny.id), later.id, hall.id)
     assert _seated(database, tiny) == [tomasz.id, amira.id]
-    with database.read() as session:
-        assert signups.marks_of(session, session.get(Participant, tomasz.id)).news == (tiny.id,)
-        # Amira, seated from the waitlist by the move into the larger room, is told too.
-        assert signups.marks_of(session, session.get(Participant, amira.id)).news == (tiny.id,)
+    assert _news(database, tomasz) == (tiny.id,)
+    # Amira, seated from the waitlist by the move into the larger room, is told too.
+    assert _news(database, amira) == (tiny.id,)
 
 
 def test_waitlist_promotes_in_order_and_follows_freed_seats(
