@@ -28,6 +28,7 @@ from app.services.events import agenda_changed
 
 MOVED = lazy("This session has just been moved. Look at the wall again and choose.")
 NO_SUCH_TOPIC = lazy("There is no such topic: it may have been merged or removed.")
+NO_SUCH_SLOT = lazy("There is no such time slot: it may have been removed.")
 
 
 class Placed(Protocol):
@@ -153,7 +154,8 @@ def _place(session: Session, topic_id: int) -> TopicPlace | None:
 
 
 def _lock_slot(session: Session, slot_id: int) -> None:
-    session.execute(_LOCK_SLOT, params={"slot_id": slot_id}).one()
+    if session.execute(_LOCK_SLOT, params={"slot_id": slot_id}).first() is None:
+        raise NotFound(str(NO_SUCH_SLOT))
 
 
 def lock_slots(session: Session, slot_ids: Iterable[int | None]) -> None:

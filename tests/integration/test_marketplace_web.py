@@ -245,6 +245,9 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
         assert session.get(Topic, two.id).space_id == booth.id
     refused = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{plenary.id}:{hall.id}"})
     assert refused.status_code == 409 and "Plenary slots" in refused.text
+    # A slot removed while the facilitator's wall was open (or never there): said, not a 500.
+    gone = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"9999:{hall.id}"})
+    assert gone.status_code == 409 and "There is no such time slot" in gone.text
     off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
     assert off.status_code == 303
     with database.read() as session:
