@@ -67,20 +67,20 @@ def sessions(session: Session, event: Event, *, personal: bool = True) -> bytes:
 
 
 def my_agenda(session: Session, event: Event, participant: Participant) -> bytes:
-    """The plenaries and the sessions the participant has a seat in."""
+    """The plenaries and the sessions the participant has a seat in or convenes."""
     cal = _calendar(f"My agenda · {event.name}")
     for row in signups.my_agenda(session, event, participant):
         slot = row.slot
         if slot.kind == SlotKind.plenary:
             item = _plenary(event, slot)
-        elif row.seat is not None:
+        elif (here := row.running[0] if row.running else row.seat) is not None:
             item = _item(
                 f"seat-{slot.id}-{participant.id}-{event.join_code}",
-                row.seat.topic.title,
+                here.topic.title,
                 slot.starts_at,
                 slot.ends_at,
             )
-            item.add("location", f"{row.seat.space.name}, {event.venue}".strip(", "))
+            item.add("location", f"{here.space.name}, {event.venue}".strip(", "))
         else:
             continue
         cal.add_component(item)

@@ -12,16 +12,26 @@ changes first: the functions a facilitator's change calls (moving, merging) flus
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import bindparam, delete, func, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.i18n import _, lazy
-from app.models import Event, Participant, SignUp, Slot, SlotKind, Space, Topic, WaitlistEntry
+from app.models import (
+    CoConvener,
+    Event,
+    Participant,
+    SignUp,
+    Slot,
+    SlotKind,
+    Space,
+    Topic,
+    WaitlistEntry,
+)
 from app.models.base import utcnow
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
@@ -413,6 +423,13 @@ class MySlot:
     slot: Slot
     seat: Seat | None
     waiting: list[tuple[Topic, int]]
+    running: list[Seat] = field(default_factory=list)  # the sessions here they convene
+
+    @property
+    def seat_elsewhere(self) -> Seat | None:
+        """Their seat, unless it is in a session they convene (said once, as convening)."""
+        ours = {run.topic.id for run in self.running}
+        return self.seat if self.seat is not None and self.seat.topic.id not in ours else None
 
 
 def my_agenda(
@@ -438,6 +455,19 @@ def my_agenda(
         for topic in session.exec(select(Topic).where(col(Topic.id).in_(places))):
             if topic.slot_id is not None:
                 waiting.setdefault(topic.slot_id, []).append((topic, places[topic.id or 0]))
+    co_convened = select(CoConvener.topic_id).where(CoConvener.participant_id == participant.id)
+    running: dict[int, list[tuple[Topic, Space]]] = {}
+    for topic, space in session.exec(
+        select(Topic, Space)
+        .join(Space, col(Space.id) == Topic.space_id)
+        .where(
+            Topic.event_id == event.id,
+            col(Topic.hidden).is_(False),
+            or_(col(Topic.convener_id) == participant.id, col(Topic.id).in_(co_convened)),
+        )
+        .order_by(col(Topic.id))
+    ):
+        running.setdefault(topic.slot_id or 0, []).append((topic, space))
     result = []
     for slot in slots:
         if slot.kind == SlotKind.plenary:
@@ -445,7 +475,8 @@ def my_agenda(
             continue
         held = seats.get(slot.id or 0)
         seat = Seat(slot, held[1], held[0]) if held else None
-        result.append(MySlot(slot, seat, waiting.get(slot.id or 0, [])))
+        runs = [Seat(slot, space, topic) for topic, space in running.get(slot.id or 0, [])]
+        result.append(MySlot(slot, seat, waiting.get(slot.id or 0, []), runs))
     return result
 
 

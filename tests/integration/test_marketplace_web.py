@@ -22,10 +22,11 @@ from app.models import (
     Topic,
     WaitlistEntry,
 )
+from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.models.event import SlotCreate
 from app.services import events as event_service
-from app.services import marketplace
+from app.services import marketplace, wall
 from tests.conftest import csrf_token, log_in, post_form, text_of
 from tests.factories import Factory, count, placed_topic
 
@@ -669,6 +670,26 @@ def test_the_wall_shows_the_plenaries_in_their_place_in_the_day(
     assert (
         post_form(client, f"/e/{event.join_code}/topics/{topic.id}/sign-up", {}).status_code == 303
     )
+
+
+def test_my_agenda_says_where_i_convene_my_own_session(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    """A convener runs their session: their agenda, on the phone and in the calendar, says
+    so at that time instead of "No session chosen"."""
+    event, slot, _booth, hall = day
+    _join(client, event, "Nadia")
+    with database.write() as session:
+        nadia = session.exec(select(Participant).where(Participant.display_name == "Nadia")).one()
+        topic = marketplace.propose_topic(
+            session, event, nadia, TopicCreate(title="Bike lanes"), at_the_desk=True
+        )
+        wall.move_by_facilitator(session, event, topic, slot.id, hall.id)
+    home = text_of(client.get(f"/e/{event.join_code}").text)
+    assert "You convene Bike lanes · Hall" in home
+    assert "No session chosen" not in home
+    calendar = client.get(f"/e/{event.join_code}/agenda.ics").text
+    assert "SUMMARY:Bike lanes" in calendar and "LOCATION:Hall" in calendar
 
 
 def test_slots_on_several_days_say_their_day_and_my_agenda_says_what_has_ended(
