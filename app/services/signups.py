@@ -200,6 +200,11 @@ def seats_taken(session: Session, topic_id: int) -> int:
     return int(session.execute(_SEATS_TAKEN, params={"topic_id": topic_id}).scalar_one())
 
 
+def waiting_for(session: Session, topic_id: int) -> int:
+    """How many people are on the topic's waitlist."""
+    return len(session.execute(_WAITING, params={"topic_id": topic_id}).all())
+
+
 @dataclass
 class _Standing:
     """Where a person stands towards one session, read once its slot is locked."""

@@ -384,9 +384,30 @@ def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
     def hide() -> str:
         topic = run.topic(topic_id)
         marketplace.set_hidden(run.session, topic, hidden)
+        title = topic.title
         if hidden:
-            return _("“%(title)s” is hidden.", title=topic.title)
-        return _("“%(title)s” is back on the lists.", title=topic.title)
+            seated = signups.seats_taken(run.session, topic_id) if topic.placed else 0
+            if not seated:
+                return _("“%(title)s” is hidden.", title=title)
+            return ngettext(
+                "“%(title)s” is hidden. %(num)d person has a seat in it: they keep it if you "
+                "restore the topic before another takes its place on the wall.",
+                "“%(title)s” is hidden. %(num)d people have a seat in it: they keep it if you "
+                "restore the topic before another takes its place on the wall.",
+                seated,
+                title=title,
+            )
+        waiting = 0 if topic.placed else signups.waiting_for(run.session, topic_id)
+        if not waiting:
+            return _("“%(title)s” is back on the lists.", title=title)
+        return ngettext(
+            "“%(title)s” is back on the lists, with no place on the wall: %(num)d person "
+            "waits for it and gets a seat when you place it.",
+            "“%(title)s” is back on the lists, with no place on the wall: %(num)d people "
+            "wait for it and get a seat when you place it.",
+            waiting,
+            title=title,
+        )
 
     return run.act(
         hide,

@@ -310,6 +310,37 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     assert count(database, SignUp) == 1
 
 
+def test_hiding_a_session_people_sit_in_says_what_becomes_of_them(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    """The facilitator is asked first (with JavaScript) and told after what hiding and
+    restoring a session does to the people in it; nobody's place is lost unseen."""
+    event, slot, booth, hall = day
+    owner = _team_member(make, event, Role.facilitator)
+    full = placed_topic(make, event, slot, booth, "Loneliness", convener_seated=True)
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    topics = client.get(f"{base}/topics").text
+    assert "Hide “Loneliness”? 1 person has a seat in it: it goes from their agenda." in topics
+    hidden = post_form(
+        client, f"{base}/topics/{full.id}/hide", {"hidden": "1"}, follow_redirects=True
+    )
+    assert (
+        "“Loneliness” is hidden. 1 person has a seat in it: they keep it if you restore the "
+        "topic before another takes its place on the wall." in text_of(hidden.text)
+    )
+    # Another topic takes the place on the wall: the seat becomes a waitlist place.
+    newcomer = placed_topic(make, event, slot, hall, "Bus passes")
+    post_form(client, f"{base}/topics/{newcomer.id}/move", {"cell": f"{slot.id}:{booth.id}"})
+    back = post_form(
+        client, f"{base}/topics/{full.id}/hide", {"hidden": "0"}, follow_redirects=True
+    )
+    assert (
+        "“Loneliness” is back on the lists, with no place on the wall: 1 person waits for it "
+        "and gets a seat when you place it." in text_of(back.text)
+    )
+
+
 def test_facilitator_hides_restores_merges_and_edits(
     client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
 ) -> None:
