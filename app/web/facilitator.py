@@ -339,9 +339,10 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
 @router.get("/facilitate/{event_id}/wall/suggestion")
 def suggestion(run: FacilitationDep) -> Response:
     board = run.board()
-    return run.page(
-        "facilitator/suggestion.html", wall=board, plan=wall.suggest_allocation(run.session, board)
-    )
+    plan = wall.suggest_allocation(run.session, board)
+    suggested = {card.topic.id for card, _slot, _space in plan}
+    left = [card for card in board.unplaced if card.topic.id not in suggested]
+    return run.page("facilitator/suggestion.html", wall=board, plan=plan, left=left)
 
 
 @router.post("/facilitate/{event_id}/wall/suggestion")

@@ -283,6 +283,25 @@ def test_facilitator_sees_warnings_and_applies_a_suggestion(
         assert session.get(Topic, waiting[0].id).placed
 
 
+def test_the_suggestion_names_the_topics_it_found_no_place_for(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    event, _slot, _booth, _hall = day  # one slot, two rooms: two free places
+    owner = _team_member(make, event, Role.facilitator)
+    titles = ("Housing", "Buses", "Libraries")
+    people = [make.participant(event, f"Convener of {title}") for title in titles]
+    with database.write() as session:
+        for title, person in zip(titles, people, strict=True):
+            marketplace.propose_topic(
+                session, event, person, TopicCreate(title=title), at_the_desk=True
+            )
+    log_in(client, owner.email)
+    page = text_of(client.get(f"/facilitate/{event.id}/wall/suggestion").text)
+    assert "Apply the ticked places" in page
+    assert "1 topic has no free place" in page and "Libraries (0 interested)" in page
+    assert "Every topic has a place" not in page
+
+
 def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
 ) -> None:
