@@ -544,6 +544,7 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
         if not row_id(topic_id):
             raise Refused(_("Choose a session."), "topic")
         topic = run.topic(int(topic_id))
+        was_in = signups.marks_of(run.session, person).seats.get(topic.slot_id or 0)
         signups.sign_up(run.session, run.event, topic, person)
     except Refused as refused:
         return _desk(
@@ -552,7 +553,11 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
             values={"sign_up": values},
             errors={"sign_up": {refused.field or "topic": refused.message}},
         )
-    return run.done(
-        _("%(name)s has a seat in “%(title)s”.", name=person.display_name, title=topic.title),
-        f"{run.base}/desk?person={person.id}#desk-print-h",
-    )
+    done = _("%(name)s has a seat in “%(title)s”.", name=person.display_name, title=topic.title)
+    if was_in is not None and was_in != topic.id:  # the law of two feet, said out loud
+        left = run.session.get(Topic, was_in)
+        done += " " + _(
+            "Their seat in “%(title)s” at the same time is free again.",
+            title=left.title if left else "",
+        )
+    return run.done(done, f"{run.base}/desk?person={person.id}#desk-print-h")

@@ -305,7 +305,7 @@ def test_the_suggestion_names_the_topics_it_found_no_place_for(
 def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
 ) -> None:
-    event, slot, _booth, hall = day
+    event, slot, booth, hall = day
     owner = _team_member(make, event, Role.organiser)
     session_topic = placed_topic(make, event, slot, hall, "Open to all")
     log_in(client, owner.email)
@@ -326,6 +326,23 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
         follow_redirects=True,
     )
     assert "Tendai Moyo has a seat in “Open to all”." in signed.text
+    assert count(database, SignUp) == 1
+    # The name field is needed for someone new: it does not say "(optional)".
+    assert "Name of someone new (optional)" not in text_of(signed.text)
+    # Moved to another session at the same time: the desk is told the old seat is free.
+    tendai = re.search(r'<option value="(\d+)"[^>]*>Tendai Moyo', signed.text)
+    assert tendai is not None
+    other = placed_topic(make, event, slot, booth, "Quiet corner")
+    moved = post_form(
+        client,
+        f"{base}/desk/sign-up",
+        {"participant": tendai.group(1), "topic": str(other.id)},
+        follow_redirects=True,
+    )
+    assert (
+        "Tendai Moyo has a seat in “Quiet corner”. Their seat in “Open to all” at the same "
+        "time is free again." in text_of(moved.text)
+    )
     assert count(database, SignUp) == 1
 
 
