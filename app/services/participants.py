@@ -82,6 +82,17 @@ def revoke_device_links(session: Session, participant: Participant) -> None:
     session.add(participant)
 
 
+def named(session: Session, event: Event, name: str) -> Participant | None:
+    """Someone in the event who goes by this name (whatever its case, in any script), if
+    anyone does. Compared here: SQLite's lower() knows only ASCII."""
+    wanted = name.strip().casefold()
+    names = session.exec(
+        select(Participant.id, Participant.display_name).where(Participant.event_id == event.id)
+    )
+    found = next((pid for pid, shown in names if shown.strip().casefold() == wanted), None)
+    return None if found is None else session.get(Participant, found)
+
+
 def everyone(session: Session, event: Event) -> list[Participant]:
     """Everyone who joined the event, by name."""
     return list(

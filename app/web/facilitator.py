@@ -508,6 +508,15 @@ def _person(run: Facilitation, form: FormData) -> Participant:
     data, errors = validate(ParticipantJoin, {"display_name": name})
     if data is None:
         raise Refused(errors.get("display_name") or _("Please check the name."), "new_name")
+    if participant_service.named(run.session, run.event, data.display_name) is not None:
+        raise Refused(
+            _(
+                "Someone called “%(name)s” is already in the list: choose them there. If this "
+                "is someone else, add something to tell them apart, such as an initial.",
+                name=data.display_name,
+            ),
+            "new_name",
+        )
     return participant_service.join_event(run.session, run.event, data)
 
 

@@ -319,6 +319,7 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     assert "“Paper-first” was added for Grace Achieng." in added.text
     missing = post_form(client, f"{base}/desk/topic", {"title": "Nobody's"})
     assert missing.status_code == 422 and "type the name of someone new" in missing.text
+    participants_before = count(database, Participant)
     signed = post_form(
         client,
         f"{base}/desk/sign-up",
@@ -327,6 +328,14 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     )
     assert "Tendai Moyo has a seat in “Open to all”." in signed.text
     assert count(database, SignUp) == 1
+    # The same name again as someone new: the desk is sent to the list, the name kept.
+    again = post_form(
+        client, f"{base}/desk/sign-up", {"new_name": "tendai moyo", "topic": str(session_topic.id)}
+    )
+    assert again.status_code == 409
+    assert "Someone called “tendai moyo” is already in the list" in again.text
+    assert 'value="tendai moyo"' in again.text
+    assert count(database, Participant) == participants_before + 1
     # The name field is needed for someone new: it does not say "(optional)".
     assert "Name of someone new (optional)" not in text_of(signed.text)
     # Moved to another session at the same time: the desk is told the old seat is free.
