@@ -116,6 +116,21 @@ def move_by_facilitator(
     return other, _put(session, moves)
 
 
+def clear_place(
+    session: Session, event: Event, *, slot_id: int | None = None, space_id: int | None = None
+) -> list[Topic]:
+    """Take the topics in a slot or a space off the wall before it is removed: their seats
+    become places in their waitlists, so they come back when the topic is placed again (a
+    removed slot would otherwise take its seats with it, unseen). Returns those topics."""
+    where = Topic.slot_id == slot_id if slot_id is not None else Topic.space_id == space_id
+    topics = session.exec(
+        select(Topic).where(Topic.event_id == event.id, where).order_by(col(Topic.id))
+    ).all()
+    for topic in topics:
+        move_by_facilitator(session, event, topic, None, None)
+    return list(topics)
+
+
 @dataclass
 class Wall:
     """The grid as drawn: slots down, spaces across, the card in each cell, and warnings."""

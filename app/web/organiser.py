@@ -13,13 +13,13 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.config import Settings
-from app.i18n import _
-from app.models import Event, Role, SlotKind
+from app.i18n import _, ngettext
+from app.models import Event, Role, SlotKind, Topic
 from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
 from app.models.outcomes import STATUS_LABELS
 from app.models.people import check_email
 from app.security import LinkSigner
-from app.services import accounts
+from app.services import accounts, wall
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
@@ -251,12 +251,13 @@ class EventSetup:
         return self.section(section, values=values, errors=errors, notice=notice, editing=editing)
 
     def run(self, section: str, action: Callable[[], object]) -> Response:
-        """Carry out a form-less action (remove, revoke) and show its section."""
+        """Carry out a form-less action (remove, revoke) and show its section, with what
+        the action says it did (if it returns a text)."""
         try:
-            action()
+            said = action()
         except Refused as refused:
             return self.section(section, errors={"__all__": refused.message})
-        return self.section(section)
+        return self.section(section, notice=said if isinstance(said, str) else None)
 
 
 async def event_setup_dep(
@@ -312,9 +313,12 @@ def update_space(space_id: RowId, setup: SetupDep, form: FormDep) -> Response:
 
 @router.post("/events/{event_id}/spaces/{space_id}/delete")
 def remove_space(space_id: RowId, setup: SetupDep) -> Response:
-    return setup.run(
-        "spaces", lambda: event_service.remove_space(setup.session, setup.event, space_id)
-    )
+    def remove() -> str | None:
+        moved = wall.clear_place(setup.session, setup.event, space_id=space_id)
+        event_service.remove_space(setup.session, setup.event, space_id)
+        return _off_the_wall(moved)
+
+    return setup.run("spaces", remove)
 
 
 @router.post("/events/{event_id}/slots")
@@ -330,8 +334,25 @@ def add_slot(setup: SetupDep, form: FormDep) -> Response:
 
 @router.post("/events/{event_id}/slots/{slot_id}/delete")
 def remove_slot(slot_id: RowId, setup: SetupDep) -> Response:
-    return setup.run(
-        "slots", lambda: event_service.remove_slot(setup.session, setup.event, slot_id)
+    def remove() -> str | None:
+        moved = wall.clear_place(setup.session, setup.event, slot_id=slot_id)
+        event_service.remove_slot(setup.session, setup.event, slot_id)
+        return _off_the_wall(moved)
+
+    return setup.run("slots", remove)
+
+
+def _off_the_wall(topics: list[Topic]) -> str | None:
+    """What removing a slot or a space did to the sessions in it."""
+    if not topics:
+        return None
+    return ngettext(
+        "Removed. %(titles)s is off the wall now: its people keep a place in its waitlist and "
+        "get their seats back when it is placed again.",
+        "Removed. %(titles)s are off the wall now: their people keep a place in their "
+        "waitlists and get their seats back when they are placed again.",
+        len(topics),
+        titles=", ".join(f"“{topic.title}”" for topic in topics),
     )
 
 

@@ -1,15 +1,15 @@
 """Organisers set an event up from forms that work with and without htmx."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Event, Slot, Space, Theme
+from app.models import Event, SignUp, Slot, Space, Theme, Topic, WaitlistEntry
 from tests.conftest import log_in, post_form, text_of
-from tests.factories import Factory, count
+from tests.factories import Factory, count, placed_topic
 
 HX = {"HX-Request": "true"}
 
@@ -85,6 +85,31 @@ def test_spaces_added_edited_and_removed(
     post_form(client, f"{url}/{garden.id}/delete", {})
     with database.read() as session:
         assert [s.name for s in session.exec(select(Space))] == ["Room 3"]
+
+
+def test_removing_a_room_or_a_slot_with_sessions_says_so_and_keeps_their_people(
+    client: TestClient, make: Factory, database: Database
+) -> None:
+    """A room or a time slot removed while sessions are in it: the organiser is told which
+    left the wall, and the people who had seats keep a waitlist place for when the session
+    is placed again (a removed slot took its seats with it, unseen)."""
+    organiser = make.organiser()
+    event = make.event(organiser)
+    slot = make.slot(event, time(10), time(11))
+    garden, hall = make.space(event, "Garden", 10), make.space(event, "Hall", 10)
+    by_room = placed_topic(make, event, slot, garden, "Allotments", convener_seated=True)
+    by_slot = placed_topic(make, event, slot, hall, "Libraries", convener_seated=True)
+    log_in(client, organiser.email)
+    base = f"/organiser/events/{event.id}"
+    page = post_form(client, f"{base}/spaces/{garden.id}/delete", {}, follow_redirects=True)
+    assert "Removed. “Allotments” is off the wall now" in text_of(page.text)
+    page = post_form(client, f"{base}/slots/{slot.id}/delete", {}, follow_redirects=True)
+    assert "Removed. “Libraries” is off the wall now" in text_of(page.text)
+    assert count(database, SignUp) == 0
+    with database.read() as session:
+        waiting = session.exec(select(WaitlistEntry.topic_id).order_by(WaitlistEntry.topic_id))
+        assert list(waiting) == [by_room.id, by_slot.id]
+        assert not session.get_one(Topic, by_slot.id).placed
 
 
 def test_space_bad_capacity_and_duplicate_name_refused(
