@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app import i18n
 from app.config import Settings
 from app.i18n import _, ngettext
-from app.models import Event, Participant, ProjectorView, Topic
+from app.models import Event, Participant, ProjectorView, Slot, Space, Topic
 from app.models.agenda import TopicCreate
 from app.models.base import row_id
 from app.models.live import VIEW_LABELS, AnnouncementCreate
@@ -313,6 +314,18 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
         slot_id, space_id = _cell(str(form.get("cell") or ""))
         swapped, bumped = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
         parts = []
+        if slot_id is None or space_id is None:
+            parts.append(_("“%(title)s” is off the wall.", title=topic.title))
+        elif swapped is None and (slot := run.session.get(Slot, slot_id)) is not None:
+            space = run.session.get(Space, space_id)
+            parts.append(
+                _(
+                    "“%(title)s” is now at %(time)s, %(space)s.",
+                    title=topic.title,
+                    time=i18n.when(slot.starts_at, run.event.zone),
+                    space=space.name if space else "",
+                )
+            )
         if swapped is not None:
             parts.append(
                 _(

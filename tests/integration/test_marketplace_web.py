@@ -251,8 +251,12 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
     assert gone.status_code == 409 and "There is no such time slot" in gone.text
     off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
     assert off.status_code == 303
+    assert "“One” is off the wall." in text_of(client.get(off.headers["location"]).text)
     with database.read() as session:
         assert not session.get(Topic, one.id).placed
+    back = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{slot.id}:{hall.id}"})
+    said = text_of(client.get(back.headers["location"]).text)
+    assert "“One” is now at 10:45, Hall." in said
 
 
 def test_facilitator_sees_warnings_and_applies_a_suggestion(
