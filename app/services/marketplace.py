@@ -298,12 +298,15 @@ def interests_of(session: Session, participant: Participant) -> set[int]:
     )
 
 
-def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) -> None:
+def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) -> tuple[int, int]:
     """Fold a duplicate into the kept topic: its people move over, nobody is lost or double-booked.
 
     Interest is united; the duplicate's conveners become co-conveners; its sign-ups move to the
     kept topic where that gives nobody two seats in one slot and the room has space, and onto
     its waitlist (in sign-up order) otherwise; the duplicate is hidden.
+
+    Returns how many of the duplicate's people (seated or waiting) now have a seat in the
+    kept topic, and how many wait for one.
     """
     from app.services import signups  # the sign-up rules live there
 
@@ -338,9 +341,11 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     )
     session.flush()
     session.refresh(duplicate)
+    seated = 0
     for participant_id in people:
         participant = session.get(Participant, participant_id)
         assert participant is not None
-        signups.place_person(session, event, keep, participant)
+        seated += signups.place_person(session, event, keep, participant)
     session.flush()
     agenda_changed(session, event.id)
+    return seated, len(people) - seated

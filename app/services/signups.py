@@ -368,24 +368,30 @@ def waitlist_place(session: Session, topic_id: int, participant_id: int) -> int 
     return int(session.execute(_PLACE, params={"topic_id": topic_id, "id": entry_id}).scalar_one())
 
 
-def place_person(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
+def place_person(session: Session, event: Event, topic: Topic, participant: Participant) -> bool:
     """Bring someone into a session without double-booking them: a seat if there is one
-    and they are free in that slot, otherwise a place on its waitlist (used by merges)."""
+    and they are free in that slot, otherwise a place on its waitlist (used by merges; a
+    topic off the wall has only its waitlist, whose places become seats when it is placed).
+    Returns whether they have a seat in it."""
     assert topic.id is not None and participant.id is not None
     session.flush()
     if topic.slot_id is None or topic.space_id is None:
-        return
+        if _waiting_id(session, topic.id, participant.id) is None:
+            _queue(session, topic.id, participant.id)
+        return False
     _lock_slot(session, topic.slot_id)
     current = _seat_in_slot(session, participant.id, topic.slot_id)
     if current is not None and current[1] == topic.id:
-        return
+        return True
     space = session.get(Space, topic.space_id)
     assert space is not None
     if current is None and seats_taken(session, topic.id) < space.capacity:
         waiting = _waiting_id(session, topic.id, participant.id) is not None
         _take_seat(session, topic, topic.slot_id, participant.id, None, waiting)
-    elif _waiting_id(session, topic.id, participant.id) is None:
+        return True
+    if _waiting_id(session, topic.id, participant.id) is None:
         _queue(session, topic.id, participant.id)
+    return False
 
 
 def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> int:

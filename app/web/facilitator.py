@@ -437,8 +437,23 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
         if not row_id(keep) or not row_id(duplicate):
             raise Refused(_("Choose the topic to keep and its duplicate."))
         kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
-        marketplace.merge_topics(run.session, run.event, kept, merged)
-        return _("“%(merged)s” was merged into “%(kept)s”.", merged=merged.title, kept=kept.title)
+        seated, waiting = marketplace.merge_topics(run.session, run.event, kept, merged)
+        said = _("“%(merged)s” was merged into “%(kept)s”.", merged=merged.title, kept=kept.title)
+        if seated:
+            said += " " + ngettext(
+                "%(num)d of its people has a seat in it.",
+                "%(num)d of its people have a seat in it.",
+                seated,
+            )
+        if waiting:
+            said += " " + ngettext(
+                "%(num)d waits for a seat (busy at that time, no room left, or it has no "
+                "place on the wall yet).",
+                "%(num)d wait for a seat (busy at that time, no room left, or it has no "
+                "place on the wall yet).",
+                waiting,
+            )
+        return said
 
     return run.act(merge, f"{run.base}/topics", lambda **kw: _topics(run, **kw))
 

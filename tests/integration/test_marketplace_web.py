@@ -396,7 +396,7 @@ def test_facilitator_hides_restores_merges_and_edits(
     event, slot, booth, hall = day
     owner = _team_member(make, event, Role.facilitator)
     keep = placed_topic(make, event, slot, hall, "Housing damp")
-    dup = placed_topic(make, event, slot, booth, "Damp homes")
+    dup = placed_topic(make, event, slot, booth, "Damp homes", convener_seated=True)
     log_in(client, owner.email)
     base = f"/facilitate/{event.id}"
     post_form(client, f"{base}/topics/{keep.id}/hide", {"hidden": "1"})
@@ -409,7 +409,10 @@ def test_facilitator_hides_restores_merges_and_edits(
         {"keep": str(keep.id), "duplicate": str(dup.id)},
         follow_redirects=True,
     )
-    assert "“Damp homes” was merged into “Housing damp”." in merged.text
+    assert (
+        "“Damp homes” was merged into “Housing damp”. 1 of its people has a seat in it."
+        in text_of(merged.text)
+    )
     bad = post_form(client, f"{base}/topics/{keep.id}/edit", {"title": ""})
     assert bad.status_code == 422 and "Please fill this in." in bad.text
     post_form(client, f"{base}/topics/{keep.id}/edit", {"title": "Damp and children's asthma"})

@@ -274,9 +274,10 @@ def test_merge_moves_people_without_losing_or_double_booking(
         _sign_up(database, event, duplicate, person)
     with database.write() as session:
         marketplace.set_interest(session, session.get(Topic, duplicate.id), only_dup[0], True)
-        marketplace.merge_topics(
+        moved = marketplace.merge_topics(
             session, event, session.get(Topic, keep.id), session.get(Topic, duplicate.id)
         )
+    assert moved == (2, 1)  # of the duplicate's three: two seats left in the hall, one waits
     with database.read() as session:
         seated = set(_seated(database, keep))
         waiting = set(
@@ -292,6 +293,30 @@ def test_merge_moves_people_without_losing_or_double_booking(
     assert seated | waiting == everyone  # nobody lost
     assert len(seated) == 3  # the hall takes three; the rest wait in order
     assert keep.id in interest
+
+
+def test_merging_into_a_topic_off_the_wall_keeps_the_people_in_its_waitlist(
+    database: Database, make: Factory
+) -> None:
+    """The kept topic has no place yet: the duplicate's people wait for it, and get their
+    seats when it is placed (they had nothing at all before)."""
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    hall = make.space(event, "Hall", 10)
+    duplicate = placed_topic(make, event, slot, hall, "Damp homes")
+    people = [make.participant(event, f"P{n}") for n in range(2)]
+    for person in people:
+        _sign_up(database, event, duplicate, person)
+    with database.write() as session:
+        convener = session.get_one(Participant, people[0].id)
+        keep = marketplace.propose_topic(
+            session, event, convener, TopicCreate(title="Housing damp"), at_the_desk=True
+        )
+        moved = marketplace.merge_topics(session, event, keep, session.get(Topic, duplicate.id))
+    assert moved == (0, 2)
+    with database.write() as session:
+        wall.move_by_facilitator(session, event, session.get_one(Topic, keep.id), slot.id, hall.id)
+    assert set(_seated(database, keep)) == {p.id for p in people}
 
 
 def test_swapping_sessions_across_times_keeps_everyone_in_both(
