@@ -129,8 +129,11 @@ def theme_ids_of(session: Session, topic: Topic) -> list[int]:
 
 
 def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
-    """Hide a topic from the wall and the lists (or restore it); nothing is deleted."""
+    """Hide a topic from the wall and the lists (or restore it); nothing is deleted. A
+    restored duplicate is a topic of its own again (its links no longer lead elsewhere)."""
     topic.hidden = hidden
+    if not hidden:
+        topic.merged_into_id = None
     session.add(topic)
     agenda_changed(session, topic.event_id)
 
@@ -337,7 +340,7 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     session.execute(
         update(Topic)
         .where(col(Topic.id) == duplicate.id)
-        .values(hidden=True, slot_id=None, space_id=None)
+        .values(hidden=True, slot_id=None, space_id=None, merged_into_id=keep.id)
     )
     session.flush()
     session.refresh(duplicate)

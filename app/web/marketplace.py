@@ -74,7 +74,10 @@ LANGUAGES = [
 
 # What a tap did, where the changed part alone would not show it (a full session looks the
 # same after a leave: someone waiting has the seat).
-DONE = {"left": lazy("You left this session.")}
+DONE = {
+    "left": lazy("You left this session."),
+    "merged": lazy("The topic you followed was merged into this one."),
+}
 
 
 def done_notice(request: Request, cards: Iterable[marketplace.TopicCard] = ()) -> dict[str, str]:
@@ -471,6 +474,9 @@ def seat_news_seen(me: AttendeeDep, form: FormDep) -> Response:
 @router.get("/topics/{topic_id}")
 async def topic_page(topic_id: RowId, me: AttendeeDep) -> Response:
     def build() -> Response:
+        topic = marketplace.topic_of(me.session, me.event, topic_id)
+        if topic.hidden and topic.merged_into_id is not None:  # a duplicate: its people moved
+            return see_other(f"{me.home}/topics/{topic.merged_into_id}?done=merged")
         ctx = me.wall_context()
         ctx.update(me.topic_context(topic_id, ctx), **done_notice(me.request, ctx["cards"]))
         return render(me.request, "participant/topic.html", ctx)

@@ -391,7 +391,11 @@ def test_hiding_a_session_people_sit_in_says_what_becomes_of_them(
 
 
 def test_facilitator_hides_restores_merges_and_edits(
-    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+    app: object,
+    client: TestClient,
+    make: Factory,
+    day: tuple[Event, Slot, Space, Space],
+    database: Database,
 ) -> None:
     event, slot, booth, hall = day
     owner = _team_member(make, event, Role.facilitator)
@@ -413,6 +417,14 @@ def test_facilitator_hides_restores_merges_and_edits(
         "“Damp homes” was merged into “Housing damp”. 1 of its people has a seat in it."
         in text_of(merged.text)
     )
+    # A participant following the duplicate's link lands on the topic it was merged into.
+    with TestClient(app, follow_redirects=False) as phone:  # type: ignore[arg-type]
+        _join(phone, event, "Follower")
+        followed = phone.get(f"/e/{event.join_code}/topics/{dup.id}")
+        assert followed.status_code == 303
+        landed = text_of(phone.get(followed.headers["location"]).text)
+        assert "The topic you followed was merged into this one." in landed
+        assert "Housing damp" in landed
     bad = post_form(client, f"{base}/topics/{keep.id}/edit", {"title": ""})
     assert bad.status_code == 422 and "Please fill this in." in bad.text
     post_form(client, f"{base}/topics/{keep.id}/edit", {"title": "Damp and children's asthma"})
@@ -420,6 +432,10 @@ def test_facilitator_hides_restores_merges_and_edits(
         assert session.get(Topic, keep.id).title == "Damp and children's asthma"
         assert session.get(Topic, dup.id).hidden
     assert csrf_token(client)
+    # Restored, the duplicate is a topic of its own again.
+    post_form(client, f"{base}/topics/{dup.id}/hide", {"hidden": "0"})
+    with database.read() as session:
+        assert session.get_one(Topic, dup.id).merged_into_id is None
 
 
 def test_unchanged_wall_answers_not_modified_until_something_changes(
