@@ -430,13 +430,35 @@ def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
     )
 
 
+def _merge_pair(run: Facilitation, form: FormData) -> tuple[Topic, Topic]:
+    keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
+    if not row_id(keep) or not row_id(duplicate):
+        raise Refused(_("Choose the topic to keep and its duplicate."))
+    if keep == duplicate:
+        raise Refused(_("Choose two different topics to merge."))
+    return run.topic(int(keep)), run.topic(int(duplicate))
+
+
 @router.post("/facilitate/{event_id}/topics/merge")
 def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
+    """A merge cannot be undone: the first post shows what it will do, with or without
+    JavaScript; the second (`confirm`) does it."""
+    if form.get("confirm") != "1":
+        try:
+            kept, merged = _merge_pair(run, form)
+        except Refused as refused:
+            return _topics(run, status_code=409, error=refused.message)
+        assert merged.id is not None
+        return run.page(
+            "facilitator/merge.html",
+            kept=kept,
+            merged=merged,
+            seated=signups.seats_taken(run.session, merged.id),
+            waiting=signups.waiting_for(run.session, merged.id),
+        )
+
     def merge() -> str:
-        keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
-        if not row_id(keep) or not row_id(duplicate):
-            raise Refused(_("Choose the topic to keep and its duplicate."))
-        kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
+        kept, merged = _merge_pair(run, form)
         seated, waiting = marketplace.merge_topics(run.session, run.event, kept, merged)
         said = _("“%(merged)s” was merged into “%(kept)s”.", merged=merged.title, kept=kept.title)
         if seated:

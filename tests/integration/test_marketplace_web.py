@@ -407,11 +407,20 @@ def test_facilitator_hides_restores_merges_and_edits(
     with database.read() as session:
         assert session.get(Topic, keep.id).hidden
     post_form(client, f"{base}/topics/{keep.id}/hide", {"hidden": "0"})
+    pair = {"keep": str(keep.id), "duplicate": str(dup.id)}
+    # First what it will do (it cannot be undone); nothing is merged yet.
+    preview = text_of(post_form(client, f"{base}/topics/merge", pair).text)
+    assert "Merge “Damp homes” into “Housing damp”?" in preview
+    assert "1 person has a seat in it, 0 wait for one" in preview
+    assert "This cannot be undone." in preview
+    with database.read() as session:
+        assert not session.get_one(Topic, dup.id).hidden
+    itself = post_form(
+        client, f"{base}/topics/merge", {"keep": str(keep.id), "duplicate": str(keep.id)}
+    )
+    assert itself.status_code == 409 and "Choose two different topics" in itself.text
     merged = post_form(
-        client,
-        f"{base}/topics/merge",
-        {"keep": str(keep.id), "duplicate": str(dup.id)},
-        follow_redirects=True,
+        client, f"{base}/topics/merge", {**pair, "confirm": "1"}, follow_redirects=True
     )
     assert (
         "“Damp homes” was merged into “Housing damp”. 1 of its people has a seat in it."
