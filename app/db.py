@@ -172,6 +172,20 @@ class Database:
         with self.session(write=False) as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose every statement sees the database as of its first one.
+
+        SQLite's read transactions are such a snapshot already. PostgreSQL's default (READ
+        COMMITTED) shows each statement what was committed before it began: a live frame
+        read the agenda version of one moment and the reports of a later one, so a report
+        written in between was in neither the frame before nor the change after it, and
+        pages never heard of it."""
+        with self.session(write=False) as session:
+            if not self.settings.is_sqlite:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     def checkpoint(self) -> None:
         """Copy what SQLite's write-ahead log holds into the database file, as far as it can
         without waiting for anyone (readers keep the pages they read; writers go on)."""

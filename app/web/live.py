@@ -152,7 +152,7 @@ def build_frame(
 ) -> Frame | None:
     """Read the event once and draw what its live pages show (runs in a worker thread), in
     each language the event offers that a page here watches in (its first one if none)."""
-    with database.read() as session:
+    with database.snapshot() as session:  # the version and what it shows, of one moment
         event = session.get(Event, event_id)
         if event is None:
             return None

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.config import ROOT
 from app.db import Database
-from app.models import Participant
+from app.models import Event, Participant
 from app.models.people import ParticipantJoin
 from app.services import participants
 from tests.factories import Factory, count
@@ -96,3 +96,19 @@ def test_a_room_reading_at_once_never_starves_the_connection_pool(
     # A thread of its own: a browser test may have left an event loop running in this one.
     with ThreadPoolExecutor(max_workers=1) as runner:
         assert runner.submit(lambda: asyncio.run(room())).result() == [200] * 300
+
+
+def test_a_snapshot_reads_the_database_of_one_moment(database: Database, make: Factory) -> None:
+    """What a live frame reads (an agenda version and what it shows) belongs to one moment,
+    on PostgreSQL too: a change committed between two of its statements is in neither."""
+    event = make.event()
+    with database.snapshot() as session:
+        first = session.exec(select(Event.agenda_version).where(Event.id == event.id)).one()
+        with database.write() as other:  # another request commits in between
+            changed = other.get_one(Event, event.id)
+            changed.name, changed.agenda_version = "Renamed", first + 1
+        name = session.exec(select(Event.name).where(Event.id == event.id)).one()
+        version = session.exec(select(Event.agenda_version).where(Event.id == event.id)).one()
+    assert (name, version) == (event.name, first)
+    with database.read() as session:
+        assert session.exec(select(Event.name).where(Event.id == event.id)).one() == "Renamed"
