@@ -85,11 +85,15 @@ def revoke_device_links(session: Session, participant: Participant) -> None:
 def named(session: Session, event: Event, name: str) -> Participant | None:
     """Someone in the event who goes by this name (whatever its case, in any script), if
     anyone does. Compared here: SQLite's lower() knows only ASCII."""
-    wanted = name.strip().casefold()
+
+    def plain(text: str) -> str:  # "  joy  Thompson " is Joy Thompson
+        return " ".join(text.split()).casefold()
+
+    wanted = plain(name)
     names = session.exec(
         select(Participant.id, Participant.display_name).where(Participant.event_id == event.id)
     )
-    found = next((pid for pid, shown in names if shown.strip().casefold() == wanted), None)
+    found = next((pid for pid, shown in names if plain(shown) == wanted), None)
     return None if found is None else session.get(Participant, found)
 
 

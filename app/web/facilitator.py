@@ -315,7 +315,19 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
         swapped, bumped = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
         parts = []
         if slot_id is None or space_id is None:
-            parts.append(_("“%(title)s” is off the wall.", title=topic.title))
+            waiting = signups.waiting_for(run.session, topic_id)
+            parts.append(
+                ngettext(
+                    "“%(title)s” is off the wall. %(num)d person waits for it: they get a seat "
+                    "when you place it again.",
+                    "“%(title)s” is off the wall. %(num)d people wait for it: they get a seat "
+                    "when you place it again.",
+                    waiting,
+                    title=topic.title,
+                )
+                if waiting
+                else _("“%(title)s” is off the wall.", title=topic.title)
+            )
         elif swapped is None and (slot := run.session.get(Slot, slot_id)) is not None:
             space = run.session.get(Space, space_id)
             parts.append(

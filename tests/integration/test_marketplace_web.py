@@ -26,7 +26,7 @@ from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.models.event import SlotCreate
 from app.services import events as event_service
-from app.services import marketplace, wall
+from app.services import marketplace, signups, wall
 from tests.conftest import csrf_token, log_in, post_form, text_of
 from tests.factories import Factory, count, placed_topic
 
@@ -257,6 +257,15 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
     back = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{slot.id}:{hall.id}"})
     said = text_of(client.get(back.headers["location"]).text)
     assert "“One” is now at 10:45, Hall." in said
+    # Off the wall with people in it: their seats wait for it, and the facilitator is told.
+    seated = make.participant(event, "Seated")
+    with database.write() as session:
+        signups.sign_up(session, event, session.get_one(Topic, one.id), seated)
+    off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
+    assert (
+        "“One” is off the wall. 1 person waits for it: they get a seat when you place it again."
+        in text_of(client.get(off.headers["location"]).text)
+    )
 
 
 def test_facilitator_sees_warnings_and_applies_a_suggestion(
@@ -334,11 +343,13 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     assert count(database, SignUp) == 1
     # The same name again as someone new: the desk is sent to the list, the name kept.
     again = post_form(
-        client, f"{base}/desk/sign-up", {"new_name": "tendai moyo", "topic": str(session_topic.id)}
+        client,
+        f"{base}/desk/sign-up",
+        {"new_name": " tendai  moyo ", "topic": str(session_topic.id)},
     )
     assert again.status_code == 409
-    assert "Someone called “tendai moyo” is already in the list" in again.text
-    assert 'value="tendai moyo"' in again.text
+    assert "Someone called “tendai moyo” is already in the list" in text_of(again.text)
+    assert 'value=" tendai  moyo "' in again.text
     assert count(database, Participant) == participants_before + 1
     # The name field is needed for someone new: it does not say "(optional)".
     assert "Name of someone new (optional)" not in text_of(signed.text)
@@ -411,7 +422,8 @@ def test_facilitator_hides_restores_merges_and_edits(
     # First what it will do (it cannot be undone); nothing is merged yet.
     preview = text_of(post_form(client, f"{base}/topics/merge", pair).text)
     assert "Merge “Damp homes” into “Housing damp”?" in preview
-    assert "1 person has a seat in it, 0 wait for one" in preview
+    assert "1 person has a seat in it. They get a seat in “Housing damp” where" in preview
+    assert "waitlist." not in preview.split("They get")[0]
     assert "This cannot be undone." in preview
     with database.read() as session:
         assert not session.get_one(Topic, dup.id).hidden
