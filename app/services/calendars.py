@@ -73,7 +73,7 @@ def my_agenda(session: Session, event: Event, participant: Participant) -> bytes
         slot = row.slot
         if slot.kind == SlotKind.plenary:
             item = _plenary(event, slot)
-        elif (here := row.running[0] if row.running else row.seat) is not None:
+        elif (here := row.here) is not None:
             item = _item(
                 f"seat-{slot.id}-{participant.id}-{event.join_code}",
                 here.topic.title,

@@ -301,6 +301,12 @@ def interests_of(session: Session, participant: Participant) -> set[int]:
     )
 
 
+def check_mergeable(keep: Topic, duplicate: Topic) -> None:
+    """Refused unless these are two topics (what a merge, and its preview, asks first)."""
+    if keep.id == duplicate.id:
+        raise Refused(_("Choose two different topics to merge."))
+
+
 def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) -> tuple[int, int]:
     """Fold a duplicate into the kept topic: its people move over, nobody is lost or double-booked.
 
@@ -313,8 +319,7 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     """
     from app.services import signups  # the sign-up rules live there
 
-    if keep.id == duplicate.id:
-        raise Refused(_("Choose two different topics to merge."))
+    check_mergeable(keep, duplicate)
     assert keep.id is not None and duplicate.id is not None
     signups.lock_slots(session, [keep.slot_id, duplicate.slot_id])
     for participant_id in conveners(session, duplicate):

@@ -137,6 +137,11 @@ _DEQUEUE = delete(_WAITLIST).where(*_IN_LINE)
 _WAITING = sa_select(_WAITLIST.c.participant_id).where(
     _WAITLIST.c.topic_id == bindparam("topic_id")
 )
+_WAITING_COUNT = (
+    sa_select(func.count())
+    .select_from(_WAITLIST)
+    .where(_WAITLIST.c.topic_id == bindparam("topic_id"))
+)
 _FIRST_WAITING = (
     sa_select(_WAITLIST.c.participant_id)
     .where(_WAITLIST.c.topic_id == bindparam("topic_id"))
@@ -202,7 +207,7 @@ def seats_taken(session: Session, topic_id: int) -> int:
 
 def waiting_for(session: Session, topic_id: int) -> int:
     """How many people are on the topic's waitlist."""
-    return len(session.execute(_WAITING, params={"topic_id": topic_id}).all())
+    return int(session.execute(_WAITING_COUNT, params={"topic_id": topic_id}).scalar_one())
 
 
 @dataclass
@@ -435,6 +440,11 @@ class MySlot:
     seat: Seat | None
     waiting: list[tuple[Topic, int]]
     running: list[Seat] = field(default_factory=list)  # the sessions here they convene
+
+    @property
+    def here(self) -> Seat | None:
+        """Where they are at this time: the session they convene, else their seat."""
+        return self.running[0] if self.running else self.seat
 
     @property
     def seat_elsewhere(self) -> Seat | None:

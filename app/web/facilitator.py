@@ -446,9 +446,9 @@ def _merge_pair(run: Facilitation, form: FormData) -> tuple[Topic, Topic]:
     keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
     if not row_id(keep) or not row_id(duplicate):
         raise Refused(_("Choose the topic to keep and its duplicate."))
-    if keep == duplicate:
-        raise Refused(_("Choose two different topics to merge."))
-    return run.topic(int(keep)), run.topic(int(duplicate))
+    kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
+    marketplace.check_mergeable(kept, merged)
+    return kept, merged
 
 
 @router.post("/facilitate/{event_id}/topics/merge")
