@@ -29,6 +29,7 @@ from app.models.outcomes import (
     Report,
 )
 from app.models.people import ApiToken, Organiser, Participant
+from app.models.server import ServerSecret
 
 __all__ = [
     "Action",
@@ -56,6 +57,7 @@ __all__ = [
     "ProjectorView",
     "Report",
     "Role",
+    "ServerSecret",
     "SignUp",
     "Slot",
     "SlotKind",

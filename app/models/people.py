@@ -30,6 +30,14 @@ class Organiser(SQLModel, table=True):
     name: str = Field(max_length=NAME_MAX)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Every signed-in browser carries the generation it signed in under: bumping it (log-out,
+    # "sign out everywhere", a new password) ends them all, copies of the cookie included.
+    session_generation: int = Field(default=1)
+    # A first password made by someone else (a team member's) is changed at first log-in.
+    must_change_password: bool = Field(default=False)
+    # Wrong passwords in a row, and until when the account refuses to check another one.
+    failed_logins: int = Field(default=0)
+    login_locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OrganiserCreate(Form):
