@@ -12,11 +12,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func
+from sqlalchemy import func, make_url
 from sqlmodel import Session, select
 
+from app import keys
 from app.config import ROOT, Settings, get_settings
-from app.db import Database
+from app.db import Database, normalise_url
 from app.models import Event
 from app.models.people import OrganiserCreate
 from app.security import shown_join_code
@@ -230,6 +231,50 @@ def restore_database(settings: Settings, path: str, confirmed: bool) -> int:
     return 0
 
 
+def doctor(settings: Settings) -> int:
+    """Print how this installation is set up: database, schema and where its key comes from."""
+    database = Database(settings)
+    url = make_url(normalise_url(settings.database_url)).render_as_string(hide_password=True)
+    print(f"environment:  {settings.environment}")
+    print(f"database:     {url}")
+    try:
+        database.ping()
+    except Exception as exc:
+        print(f"              does not answer: {type(exc).__name__}: {exc}")
+        return 1
+    migrate(settings)
+    print("schema:       up to date")
+    print(f"signing key:  {keys.load_key(settings, database).source}")
+    print(f"public URL:   {settings.base_url}")
+    database.dispose()
+    return 0
+
+
+def rotate_key(settings: Settings, confirmed: bool) -> int:
+    """Replace the installation's signing key, after saying what stops working."""
+    if not confirmed:
+        print(
+            "A new key ends, at once and for good: every signed-in browser (organisers log in "
+            "again; participants join again under a new name unless they kept nothing), every "
+            "personal 'continue on another device' link and printed agenda QR code, every "
+            "action owner's private update link, every facilitator link and projector link. "
+            "Hand out new links afterwards. Run again with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+    database = Database(settings)
+    migrate(settings)
+    try:
+        key = keys.rotate_key(settings, database)
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print(f"A new signing key is kept in {key.source}. Restart every worker to use it.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openspace` console script."""
     parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
@@ -275,6 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_restore.add_argument("file")
     p_restore.add_argument("--yes", action="store_true", help="yes, replace everything")
 
+    sub.add_parser("doctor", help="check the set-up: database, schema, where the key comes from")
+    p_rotate = sub.add_parser(
+        "rotate-key", help="replace the signing key (ends every sign-in and private link)"
+    )
+    p_rotate.add_argument("--yes", action="store_true", help="yes, end them all")
+
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "serve":
@@ -298,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backup_database(settings, args.file)
     elif args.command == "restore":
         return restore_database(settings, args.file, args.yes)
+    elif args.command == "doctor":
+        return doctor(settings)
+    elif args.command == "rotate-key":
+        return rotate_key(settings, args.yes)
     return 0
 
 

@@ -1,14 +1,14 @@
 """Settings, read from environment variables (and an optional .env file)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -21,31 +21,64 @@ class Settings(BaseSettings):
         default=f"sqlite:///{ROOT / 'data' / 'openspace.db'}",
         validation_alias=AliasChoices("OPENSPACE_DATABASE_URL", "DATABASE_URL"),
     )
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Empty: the installation makes its own at first start and keeps it with the data
+    # (app/keys.py). Never a value written in the source.
+    secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     sqlite_busy_timeout_ms: int = 15_000
     db_pool_size: int = 10
     db_pool_overflow: int = 20
     cookie_secure: bool | None = None
     session_max_age_days: int = 120
+    # An organiser's sign-in ends after this long without a request.
+    organiser_idle_hours: float = 12
     log_level: str = "info"
     # Multiplies the participants' rate limits (app/web/limits.py); 0 turns them off.
     rate_limit_scale: float = 1.0
+    # The most a request may send (a form, an API call's JSON); more is refused with 413
+    # before it is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # A client has this long to send a request's headers, and may keep an idle connection
+    # open this long between requests (`openspace serve`).
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed, comma-separated ("127.0.0.1", "10.0.0.0/8"); none
+    # unless set, so that no client can say it is someone else.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for entry in value.split(","):
+            if entry.strip():
+                try:
+                    ipaddress.ip_network(entry.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"OPENSPACE_TRUSTED_PROXIES: {entry.strip()!r} is not an address or "
+                        "network (such as 127.0.0.1 or 10.0.0.0/8)"
+                    ) from None
+        return value
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+    def _refuse_a_short_secret(self) -> "Settings":
+        if self.secret_key and len(self.secret_key) < 32:
             raise ValueError(
-                "OPENSPACE_SECRET_KEY must be set to a long random value in production "
-                '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                "OPENSPACE_SECRET_KEY must be at least 32 random characters, or unset to let "
+                "the installation make and keep its own "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
             )
-        if self.environment == "production" and len(self.secret_key) < 32:
-            raise ValueError("OPENSPACE_SECRET_KEY must be at least 32 characters in production")
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def proxies(self) -> list[str]:
+        """The trusted proxies' addresses and networks."""
+        return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
 
     @property
     def secure_cookies(self) -> bool:

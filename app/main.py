@@ -21,6 +21,7 @@ from app.broker import make_broker
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, StorageFault
 from app.i18n import _, lazy
+from app.keys import load_key
 from app.memory import leave_startup_objects_out_of_collections, release_free_memory_forever
 from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
@@ -43,8 +44,9 @@ from app.web import (
 from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
-from app.web.deps import LoginRequired
+from app.web.deps import LoginRequired, PasswordChangeRequired
 from app.web.errors import error_page, given_back, is_api, sent_form, storage_fault_page
+from app.web.identity import IdentityRefreshMiddleware
 from app.web.limits import Limiter
 from app.web.live import Live
 from app.web.marketplace import NotJoined
@@ -69,6 +71,13 @@ def install_error_pages(app: FastAPI) -> None:
         url = f"/login?next={exc.next_url}"
         if wants_fragment(request):
             # htmx would swap the log-in page into a section; send the whole page there.
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return see_other(url)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        url = "/organiser/account?first=1"
+        if wants_fragment(request):
             return Response(status_code=204, headers={"HX-Redirect": url})
         return see_other(url)
 
@@ -162,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Commits leave SQLite's log for `checkpoint_forever` to copy into the database file.
     database = Database(settings, autocheckpoint=False)
+    # No key in the source: the configured one, else the one this installation made.
+    settings = settings.model_copy(update={"secret_key": load_key(settings, database).value})
     follow_template_edits(settings.environment == "development")
     broker = make_broker(database)
     live = Live(database, broker, lambda event: absolute(settings, f"/j/{event.join_code}"))
@@ -205,6 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TransactionMiddleware, database=database)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(IdentityRefreshMiddleware, settings=settings)
     # Outermost: pages, fragments and static files travel compressed (event streams do not:
     # GZipMiddleware leaves text/event-stream alone, so updates are not held back).
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)

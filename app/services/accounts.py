@@ -1,5 +1,8 @@
-"""Organiser accounts and their API tokens."""
+"""Organiser accounts: passwords, sign-ins and guessing, and their API tokens."""
 
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.i18n import _
@@ -30,10 +33,72 @@ def create_organiser(session: Session, data: OrganiserCreate) -> Organiser:
     return organiser
 
 
-def set_password(session: Session, organiser: Organiser, password: str) -> None:
-    """Replace the organiser's password."""
+def set_password(
+    session: Session, organiser: Organiser, password: str, *, first: bool = False
+) -> None:
+    """Replace the organiser's password; every browser signed in with the old one is signed
+    out, and a locked account opens. A `first` password (made by someone else) is to be
+    changed at the next log-in."""
     organiser.password_hash = hash_password(password)
+    organiser.must_change_password = first
+    organiser.failed_logins = 0
+    organiser.login_locked_until = None
     session.add(organiser)
+    end_sign_ins(session, organiser)
+
+
+def end_sign_ins(session: Session, organiser: Organiser) -> int:
+    """End every browser's sign-in to the account; returns the generation to sign in under."""
+    session.execute(
+        update(Organiser)
+        .where(col(Organiser.id) == organiser.id)
+        .values(session_generation=Organiser.session_generation + 1)
+    )
+    session.refresh(organiser)
+    return organiser.session_generation
+
+
+# Guessing is limited per account, not per address: a whole venue shares one Wi-Fi address.
+# After FREE_TRIES wrong passwords in a row the account takes no password for a while, twice
+# as long after each further wrong one, up to LONGEST_PAUSE. The owner gets in again by
+# waiting, or at once with a new password (`openspace create-organiser`, or a team member).
+FREE_TRIES = 5
+FIRST_PAUSE = timedelta(seconds=30)
+LONGEST_PAUSE = timedelta(hours=1)
+
+
+def paused_until(organiser: Organiser, now: datetime) -> datetime | None:
+    """Until when the account takes no password, if it is paused now."""
+    until = organiser.login_locked_until
+    return until if until is not None and until > now else None
+
+
+def record_wrong_password(session: Session, organiser_id: int, now: datetime) -> datetime | None:
+    """Count a wrong password (atomically: guesses come in parallel); returns until when the
+    account is now paused, if it is."""
+    session.execute(
+        update(Organiser)
+        .where(col(Organiser.id) == organiser_id)
+        .values(failed_logins=Organiser.failed_logins + 1)
+    )
+    organiser = session.get(Organiser, organiser_id, populate_existing=True)
+    assert organiser is not None
+    over = organiser.failed_logins - FREE_TRIES
+    if over < 0:
+        return None
+    pause = min(FIRST_PAUSE * 2 ** min(over, 20), LONGEST_PAUSE)
+    organiser.login_locked_until = now + pause
+    session.add(organiser)
+    return organiser.login_locked_until
+
+
+def record_sign_in(session: Session, organiser_id: int) -> None:
+    """A right password: the count of wrong ones starts again."""
+    session.execute(
+        update(Organiser)
+        .where(col(Organiser.id) == organiser_id)
+        .values(failed_logins=0, login_locked_until=None)
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> Organiser | None:

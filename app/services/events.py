@@ -201,6 +201,8 @@ def add_team_member(
             session,
             OrganiserCreate(email=email, name=name or email.split("@")[0], password=password),
         )
+        # Someone else saw this password: its owner replaces it at first log-in.
+        organiser.must_change_password = True
     assert organiser.id is not None
     if role_of(session, event, organiser) is not None:
         raise Refused(_("This person is already on the team."), "email")

@@ -17,7 +17,8 @@ from app.models import Event, Organiser
 from app.models.base import row_id
 from app.services import audit
 from app.services import events as event_service
-from app.web.deps import FacilitatedEvent, Visitor, VisitorDep
+from app.web.deps import FacilitatedEvent, VisitorDep
+from app.web.identity import Visitor
 from app.web.middleware import UNSAFE_METHODS, request_id
 
 
@@ -25,7 +26,7 @@ def _actor(session: Session, visitor: Visitor, event_id: int | None) -> str | No
     """Who is acting: the logged-in organiser, else this event's facilitator link."""
     if visitor.organiser_id is not None:
         organiser = session.get(Organiser, visitor.organiser_id)
-        if organiser is not None:
+        if organiser is not None and organiser.session_generation == visitor.organiser_generation:
             return f"{organiser.name} <{organiser.email}>".strip()
     if event_id is not None:
         link_id = visitor.facilitator_links.get(str(event_id))

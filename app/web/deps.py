@@ -1,14 +1,10 @@
 """What routes depend on: the session, the visitor, their role, and CSRF protection."""
 
-import functools
-import json
-import time
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from annotated_types import Ge, Le
 from fastapi import Depends, HTTPException, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -21,6 +17,13 @@ from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import event_and_participant
 from app.web.common import IDENTITY_COOKIE, see_other
+from app.web.identity import (
+    REFRESH_AFTER_SECONDS,
+    REFRESH_STATE,
+    Visitor,
+    read_visitor,
+    remember,
+)
 from app.web.limits import looked_up
 from app.web.middleware import UNSAFE_METHODS
 from app.web.writer import memory_only
@@ -72,57 +75,16 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-@dataclass
-class Visitor:
-    """Who the browser says it is: an organiser, a participant per event, facilitator links."""
-
-    organiser_id: int | None = None
-    participants: dict[str, list[int]] = field(default_factory=dict)
-    facilitator_links: dict[str, int] = field(default_factory=dict)
-
-    def as_participant(self, participant: Participant) -> None:
-        """This browser now acts as the participant in their event."""
-        assert participant.id is not None
-        self.participants[str(participant.event_id)] = [participant.id, participant.link_version]
-
-    def dump(self) -> dict[str, Any]:
-        return {"o": self.organiser_id, "p": self.participants, "f": self.facilitator_links}
-
-
-@functools.cache
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="openspace.identity")
-
-
-@functools.lru_cache(maxsize=8192)
-def _identity(secret_key: str, raw: str) -> tuple[str, float] | None:
-    """What a signed identity cookie holds (as JSON) and when it was signed, or None if the
-    signature does not hold. A browser sends the same cookie with every tap, and checking
-    the signature cost more than the rest of reading it."""
-    try:
-        data, signed = _serializer(secret_key).loads(raw, return_timestamp=True)
-    except BadSignature:
-        return None
-    return json.dumps(data), signed.timestamp()
+class PasswordChangeRequired(Exception):
+    """The organiser signed in with a first password someone else made: they change it first."""
 
 
 @memory_only
 async def get_visitor(request: Request, settings: SettingsDep) -> Visitor:
-    raw = request.cookies.get(IDENTITY_COOKIE)
-    if not raw:
-        return Visitor()
-    found = _identity(settings.secret_key, raw)
-    if found is None or not 0 <= time.time() - found[1] <= settings.session_max_age_days * 86400:
-        return Visitor()
-    try:
-        data = json.loads(found[0])
-        return Visitor(
-            organiser_id=data.get("o"),
-            participants=dict(data.get("p") or {}),
-            facilitator_links=dict(data.get("f") or {}),
-        )
-    except (AttributeError, TypeError, ValueError):
-        return Visitor()
+    visitor, age = read_visitor(settings, request.cookies.get(IDENTITY_COOKIE))
+    if visitor.organiser_id is not None and age > REFRESH_AFTER_SECONDS:
+        setattr(request.state, REFRESH_STATE, visitor)
+    return visitor
 
 
 VisitorDep = Annotated[Visitor, Depends(get_visitor)]
@@ -133,18 +95,6 @@ def remember_and_go(url: str, visitor: Visitor, settings: Settings) -> Response:
     response = see_other(url)
     remember(response, visitor, settings)
     return response
-
-
-def remember(response: Response, visitor: Visitor, settings: Settings) -> None:
-    """Store who the visitor is in the signed, HttpOnly identity cookie."""
-    response.set_cookie(
-        IDENTITY_COOKIE,
-        _serializer(settings.secret_key).dumps(visitor.dump()),
-        max_age=settings.session_max_age_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
 
 
 @memory_only
@@ -172,10 +122,22 @@ async def verify_csrf(request: Request) -> None:
         )
 
 
-def current_organiser_or_none(session: SessionDep, visitor: VisitorDep) -> Organiser | None:
+# What an organiser who must change a first password may still open.
+WITH_FIRST_PASSWORD = ("/organiser/account", "/logout")
+
+
+def current_organiser_or_none(
+    request: Request, session: SessionDep, visitor: VisitorDep
+) -> Organiser | None:
+    """The signed-in organiser, if their sign-in has not been ended since."""
     if visitor.organiser_id is None:
         return None
-    return session.get(Organiser, visitor.organiser_id)
+    organiser = session.get(Organiser, visitor.organiser_id)
+    if organiser is None or organiser.session_generation != visitor.organiser_generation:
+        return None
+    if organiser.must_change_password and not request.url.path.startswith(WITH_FIRST_PASSWORD):
+        raise PasswordChangeRequired()
+    return organiser
 
 
 MaybeOrganiser = Annotated[Organiser | None, Depends(current_organiser_or_none)]

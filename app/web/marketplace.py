@@ -40,13 +40,13 @@ from app.web.deps import (
     Joined,
     RowId,
     SessionDep,
-    Visitor,
     VisitorDep,
     joined,
     verify_csrf,
 )
 from app.web.errors import status_line
 from app.web.forms import form_values, once_key, row_ids, validate
+from app.web.identity import Visitor
 from app.web.limits import rate_limited
 from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
 from app.web.routing import Router

@@ -33,9 +33,11 @@ from app.web.deps import (
     SessionDep,
     SettingsDep,
     SignerDep,
+    VisitorDep,
     verify_csrf,
 )
 from app.web.forms import FormErrors, form_values, validate
+from app.web.identity import remember
 from app.web.middleware import OneTripRoute
 from app.web.routing import Router
 
@@ -458,6 +460,7 @@ def account(request: Request, session: SessionDep, organiser: CurrentOrganiser) 
     return render(request, "organiser/account.html", account_context(session, organiser))
 
 
+
 @router.post("/account/tokens")
 def create_api_token(
     request: Request, session: SessionDep, organiser: CurrentOrganiser, form: FormDep
@@ -483,7 +486,12 @@ def revoke_api_token(
 
 @router.post("/account/password")
 def change_password(
-    request: Request, session: SessionDep, organiser: CurrentOrganiser, form: FormDep
+    request: Request,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    form: FormDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
 ) -> Response:
     values = form_values(form, "current_password", "new_password")
     data, errors = validate(PasswordForm, values)
@@ -497,5 +505,29 @@ def change_password(
         ctx["errors"] = errors
         return render(request, "organiser/account.html", ctx, block="password", status_code=422)
     accounts.set_password(session, organiser, data.new_password)
-    ctx["notice"] = _("Your password has been changed.")
-    return render(request, "organiser/account.html", ctx, block="password")
+    ctx["notice"] = _(
+        "Your password has been changed. Every other browser signed in to your account "
+        "has been signed out."
+    )
+    # This browser stays signed in, under the account's new generation.
+    visitor.as_organiser(organiser.id, organiser.session_generation)
+    response = render(request, "organiser/account.html", ctx, block="password")
+    remember(response, visitor, settings)
+    return response
+
+
+@router.post("/account/sign-out-everywhere")
+def sign_out_everywhere(
+    request: Request,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+) -> Response:
+    """End the sign-in of every other browser (a lost laptop, a shared computer)."""
+    visitor.as_organiser(organiser.id, accounts.end_sign_ins(session, organiser))
+    ctx = account_context(session, organiser)
+    ctx["signed_out"] = _("Every other browser signed in to your account has been signed out.")
+    response = render(request, "organiser/account.html", ctx, block="sessions")
+    remember(response, visitor, settings)
+    return response

@@ -1,13 +1,17 @@
 """Pages for everyone: the front door, finding an event by its code, organiser log-in."""
 
+import logging
+import math
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from app import i18n
-from app.i18n import _
-from app.services import accounts
+from app.i18n import _, ngettext
+from app.models import Organiser
+from app.models.base import utcnow
+from app.services import accounts, audit
 from app.services import events as event_service
 from app.templating import HTMX, HTMX_SSE, render, render_part
 from app.web.assets import digest_of, static_url
@@ -26,6 +30,7 @@ from app.web.limits import looked_up
 from app.web.middleware import OneTripRoute
 from app.web.routing import Router
 
+log = logging.getLogger("openspace")
 router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 # What a phone keeps for pages shown without a connection.
 OFFLINE_ASSETS = ("css/app.css", "js/app.js", HTMX, HTMX_SSE, "img/favicon.svg")
@@ -126,24 +131,68 @@ def log_in(
     form: FormDep,
 ) -> Response:
     values = form_values(form, "email", "password", "next")
-    organiser = accounts.authenticate(session, values["email"], values["password"])
+    account = accounts.organiser_by_email(session, values["email"])
+    now = utcnow()
+    paused = accounts.paused_until(account, now) if account is not None else None
+    organiser = None
+    if paused is None:
+        # The password is checked outside any write turn (argon2 takes tens of ms), and its
+        # outcome written in a short transaction of its own: this route only reads.
+        organiser = accounts.authenticate(session, values["email"], values["password"])
+        if account is not None:
+            assert account.id is not None
+            with request.app.state.database.write() as writing:
+                if organiser is None:
+                    paused = accounts.record_wrong_password(writing, account.id, now)
+                    audit.record(writing, None, account.email, "log-in: wrong password", "")
+                elif account.failed_logins:
+                    accounts.record_sign_in(writing, account.id)
     if organiser is None:
         values["password"] = ""
-        return render(
+        headers = {}
+        message = _("That e-mail address and password do not match.")
+        if paused is not None:
+            wait = max(1, math.ceil((paused - now).total_seconds()))
+            headers["Retry-After"] = str(wait)
+            message = (
+                ngettext(
+                    "Too many wrong passwords for this account. Try again in %(num)d second.",
+                    "Too many wrong passwords for this account. Try again in %(num)d seconds.",
+                    wait,
+                )
+                + " "
+                + _(
+                    "Forgot it? Another organiser of your event can give you a new password, "
+                    "or the server's operator (openspace create-organiser)."
+                )
+            )
+            log.warning("log-in refused for %s: paused until %s", values["email"], paused)
+        response = render(
             request,
             "public/login.html",
-            {
-                "values": values,
-                "errors": {"password": _("That e-mail address and password do not match.")},
-            },
-            status_code=400,
+            {"values": values, "errors": {"password": message}},
+            status_code=429 if paused is not None else 400,
         )
-    visitor.organiser_id = organiser.id
-    return remember_and_go(safe_next(values["next"], "/organiser"), visitor, settings)
+        response.headers.update(headers)
+        return response
+    visitor.as_organiser(organiser.id, organiser.session_generation)
+    going = safe_next(values["next"], "/organiser")
+    if organiser.must_change_password:
+        going = "/organiser/account?first=1"
+    return remember_and_go(going, visitor, settings)
 
 
 @router.post("/logout")
-def log_out(settings: SettingsDep, visitor: VisitorDep) -> Response:
-    visitor.organiser_id = None
+def log_out(request: Request, settings: SettingsDep, visitor: VisitorDep) -> Response:
+    """Log out: every browser signed in to this account is signed out, copies included."""
+    if visitor.organiser_id is not None:
+        with request.app.state.database.write() as writing:
+            organiser = writing.get(Organiser, visitor.organiser_id)
+            if (
+                organiser is not None
+                and organiser.session_generation == visitor.organiser_generation
+            ):
+                accounts.end_sign_ins(writing, organiser)
+    visitor.as_organiser(None, 0)
     visitor.facilitator_links.clear()
     return remember_and_go("/", visitor, settings)
