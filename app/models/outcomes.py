@@ -137,6 +137,8 @@ class Attendance(SQLModel, table=True):
     changed_by_id: int | None = Field(
         default=None, foreign_key="participant.id", ondelete="SET NULL"
     )
+    # A facilitator is not a participant: the report says "by a facilitator".
+    changed_by_facilitator: bool = Field(default=False)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.i18n import _, lazy
 from app.models import (
     Action,
     ActionGroup,
@@ -38,6 +38,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.event import as_typed
 from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
+from app.services import policy
 from app.services.convergence import dot_counts
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
@@ -211,54 +212,95 @@ def _mark_present(
     )
     if not new and not row.present:
         row.present, row.changed_by_id, row.changed_at = True, by, utcnow()
+        row.changed_by_facilitator = False
         session.add(row)
+
+
+def _corrections(session: Session, report: Report | None) -> list[Attendance]:
+    if report is None:
+        return []
+    return list(
+        session.exec(
+            select(Attendance).where(Attendance.report_id == report.id).order_by(col(Attendance.id))
+        )
+    )
+
+
+def roll(session: Session, topic: Topic, corrections: list[Attendance]) -> policy.Roll:
+    """The session's list of who took part and its conveners, as the policy sees them."""
+    signed = set(session.exec(select(SignUp.participant_id).where(SignUp.topic_id == topic.id)))
+    return policy.Roll(
+        conveners=frozenset(conveners(session, topic)),
+        taking_part=frozenset(taking_part_ids(signed, corrections)),
+    )
+
+
+def _changed(row: Attendance, by: policy.Asker, present: bool) -> None:
+    row.present, row.changed_at = present, utcnow()
+    row.changed_by_facilitator = by.facilitator
+    row.changed_by_id = by.participant_id
+
+
+ADD_RULE = lazy("Only someone who took part can add people to this list.")
+TAKE_OFF_RULE = lazy(
+    "Only the person themselves, the session's conveners and the facilitators "
+    "can take someone off this list."
+)
 
 
 def set_taking_part(
     session: Session,
     event: Event,
     topic: Topic,
-    by: Participant,
+    by: policy.Asker,
     *,
     participant_id: int | None = None,
+    attendance_id: int | None = None,
     name: str = "",
     present: bool = True,
-) -> None:
-    """Correct who took part: add a participant or a name, or take someone off the list."""
+) -> Attendance:
+    """Correct who took part: add a participant or a typed name, take someone off the list,
+    or put them back (a name typed by hand is named by its `attendance_id`)."""
     _open_for_writing(event)
     report = ensure_report(session, topic)
     assert report.id is not None
+    corrections = _corrections(session, report)
     if participant_id is not None:
         person = session.get(Participant, participant_id)
         if person is None or person.event_id != event.id:
             raise Refused(_("There is no such participant."))
-        if present:
-            _mark_present(session, report, participant_id, by.id)
-        else:
-            row = _attendance(session, report, participant_id) or Attendance(
-                report_id=report.id, participant_id=participant_id
-            )
-            row.present, row.changed_by_id, row.changed_at = False, by.id, utcnow()
-            session.add(row)
+        row = next((r for r in corrections if r.participant_id == participant_id), None)
+        typed_by = None
+    elif attendance_id is not None:
+        row = next((r for r in corrections if r.id == attendance_id and r.name), None)
+        if row is None:
+            raise NotFound(_("There is no such person on this list."))
+        typed_by = row.changed_by_id if row.present else None
     else:
+        row, typed_by = None, None
+    allowed = (
+        policy.may_add(by, participant_id, roll(session, topic, corrections))
+        if present
+        else policy.may_take_off(
+            by, participant_id, roll(session, topic, corrections), typed_by=typed_by
+        )
+    )
+    if not allowed:
+        raise Refused(str(ADD_RULE if present else TAKE_OFF_RULE))
+    if row is None and participant_id is not None:
+        row = Attendance(report_id=report.id, participant_id=participant_id)
+    elif row is None:
         name = as_typed(name).strip()
         if not name:
             raise Refused(_("Please type the person's name."), field="name")
         if len(name) > 120:
             raise Refused(_("Please keep the name to 120 characters or fewer."), field="name")
-        session.add(Attendance(report_id=report.id, name=name, changed_by_id=by.id))
+        row = Attendance(report_id=report.id, name=name)
+    _changed(row, by, present)
+    session.add(row)
     session.flush()
     agenda_changed(session, event.id)
-
-
-def remove_named(session: Session, event: Event, topic: Topic, attendance_id: int) -> None:
-    """Take a person added by name (without the app) off the list."""
-    report = find_report(session, topic)
-    row = session.get(Attendance, attendance_id)
-    if report is None or row is None or row.report_id != report.id or row.participant_id:
-        raise NotFound(_("There is no such person on this list."))
-    session.delete(row)
-    agenda_changed(session, event.id)
+    return row
 
 
 def complete_report(
@@ -289,6 +331,20 @@ class Person:
     name: str
     participant_id: int | None
     attendance_id: int | None = None  # for a name added by hand
+    typed_by: int | None = None  # who typed that name
+
+
+@dataclass
+class Change:
+    """A change to who took part, as the report shows it: whose, by whom, when."""
+
+    row: Attendance
+    name: str
+    by: str  # empty when it was the person themselves
+
+    @property
+    def key(self) -> str:
+        return f"p{self.row.participant_id}" if self.row.participant_id else f"a{self.row.id}"
 
 
 @dataclass
@@ -317,6 +373,15 @@ class ReportView:
     people: list[Person]
     actions: list[ActionLine]
     hidden_count: int = 0
+    roll: policy.Roll = field(default_factory=lambda: policy.Roll(frozenset(), frozenset()))
+    changes: list[Change] = field(default_factory=list)
+
+    def may_take_off(self, participant: Participant, whom: Person) -> bool:
+        who = policy.participant(participant)
+        return policy.may_take_off(who, whom.participant_id, self.roll, typed_by=whom.typed_by)
+
+    def may_add(self, participant: Participant, whom: int | None = None) -> bool:
+        return policy.may_add(policy.participant(participant), whom, self.roll)
 
     @property
     def complete(self) -> bool:
@@ -352,9 +417,7 @@ def report_view(
                 .order_by(col(Contribution.id))
             )
         )
-        corrections = list(
-            session.exec(select(Attendance).where(Attendance.report_id == report.id))
-        )
+        corrections = _corrections(session, report)
         edits = dict(
             session.exec(
                 select(ContributionRevision.contribution_id, func.count())
@@ -365,7 +428,10 @@ def report_view(
         )
     convener_ids = conveners(session, topic)
     authors = {c.author_id for c in contributions if c.author_id is not None}
-    names = _names(session, authors | set(convener_ids))
+    changers = {
+        pid for row in corrections for pid in (row.participant_id, row.changed_by_id) if pid
+    }
+    names = _names(session, authors | changers | set(convener_ids))
     people = _people(session, topic, corrections)
     entries: dict[ContributionKind, list[Entry]] = {kind: [] for kind in ContributionKind}
     hidden = 0
@@ -392,7 +458,26 @@ def report_view(
         people=people,
         actions=actions,
         hidden_count=hidden,
+        roll=roll(session, topic, corrections),
+        changes=_changes(corrections, names),
     )
+
+
+def _changes(corrections: list[Attendance], names: dict[int, str]) -> list[Change]:
+    """The corrections to who took part, newest first, with who made them."""
+    changes = []
+    for row in sorted(corrections, key=lambda r: (r.changed_at, r.id or 0), reverse=True):
+        if row.changed_by_facilitator:
+            by = _("a facilitator")
+        elif row.changed_by_id is not None and row.changed_by_id == row.participant_id:
+            by = ""
+        elif row.changed_by_id is not None:
+            by = names.get(row.changed_by_id) or _("Someone who has left")
+        else:
+            continue  # a row from before changes were recorded, or its author erased
+        name = names.get(row.participant_id or 0, "?") if row.participant_id else row.name
+        changes.append(Change(row, name, by))
+    return changes
 
 
 def _people(session: Session, topic: Topic, corrections: list[Attendance]) -> list[Person]:
@@ -421,7 +506,7 @@ def who_took_part(
         (Person(names.get(pid, "?"), pid) for pid in ids), key=lambda p: p.name.casefold()
     )
     return people + [
-        Person(row.name, None, row.id)
+        Person(row.name, None, row.id, row.changed_by_id)
         for row in corrections
         if row.participant_id is None and row.present
     ]
@@ -429,13 +514,7 @@ def who_took_part(
 
 def people(session: Session, topic: Topic) -> list[Person]:
     """Who took part in the session (participants and names added by hand)."""
-    report = find_report(session, topic)
-    corrections = (
-        list(session.exec(select(Attendance).where(Attendance.report_id == report.id)))
-        if report is not None
-        else []
-    )
-    return _people(session, topic, corrections)
+    return _people(session, topic, _corrections(session, find_report(session, topic)))
 
 
 def my_session_ids(session: Session, participant: Participant) -> set[int]:
@@ -620,12 +699,12 @@ def action_in(session: Session, event: Event, action_id: int) -> Action:
 
 
 def may_change(session: Session, action: Action, participant: Participant) -> bool:
-    """The action's creator, its owner and the session's conveners may change it."""
-    if participant.id in (action.created_by_id, action.owner_id):
-        return True
+    """Whether the participant may change the action (the rule is policy.may_change_action)."""
     report = session.get_one(Report, action.report_id)
     topic = session.get_one(Topic, report.topic_id)
-    return participant.id in conveners(session, topic)
+    return policy.may_change_action(
+        policy.participant(participant), action, frozenset(conveners(session, topic))
+    )
 
 
 def check_may_change(session: Session, action: Action, participant: Participant) -> None:

@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.i18n import _, ngettext
-from app.models import Action, Contribution, Event
+from app.models import Action, Attendance, Contribution, Event, Participant
 from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
-from app.services import convergence, outcomes
+from app.services import convergence, outcomes, policy
 from app.web.audit import audited
 from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
 from app.web.facilitator import Facilitation, FacilitationDep
@@ -123,6 +123,85 @@ def report_page(
     topic_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     return _report(run, settings, signer, topic_id)
+
+
+def _person_on(view: outcomes.ReportView, form: Any) -> outcomes.Person | None:
+    participant_id, attendance_id = (
+        row_id(form.get("participant_id")),
+        row_id(form.get("attendance_id")),
+    )
+    return next(
+        (
+            p
+            for p in view.people
+            if (participant_id and p.participant_id == participant_id)
+            or (attendance_id and p.attendance_id == attendance_id)
+        ),
+        None,
+    )
+
+
+@router.post("/reports/{topic_id}/people/take-off")
+def take_off(
+    topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    """Take someone off who took part in a session (asked first, without JavaScript too)."""
+    topic = outcomes.session_topic(run.session, run.event, topic_id)
+    back = f"{run.base}/reports/{topic_id}#people"
+    if form.get("confirm") != "1":
+        view = outcomes.report_view(run.session, run.event, topic)
+        person = _person_on(view, form)
+        if person is None:
+            return run.done(None, back)
+        return run.page("facilitator/take_off.html", view=view, person=person)
+
+    def take() -> str:
+        row = outcomes.set_taking_part(
+            run.session,
+            run.event,
+            topic,
+            policy.FACILITATOR,
+            participant_id=row_id(form.get("participant_id")),
+            attendance_id=row_id(form.get("attendance_id")),
+            present=False,
+        )
+        return _(
+            "%(name)s is off the list. Undo it under “Changes to this list”.", name=_name(run, row)
+        )
+
+    return run.act(take, back, partial(_report, run, settings, signer, topic_id))
+
+
+@router.post("/reports/{topic_id}/people")
+def put_back(
+    topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    """Add someone to who took part in a session, or put them back."""
+    topic = outcomes.session_topic(run.session, run.event, topic_id)
+
+    def add() -> str:
+        row = outcomes.set_taking_part(
+            run.session,
+            run.event,
+            topic,
+            policy.FACILITATOR,
+            participant_id=row_id(form.get("participant_id")),
+            attendance_id=row_id(form.get("attendance_id")),
+            name=str(form.get("name") or ""),
+        )
+        return _("%(name)s is on the list again.", name=_name(run, row))
+
+    return run.act(
+        add,
+        f"{run.base}/reports/{topic_id}#people",
+        partial(_report, run, settings, signer, topic_id),
+    )
+
+
+def _name(run: Facilitation, row: Attendance) -> str:
+    if row.participant_id is None:
+        return row.name
+    return run.session.get_one(Participant, row.participant_id).display_name
 
 
 def _on_report(

@@ -19,7 +19,7 @@ from app.models.outcomes import (
     ProgressForm,
 )
 from app.security import LinkSigner, new_secret
-from app.services import calendars, convergence, outcomes, pledges
+from app.services import calendars, convergence, outcomes, pledges, policy
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render
@@ -103,10 +103,12 @@ def _report_page(
 ) -> Response:
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     view = outcomes.report_view(me.session, me.event, topic)
+    changed = row_id(me.request.query_params.get("changed"))
     return render(
         me.request,
         "participant/report.html",
         {
+            "just_changed": next((c for c in view.changes if c.row.id == changed), None),
             "event": me.event,
             "participant": me.participant,
             "view": view,
@@ -227,37 +229,78 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
     return see_other(f"{me.home}/reports/{report.topic_id}#c{edited.id}")
 
 
+def _whom(form: Any) -> tuple[int | None, int | None]:
+    """Who a change to the list is about: a participant, or a name typed by hand."""
+    return row_id(form.get("participant_id")), row_id(form.get("attendance_id"))
+
+
 @router.post("/reports/{topic_id}/people")
 def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """Add someone to who took part (a participant, a typed name), or put them back."""
+    if form.get("present") == "0":  # a form from before taking off asked first
+        return take_off(topic_id, me, form)
     topic = outcomes.session_topic(me.session, me.event, topic_id)
-    person = str(form.get("participant_id") or "")
-    present = form.get("present") != "0"
+    participant_id, attendance_id = _whom(form)
     try:
-        outcomes.set_taking_part(
+        row = outcomes.set_taking_part(
             me.session,
             me.event,
             topic,
-            me.participant,
-            participant_id=row_id(person),
+            policy.participant(me.participant),
+            participant_id=participant_id,
+            attendance_id=attendance_id,
             name=str(form.get("name") or ""),
-            present=present,
         )
     except Refused as refused:
         return _report_page(
             me,
             topic_id,
-            status_code=422,
+            status_code=422 if refused.field else 409,
             people_error=refused.message,
             people_name=str(form.get("name") or ""),
         )
-    return see_other(f"{me.home}/reports/{topic_id}#people")
+    return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
 
 
-@router.post("/reports/{topic_id}/people/{attendance_id}/remove")
-def remove_named(topic_id: RowId, attendance_id: RowId, me: AttendeeDep) -> Response:
+@router.post("/reports/{topic_id}/people/take-off")
+def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """Take someone off who took part: the first post asks (the page, or with JavaScript a
+    question before it is sent); the one with `confirm` does it."""
     topic = outcomes.session_topic(me.session, me.event, topic_id)
-    outcomes.remove_named(me.session, me.event, topic, attendance_id)
-    return see_other(f"{me.home}/reports/{topic_id}#people")
+    participant_id, attendance_id = _whom(form)
+    if form.get("confirm") != "1":
+        view = outcomes.report_view(me.session, me.event, topic)
+        person = next(
+            (
+                p
+                for p in view.people
+                if (participant_id and p.participant_id == participant_id)
+                or (attendance_id and p.attendance_id == attendance_id)
+            ),
+            None,
+        )
+        if person is None:
+            return see_other(f"{me.home}/reports/{topic_id}#people")
+        if not view.may_take_off(me.participant, person):
+            raise Refused(str(outcomes.TAKE_OFF_RULE))
+        return render(
+            me.request,
+            "participant/take_off.html",
+            {"event": me.event, "participant": me.participant, "view": view, "person": person},
+        )
+    try:
+        row = outcomes.set_taking_part(
+            me.session,
+            me.event,
+            topic,
+            policy.participant(me.participant),
+            participant_id=participant_id,
+            attendance_id=attendance_id,
+            present=False,
+        )
+    except Refused as refused:
+        return _report_page(me, topic_id, status_code=409, people_error=refused.message)
+    return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
 
 
 @router.post("/reports/{topic_id}/complete")

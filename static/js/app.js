@@ -5,6 +5,10 @@ document.addEventListener("submit", (event) => {
   if (question && !window.confirm(question)) {
     event.preventDefault();
     event.stopImmediatePropagation();
+  } else if (question && event.target.elements.confirm) {
+    // Asked here, so the server does not ask again on a page of its own (it does without
+    // JavaScript).
+    event.target.elements.confirm.value = "1";
   }
 }, true);
 

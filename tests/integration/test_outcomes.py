@@ -171,12 +171,18 @@ def test_who_took_part_starts_from_the_sign_ups_and_can_be_corrected(
     with make.database.write() as session:
         signups.sign_up(session, event, session.get_one(Topic, topic.id), seated)
     _join(client, event, "Amira")
+    with make.database.write() as session:
+        marketplace.co_convene(session, session.get_one(Topic, topic.id), _me(session, "Amira"))
     url = f"/e/{event.join_code}/reports/{topic.id}"
     assert "Seated Person" in text_of(client.get(url).text)
-    post_form(client, f"{url}/people", {"participant_id": str(seated.id), "present": "0"})
+    post_form(
+        client,
+        f"{url}/people/take-off",
+        {"participant_id": str(seated.id), "confirm": "1"},
+    )
     post_form(client, f"{url}/people", {"name": "Mr Khan from the library"})
     text = text_of(client.get(url).text)
-    assert "Seated Person" not in text
+    assert "Who took part (1)" in text and "Seated Person taken off by Amira" in text
     assert "Mr Khan from the library (added by name)" in text
     empty = post_form(client, f"{url}/people", {"name": "  "})
     assert empty.status_code == 422 and "type the person" in empty.text  # type: ignore[attr-defined]
