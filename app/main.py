@@ -44,6 +44,7 @@ from app.web import (
 from app.web.assets import HashedStaticFiles
 from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
+from app.web.csrf import TokenRefused, token_refused
 from app.web.deps import LoginRequired, PasswordChangeRequired
 from app.web.errors import error_page, given_back, is_api, sent_form, storage_fault_page
 from app.web.identity import IdentityRefreshMiddleware
@@ -118,6 +119,8 @@ def install_error_pages(app: FastAPI) -> None:
         response = error_page(request, exc.status_code, message)
         response.headers.update(exc.headers or {})
         return response
+
+    app.add_exception_handler(TokenRefused, token_refused)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
@@ -214,7 +217,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
 
     app.add_middleware(TransactionMiddleware, database=database)
-    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(
+        CsrfCookieMiddleware,
+        secure=settings.secure_cookies,
+        max_age=settings.session_max_age_days * 86400,
+    )
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(IdentityRefreshMiddleware, settings=settings)
     # Outermost: pages, fragments and static files travel compressed (event streams do not:

@@ -17,6 +17,7 @@ from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import event_and_participant
 from app.web.common import IDENTITY_COOKIE, see_other
+from app.web.csrf import TokenRefused
 from app.web.identity import (
     REFRESH_AFTER_SECONDS,
     REFRESH_STATE,
@@ -110,16 +111,11 @@ async def verify_csrf(request: Request) -> None:
     expected = request.state.csrf_token
     sent = request.headers.get("x-csrf-token")
     if sent is None:
-        form = await request.form()
+        # Kept, so that a refusal can give the person back what they typed.
+        request.state.form = form = await request.form()
         sent = str(form.get("csrf_token") or "")
     if not expected or not sent or not same_secret(expected, sent):
-        raise HTTPException(
-            403,
-            _(
-                "This form has expired or was sent from another site. "
-                "Please go back, reload the page and try again."
-            ),
-        )
+        raise TokenRefused()
 
 
 # What an organiser who must change a first password may still open.

@@ -131,6 +131,7 @@ def given_back(
     message: str,
     headers: Mapping[str, str],
     form: FormData | None,
+    title: str = "",
 ) -> Response:
     """A refusal of something sent that may work later (a pause, a database that cannot
     store): with htmx, the message in the status line and the form left as it is; as a
@@ -145,6 +146,8 @@ def given_back(
             if isinstance(value, str) and name != "csrf_token"
         ]
     extra: dict[str, object] = {"kept": kept, "resend_to": request.url.path}
+    if title:
+        extra["title"] = title
     code = request.path_params.get("code")
     if isinstance(code, str) and request.url.path.startswith(f"/e/{code}"):
         extra["action"] = (f"/e/{code}", _("Back to the event"))

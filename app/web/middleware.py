@@ -325,11 +325,14 @@ class TransactionMiddleware:
 
 
 class CsrfCookieMiddleware:
-    """Gives each browser a random token, sent back in every form and htmx request."""
+    """Gives each browser a random token, sent back in every form and htmx request. It lasts
+    as long as a sign-in (`max_age`), not the browser session: a phone closed at lunch still
+    sends the afternoon's forms."""
 
-    def __init__(self, app: ASGIApp, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, secure: bool, max_age: int = 120 * 86400) -> None:
         self.app = app
         self.secure = secure
+        self.max_age = max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -347,7 +350,8 @@ class CsrfCookieMiddleware:
                 secure = "; Secure" if self.secure else ""
                 headers.append(
                     "set-cookie",
-                    f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                    f"{CSRF_COOKIE}={token}; Max-Age={self.max_age}; Path=/; HttpOnly; "
+                    f"SameSite=Lax{secure}",
                 )
             await send(message)
 

@@ -12,6 +12,15 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
+// A refused token (a page kept from before its cookie was renewed): the answer carries the
+// fresh one, which goes into htmx's header and every form, so sending again works.
+document.addEventListener("openspace:csrf-token", (event) => {
+  const token = event.detail && event.detail.value;
+  if (!token) return;
+  document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": token }));
+  for (const input of document.querySelectorAll('input[name="csrf_token"]')) input.value = token;
+});
+
 // A double tap on a seat button: its second tap lands on what took the first button's place
 // (Leave, then "Sign up" under the same finger), and signed the person straight back up. For
 // a moment after htmx has put in the answer to a tap, that session takes no other tap.
