@@ -6,13 +6,13 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -46,16 +46,25 @@ from app.web.cache import VersionedParts
 from app.web.common import absolute, see_other
 from app.web.csrf import TokenRefused, token_refused
 from app.web.deps import LoginRequired, PasswordChangeRequired
-from app.web.errors import error_page, given_back, is_api, sent_form, storage_fault_page
+from app.web.errors import (
+    api_validation_error,
+    error_page,
+    given_back,
+    is_api,
+    sent_form,
+    storage_fault_page,
+)
 from app.web.identity import IdentityRefreshMiddleware
 from app.web.limits import Limiter
 from app.web.live import Live
 from app.web.marketplace import NotJoined
 from app.web.middleware import (
+    BodyLimitMiddleware,
     CsrfCookieMiddleware,
     LanguageMiddleware,
     RequestLogMiddleware,
     SecurityHeadersMiddleware,
+    SendableHeadersMiddleware,
     TransactionMiddleware,
 )
 from app.web.schema import document_pages
@@ -69,7 +78,7 @@ UNKNOWN_ADDRESS = lazy("The address may be mistyped, or the page may have moved.
 def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        url = f"/login?next={exc.next_url}"
+        url = f"/login?next={quote(exc.next_url)}"
         if wants_fragment(request):
             # htmx would swap the log-in page into a section; send the whole page there.
             return Response(status_code=204, headers={"HX-Redirect": url})
@@ -138,12 +147,25 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if is_api(request):
-            return await request_validation_exception_handler(request, exc)
+            return api_validation_error(exc)
         if all(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             # /topics/abc: no page has that address.
             return error_page(request, 404, str(UNKNOWN_ADDRESS))
         return error_page(
             request, 422, _("Part of the address or form was not in the expected form.")
+        )
+
+    @app.exception_handler(ValidationError)
+    async def invalid_value(request: Request, exc: ValidationError) -> Response:
+        # A value a form let through and a model refused: a limit written in one place only.
+        fields = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
+        log.warning("a model refused what a form let through: %s", fields)
+        if is_api(request):
+            return JSONResponse(
+                {"detail": exc.errors(include_url=False, include_input=False)}, status_code=422
+            )
+        return error_page(
+            request, 422, _("This is not in the expected form: %(fields)s.", fields=fields)
         )
 
     @app.exception_handler(Exception)
@@ -217,6 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
 
     app.add_middleware(TransactionMiddleware, database=database)
+    # Outside the transaction (a refused body waits for no database turn) and inside the
+    # language and CSRF cookie (the refusal is an error page in the visitor's language).
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(
         CsrfCookieMiddleware,
         secure=settings.secure_cookies,
@@ -229,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SendableHeadersMiddleware)
     app.mount("/static", HashedStaticFiles(directory=ROOT / "static"), name="static")
 
     for module in (

@@ -129,6 +129,15 @@ def post_form(client: TestClient, url: str, data: dict[str, str], **kwargs: obje
     return client.post(url, data={**data, "csrf_token": csrf_token(client)}, **kwargs)  # type: ignore[arg-type]
 
 
+def claim(client: TestClient | httpx.Client, path: str) -> httpx.Response:
+    """Open a link that signs this browser in (a facilitator or personal link) and press its
+    button, as a person does: the link itself only asks."""
+    page = client.get(path)
+    if page.status_code != 200:
+        return page
+    return client.post(path, data={"csrf_token": client.cookies["openspace_csrf"]})
+
+
 def log_in(client: TestClient, email: str, password: str = factories.PASSWORD) -> None:
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}

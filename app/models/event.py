@@ -36,9 +36,18 @@ class SlotKind(StrEnum):
     plenary = "plenary"
 
 
-# Control characters that are not text (NUL, escapes, bell…): a keyboard does not type
-# them, PostgreSQL refuses NUL, and they show as nothing or as boxes. Tab and newlines stay.
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What is not text: control characters (NUL, escapes, bell…) that a keyboard does not type,
+# that PostgreSQL refuses (NUL) and that show as nothing or as boxes; lone surrogates, which
+# no encoding can write; and the non-characters (U+FFFE, U+FFFF, U+FDD0–U+FDEF and the last
+# two of every plane). XML 1.0 forbids all of them, so one in a title broke the XLSX and
+# DOCX exports for the whole event. Tab and newlines stay.
+_NOT_TEXT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(
+        f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+    )
+    + "]"
+)
 # The days a person may give: every event, deadline and reminder falls well within them, and
 # a day's clock in any time zone, or the day after, stays within the dates Python can hold.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
@@ -184,11 +193,14 @@ class SpacePublic(SpaceBase):
     event_id: int
 
 
+SLOT_TITLE_MAX = 80
+
+
 class SlotBase(SQLModel):
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     kind: SlotKind = Field(default=SlotKind.breakout, sa_type=String(16))
-    title: str = Field(default="", max_length=80)
+    title: str = Field(default="", max_length=SLOT_TITLE_MAX)
 
 
 class SlotCreate(SlotBase, Form):

@@ -11,6 +11,9 @@ from app.models.base import UTCDateTime, utcnow
 from app.models.event import Form
 
 NAME_MAX = 80
+EMAIL_MAX = 254
+TOKEN_NAME_MAX = 80
+PASSWORD_MAX = 200
 
 
 def check_email(value: str, *, required: bool) -> str:
@@ -26,7 +29,7 @@ def check_email(value: str, *, required: bool) -> str:
 
 class Organiser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=254, unique=True, index=True)
+    email: str = Field(max_length=EMAIL_MAX, unique=True, index=True)
     name: str = Field(max_length=NAME_MAX)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -41,9 +44,9 @@ class Organiser(SQLModel, table=True):
 
 
 class OrganiserCreate(Form):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=EMAIL_MAX)
     name: str = Field(min_length=1, max_length=NAME_MAX)
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=10, max_length=PASSWORD_MAX)
 
     @field_validator("email")
     @classmethod
@@ -54,7 +57,7 @@ class OrganiserCreate(Form):
 class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     organiser_id: int = Field(foreign_key="organiser.id", index=True, ondelete="CASCADE")
-    name: str = Field(max_length=80)
+    name: str = Field(max_length=TOKEN_NAME_MAX)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -98,3 +101,6 @@ class Participant(ParticipantBase, table=True):
     # Bumped to revoke every "continue on another device" link handed out before.
     link_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the desk last printed their agenda (someone without a phone carries it on paper):
+    # a seat change after it means the sheet is wrong, and the desk says so.
+    agenda_printed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from app.models import ActionStatus, Event
 from app.models.base import row_id
+from app.models.event import as_typed
 from app.models.outcomes import STATUS_NAMES
 from app.services import outcomes, participants
 
@@ -28,9 +29,12 @@ FORMATS = ("csv", "xlsx", "json")
 
 
 def neutralised(value: object) -> object:
-    """A cell value a spreadsheet will show as text, never run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """A cell value a spreadsheet will show as text, never run as a formula (and without
+    what XML cannot hold, in text stored before it was cleaned where it is typed)."""
+    if isinstance(value, str):
+        value = as_typed(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

@@ -32,6 +32,7 @@ from app.models import (
     Topic,
 )
 from app.models.base import utcnow
+from app.models.event import as_typed
 from app.models.outcomes import (
     KIND_NAMES,
     STATUS_NAMES,
@@ -301,9 +302,6 @@ def to_markdown(the_book: Book) -> bytes:
 # --- DOCX ----------------------------------------------------------------------------------
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _paragraph(end: Any, text: str, style_id: str, *, new_page: bool = False) -> None:
     """A paragraph in one of the template's styles (named by its id), before `end`: the
     section properties that close the document's body.
@@ -318,7 +316,7 @@ def _paragraph(end: Any, text: str, style_id: str, *, new_page: bool = False) ->
     if new_page:
         etree.SubElement(properties, qn("w:pageBreakBefore"))
     run = etree.SubElement(paragraph, qn("w:r"))
-    for n, line in enumerate(_NOT_XML.sub("", text).split("\n")):
+    for n, line in enumerate(as_typed(text).split("\n")):
         if n:
             etree.SubElement(run, qn("w:br"))
         piece = etree.SubElement(run, qn("w:t"))
@@ -331,7 +329,7 @@ def to_docx(the_book: Book) -> bytes:
     """A Word document: cover with the figures, contents, a page per report, actions by theme."""
     event = the_book.event
     document = docx.Document()
-    document.core_properties.title = f"Book of proceedings: {event.name}"
+    document.core_properties.title = as_typed(f"Book of proceedings: {event.name}")
     document.core_properties.author = "OpenSpace"
     page = document.sections[0]
     page.page_width, page.page_height = Mm(210), Mm(297)  # A4, not the template's Letter

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.i18n import _
 from app.models import Event, Organiser, Participant, Role
 from app.models.base import MAX_ID
+from app.models.event import as_typed
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import event_and_participant
@@ -62,7 +63,16 @@ RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 async def posted_form(request: Request) -> FormData:
     """The posted form (parsed once; CSRF checking reads the same copy, and the page for a
     database that cannot store gives it back to the person)."""
-    request.state.form = form = await request.form()
+    sent = await request.form()
+    # The one place where what people type is read: anything that is not text goes here,
+    # before any page, export or model sees it.
+    form = FormData(
+        [
+            (key, as_typed(value) if isinstance(value, str) else value)
+            for key, value in sent.multi_items()
+        ]
+    )
+    request.state.form = form
     return form
 
 

@@ -5,7 +5,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from app.config import ROOT, Settings
 from app.i18n import _
-from app.models import Event, Participant, Slot, Space
+from app.models import Event, Participant, Role, Slot, Space
 from app.models.base import utcnow
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS
 from app.services import (
@@ -32,7 +32,16 @@ from app.services.marketplace import TopicCard
 from app.templating import render_part
 from app.web.audit import audited_download
 from app.web.common import ICS, absolute, download, qr_inline
-from app.web.deps import FacilitatedEvent, RowId, SessionDep, SettingsDep, SignerDep
+from app.web.deps import (
+    FacilitatedEvent,
+    MaybeOrganiser,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+    VisitorDep,
+)
+from app.web.facilitator import agenda_printed
 from app.web.middleware import OneTripRoute
 from app.web.participant import device_path
 from app.web.routing import Router
@@ -64,8 +73,29 @@ def file_name(name: str, what: str, fmt: str) -> str:
     return f"{slug}-{what}.{fmt}"
 
 
-def _personal(request: Request) -> bool:
-    return request.query_params.get("personal") != "0"
+def may_download_personal_data(role: Role | None) -> bool:
+    """Whether files and prints with people's names and e-mail addresses (and the archive,
+    which holds every e-mail address) may be downloaded: by the event's organisers only. A
+    facilitator link is a URL anyone can be handed; facilitators run the day on its pages.
+    `role` is the visitor's account's role on the event; None for a facilitator link."""
+    return role == Role.organiser
+
+
+def download_role(
+    event: FacilitatedEvent, session: SessionDep, organiser: MaybeOrganiser
+) -> Role | None:
+    """The role of the visitor's account on the event; None when only a facilitator link
+    lets them in."""
+    return event_service.role_of(session, event, organiser) if organiser is not None else None
+
+
+DownloadRole = Annotated[Role | None, Depends(download_role)]
+
+
+def _personal(request: Request, role: Role | None) -> bool:
+    """With personal data unless asked without (`?personal=0`); whoever may not have it gets
+    the version without, whatever they ask for."""
+    return request.query_params.get("personal") != "0" and may_download_personal_data(role)
 
 
 def _printed(template: str, context: dict[str, Any], *, standalone: bool) -> str:
@@ -74,12 +104,16 @@ def _printed(template: str, context: dict[str, Any], *, standalone: bool) -> str
     return render_part(None, template, {"inline_css": css, **context})
 
 
-def book_html(book: proceedings.Book, *, standalone: bool, query: str = "") -> str:
+def book_html(
+    book: proceedings.Book, *, standalone: bool, query: str = "", with_names: bool = True
+) -> str:
+    """The book as HTML; `with_names` offers the version with names (to those who may)."""
     return _printed(
         "print/proceedings.html",
         {
             "book": book,
             "query": query,
+            "with_names": with_names,
             "kind_labels": KIND_LABELS,
             "status_labels": STATUS_LABELS,
         },
@@ -165,6 +199,7 @@ ARCHIVE_README = """{name}
 {line}
 
 {what}, as exported on {when}.
+{warning}
 
 {book}actions.csv, actions.xlsx, actions.json   the action list (CSV opens in Excel)
 action-due-dates.ics, sessions.ics        calendars
@@ -210,7 +245,17 @@ def event_archive(
         )
     else:
         dump_line = "(without personal data: no event.json, which holds everyone's names)\n"
+    warning = (
+        "\nPERSONAL DATA. This archive holds personal data: event.json has the name of every\n"
+        "participant and every e-mail address they gave, shared or not, and the e-mail\n"
+        "addresses of the event's organisers and facilitators. Keep it as safe as the\n"
+        "server it came from, share it with no one who would not see it there, and delete\n"
+        "it when it is no longer needed. (The version without personal data leaves it out.)\n"
+        if personal
+        else ""
+    )
     files["README.txt"] = ARCHIVE_README.format(
+        warning=warning,
         name=event.name,
         line="=" * len(event.name),
         when=utcnow().astimezone(event.zone).strftime("%d %B %Y, %H:%M"),
@@ -230,18 +275,33 @@ def event_archive(
 
 
 @router.get("/proceedings")
-def proceedings_page(request: Request, event: FacilitatedEvent, session: SessionDep) -> Response:
+def proceedings_page(
+    request: Request, event: FacilitatedEvent, session: SessionDep, role: DownloadRole
+) -> Response:
     """The book of proceedings as a print-ready page (print it, or save it as PDF)."""
-    personal = _personal(request)
+    personal = _personal(request, role)
     book = proceedings.book(session, event, personal=personal)
-    html = book_html(book, standalone=False, query="" if personal else "?personal=0")
+    html = book_html(
+        book,
+        standalone=False,
+        query="" if personal else "?personal=0",
+        with_names=may_download_personal_data(role),
+    )
     return Response(html, media_type=MEDIA["html"])
 
 
 @router.get("/print/agenda")
-def agenda_poster(event: FacilitatedEvent, session: SessionDep, settings: SettingsDep) -> Response:
+def agenda_poster(
+    request: Request,
+    event: FacilitatedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    role: DownloadRole,
+) -> Response:
+    personal = _personal(request, role)
     return Response(
-        agenda_html(session, settings, event, standalone=False), media_type=MEDIA["html"]
+        agenda_html(session, settings, event, standalone=False, personal=personal),
+        media_type=MEDIA["html"],
     )
 
 
@@ -254,11 +314,16 @@ def room_signs(event: FacilitatedEvent, session: SessionDep, settings: SettingsD
 
 @router.get("/export/proceedings.{fmt}")
 def export_proceedings(
-    request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep, settings: SettingsDep
+    request: Request,
+    fmt: str,
+    event: FacilitatedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    role: DownloadRole,
 ) -> Response:
     if fmt not in BOOK_FORMATS:
         raise HTTPException(404, _("The book of proceedings comes as html, md or docx."))
-    personal = _personal(request)
+    personal = _personal(request, role)
     body = event_file(session, settings, event, fmt, personal=personal)
     what = "proceedings" if personal else "proceedings-anonymous"
     return download(body, MEDIA[fmt], file_name(event.name, what, fmt))
@@ -266,51 +331,62 @@ def export_proceedings(
 
 @router.get("/export/archive.zip")
 def export_archive(
-    request: Request, event: FacilitatedEvent, session: SessionDep, settings: SettingsDep
+    request: Request,
+    event: FacilitatedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    role: DownloadRole,
 ) -> Response:
-    """Every export in one file, with the JSON dump of the whole event."""
-    personal = _personal(request)
+    """Every export in one file, with the JSON dump of the whole event (organisers only:
+    it holds everyone's e-mail address)."""
+    personal = _personal(request, role)
     body = event_archive(session, settings, event, personal=personal)
-    what = "archive" if personal else "archive-anonymous"
+    what = "archive-with-personal-data" if personal else "archive-anonymous"
     return download(body, MEDIA["zip"], file_name(event.name, what, "zip"))
 
 
 @router.get("/export/actions.{fmt}")
 def export_actions(
-    request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep
+    request: Request, fmt: str, event: FacilitatedEvent, session: SessionDep, role: DownloadRole
 ) -> Response:
     """The action list, filtered by theme, status, owner, session or slot; `personal=0` leaves
     out participants' names."""
+    personal = _personal(request, role)
     if fmt == "ics":
         return download(
-            calendars.action_due_dates(session, event),
+            calendars.action_due_dates(session, event, personal=personal),
             ICS,
             file_name(event.name, "action-due-dates", "ics"),
         )
     if fmt not in exports.FORMATS:
         raise HTTPException(404, _("Actions can be exported as csv, xlsx, json or ics."))
     wanted = exports.ActionFilter.from_query(request.query_params)
-    personal = _personal(request)
     body = exports.actions_file(session, event, fmt, wanted, personal=personal)
     name = file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
     return download(body, MEDIA[fmt], name)
 
 
 @router.get("/export/sessions.ics")
-def export_sessions(event: FacilitatedEvent, session: SessionDep) -> Response:
+def export_sessions(
+    request: Request, event: FacilitatedEvent, session: SessionDep, role: DownloadRole
+) -> Response:
     """Every plenary and session of the event, for a calendar."""
     return download(
-        calendars.sessions(session, event), ICS, file_name(event.name, "sessions", "ics")
+        calendars.sessions(session, event, personal=_personal(request, role)),
+        ICS,
+        file_name(event.name, "sessions", "ics"),
     )
 
 
-@router.get("/print/person")
+@router.get("/print/person", dependencies=[Depends(agenda_printed)])
 def personal_agenda(
     participant: RowId,
     event: FacilitatedEvent,
     session: SessionDep,
     settings: SettingsDep,
     signer: SignerDep,
+    visitor: VisitorDep,
+    organiser: MaybeOrganiser,
 ) -> Response:
     """One person's agenda on paper, printed at the desk for someone without a phone: their
     session in each slot and where it is, their waitlist places and their own topics, and a
@@ -318,7 +394,11 @@ def personal_agenda(
     person = session.get(Participant, participant)
     if person is None or person.event_id != event.id:
         raise HTTPException(404, _("There is no such participant in this event."))
-    link = absolute(settings, device_path(signer, event, person))
+    # Printed through a facilitator link, the QR code works only while that link does: the
+    # link cannot go on acting as everyone it printed for once it is revoked.
+    on_the_team = organiser is not None and event_service.role_of(session, event, organiser)
+    printed_by = None if on_the_team else visitor.facilitator_links.get(str(event.id))
+    link = absolute(settings, device_path(signer, event, person, printed_by))
     cards = marketplace.topic_cards(session, event)
     return Response(
         _printed(

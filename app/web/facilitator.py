@@ -9,12 +9,14 @@ from urllib.parse import quote, unquote
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import i18n
 from app.config import Settings
+from app.db import Database
 from app.i18n import _, ngettext
-from app.models import Event, Participant, ProjectorView, Slot, Space, Topic
+from app.models import Event, FacilitatorLink, Participant, ProjectorView, Slot, Space, Topic
 from app.models.agenda import TopicCreate
 from app.models.base import row_id
 from app.models.live import VIEW_LABELS, AnnouncementCreate
@@ -22,7 +24,7 @@ from app.models.people import ParticipantJoin
 from app.security import LinkSigner
 from app.services import events as event_service
 from app.services import live as live_service
-from app.services import marketplace, signups, wall
+from app.services import marketplace, policy, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
 from app.templating import render
@@ -47,16 +49,10 @@ FLASH_COOKIE = "openspace_notice"
 router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])
 
 
-@router.get("/f/{token}")
-def claim_facilitator_link(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    visitor: VisitorDep,
-) -> Response:
-    """Opening a facilitator link lets this browser facilitate the event until it is revoked."""
+def _facilitator_link(
+    request: Request, session: Session, signer: LinkSigner, token: str
+) -> FacilitatorLink | Response:
+    """The live facilitator link a token names, or the page that says it does not work."""
     values = signer.read("facilitator", token)
     link = event_service.live_facilitator_link(session, values[0]) if values else None
     if link is None:
@@ -72,6 +68,47 @@ def claim_facilitator_link(
             },
             status_code=403,
         )
+    return link
+
+
+@router.get("/f/{token}")
+def facilitator_link_page(
+    request: Request, token: str, session: SessionDep, signer: SignerDep
+) -> Response:
+    """A facilitator link asks before it acts: opening a link (from another site, a mail
+    scanner) signs nobody in; the button does."""
+    link = _facilitator_link(request, session, signer, token)
+    if isinstance(link, Response):
+        return link
+    event = session.get(Event, link.event_id)
+    return render(
+        request,
+        "public/link_sign_in.html",
+        {
+            "title": _("Facilitate %(event)s", event=event.name if event else ""),
+            "message": _(
+                "This link lets this browser run the day: the wall, the desk, the outcomes "
+                "and what the projector shows, until an organiser revokes the link."
+            ),
+            "action": f"/f/{token}",
+            "button": _("Facilitate on this browser"),
+        },
+    )
+
+
+@router.post("/f/{token}")
+def claim_facilitator_link(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+    visitor: VisitorDep,
+) -> Response:
+    """Claiming a facilitator link lets this browser facilitate the event until it is revoked."""
+    link = _facilitator_link(request, session, signer, token)
+    if isinstance(link, Response):
+        return link
     assert link.id is not None
     visitor.facilitator_links[str(link.event_id)] = link.id
     return remember_and_go(f"/facilitate/{link.event_id}", visitor, settings)
@@ -307,12 +344,22 @@ def _cell(value: str) -> tuple[int | None, int | None]:
 
 @router.post("/facilitate/{event_id}/topics/{topic_id}/move")
 def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
-    """Place, move, swap or unplace: the no-drag way, and what drag-and-drop submits."""
+    """Place, move, swap or unplace: the no-drag way, and what drag-and-drop submits. A move
+    that changes the seats of anyone but the conveners shows first who keeps a seat and who
+    waits (with or without JavaScript); the second post (`confirm`) does it."""
+    slot_id, space_id = _cell(str(form.get("cell") or ""))
+    if form.get("confirm") != "1":
+        try:
+            topic = run.topic(topic_id)
+            swapped, plans = wall.plan_move(run.session, run.event, topic, slot_id, space_id)
+        except Refused as refused:
+            return run.wall_page(status_code=409, error=refused.message)
+        if any(plan.asks_first for plan in plans):
+            return _move_preview(run, topic, swapped, plans, str(form.get("cell") or ""))
 
     def move() -> str | None:
         topic = run.topic(topic_id)
-        slot_id, space_id = _cell(str(form.get("cell") or ""))
-        swapped, bumped = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
+        swapped, plans = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
         parts = []
         if slot_id is None or space_id is None:
             waiting = signups.waiting_for(run.session, topic_id)
@@ -346,6 +393,7 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
                     other=swapped.title,
                 )
             )
+        bumped = sum(len(plan.booked) for plan in plans)
         if bumped:
             parts.append(
                 ngettext(
@@ -356,9 +404,68 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
                     bumped,
                 )
             )
+        waiting = sum(len(plan.wait) for plan in plans if plan.slot_id is not None)
+        if waiting:
+            parts.append(
+                ngettext(
+                    "%(num)d person found no seat left in the new room and is first on its "
+                    "waitlist.",
+                    "%(num)d people found no seat left in the new room and are first on its "
+                    "waitlist.",
+                    waiting,
+                )
+            )
+        parts.extend(_told(run, plans))
         return " ".join(parts) or None
 
     return run.act(move, f"{run.base}/wall#topic-{topic_id}", run.wall_page)
+
+
+def _told(run: Facilitation, plans: list[signups.SeatPlan]) -> list[str]:
+    """What the facilitator is told of who hears of a move: everyone on their phone, and the
+    people without one at the desk."""
+    people = {p for plan in plans for p in plan.people}
+    if not people or all(not plan.asks_first for plan in plans):
+        return []
+    said = [_("Everyone whose seat changed is told on their phone.")]
+    on_paper = len(signups.printed(run.session, people))
+    if on_paper:
+        said.append(
+            ngettext(
+                "%(num)d of them has a printed agenda: the desk lists it to print again.",
+                "%(num)d of them have a printed agenda: the desk lists them to print again.",
+                on_paper,
+            )
+        )
+    return said
+
+
+def _move_preview(
+    run: Facilitation,
+    topic: Topic,
+    swapped: Topic | None,
+    plans: list[signups.SeatPlan],
+    cell: str,
+) -> Response:
+    """What a move will do to people's seats, and a button to do it."""
+    names = {
+        pid: name
+        for pid, (name, _email) in participant_service.contacts(run.session, run.event).items()
+    }
+    slots = {slot.id: slot for slot in event_service.slots(run.session, run.event)}
+    spaces = {space.id: space for space in event_service.spaces(run.session, run.event)}
+    on_paper = signups.printed(run.session, {p for plan in plans for p in plan.people})
+    return run.page(
+        "facilitator/move.html",
+        topic=topic,
+        swapped=swapped,
+        plans=plans,
+        cell=cell,
+        names=names,
+        slots=slots,
+        spaces=spaces,
+        on_paper=[names.get(p, "") for p in on_paper],
+    )
 
 
 @router.get("/facilitate/{event_id}/wall/suggestion")
@@ -384,7 +491,9 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
             continue
         try:
             with run.session.begin_nested():
-                wall.place_by_convener(run.session, run.event, topic, slot_id, space_id or 0)
+                wall.place_by_convener(
+                    run.session, run.event, topic, slot_id, space_id or 0, policy.FACILITATOR
+                )
             placed += 1
         except Refused:
             continue
@@ -545,6 +654,8 @@ def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
         # The person just helped, chosen already for printing their agenda.
         "printable": row_id(person),
         "people": participant_service.everyone(run.session, run.event),
+        # Their printed agenda is wrong now: their session moved, or their seat went.
+        "reprint": signups.printed_agendas_changed(run.session, run.event),
         "wall": board,
         "values": {},
         "errors": {},
@@ -632,3 +743,15 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
             title=left.title if left else "",
         )
     return run.done(done, f"{run.base}/desk?person={person.id}#desk-print-h")
+
+
+async def agenda_printed(request: Request, event: FacilitatedEvent, participant: RowId) -> None:
+    """The desk prints someone's agenda: note when (in a transaction of its own, as printing
+    changes nothing else), so that the desk can say when their seats change after it."""
+    database: Database = request.app.state.database
+
+    def write() -> None:
+        with database.write() as session:
+            signups.agenda_printed(session, event, participant)
+
+    await run_in_threadpool(write)

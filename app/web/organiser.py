@@ -9,15 +9,23 @@ from zoneinfo import available_timezones
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationInfo, field_validator
-from sqlmodel import Session
+from sqlmodel import Field, Session
 from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.i18n import _, ngettext
 from app.models import Event, Role, SlotKind, Topic
-from app.models.event import EventCreate, EventUpdate, Form, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.event import (
+    SLOT_TITLE_MAX,
+    EventCreate,
+    EventUpdate,
+    Form,
+    SlotCreate,
+    SpaceCreate,
+    ThemeCreate,
+)
 from app.models.outcomes import STATUS_LABELS
-from app.models.people import check_email
+from app.models.people import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, TOKEN_NAME_MAX, check_email
 from app.security import LinkSigner
 from app.services import accounts, wall
 from app.services import events as event_service
@@ -67,7 +75,7 @@ class SlotForm(Form):
     start: time
     end: time
     kind: SlotKind = SlotKind.breakout
-    title: str = ""
+    title: str = Field(default="", max_length=SLOT_TITLE_MAX)
 
     @field_validator("end")
     @classmethod
@@ -87,8 +95,8 @@ class SlotForm(Form):
 
 
 class TeamForm(Form):
-    email: str
-    name: str = ""
+    email: str = Field(max_length=EMAIL_MAX)
+    name: str = Field(default="", max_length=NAME_MAX)
     role: Role
 
     @field_validator("email")
@@ -98,12 +106,12 @@ class TeamForm(Form):
 
 
 class TokenForm(Form):
-    name: str = ""
+    name: str = Field(default="", max_length=TOKEN_NAME_MAX)
 
 
 class PasswordForm(Form):
-    current_password: str
-    new_password: str
+    current_password: str = Field(max_length=PASSWORD_MAX)
+    new_password: str = Field(max_length=PASSWORD_MAX)
 
     @field_validator("new_password")
     @classmethod
@@ -458,7 +466,6 @@ def account_context(session: Session, organiser: Any) -> dict[str, Any]:
 @router.get("/account")
 def account(request: Request, session: SessionDep, organiser: CurrentOrganiser) -> Response:
     return render(request, "organiser/account.html", account_context(session, organiser))
-
 
 
 @router.post("/account/tokens")

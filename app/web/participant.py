@@ -2,6 +2,7 @@
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import i18n
@@ -44,10 +45,16 @@ router = Router(
 JOIN_FIELDS = ("display_name", "organisation", "email", "share_email")
 
 
-def device_path(signer: LinkSigner, event: Event, participant: Participant) -> str:
-    """The personal link that brings this participant back on another device."""
+def device_path(
+    signer: LinkSigner, event: Event, participant: Participant, printed_by: int | None = None
+) -> str:
+    """The personal link that brings this participant back on another device. One printed at
+    the desk through a facilitator link (`printed_by`) works only while that link does."""
     assert participant.id is not None
-    token = signer.sign("device", participant.id, participant.link_version)
+    values = [participant.id, participant.link_version]
+    if printed_by is not None:
+        values.append(printed_by)
+    token = signer.sign("device", *values)
     return f"/e/{event.join_code}/continue/{token}"
 
 
@@ -204,22 +211,18 @@ def revoke_device_links(
     return remember_and_go(f"/e/{event.join_code}/device?renewed=1", visitor, settings)
 
 
-@router.get("/continue/{token}")
-def continue_here(
-    request: Request,
-    token: str,
-    event: JoinedEvent,
-    session: SessionDep,
-    settings: SettingsDep,
-    signer: SignerDep,
-    visitor: VisitorDep,
-) -> Response:
-    values = signer.read("device", token)
-    participant = (
-        participant_service.participant_in(session, event, values[0], values[1])
-        if values and len(values) == 2
-        else None
-    )
+def _continuing(
+    request: Request, token: str, event: Event, session: Session, signer: LinkSigner
+) -> Participant | Response:
+    """The participant a personal link brings back, or the page that says it does not work."""
+    values = signer.read("device", token) or []
+    participant = None
+    if len(values) in (2, 3):
+        participant = participant_service.participant_in(session, event, values[0], values[1])
+    if len(values) == 3:
+        printed_by = event_service.live_facilitator_link(session, values[2])
+        if printed_by is None or printed_by.event_id != event.id:
+            participant = None
     if participant is None:
         return render(
             request,
@@ -235,6 +238,48 @@ def continue_here(
             },
             status_code=404,
         )
+    return participant
+
+
+@router.get("/continue/{token}")
+def continue_page(
+    request: Request, token: str, event: JoinedEvent, session: SessionDep, signer: SignerDep
+) -> Response:
+    """A personal link asks before it acts: opening it (from another site, a link checker)
+    changes who this browser is for nobody; the button does."""
+    participant = _continuing(request, token, event, session, signer)
+    if isinstance(participant, Response):
+        return participant
+    return render(
+        request,
+        "public/link_sign_in.html",
+        {
+            "title": _("Continue as %(name)s", name=participant.display_name),
+            "message": _(
+                "This phone or computer will take part in %(event)s as %(name)s: your agenda, "
+                "your topics and what you wrote.",
+                event=event.name,
+                name=participant.display_name,
+            ),
+            "action": f"/e/{event.join_code}/continue/{token}",
+            "button": _("Continue as %(name)s", name=participant.display_name),
+        },
+    )
+
+
+@router.post("/continue/{token}")
+def continue_here(
+    request: Request,
+    token: str,
+    event: JoinedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+    visitor: VisitorDep,
+) -> Response:
+    participant = _continuing(request, token, event, session, signer)
+    if isinstance(participant, Response):
+        return participant
     visitor.as_participant(participant)
     return remember_and_go(f"/e/{event.join_code}", visitor, settings)
 

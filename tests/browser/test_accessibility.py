@@ -58,8 +58,6 @@ EXCLUDED = {
     "/sw.js": "the service worker's JavaScript",
     "/docs/oauth2-redirect": "Swagger UI's OAuth helper for the API docs, unused",
     "/j/{code}": "redirect to /join?code=… (the join QR code's short link)",
-    "/f/{token}": "redirect: claims the facilitator link, then /facilitate/{event_id}",
-    "/e/{code}/continue/{token}": "redirect: signs the device in as the participant",
     "/e/{code}/live": "Server-Sent Events stream",
     "/display/{token}/live": "Server-Sent Events stream",
     "/e/{code}/wall/slots": "htmx fragment of /e/{code}/wall, which is checked whole",
@@ -374,9 +372,13 @@ def open_as(
         page = context.new_page()
         if role == "participant":  # back as themselves, by their personal device link
             page.goto(f"/e/{site['code']}/continue/{site['device_token']}")
+            page.get_by_role("button", name="Continue as").click()
+            page.wait_for_url(f"**/e/{site['code']}")
             assert page.url.endswith(f"/e/{site['code']}")
         elif role == "facilitator":
             page.goto(f"/f/{site['facilitator_token']}")
+            page.get_by_role("button", name="Facilitate on this browser").click()
+            page.wait_for_url(f"**/facilitate/{site['event_id']}")
             assert page.url.endswith(f"/facilitate/{site['event_id']}")
         elif role == "organiser":  # the log-in form itself is checked as anonymous
             context.request.get("/login")

@@ -49,6 +49,8 @@ def test_pages_work_under_the_policy_and_inline_script_is_refused(
 
     laptop = context.new_page()
     laptop.goto(f"/f/{signer.sign('facilitator', link.id or 0)}")
+    laptop.get_by_role("button", name="Facilitate on this browser").click()
+    laptop.wait_for_url(f"**/facilitate/{event.id}")
     for path in ("", "/wall", "/topics", "/desk", "/outcomes"):
         laptop.goto(f"/facilitate/{event.id}{path}")
         assert refused(laptop) == [], path

@@ -41,6 +41,8 @@ def test_projector_and_phones_follow_sign_ups_and_announcements(
     # The facilitator's laptop puts the wall on the projector.
     laptop = context().new_page()
     laptop.goto(f"/f/{signer.sign('facilitator', link.id or 0)}")
+    laptop.get_by_role("button", name="Facilitate on this browser").click()
+    laptop.wait_for_url("**/facilitate/*")
     projector = context(**PROJECTOR).new_page()
     projector.goto(f"/display/{signer.sign('projector', event.id or 0, 1)}")
     connected(projector)
@@ -120,6 +122,8 @@ def test_pitch_queue_on_the_projector(
 
     laptop = laptop_context.new_page()
     laptop.goto(f"/f/{signer.sign('facilitator', link.id or 0)}")
+    laptop.get_by_role("button", name="Facilitate on this browser").click()
+    laptop.wait_for_url("**/facilitate/*")
     laptop.get_by_role("button", name="Start the first pitch").click()
     expect(projector.locator(".pitch-now")).to_contain_text(
         "Libraries as warm spaces", timeout=2000

@@ -9,7 +9,7 @@ from app.models import AuditEntry
 from app.security import LinkSigner
 from app.services import accounts
 from app.services import events as event_service
-from tests.conftest import log_in, post_form, text_of
+from tests.conftest import claim, log_in, post_form, text_of
 from tests.factories import Factory, count, placed_topic
 
 
@@ -23,7 +23,7 @@ def test_changes_and_downloads_are_logged_with_who_and_what(
     with make.database.write() as session:
         link = event_service.create_facilitator_link(session, event, "Front desk laptop")
     laptop = TestClient(client.app)
-    laptop.get(f"/f/{LinkSigner(settings.secret_key).sign('facilitator', link.id or 0)}")
+    claim(laptop, f"/f/{LinkSigner(settings.secret_key).sign('facilitator', link.id or 0)}")
 
     hidden = post_form(laptop, f"/facilitate/{event.id}/topics/{topic.id}/hide", {"hidden": "1"})
     assert hidden.status_code < 400  # type: ignore[attr-defined]

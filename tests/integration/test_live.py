@@ -27,7 +27,7 @@ from app.services import live as live_service
 from app.services import marketplace
 from app.web import live as live_module
 from app.web.live import Live, phone_messages
-from tests.conftest import phone
+from tests.conftest import claim, phone
 from tests.factories import Factory, placed_topic
 from tests.processes import serving, start
 from tests.sse import EventStream
@@ -193,7 +193,7 @@ def _log_in(browser: httpx.Client, make: Factory, event: Event) -> None:
     with make.database.write() as session:
         link = event_service.create_facilitator_link(session, event, "Front desk")
     token = LinkSigner(SECRET).sign("facilitator", link.id or 0)
-    assert browser.get(f"/f/{token}").status_code == 303
+    assert claim(browser, f"/f/{token}").status_code == 303
 
 
 @pytest.mark.skipif(
@@ -282,7 +282,7 @@ def test_a_completed_report_and_the_dots_reach_the_projector_and_phones(
     with make.database.read() as session:
         who = session.get_one(Participant, session.get_one(Topic, topic.id).convener_id)
     device = LinkSigner(SECRET).sign("device", who.id or 0, who.link_version)
-    assert convener.get(f"/e/{event.join_code}/continue/{device}").status_code == 303
+    assert claim(convener, f"/e/{event.join_code}/continue/{device}").status_code == 303
     reader = phone(live_server, event, "Reader")
     token = LinkSigner(SECRET).sign("projector", event.id or 0, event.projector_version)
     report = f"/e/{event.join_code}/reports/{topic.id}"

@@ -11,7 +11,7 @@ from app.models import Event, Role
 from app.security import LinkSigner
 from app.services import events as event_service
 from app.web import exports, facilitator, facilitator_outcomes, organiser, tracker
-from tests.conftest import csrf_token, log_in, post_form
+from tests.conftest import claim, csrf_token, log_in, post_form
 from tests.factories import Factory
 
 PROTECTED = [
@@ -59,15 +59,16 @@ def _visitors(
         link = event_service.create_facilitator_link(session, other_event, "other")
         revoked = event_service.create_facilitator_link(session, event, "revoked")
     assert (
-        browsers["other-facilitator-link"]
-        .get("/f/" + signer.sign("facilitator", link.id or 0))
-        .status_code
+        claim(
+            browsers["other-facilitator-link"], "/f/" + signer.sign("facilitator", link.id or 0)
+        ).status_code
         == 303
     )
     assert (
-        browsers["revoked-facilitator-link"]
-        .get("/f/" + signer.sign("facilitator", revoked.id or 0))
-        .status_code
+        claim(
+            browsers["revoked-facilitator-link"],
+            "/f/" + signer.sign("facilitator", revoked.id or 0),
+        ).status_code
         == 303
     )
     with make.database.write() as session:
@@ -131,7 +132,10 @@ def test_facilitator_link_opens_facilitation_until_revoked(
     with make.database.write() as session:
         link = event_service.create_facilitator_link(session, event, "Amira")
     token = LinkSigner(settings.secret_key).sign("facilitator", link.id or 0)
-    assert client.get(f"/f/{token}").headers["location"] == f"/facilitate/{event.id}"
+    # Opening the link only asks; the button signs in.
+    assert "Facilitate on this browser" in client.get(f"/f/{token}").text
+    assert client.get(f"/facilitate/{event.id}").status_code == 303
+    assert claim(client, f"/f/{token}").headers["location"] == f"/facilitate/{event.id}"
     assert "Linked day" in client.get(f"/facilitate/{event.id}").text
     # The link grants facilitation only, never the organiser's set-up.
     assert client.get(f"/organiser/events/{event.id}").status_code == 303

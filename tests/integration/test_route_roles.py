@@ -20,7 +20,7 @@ from app.config import Settings
 from app.models import Event
 from app.security import LinkSigner
 from app.services import events as event_service
-from tests.conftest import csrf_token, log_in, post_form
+from tests.conftest import claim, csrf_token, log_in, post_form
 from tests.factories import Factory
 from tests.routes import all_routes
 
@@ -123,7 +123,7 @@ def browsers(
     projector_token = signer.sign("projector", event.id or 0, 1)
     assert clients["projector"].get(f"/display/{projector_token}").status_code == 200
     assert (
-        clients["facilitator"].get(f"/f/{signer.sign('facilitator', link.id or 0)}").status_code
+        claim(clients["facilitator"], f"/f/{signer.sign('facilitator', link.id or 0)}").status_code
         == 303
     )
     log_in(clients["other-organiser"], make.organiser().email)

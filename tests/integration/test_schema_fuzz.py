@@ -60,7 +60,7 @@ from app.services import accounts, convergence, marketplace, outcomes, pledges
 from app.services import events as event_service
 from app.services import live as live_service
 from app.web.middleware import UNSAFE_METHODS
-from tests.conftest import csrf_token, log_in
+from tests.conftest import claim, csrf_token, log_in
 from tests.factories import Factory, placed_topic
 
 CHECKS = [
@@ -216,7 +216,7 @@ class Playground:
             code = event.join_code
         # Each browser opens the participant's personal link ("continue on this phone").
         for browser in (self.browser, self.phone):
-            opened = browser.get(f"/e/{code}/continue/{tokens['/e/']}")
+            opened = claim(browser, f"/e/{code}/continue/{tokens['/e/']}")
             assert opened.status_code == 303, opened.text
         return World(
             code,

@@ -1,15 +1,17 @@
 """Organisers' sign-ins: the key nobody else knows, guessing, and sign-ins that end."""
 
 import os
+import re
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import select
 
 from app.cli import create_organiser
@@ -19,8 +21,9 @@ from app.keys import load_key
 from app.main import create_app
 from app.models import AuditEntry, Organiser
 from app.models.event import Role
+from app.security import LinkSigner
 from app.services import events as event_service
-from tests.conftest import csrf_token, log_in, post_form, text_of
+from tests.conftest import claim, csrf_token, log_in, post_form, text_of
 from tests.factories import PASSWORD, Factory
 
 # The key every install signed with before this issue: it must sign nothing any more.
@@ -102,7 +105,10 @@ def test_key_kept_in_postgresql_is_shared_by_every_worker(database: Database) ->
 
 def test_log_out_ends_a_copied_cookie_too(app: FastAPI, make: Factory) -> None:
     organiser = make.organiser()
-    with TestClient(app, follow_redirects=False) as laptop, TestClient(app) as thief:
+    with (
+        TestClient(app, follow_redirects=False) as laptop,
+        TestClient(app, follow_redirects=False) as thief,
+    ):
         log_in(laptop, organiser.email)
         thief.cookies.set("openspace", laptop.cookies["openspace"])
         assert thief.get("/organiser", follow_redirects=False).status_code == 200
@@ -112,7 +118,10 @@ def test_log_out_ends_a_copied_cookie_too(app: FastAPI, make: Factory) -> None:
 
 def test_password_change_signs_out_every_other_browser(app: FastAPI, make: Factory) -> None:
     organiser = make.organiser()
-    with TestClient(app, follow_redirects=False) as mine, TestClient(app) as other:
+    with (
+        TestClient(app, follow_redirects=False) as mine,
+        TestClient(app, follow_redirects=False) as other,
+    ):
         log_in(mine, organiser.email)
         log_in(other, organiser.email)
         changed = post_form(
@@ -128,7 +137,10 @@ def test_password_change_signs_out_every_other_browser(app: FastAPI, make: Facto
 
 def test_sign_out_everywhere_keeps_only_this_browser(app: FastAPI, make: Factory) -> None:
     organiser = make.organiser()
-    with TestClient(app, follow_redirects=False) as mine, TestClient(app) as other:
+    with (
+        TestClient(app, follow_redirects=False) as mine,
+        TestClient(app, follow_redirects=False) as other,
+    ):
         log_in(mine, organiser.email)
         log_in(other, organiser.email)
         page = mine.get("/organiser/account")
@@ -148,14 +160,17 @@ def test_organiser_sign_in_ends_after_the_idle_time(database: Database, make: Fa
         assert laptop.get("/organiser").status_code == 303
 
 
-def test_active_organiser_sign_in_is_signed_again(app: FastAPI, make: Factory) -> None:
+def test_active_organiser_sign_in_is_signed_again(
+    app: FastAPI, make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     organiser = make.organiser()
     assert organiser.id is not None
     settings: Settings = app.state.settings
     serializer = URLSafeTimedSerializer(settings.secret_key, salt="openspace.identity")
     # A cookie signed ten minutes ago is renewed by the next page.
-    serializer.get_timestamp = lambda: int(time.time()) - 600  # type: ignore[method-assign]
-    old = serializer.dumps({"o": organiser.id, "g": 1, "p": {}, "f": {}})
+    with monkeypatch.context() as past:
+        past.setattr(TimestampSigner, "get_timestamp", lambda _self: int(time.time()) - 600)
+        old = serializer.dumps({"o": organiser.id, "g": 1, "p": {}, "f": {}})
     with TestClient(app, follow_redirects=False) as laptop:
         laptop.cookies.set("openspace", old)
         page = laptop.get("/organiser")
@@ -175,8 +190,8 @@ def test_wrong_passwords_pause_the_account_not_the_address(app: FastAPI, make: F
             )
             for n in range(8)
         ]
-        assert [a.status_code for a in answers[:5]] == [400] * 5
-        assert all(a.status_code == 429 for a in answers[5:])
+        assert [a.status_code for a in answers[:4]] == [400] * 4
+        assert all(a.status_code == 429 for a in answers[4:])
         assert "Try again in" in text_of(answers[-1].text)
         assert int(answers[-1].headers["retry-after"]) > 0
         # The right password is refused too while the account is paused...
@@ -231,3 +246,48 @@ def test_team_member_changes_the_first_password_before_anything_else(
             {"current_password": first, "new_password": "my very own password"},
         )
         assert laptop.get("/organiser").status_code == 200
+
+
+def test_links_that_sign_in_only_ask_until_their_button_is_pressed(
+    app: FastAPI, make: Factory, settings: Settings
+) -> None:
+    event = make.event()
+    person = make.participant(event, "Ahmed Raza")
+    with make.database.write() as session:
+        link = event_service.create_facilitator_link(session, event, "Desk")
+    signer = LinkSigner(settings.secret_key)
+    device = f"/e/{event.join_code}/continue/{signer.sign('device', person.id or 0, 1)}"
+    facilitate = f"/f/{signer.sign('facilitator', link.id or 0)}"
+    with TestClient(app, follow_redirects=False) as visitor:
+        # Another site can make a browser open these links: that changes nothing.
+        assert "Continue as Ahmed Raza" in text_of(visitor.get(device).text)
+        assert visitor.get(f"/e/{event.join_code}").status_code == 303  # still not joined
+        assert "Facilitate on this browser" in visitor.get(facilitate).text
+        assert visitor.get(f"/facilitate/{event.id}").status_code == 303
+        # Nor can another site post the button for it (no CSRF token).
+        assert visitor.post(device, data={}).status_code == 403
+        assert claim(visitor, device).headers["location"] == f"/e/{event.join_code}"
+        assert visitor.get(f"/e/{event.join_code}").status_code == 200
+
+
+def test_agenda_printed_through_a_facilitator_link_stops_working_with_it(
+    app: FastAPI, make: Factory, settings: Settings
+) -> None:
+    event = make.event()
+    person = make.participant(event, "Ahmed Raza")
+    with make.database.write() as session:
+        link = event_service.create_facilitator_link(session, event, "Desk")
+    signer = LinkSigner(settings.secret_key)
+    with TestClient(app, follow_redirects=False) as desk:
+        claim(desk, f"/f/{signer.sign('facilitator', link.id or 0)}")
+        sheet = desk.get(f"/events/{event.id}/print/person?participant={person.id}")
+        assert sheet.status_code == 200
+        printed = re.search(r"/e/\w+/continue/[\w.\-]+", sheet.text)
+        assert printed is not None
+    with TestClient(app, follow_redirects=False) as borrowed:
+        assert "Continue as Ahmed Raza" in text_of(borrowed.get(printed.group(0)).text)
+    with make.database.write() as session:
+        event_service.revoke_facilitator_link(session, event, link.id or 0)
+    with TestClient(app, follow_redirects=False) as borrowed:
+        assert borrowed.get(printed.group(0)).status_code == 404
+        assert claim(borrowed, printed.group(0)).status_code == 404
