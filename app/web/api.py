@@ -23,7 +23,7 @@ from app.services import events as event_service
 from app.web.audit import log_change
 from app.web.common import download
 from app.web.deps import RowId, SessionDep, SettingsDep
-from app.web.exports import MEDIA, event_file, file_name
+from app.web.exports import MEDIA, event_file, file_name, may_download_personal_data
 from app.web.middleware import OneTripRoute
 from app.web.routing import Router
 
@@ -214,6 +214,7 @@ ExportFormat = Literal["csv", "xlsx", "json", "md", "docx", "html", "ics", "zip"
 def list_actions(
     event: ReadableEvent,
     session: SessionDep,
+    organiser: ApiOrganiser,
     status: ActionStatus | None = None,
     theme: str = "",
     owner: str = "",
@@ -222,7 +223,10 @@ def list_actions(
     personal: bool = True,
 ) -> dict[str, Any]:
     """The event's actions, filtered as the downloads are; `personal=false` leaves out
-    participants' names and e-mails."""
+    participants' names and e-mails (always left out for the event's facilitators)."""
+    personal = personal and may_download_personal_data(
+        event_service.role_of(session, event, organiser)
+    )
     wanted = exports.ActionFilter(
         theme=theme, status=status or "", owner=owner, session=session_id, slot=slot
     )
@@ -246,9 +250,14 @@ def export_file(
     event: ReadableEvent,
     session: SessionDep,
     settings: SettingsDep,
+    organiser: ApiOrganiser,
     personal: bool = True,
 ) -> Response:
     """Any export as a file, as `openspace export` writes it: the action list (csv, xlsx,
-    json), the book of proceedings (md, docx, html), the sessions (ics) or the archive (zip)."""
+    json), the book of proceedings (md, docx, html), the sessions (ics) or the archive (zip).
+    Personal data (and the archive's event.json) only for the event's organisers."""
+    personal = personal and may_download_personal_data(
+        event_service.role_of(session, event, organiser)
+    )
     body = event_file(session, settings, event, fmt, personal=personal)
     return download(body, MEDIA[fmt], file_name(event.name, "export", fmt))

@@ -1,9 +1,11 @@
 """Exports opened with real readers: csv, openpyxl, json — names in any script, formulas
-neutralised, filters applied, and only for the event's organisers and facilitators."""
+neutralised, filters applied, only for the event's organisers and facilitators, and personal
+data only for its organisers."""
 
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,8 +14,10 @@ from icalendar import Calendar
 from openpyxl import load_workbook
 
 from app.config import Settings
-from app.models import Event, Organiser, Topic
-from tests.conftest import log_in, post_form
+from app.db import Database
+from app.models import Event, EventStaff, Organiser, Role, Topic
+from app.services import events
+from tests.conftest import claim, log_in, post_form, text_of
 from tests.factories import INJECTION, Factory
 from tests.integration.test_errors_and_cli import _cli
 
@@ -129,3 +133,89 @@ def test_calendars_of_the_sessions_my_agenda_and_the_due_dates(
     [entry] = due.walk("VEVENT")
     assert str(entry["summary"]) == "Due: Free bus passes for carers"
     assert entry.decoded("dtstart") == date(2027, 9, 1)
+
+
+# What the `exported` event holds that is personal: a participant's name in two scripts, an
+# e-mail she agreed to share and one that was never to leave the organisers.
+PERSONAL = ("Zażółć", "zazolc@example.pl", "عائشہ", "private@example.org")
+EVERY_EXPORT = (
+    "/export/actions.csv",
+    "/export/actions.xlsx?personal=1",
+    "/export/actions.json?personal=1",
+    "/export/actions.ics?personal=1",
+    "/export/sessions.ics?personal=1",
+    "/export/proceedings.md?personal=1",
+    "/export/proceedings.html?personal=1",
+    "/export/proceedings.docx?personal=1",
+    "/proceedings?personal=1",
+    "/print/agenda?personal=1",
+    "/export/archive.zip",
+    "/export/archive.zip?personal=1",
+)
+
+
+def _readable(content: bytes) -> str:
+    """All the text of a file, opening ZIP files (the archive, XLSX, DOCX) all the way down."""
+    if content.startswith(b"PK"):
+        bundle = zipfile.ZipFile(io.BytesIO(content))
+        return "\n".join(_readable(bundle.read(name)) for name in bundle.namelist())
+    return content.decode("utf-8", "replace")
+
+
+def _nothing_personal_in_any_export(client: TestClient, event: Event) -> None:
+    for path in EVERY_EXPORT:
+        response = client.get(f"/events/{event.id}{path}")
+        assert response.status_code == 200, path
+        text = _readable(response.content)
+        assert not [p for p in PERSONAL if p in text], path
+        if "archive" in path:
+            assert "event.json" not in zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+
+
+def test_exports_through_a_facilitator_link_hold_no_personal_data(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic], database: Database
+) -> None:
+    _, event, _, _ = exported
+    with database.write() as session:
+        link = events.create_facilitator_link(session, event, "Front desk")
+    signer = client.app.state.signer  # type: ignore[attr-defined]
+    assert claim(client, "/f/" + signer.sign("facilitator", link.id or 0)).status_code == 303
+    _nothing_personal_in_any_export(client, event)
+    page = client.get(f"/facilitate/{event.id}/outcomes").text
+    assert f'href="/events/{event.id}/export/archive.zip"' not in page
+    assert f'href="/events/{event.id}/export/archive.zip?personal=0"' in page
+    assert "are for its organisers" in text_of(page)
+
+
+def test_exports_for_a_facilitator_account_hold_no_personal_data(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic], make: Factory
+) -> None:
+    _, event, _, _ = exported
+    facilitator = make.organiser()
+    with make.database.write() as session:
+        session.add(
+            EventStaff(
+                event_id=event.id or 0, organiser_id=facilitator.id or 0, role=Role.facilitator
+            )
+        )
+    log_in(client, facilitator.email)
+    _nothing_personal_in_any_export(client, event)
+
+
+def test_an_organiser_gets_the_archive_with_personal_data_and_it_says_so(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    page = text_of(client.get(f"/organiser/events/{event.id}").text)
+    assert "Download the full archive (ZIP) — it holds personal data" in page
+    response = client.get(f"/events/{event.id}/export/archive.zip")
+    assert "archive-with-personal-data.zip" in response.headers["content-disposition"]
+    bundle = zipfile.ZipFile(io.BytesIO(response.content))
+    assert "PERSONAL DATA" in bundle.read("README.txt").decode()
+    assert "private@example.org" in bundle.read("event.json").decode()  # for moving servers
+    # The files meant for reading still carry only the e-mail she agreed to share.
+    actions = bundle.read("actions.csv").decode("utf-8-sig")
+    assert "zazolc@example.pl" in actions and "private@example.org" not in actions
+    anonymous = client.get(f"/events/{event.id}/export/archive.zip?personal=0").content
+    assert not [p for p in PERSONAL if p in _readable(anonymous)]
