@@ -103,7 +103,9 @@ def log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "app.web.middleware.JsonLogFormatter"}},
+        # A module that imports nothing of the app: every worker loads it before it answers
+        # its supervisor's health check (app/serving.py).
+        "formatters": {"json": {"()": "app.logs.JsonLogFormatter"}},
         "handlers": {"default": handler},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
@@ -114,8 +116,8 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, with_demo: bool) -> None:
-    """Migrate, optionally make the demo event, then serve with uvicorn."""
-    import uvicorn
+    """Migrate, optionally make the demo event, then serve with uvicorn (app/serving.py)."""
+    from app import serving
 
     if "base_url" not in settings.model_fields_set:
         # Links and QR codes point at where we serve, unless a public address is configured;
@@ -127,20 +129,29 @@ def serve(settings: Settings, host: str, port: int, workers: int, with_demo: boo
     migrate(settings)
     if with_demo:
         create_demo(settings, only_if_empty=True)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
-        access_log=False,  # our own request log has the request id, status and time
+    options = {
+        "app": "app.main:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        # X-Forwarded-For and -Proto are believed from the configured proxies only: from
+        # anyone else they would let a client pose as another address.
+        "proxy_headers": bool(settings.proxies),
+        "forwarded_allow_ips": settings.proxies,
+        "log_level": settings.log_level,
+        "log_config": log_config(settings.log_level),
+        "access_log": False,  # our own request log has the request id, status and time
+        "timeout_keep_alive": settings.keep_alive_seconds,
         # Live pages hold their streams open: on shutdown they are ended after this long
         # (browsers reconnect to the next server by themselves) instead of holding it up.
-        timeout_graceful_shutdown=3,
-    )
+        "timeout_graceful_shutdown": 3,
+        # A worker answers its supervisor within a second of starting; importing the app
+        # after that may take several on a busy machine, and a restarted worker must have
+        # started serving within this long or the restart is given up.
+        "timeout_worker_healthcheck": 30,
+    }
+    serving.hand_over(options, header_timeout=settings.header_timeout_seconds)
 
 
 def _event(session: Session, event_ref: str) -> Event | None:

@@ -1,9 +1,13 @@
 """The app's own error pages, including the one for a database that cannot store anything."""
 
+import json
 import logging
+import math
 from collections.abc import Mapping
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import escape
 from starlette.datastructures import FormData
@@ -23,6 +27,7 @@ TITLES = {
     404: lazy("We could not find that page"),
     405: lazy("That cannot be done here"),
     409: lazy("That could not be done"),
+    413: lazy("That was too much to send at once"),
     429: lazy("Please slow down a little"),
     422: lazy("Something in the request was not right"),
     500: lazy("Something went wrong on our side"),
@@ -42,6 +47,31 @@ _LABELS = {
 }
 RETRY_AFTER_FAULT = 60
 RETRY_AFTER_UNAVAILABLE = 5
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request that sends more than the server takes (OPENSPACE_MAX_BODY_BYTES)."""
+
+    def __init__(self, limit: int) -> None:
+        size = f"{limit / 2**20:.3g} MB" if limit >= 2**20 else f"{math.ceil(limit / 2**10)} KB"
+        super().__init__(
+            413,
+            _(
+                "That was more than the server takes at once (%(size)s at most), so none of "
+                "it was read or saved. Please send less at a time.",
+                size=size,
+            ),
+            # The rest of the body is not read: the connection cannot carry another request.
+            headers={"Connection": "close"},
+        )
+
+
+def too_large_page(request: Request, limit: int) -> Response:
+    """413 for a request whose Content-Length is over the limit, answered unread."""
+    refused = BodyTooLarge(limit)
+    page = error_page(request, refused.status_code, refused.detail)
+    page.headers.update(refused.headers or {})
+    return page
 
 
 def is_api(request: Request) -> bool:
@@ -65,6 +95,27 @@ def error_page(
         },
         status_code=status,
     )
+
+
+def api_validation_error(exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field at fault and why. What was sent is not echoed back: it may be
+    megabytes, or a number JSON cannot carry (NaN, Infinity, 1e999)."""
+    detail = []
+    for error in exc.errors():
+        entry = {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        context = jsonable_encoder(error.get("ctx") or {})
+        if context and _json_safe(context):
+            entry["ctx"] = context
+        detail.append(entry)
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _json_safe(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def status_line(message: str, status: int, headers: Mapping[str, str] | None = None) -> Response:

@@ -2,7 +2,6 @@
 
 import functools
 import inspect
-import json
 import logging
 import os
 import re
@@ -28,7 +27,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
 from app.db import NO_WAIT_OPTION, Database, StorageFault
-from app.web.errors import storage_fault_page
+
+# Re-exported: the audit log and older log configurations look for them here.
+from app.logs import JsonLogFormatter as JsonLogFormatter
+from app.logs import request_id as request_id
+from app.web.errors import BodyTooLarge, storage_fault_page, too_large_page
 from app.web.writer import MEMORY_ONLY, QUICK_WRITE, OneWriter, on_the_loop
 
 log = logging.getLogger("openspace")
@@ -324,6 +327,59 @@ class TransactionMiddleware:
             await done(False)
 
 
+class BodyLimitMiddleware:
+    """Refuses a request that sends more than `limit` bytes with 413, without reading it: at
+    once when its Content-Length says so, else (a chunked body) as soon as what has arrived
+    passes the limit.
+
+    It must sit outside anything that reads the body; no middleware of ours does."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared:
+            # The server never passes on more than a Content-Length says.
+            if declared.isdecimal() and int(declared) > self.limit:
+                await too_large_page(Request(scope), self.limit)(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if not _header(scope, b"transfer-encoding"):  # no body at all
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    # An HTTPException: whoever reads the body (a form, FastAPI's JSON)
+                    # lets it through to the app's error page.
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, send_noting_start)
+        except BodyTooLarge:
+            if started:
+                raise
+            await too_large_page(Request(scope), self.limit)(scope, receive, send)
+
+
 class CsrfCookieMiddleware:
     """Gives each browser a random token, sent back in every form and htmx request. It lasts
     as long as a sign-in (`max_age`), not the browser session: a phone closed at lunch still
@@ -405,7 +461,6 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-request_id: ContextVar[str] = ContextVar("openspace_request_id", default="-")
 
 
 class RequestLogMiddleware:
@@ -444,27 +499,39 @@ class RequestLogMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id and any extras."""
+# What HTTP/1.1 cannot carry in a header (uvicorn refuses the same).
+_BAD_HEADER_NAME = re.compile(rb"[\x00-\x20\x7f()<>@,;:\"/\[\]?={}\\]")
+_BAD_HEADER_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
-    _standard = frozenset(vars(logging.makeLogRecord({}))) | {"color_message"}
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": request_id.get(),
-        }
-        entry.update(
-            (key, value)
-            for key, value in vars(record).items()
-            if key not in self._standard and not key.startswith("_")
-        )
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+class UnsendableHeader(RuntimeError):
+    """An answer's header that HTTP cannot carry."""
+
+
+class SendableHeadersMiddleware:
+    """An answer with a header HTTP cannot carry (a control character from an address, say)
+    becomes the 500 page instead of a dropped connection.
+
+    The server finds such a header only once it has begun the answer, too late for any
+    error page: it drops the connection. Checked here, outermost, the error is raised before
+    anything is sent, and Starlette's outermost handler answers with the 500 page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_checked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                for name, value in message.get("headers", []):
+                    if _BAD_HEADER_NAME.search(name) or _BAD_HEADER_VALUE.search(value):
+                        raise UnsendableHeader(f"the {name!r} header cannot be sent")
+            await send(message)
+
+        await self.app(scope, receive, send_checked)
 
 
 # No script but our own files: no inline script, no handler attributes, no eval. Inline style

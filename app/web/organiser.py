@@ -472,8 +472,13 @@ def account(request: Request, session: SessionDep, organiser: CurrentOrganiser) 
 def create_api_token(
     request: Request, session: SessionDep, organiser: CurrentOrganiser, form: FormDep
 ) -> Response:
-    data, _errors = validate(TokenForm, form_values(form, "name"))
-    _token, secret = accounts.create_api_token(session, organiser, data.name if data else "")
+    values = form_values(form, "name")
+    data, errors = validate(TokenForm, values)
+    ctx = account_context(session, organiser)
+    if data is None:
+        ctx.update(values=values, errors=errors)
+        return render(request, "organiser/account.html", ctx, block="tokens", status_code=422)
+    _token, secret = accounts.create_api_token(session, organiser, data.name)
     ctx = account_context(session, organiser)
     ctx["new_token"] = secret
     return render(request, "organiser/account.html", ctx, block="tokens")
