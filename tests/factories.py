@@ -91,15 +91,15 @@ def placed_topic(
     convener_seated: bool = False,
 ) -> Topic:
     """A topic by a new convener, on the wall at this slot and space; every seat free unless
-    the convener signs up to it."""
+    the convener holds hers (else she said she will be elsewhere)."""
     convener = make.participant(event, f"Convener of {title}")
     with make.database.write() as session:
         topic = marketplace.propose_topic(
             session, event, convener, TopicCreate(title=title), at_the_desk=True
         )
+        assert convener.id is not None
+        signups.convener_elsewhere(session, topic, convener.id, not convener_seated)
         wall.move_by_facilitator(session, event, topic, slot.id, space.id)
-        if convener_seated:
-            signups.sign_up(session, event, topic, convener)
         return topic
 
 

@@ -1,6 +1,15 @@
 """All tables, imported so that SQLModel.metadata knows them."""
 
-from app.models.agenda import CoConvener, Interest, SignUp, Topic, TopicTheme, WaitlistEntry
+from app.models.agenda import (
+    CoConvener,
+    ConvenerElsewhere,
+    Interest,
+    SeatNotice,
+    SignUp,
+    Topic,
+    TopicTheme,
+    WaitlistEntry,
+)
 from app.models.audit import AuditEntry
 from app.models.base import metadata
 from app.models.event import (
@@ -42,6 +51,7 @@ __all__ = [
     "Attendance",
     "AuditEntry",
     "CoConvener",
+    "ConvenerElsewhere",
     "Contribution",
     "ContributionKind",
     "ContributionRevision",
@@ -57,6 +67,7 @@ __all__ = [
     "ProjectorView",
     "Report",
     "Role",
+    "SeatNotice",
     "ServerSecret",
     "SignUp",
     "Slot",

@@ -90,3 +90,27 @@ class WaitlistEntry(SQLModel, table=True):
     topic_id: int = Field(foreign_key="topic.id", index=True, ondelete="CASCADE")
     participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConvenerElsewhere(SQLModel, table=True):
+    """A convener said she will be elsewhere at her session's time: she holds no seat in it
+    (every other convener holds one from the moment the session is placed)."""
+
+    __table_args__ = (UniqueConstraint("topic_id", "participant_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True, ondelete="CASCADE")
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+
+
+class SeatNotice(SQLModel, table=True):
+    """News for one person of a change to their seat they did not make themselves (their
+    session moved, its room shrank, it left the wall or was merged): their pages tell them
+    until they say they saw it, and the desk reprints the agenda of someone without a phone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    topic_id: int = Field(foreign_key="topic.id", index=True, ondelete="CASCADE")
+    # What happened, one of signups.NOTICES ("moved", "waitlisted", …).
+    kind: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -329,31 +329,39 @@ def space_of(session: Session, event: Event, space_id: int) -> Space:
 
 def update_space(session: Session, event: Event, space_id: int, data: SpaceCreate) -> Space:
     """Change a space's name, capacity or access notes. Seats a larger room adds go to the
-    waitlists of its sessions, in order, before anyone else can take them."""
+    waitlists of its sessions, in order, before anyone else can take them; a smaller room
+    sends the last to sign up to the front of the waitlist, and tells them."""
     from app.services import signups  # the sign-up rules live there (and use this module)
 
     space = space_of(session, event, space_id)
     if _space_name_taken(session, event, data.name, space_id):
         raise Refused(_("There is already a space with this name."), "name")
-    grows = data.capacity > space.capacity
+    change = data.capacity - space.capacity
+    placed = session.exec(
+        select(Topic).where(Topic.space_id == space.id, col(Topic.slot_id).is_not(None))
+    ).all()
+    # Locked before the capacity changes: a sign-up counts the seats under the same lock.
+    signups.lock_slots(session, [topic.slot_id for topic in placed] if change else [])
     for key, value in data.model_dump().items():
         setattr(space, key, value)
     session.add(space)
     session.flush()
-    if grows:
-        placed = session.exec(
-            select(Topic).where(Topic.space_id == space.id, col(Topic.slot_id).is_not(None))
-        ).all()
-        signups.lock_slots(session, [topic.slot_id for topic in placed])
-        for topic in placed:
+    for topic in placed if change else []:
+        if change > 0:
             signups.fill_free_seats(session, topic)
+        else:
+            signups.trim_to_capacity(session, topic, space.capacity)
     agenda_changed(session, event.id)
     return space
 
 
 def remove_space(session: Session, event: Event, space_id: int) -> None:
-    """Delete a space."""
-    session.delete(space_of(session, event, space_id))
+    """Delete a space; its sessions leave the wall first (see wall.clear_place)."""
+    from app.services import wall  # the wall's rules live there (and use this module)
+
+    space = space_of(session, event, space_id)
+    wall.clear_place(session, event, space_id=space_id)
+    session.delete(space)
     agenda_changed(session, event.id)
 
 
@@ -418,8 +426,12 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
 
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:
-    """Delete a slot."""
-    session.delete(_of_event(session, Slot, slot_id, event))
+    """Delete a slot; its sessions leave the wall first (see wall.clear_place)."""
+    from app.services import wall  # the wall's rules live there (and use this module)
+
+    slot = _of_event(session, Slot, slot_id, event)
+    wall.clear_place(session, event, slot_id=slot_id)
+    session.delete(slot)
     agenda_changed(session, event.id)
 
 

@@ -149,9 +149,13 @@ def co_convene(session: Session, topic: Topic, participant: Participant) -> None
     assert topic.id is not None and participant.id is not None
     if participant.id in conveners(session, topic):
         return
+    from app.services import signups  # the sign-up rules live there
+
+    signups.lock_slots(session, [topic.slot_id])
     session.add(CoConvener(topic_id=topic.id, participant_id=participant.id))
     session.flush()
-    agenda_changed(session, topic.event_id)
+    signups.seat_conveners(session, topic)  # she holds a seat in it too, if she is free then
+    agenda_changed(session, topic.event_id, [participant.id])
 
 
 def set_interest(
@@ -193,6 +197,12 @@ class TopicCard:
     co_conveners: list[str] = field(default_factory=list)
     slot: Slot | None = None
     space: Space | None = None
+    co_convener_ids: list[int] = field(default_factory=list)
+
+    @property
+    def convener_ids(self) -> set[int]:
+        """Everyone convening it."""
+        return {self.topic.convener_id, *self.co_convener_ids}
 
     @property
     def capacity(self) -> int | None:
@@ -209,6 +219,7 @@ class TopicCard:
             space=copy_of(self.space) if self.space else None,
             themes=list(self.themes),
             co_conveners=list(self.co_conveners),
+            co_convener_ids=list(self.co_convener_ids),
         )
 
     @property
@@ -264,6 +275,7 @@ def topic_cards(
     spaces = {s.id: s for s in session.exec(select(Space).where(Space.event_id == event.id))}
     themes: dict[int, list[str]] = {}
     co: dict[int, list[str]] = {}
+    co_ids: dict[int, list[int]] = {}
     if ids:
         for topic_id, name in session.exec(
             select(TopicTheme.topic_id, Theme.name)
@@ -272,12 +284,14 @@ def topic_cards(
             .order_by(col(Theme.position))
         ):
             themes.setdefault(topic_id, []).append(name)
-        for topic_id, name in session.exec(
-            select(CoConvener.topic_id, Participant.display_name)
+        for topic_id, participant_id, name in session.exec(
+            select(CoConvener.topic_id, CoConvener.participant_id, Participant.display_name)
             .join(Participant, col(Participant.id) == CoConvener.participant_id)
             .where(col(CoConvener.topic_id).in_(ids))
+            .order_by(col(CoConvener.id))
         ):
             co.setdefault(topic_id, []).append(name)
+            co_ids.setdefault(topic_id, []).append(participant_id)
     return [
         TopicCard(
             topic=topic,
@@ -287,6 +301,7 @@ def topic_cards(
             waiting=waiting.get(topic.id or 0, 0),
             themes=themes.get(topic.id or 0, []),
             co_conveners=co.get(topic.id or 0, []),
+            co_convener_ids=co_ids.get(topic.id or 0, []),
             slot=slots.get(topic.slot_id),
             space=spaces.get(topic.space_id),
         )
@@ -349,11 +364,15 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     )
     session.flush()
     session.refresh(duplicate)
-    seated = 0
+    seated: list[int] = []
     for participant_id in people:
         participant = session.get(Participant, participant_id)
         assert participant is not None
-        seated += signups.place_person(session, event, keep, participant)
+        if signups.place_person(session, event, keep, participant):
+            seated.append(participant_id)
+    signups.seat_conveners(session, keep)  # the duplicate's conveners now convene it too
+    signups.tell(session, keep, seated, signups.MERGED_SEATED)
+    signups.tell(session, keep, [p for p in people if p not in seated], signups.MERGED_WAITING)
     session.flush()
     agenda_changed(session, event.id)
-    return seated, len(people) - seated
+    return len(seated), len(people) - len(seated)

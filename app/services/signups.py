@@ -23,8 +23,10 @@ from sqlmodel import Session, col, select
 from app.i18n import _, lazy
 from app.models import (
     CoConvener,
+    ConvenerElsewhere,
     Event,
     Participant,
+    SeatNotice,
     SignUp,
     Slot,
     SlotKind,
@@ -92,6 +94,9 @@ _WAITLIST = WaitlistEntry.__table__  # type: ignore[attr-defined]
 _SLOTS = Slot.__table__  # type: ignore[attr-defined]
 _SPACES = Space.__table__  # type: ignore[attr-defined]
 _TOPICS = Topic.__table__  # type: ignore[attr-defined]
+_CO = CoConvener.__table__  # type: ignore[attr-defined]
+_ELSEWHERE = ConvenerElsewhere.__table__  # type: ignore[attr-defined]
+_NOTICES = SeatNotice.__table__  # type: ignore[attr-defined]
 
 _TOPIC_PLACE = sa_select(
     _TOPICS.c.id, _TOPICS.c.event_id, _TOPICS.c.slot_id, _TOPICS.c.space_id, _TOPICS.c.hidden
@@ -273,12 +278,90 @@ def _take_seat(
     if old is not None:
         seat_id, left = old
         session.execute(_GIVE_UP_SEAT, params={"seat_id": seat_id})
+        _gone_elsewhere(session, left, participant_id)
     _seat(session, topic.id, slot_id, participant_id, promoted)
+    session.execute(_BACK_HERE, params={"topic_id": topic.id, "participant_id": participant_id})
     if waiting:
         session.execute(_DEQUEUE, params={"topic_id": topic.id, "participant_id": participant_id})
         _queue_moved(session, topic)
     agenda_changed(session, topic.event_id, [participant_id])
     return left
+
+
+# A convener who takes a seat in her session is there again; one who leaves it for another
+# at the same time (or just leaves) will be elsewhere, and a move does not seat her again.
+_BACK_HERE = delete(_ELSEWHERE).where(
+    _ELSEWHERE.c.topic_id == bindparam("topic_id"),
+    _ELSEWHERE.c.participant_id == bindparam("participant_id"),
+)
+_CONVENES = sa_select(
+    sa_select(_TOPICS.c.id)
+    .where(
+        _TOPICS.c.id == bindparam("topic_id"),
+        _TOPICS.c.convener_id == bindparam("participant_id"),
+    )
+    .exists()
+    | sa_select(_CO.c.id)
+    .where(
+        _CO.c.topic_id == bindparam("topic_id"), _CO.c.participant_id == bindparam("participant_id")
+    )
+    .exists()
+)
+_CONVENERS = sa_select(_TOPICS.c.convener_id).where(_TOPICS.c.id == bindparam("topic_id"))
+_CO_CONVENERS = (
+    sa_select(_CO.c.participant_id)
+    .where(_CO.c.topic_id == bindparam("topic_id"))
+    .order_by(_CO.c.id)
+)
+_AWAY = sa_select(_ELSEWHERE.c.participant_id).where(_ELSEWHERE.c.topic_id == bindparam("topic_id"))
+
+
+def _gone_elsewhere(session: Session, topic_id: int, participant_id: int) -> None:
+    """The person left this session by their own choice: if they convene it, they said
+    they will be elsewhere at its time."""
+    params = {"topic_id": topic_id, "participant_id": participant_id}
+    if session.execute(_CONVENES, params=params).scalar():
+        session.execute(_BACK_HERE, params=params)
+        session.execute(insert(_ELSEWHERE), params=params)
+
+
+def conveners_in_order(session: Session, topic_id: int) -> list[int]:
+    """The topic's conveners, the one who proposed it first."""
+    params = {"topic_id": topic_id}
+    first = session.execute(_CONVENERS, params=params).scalar()
+    rest = session.execute(_CO_CONVENERS, params=params).scalars().all()
+    return [p for p in [first, *rest] if p is not None]
+
+
+def convener_elsewhere(
+    session: Session, topic: Topic, participant_id: int, elsewhere: bool
+) -> None:
+    """A convener says she will be elsewhere at her session's time (or that she will be
+    there after all): the seat kept for her is not kept."""
+    params = {"topic_id": topic.id, "participant_id": participant_id}
+    session.execute(_BACK_HERE, params=params)
+    if elsewhere:
+        session.execute(insert(_ELSEWHERE), params=params)
+
+
+def seat_conveners(session: Session, topic: Topic) -> None:
+    """A placed session's conveners each hold a seat in it, counted like any other, unless
+    she said she will be elsewhere. A seat she already has in another session at that time
+    stays hers (she chose it; the facilitator's wall warns of it), and a full room seats
+    nobody beyond its capacity."""
+    if topic.id is None or topic.slot_id is None or topic.space_id is None or topic.hidden:
+        return
+    session.flush()
+    away = set(session.execute(_AWAY, params={"topic_id": topic.id}).scalars())
+    space = session.get(Space, topic.space_id)
+    assert space is not None
+    for participant_id in conveners_in_order(session, topic.id):
+        if participant_id in away or _seat_in_slot(session, participant_id, topic.slot_id):
+            continue
+        if seats_taken(session, topic.id) >= space.capacity:
+            break
+        waiting = _waiting_id(session, topic.id, participant_id) is not None
+        _take_seat(session, topic, topic.slot_id, participant_id, None, waiting)
 
 
 def _queue_moved(session: Session, topic: Placed) -> None:
@@ -335,6 +418,7 @@ def leave(session: Session, event: Event, topic: Placed, participant: Participan
     if seat is None or seat[1] != topic.id:
         return
     session.execute(_GIVE_UP_SEAT, params={"seat_id": seat[0]})
+    _gone_elsewhere(session, topic.id, participant.id)
     _promote(session, topic.id)
     agenda_changed(session, event.id, [participant.id])
 
@@ -399,33 +483,222 @@ def place_person(session: Session, event: Event, topic: Topic, participant: Part
     return False
 
 
-def move_sign_ups(session: Session, moves: list[tuple[Topic, int | None]]) -> int:
-    """Seats follow their topics to new slots, all at once (a swap keeps a person's seats in
-    both sessions). A seat whose holder is already booked at the new time is given up (their
-    other seat stays); taking a topic off the wall turns its seats into waitlist places, so
-    they come back when it is placed again. Returns how many seats were given up.
+# What a person is told of a change to their seat they did not make (SeatNotice.kind).
+MOVED_KEPT = "moved"  # their session moved, and their seat with it
+MOVED_WAITING = "waitlisted"  # it moved to a smaller room: they wait for a seat in it
+MOVED_BOOKED = "booked"  # it moved to a time they have another session: they keep that one
+OFF_WALL = "off_wall"  # it left the wall: they wait for it, and get a seat when it is back
+FEWER_SEATS = "fewer_seats"  # its room now takes fewer people: they wait for a seat in it
+MERGED_SEATED = "merged"  # the topic they followed was merged into one they have a seat in
+MERGED_WAITING = "merged_waiting"  # … into one whose waitlist they are in
+NOTICES = (
+    MOVED_KEPT,
+    MOVED_WAITING,
+    MOVED_BOOKED,
+    OFF_WALL,
+    FEWER_SEATS,
+    MERGED_SEATED,
+    MERGED_WAITING,
+)
 
-    The caller has locked the slots these topics leave and enter (`lock_slots`), before it
-    changed the topics."""
-    target = {topic.id: slot for topic, slot in moves}
-    seats = session.exec(
-        select(SignUp).where(col(SignUp.topic_id).in_(list(target))).order_by(col(SignUp.id))
-    ).all()
-    moved = [
-        (seat.topic_id, seat.participant_id, target[seat.topic_id], seat.promoted) for seat in seats
-    ]
-    session.execute(delete(SignUp).where(col(SignUp.topic_id).in_(list(target))))
+
+@dataclass
+class SeatPlan:
+    """What moving one session does to its seats, worked out before it is done (for the
+    facilitator to see) and done exactly so: its conveners and then the people in the order
+    they signed up keep a seat while the room has one (last signed up, last kept); the rest
+    go to the front of its waitlist; whoever has another session at the new time keeps it."""
+
+    topic: Topic
+    slot_id: int | None
+    space_id: int | None
+    keep: list[int] = field(default_factory=list)
+    wait: list[int] = field(default_factory=list)
+    booked: list[int] = field(default_factory=list)
+    off: list[int] = field(default_factory=list)  # conveners of a session leaving the wall
+    others_seated: bool = False  # someone besides its conveners had a seat in it
+
+    @property
+    def people(self) -> list[int]:
+        """Everyone whose seat this move changes."""
+        return [*self.keep, *self.wait, *self.booked, *self.off]
+
+    @property
+    def asks_first(self) -> bool:
+        """The facilitator sees it before it is done: someone besides its conveners has a
+        seat, or someone loses theirs."""
+        return self.others_seated or bool(self.wait or self.booked)
+
+
+def _in_order(session: Session, topic_id: int, holders: list[int]) -> tuple[list[int], set[int]]:
+    """The seat holders of a session in the order they keep their seats (its conveners first,
+    then by sign-up), and its conveners."""
+    conveners = conveners_in_order(session, topic_id)
+    held = set(holders)
+    first = [p for p in conveners if p in held]
+    return first + [p for p in holders if p not in set(first)], set(conveners)
+
+
+def plan_moves(
+    session: Session, moves: list[tuple[Topic, int | None, int | None]]
+) -> list[SeatPlan]:
+    """What moving these sessions together (to a slot and space each, or off the wall) does
+    to their seats; the topics are still where they are now."""
     session.flush()
-    given_up = 0
-    for topic_id, participant_id, slot_id, promoted in moved:
-        if slot_id is None:
-            if _waiting_id(session, topic_id, participant_id) is None:
-                _queue(session, topic_id, participant_id)
-        elif _seat_in_slot(session, participant_id, slot_id) is not None:
-            given_up += 1
-        else:  # a seat that came free from the waitlist is still news, at its new time
-            _seat(session, topic_id, slot_id, participant_id, promoted)
-    return given_up
+    ids = [topic.id for topic, _slot, _space in moves]
+    seats = session.exec(
+        select(SignUp.topic_id, SignUp.participant_id)
+        .where(col(SignUp.topic_id).in_(ids))
+        .order_by(col(SignUp.id))
+    ).all()
+    targets = {slot_id for _topic, slot_id, _space in moves if slot_id is not None}
+    busy = set(
+        session.exec(
+            select(SignUp.participant_id, SignUp.slot_id).where(
+                col(SignUp.slot_id).in_(targets), col(SignUp.topic_id).not_in(ids)
+            )
+        ).all()
+    )
+    plans = []
+    for topic, slot_id, space_id in moves:
+        assert topic.id is not None
+        plan = SeatPlan(topic, slot_id, space_id)
+        holders, conveners = _in_order(session, topic.id, [p for t, p in seats if t == topic.id])
+        plan.others_seated = any(p not in conveners for p in holders)
+        if slot_id is None or space_id is None:
+            # Its people wait for it; its conveners get their seats back when it is placed.
+            plan.wait = [p for p in holders if p not in conveners]
+            plan.off = [p for p in holders if p in conveners]
+        else:
+            space = session.get(Space, space_id)
+            assert space is not None
+            for participant_id in holders:
+                if (participant_id, slot_id) in busy:
+                    plan.booked.append(participant_id)
+                elif len(plan.keep) < space.capacity:
+                    plan.keep.append(participant_id)
+                    busy.add((participant_id, slot_id))
+                else:
+                    plan.wait.append(participant_id)
+        plans.append(plan)
+    return plans
+
+
+def move_seats(session: Session, plans: list[SeatPlan]) -> None:
+    """Do what `plan_moves` worked out, and tell each person whose seat changed.
+
+    The caller has locked the slots these sessions leave and enter (`lock_slots`), before it
+    changed the topics."""
+    ids = [plan.topic.id for plan in plans]
+    if not ids:
+        return
+    kept = {
+        (topic_id, participant_id): (created_at, promoted)
+        for topic_id, participant_id, created_at, promoted in session.exec(
+            select(
+                SignUp.topic_id, SignUp.participant_id, SignUp.created_at, SignUp.promoted
+            ).where(col(SignUp.topic_id).in_(ids))
+        )
+    }
+    session.execute(delete(SignUp).where(col(SignUp.topic_id).in_(ids)))
+    session.flush()
+    for plan in plans:
+        topic_id = plan.topic.id or 0
+        for participant_id in plan.keep:
+            assert plan.slot_id is not None
+            created_at, promoted = kept[(topic_id, participant_id)]
+            # A seat that came free from the waitlist is still news, at its new time.
+            session.execute(
+                _SEAT,
+                params={
+                    "topic_id": topic_id,
+                    "slot_id": plan.slot_id,
+                    "participant_id": participant_id,
+                    "created_at": created_at,
+                    "promoted": promoted,
+                },
+            )
+        _queue_first(session, topic_id, plan.wait)
+        off_wall = plan.slot_id is None
+        _tell(session, plan.topic, plan.keep, MOVED_KEPT)
+        _tell(session, plan.topic, plan.wait, OFF_WALL if off_wall else MOVED_WAITING)
+        _tell(session, plan.topic, plan.off, OFF_WALL)
+        _tell(session, plan.topic, plan.booked, MOVED_BOOKED)
+        agenda_changed(session, plan.topic.event_id, plan.people)
+
+
+def _queue_first(session: Session, topic_id: int, people: list[int]) -> None:
+    """Put these people, in this order, at the front of the session's waitlist: they had a
+    seat, and lost it by no choice of theirs."""
+    if not people:
+        return
+    waiting = session.exec(
+        select(WaitlistEntry.participant_id, WaitlistEntry.created_at)
+        .where(WaitlistEntry.topic_id == topic_id)
+        .order_by(col(WaitlistEntry.id))
+    ).all()
+    session.execute(delete(WaitlistEntry).where(col(WaitlistEntry.topic_id) == topic_id))
+    now = utcnow()
+    line = [(p, now) for p in people] + [(p, at) for p, at in waiting if p not in set(people)]
+    for participant_id, created_at in line:
+        params = {"topic_id": topic_id, "participant_id": participant_id, "created_at": created_at}
+        session.execute(_QUEUE, params=params)
+
+
+def _tell(session: Session, topic: Topic, people: list[int], kind: str) -> None:
+    """News for each of these people about their seat in the session (the latest replaces
+    what they were told of it before and have not seen)."""
+    if not people:
+        return
+    session.execute(
+        delete(SeatNotice).where(
+            col(SeatNotice.topic_id) == topic.id, col(SeatNotice.participant_id).in_(people)
+        )
+    )
+    now = utcnow()
+    for participant_id in people:
+        session.execute(
+            insert(_NOTICES),
+            params={
+                "event_id": topic.event_id,
+                "participant_id": participant_id,
+                "topic_id": topic.id,
+                "kind": kind,
+                "created_at": now,
+            },
+        )
+
+
+def tell(session: Session, topic: Topic, people: list[int], kind: str) -> None:
+    """Tell these people of a change to their seat in the session (one of NOTICES)."""
+    assert kind in NOTICES
+    _tell(session, topic, people, kind)
+    agenda_changed(session, topic.event_id, people)
+
+
+def trim_to_capacity(session: Session, topic: Topic, capacity: int) -> list[int]:
+    """The session's room now takes fewer people: the last to sign up go to the front of its
+    waitlist (its conveners keep theirs first), and are told. The caller has locked its slot.
+    Returns who now waits."""
+    assert topic.id is not None
+    session.flush()
+    holders = list(
+        session.exec(
+            select(SignUp.participant_id)
+            .where(SignUp.topic_id == topic.id)
+            .order_by(col(SignUp.id))
+        )
+    )
+    order, _conveners = _in_order(session, topic.id, holders)
+    out = order[capacity:]
+    if not out:
+        return []
+    session.execute(
+        delete(SignUp).where(col(SignUp.topic_id) == topic.id, col(SignUp.participant_id).in_(out))
+    )
+    _queue_first(session, topic.id, out)
+    tell(session, topic, out, FEWER_SEATS)
+    return out
 
 
 def fill_free_seats(session: Session, topic: Topic) -> None:
@@ -509,12 +782,14 @@ _SEEN = (
     .where(_SIGN_UPS.c.participant_id == bindparam("holder"), _SIGN_UPS.c.promoted)
     .values(promoted=False)
 )
+_TOLD = delete(_NOTICES).where(_NOTICES.c.participant_id == bindparam("holder"))
 
 
 def saw_news(session: Session, event: Event, participant: Participant) -> None:
     """The participant has seen that seats came free for them: their pages stop saying so."""
     result = session.execute(_SEEN, params={"holder": participant.id})
-    if getattr(result, "rowcount", 0):
+    told = session.execute(_TOLD, params={"holder": participant.id})
+    if getattr(result, "rowcount", 0) or getattr(told, "rowcount", 0):
         agenda_changed(session, event.id, [participant.id])
 
 
@@ -526,6 +801,7 @@ class Marks:
     waits: dict[int, int]  # topic id → place in line (1 is next)
     wait_slots: dict[int, int | None]  # topic id → its slot
     news: tuple[int, ...] = ()  # topics whose seat came from the waitlist, not yet seen
+    notices: tuple[tuple[int, str], ...] = ()  # other changes to their seats, not yet seen
 
     def in_slot(self, slot_id: int) -> tuple[int | None, tuple[tuple[int, int], ...]]:
         """What of this participant shows in one slot: their seat and waitlist places."""
@@ -561,4 +837,54 @@ def marks_of(session: Session, participant: Participant) -> Marks:
         seats[slot_id] = topic_id
         if promoted:
             news.append(topic_id)
-    return Marks(seats, waits, wait_slots, tuple(sorted(news)))
+    notices = tuple(
+        (topic_id, kind) for topic_id, kind in session.execute(_NOTICES_OF, params=params)
+    )
+    return Marks(seats, waits, wait_slots, tuple(sorted(news)), notices)
+
+
+_NOTICES_OF = (
+    sa_select(_NOTICES.c.topic_id, _NOTICES.c.kind)
+    .where(_NOTICES.c.participant_id == bindparam("participant_id"))
+    .order_by(_NOTICES.c.id)
+)
+
+
+def agenda_printed(session: Session, event: Event, participant_id: int) -> None:
+    """The desk printed this person's agenda: it is right as of now."""
+    person = session.get(Participant, participant_id)
+    if person is not None and person.event_id == event.id:
+        person.agenda_printed_at = utcnow()
+        session.add(person)
+
+
+def printed_agendas_changed(session: Session, event: Event) -> list[Participant]:
+    """The people whose agenda the desk printed, and whose seats changed since by no doing
+    of theirs: without a phone, they only know from a new sheet."""
+    since = col(SeatNotice.created_at) > col(Participant.agenda_printed_at)
+    return list(
+        session.exec(
+            select(Participant)
+            .where(
+                Participant.event_id == event.id,
+                col(Participant.agenda_printed_at).is_not(None),
+                select(SeatNotice.id)
+                .where(SeatNotice.participant_id == Participant.id, since)
+                .exists(),
+            )
+            .order_by(col(Participant.display_name))
+        )
+    )
+
+
+def printed(session: Session, people: Iterable[int]) -> list[int]:
+    """Those of these people whose agenda the desk has printed."""
+    wanted = list(people)
+    if not wanted:
+        return []
+    found = session.exec(
+        select(Participant.id).where(
+            col(Participant.id).in_(wanted), col(Participant.agenda_printed_at).is_not(None)
+        )
+    )
+    return [participant_id for participant_id in found if participant_id is not None]

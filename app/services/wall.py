@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from app.i18n import _, ngettext
 from app.models import CoConvener, Event, SignUp, Slot, SlotKind, Space, Topic
 from app.models.base import utcnow
-from app.services import signups
+from app.services import policy, signups
 from app.services.errors import Refused
 from app.services.events import agenda_changed, time_style
 from app.services.marketplace import TopicCard
@@ -32,15 +32,24 @@ def _occupant(session: Session, slot_id: int, space_id: int) -> Topic | None:
     ).first()
 
 
-def _put(session: Session, moves: list[tuple[Topic, int | None, int | None]]) -> int:
-    """Move topics to cells (or off the wall) together; their sign-ups follow them.
+def _put(
+    session: Session, moves: list[tuple[Topic, int | None, int | None]]
+) -> list[signups.SeatPlan]:
+    """Move topics to cells (or off the wall) together; their seats follow them as far as
+    the new room takes them (see signups.SeatPlan), and everyone whose seat changed is told.
 
-    Returns how many seats were given up because their holders were booked at the new time.
+    Returns what became of the seats of each session that changed place.
     """
     signups.lock_slots(session, [slot for _, slot, _ in moves] + [t.slot_id for t, _, _ in moves])
-    given_up = signups.move_sign_ups(
-        session, [(topic, slot_id) for topic, slot_id, _ in moves if topic.slot_id != slot_id]
+    plans = signups.plan_moves(
+        session,
+        [
+            (topic, slot_id, space_id)
+            for topic, slot_id, space_id in moves
+            if (topic.slot_id, topic.space_id) != (slot_id, space_id)
+        ],
     )
+    signups.move_seats(session, plans)
     for topic, _slot_id, _space_id in moves:  # free the cells first: one topic per cell
         topic.slot_id = topic.space_id = None
         session.add(topic)
@@ -50,16 +59,24 @@ def _put(session: Session, moves: list[tuple[Topic, int | None, int | None]]) ->
         session.add(topic)
         session.flush()
     for topic, _slot_id, _space_id in moves:
-        if topic.placed:
+        if topic.placed:  # its conveners first, then whoever waits for it
+            signups.seat_conveners(session, topic)
             signups.fill_free_seats(session, topic)
         agenda_changed(session, topic.event_id)
-    return given_up
+    return plans
 
 
 def place_by_convener(
-    session: Session, event: Event, topic: Topic, slot_id: int, space_id: int
-) -> None:
-    """A convener puts their topic in a free cell, as on the paper wall; first come wins."""
+    session: Session,
+    event: Event,
+    topic: Topic,
+    slot_id: int,
+    space_id: int,
+    who: policy.Asker,
+) -> list[signups.SeatPlan]:
+    """Put a topic in a free cell, as on the paper wall; first come wins. Its conveners may
+    (and move it so while nobody else has signed up to it); the facilitator's suggested
+    places come this way too."""
     if event.closed_at is not None:
         raise Refused(_("The event is closed."))
     if topic.hidden:
@@ -67,6 +84,13 @@ def place_by_convener(
     slot, _space = _cell(session, event, slot_id, space_id)
     if slot.ends_at <= utcnow():
         raise Refused(_("That slot is over."))
+    was_in = topic.slot_id
+    signups.lock_slots(session, [slot_id, was_in])
+    session.refresh(topic)
+    if topic.slot_id != was_in:
+        raise Refused(str(signups.MOVED))
+    # Asked once the slots are locked: nobody signs up to it between the question and the move.
+    policy.check_may_place(session, who, topic)
     taken = _occupant(session, slot_id, space_id)
     moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
     if taken is not None and taken.id != topic.id and taken.hidden:
@@ -80,20 +104,51 @@ def place_by_convener(
         )
     try:
         with session.begin_nested():
-            _put(session, moves)
+            return _put(session, moves)
     except IntegrityError:
         # Another convener's topic went into this cell a moment earlier.
         session.refresh(topic)
         raise Refused(_("Someone has just taken that place. Choose another free place.")) from None
 
 
+def _moves_for(
+    session: Session, event: Event, topic: Topic, slot_id: int | None, space_id: int | None
+) -> tuple[list[tuple[Topic, int | None, int | None]], Topic | None]:
+    """What a facilitator's move of the topic to a cell (or off the wall) moves: the topic,
+    and the one in that cell, which swaps places with it (or, hidden, leaves the wall)."""
+    if slot_id is None or space_id is None:
+        return [(topic, None, None)], None
+    _cell(session, event, slot_id, space_id)
+    other = _occupant(session, slot_id, space_id)
+    if other is not None and other.id == topic.id:
+        return [], None
+    moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
+    if other is not None and other.hidden:  # nobody sees it there: it gives its place up
+        return [*moves, (other, None, None)], None
+    if other is not None:  # the two swap: the other takes this one's place, or leaves the wall
+        moves.append((other, topic.slot_id, topic.space_id))
+    return moves, other
+
+
+def plan_move(
+    session: Session, event: Event, topic: Topic, slot_id: int | None, space_id: int | None
+) -> tuple[Topic | None, list[signups.SeatPlan]]:
+    """What a facilitator's move would do, without doing it: the topic it would swap with,
+    and what becomes of the seats of each session that changes place."""
+    policy.check_may_place(session, policy.FACILITATOR, topic)
+    signups.lock_slots(session, [slot_id, topic.slot_id])  # and a slot since removed is said
+    moves, other = _moves_for(session, event, topic, slot_id, space_id)
+    changing = [(t, s, sp) for t, s, sp in moves if (t.slot_id, t.space_id) != (s, sp)]
+    return other, signups.plan_moves(session, changing)
+
+
 def move_by_facilitator(
     session: Session, event: Event, topic: Topic, slot_id: int | None, space_id: int | None
-) -> tuple[Topic | None, int]:
+) -> tuple[Topic | None, list[signups.SeatPlan]]:
     """Place, move or (with no cell) unplace a topic; a topic already in the cell swaps places.
 
-    Returns the topic that was swapped, if any, and how many people lost their seat because
-    they were already booked in the new slot (they are on the waitlist instead).
+    Returns the topic that was swapped, if any, and what became of the seats of each session
+    that changed place (who kept one, who waits, who kept their seat at the new time).
     """
     was_in = topic.slot_id
     # The slots first, then the topics as they are now (two moves at once: the second sees
@@ -102,17 +157,9 @@ def move_by_facilitator(
     session.refresh(topic)
     if topic.slot_id != was_in:
         raise Refused(str(signups.MOVED))
-    if slot_id is None or space_id is None:
-        return None, _put(session, [(topic, None, None)])
-    _cell(session, event, slot_id, space_id)
-    other = _occupant(session, slot_id, space_id)
-    if other is not None and other.id == topic.id:
-        return None, 0
-    moves: list[tuple[Topic, int | None, int | None]] = [(topic, slot_id, space_id)]
-    if other is not None and other.hidden:  # nobody sees it there: it gives its place up
-        return None, _put(session, [*moves, (other, None, None)])
-    if other is not None:  # the two swap: the other takes this one's place, or leaves the wall
-        moves.append((other, topic.slot_id, topic.space_id))
+    moves, other = _moves_for(session, event, topic, slot_id, space_id)
+    if not moves:
+        return None, []
     return other, _put(session, moves)
 
 

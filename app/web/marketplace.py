@@ -21,7 +21,7 @@ from app.models.base import row_id, utcnow
 from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
-from app.services import marketplace, signups, wall
+from app.services import marketplace, policy, signups, wall
 from app.services.errors import NotFound, Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
@@ -187,14 +187,24 @@ class Attendee(LookedUpInThread):
             **live.page_parts(self.request, self.session, self.event),
         }
 
-    def news(self, marks: signups.Marks | None = None) -> list[marketplace.TopicCard]:
-        """The sessions whose seat came free for this participant from a waitlist, and that
-        they have not yet said they saw."""
+    def news(self, marks: signups.Marks | None = None) -> list[tuple[marketplace.TopicCard, str]]:
+        """What happened to this participant's seats that they did not do themselves and
+        have not yet said they saw: each session, and what happened ("promoted": a seat came
+        free from its waitlist; else one of signups.NOTICES)."""
         marks = marks or signups.marks_of(self.session, self.participant)
-        if not marks.news:
+        if not marks.news and not marks.notices:
             return []
-        cards = shared_cards(self.request, self.session, self.event)
-        return [card for card in cards if card.topic.id in marks.news and card.space]
+        cards = {
+            card.topic.id: card for card in shared_cards(self.request, self.session, self.event)
+        }
+        told = [(topic_id, kind) for topic_id, kind in marks.notices if topic_id in cards]
+        noticed = {topic_id for topic_id, _kind in told}
+        promoted = [
+            (topic_id, "promoted")
+            for topic_id in marks.news
+            if topic_id not in noticed and topic_id in cards and cards[topic_id].space
+        ]
+        return [(cards[topic_id], kind) for topic_id, kind in [*promoted, *told]]
 
     def _board(self, cards: list[marketplace.TopicCard], slots: list[Slot]) -> wall.Wall:
         spaces = event_service.spaces(self.session, self.event)
@@ -219,7 +229,7 @@ class Attendee(LookedUpInThread):
         }
         block = block if wants_fragment(self.request) else None
         url = self.request.url  # the language form sends the browser back to it
-        page_key = ("page", block, url.path, url.query, marks.news, *keys.values())
+        page_key = ("page", block, url.path, url.query, marks.news, marks.notices, *keys.values())
 
         def draw() -> str:
             html = self._slot_parts(every_slot, keys)
@@ -340,9 +350,12 @@ class Attendee(LookedUpInThread):
     def topic_context(self, topic_id: int, ctx: dict[str, Any]) -> dict[str, Any]:
         """What the topic page adds to the wall's context."""
         topic = self.topic(topic_id)
+        who = policy.participant(self.participant)
         return {
             "card": _card(ctx, topic_id),
             "conveners": marketplace.conveners(self.session, topic),
+            # A convener moves her session herself only while nobody else has signed up.
+            "may_move": not topic.placed or policy.may_move(self.session, who, topic),
             "pitch_place": live_service.pitch_place(self.session, self.event, topic),
             "next": f"{self.home}/topics/{topic_id}",
         }
@@ -510,12 +523,11 @@ def place(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
 
     def put() -> None:
         topic = me.topic(topic_id)
-        if me.participant.id not in marketplace.conveners(me.session, topic):
-            raise Refused(_("Only the topic's conveners can put it on the wall."))
         slot_id, _colon, space_id = str(form.get("cell") or "").partition(":")
         if not (row_id(slot_id) and row_id(space_id)):
             raise Refused(_("Choose a free time and place."))
-        wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id))
+        who = policy.participant(me.participant)
+        wall.place_by_convener(me.session, me.event, topic, int(slot_id), int(space_id), who)
 
     return me.act(form, put, anchor="place")
 

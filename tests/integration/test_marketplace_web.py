@@ -261,7 +261,9 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
     seated = make.participant(event, "Seated")
     with database.write() as session:
         signups.sign_up(session, event, session.get_one(Topic, one.id), seated)
-    off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
+    asked = post_form(client, f"{base}/topics/{one.id}/move", {"cell": ""})
+    assert asked.status_code == 200 and "Take “One” off the wall?" in text_of(asked.text)
+    off = post_form(client, f"{base}/topics/{one.id}/move", {"cell": "", "confirm": "1"})
     assert (
         "“One” is off the wall. 1 person waits for it: they get a seat when you place it again."
         in text_of(client.get(off.headers["location"]).text)
@@ -377,7 +379,10 @@ def test_hiding_a_session_people_sit_in_says_what_becomes_of_them(
     restoring a session does to the people in it; nobody's place is lost unseen."""
     event, slot, booth, hall = day
     owner = _team_member(make, event, Role.facilitator)
-    full = placed_topic(make, event, slot, booth, "Loneliness", convener_seated=True)
+    full = placed_topic(make, event, slot, booth, "Loneliness")
+    with database.write() as session:
+        ada = make.participant(event, "Ada")
+        signups.sign_up(session, event, session.get_one(Topic, full.id), ada)
     log_in(client, owner.email)
     base = f"/facilitate/{event.id}"
     topics = client.get(f"{base}/topics").text
@@ -391,7 +396,10 @@ def test_hiding_a_session_people_sit_in_says_what_becomes_of_them(
     )
     # Another topic takes the place on the wall: the seat becomes a waitlist place.
     newcomer = placed_topic(make, event, slot, hall, "Bus passes")
-    post_form(client, f"{base}/topics/{newcomer.id}/move", {"cell": f"{slot.id}:{booth.id}"})
+    cell = f"{slot.id}:{booth.id}"
+    asked = post_form(client, f"{base}/topics/{newcomer.id}/move", {"cell": cell})
+    assert "1 waits for it, and gets a seat when you place it again: Ada" in text_of(asked.text)
+    post_form(client, f"{base}/topics/{newcomer.id}/move", {"cell": cell, "confirm": "1"})
     back = post_form(
         client, f"{base}/topics/{full.id}/hide", {"hidden": "0"}, follow_redirects=True
     )

@@ -17,7 +17,7 @@ from app.models import Event, Participant, Role, SignUp, Slot, Space, Topic, Wai
 from app.models.agenda import TopicCreate
 from app.models.event import SpaceCreate
 from app.services import events as event_service
-from app.services import marketplace, signups, wall
+from app.services import marketplace, policy, signups, wall
 from app.services.errors import Refused
 from app.services.signups import SessionFull
 from tests.conftest import phone
@@ -243,9 +243,9 @@ def test_two_conveners_racing_for_one_cell_exactly_one_wins(
     def place(topic: Topic) -> str:
         try:
             with database.write() as session:
-                wall.place_by_convener(
-                    session, event, session.get(Topic, topic.id), slot.id or 0, hall.id or 0
-                )
+                mine = session.get_one(Topic, topic.id)
+                by = policy.Asker(participant_id=mine.convener_id)
+                wall.place_by_convener(session, event, mine, slot.id or 0, hall.id or 0, by)
             return "won"
         except Refused as refused:
             assert "taken" in refused.message or "Someone has just" in refused.message
@@ -316,7 +316,8 @@ def test_merging_into_a_topic_off_the_wall_keeps_the_people_in_its_waitlist(
     assert moved == (0, 2)
     with database.write() as session:
         wall.move_by_facilitator(session, event, session.get_one(Topic, keep.id), slot.id, hall.id)
-    assert set(_seated(database, keep)) == {p.id for p in people}
+    # The duplicate's convener now co-convenes it, and holds a seat in it too.
+    assert set(_seated(database, keep)) == {p.id for p in people} | {duplicate.convener_id}
 
 
 def test_swapping_sessions_across_times_keeps_everyone_in_both(
@@ -340,11 +341,11 @@ def test_swapping_sessions_across_times_keeps_everyone_in_both(
     _sign_up(database, event, early, busy_later)
     _sign_up(database, event, elsewhere, busy_later)
     with database.write() as session:
-        swapped, given_up = wall.move_by_facilitator(
+        swapped, plans = wall.move_by_facilitator(
             session, event, session.get(Topic, early.id), second.id, room_b.id
         )
     assert swapped is not None and swapped.id == late.id
-    assert given_up == 1  # "Busy later" keeps the noon session they chose
+    assert sum(len(p.booked) for p in plans) == 1  # "Busy later" keeps the noon session they chose
     with database.read() as session:
         assert session.get(Topic, early.id).slot_id == second.id
         assert session.get(Topic, late.id).slot_id == first.id
@@ -437,7 +438,8 @@ def test_a_hidden_topic_gives_its_place_on_the_wall_up(database: Database, make:
         mine = marketplace.propose_topic(
             session, event, convener, TopicCreate(title="Mine"), at_the_desk=True
         )
-        wall.place_by_convener(session, event, mine, slot.id or 0, hall.id or 0)
+        by = policy.participant(convener)
+        wall.place_by_convener(session, event, mine, slot.id or 0, hall.id or 0, by)
         desk = marketplace.propose_topic(
             session, event, convener, TopicCreate(title="Desk"), at_the_desk=True
         )
