@@ -17,10 +17,7 @@ from app.i18n import _, lazy
 from app.templating import wants_fragment
 from app.web.errors import error_page, given_back, is_api, sent_form, status_line
 
-REFUSED = lazy(
-    "This form has expired or was sent from another site, so nothing was saved. "
-    "What you sent is below: check it and send it again."
-)
+REFUSED = lazy("This form has expired or was sent from another site, so nothing was saved.")
 # htmx hears of the fresh token in this event (static/js/app.js puts it in every form).
 TOKEN_EVENT = "openspace:csrf-token"
 
