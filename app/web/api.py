@@ -108,7 +108,10 @@ UNAVAILABLE: Answers = {
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     }
 }
-NOT_JSON: Answers = {400: {"model": ApiError, "description": "The body is not JSON"}}
+NOT_JSON: Answers = {
+    400: {"model": ApiError, "description": "The body is not JSON"},
+    413: {"model": ApiError, "description": "The body is larger than the server takes"},
+}
 REFUSED: Answers = {409: {"model": Refusal, "description": "Refused by the event's rules"}}
 
 

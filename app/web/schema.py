@@ -52,6 +52,7 @@ WHY = {
     403: "Refused: not this visitor's page, or the form's CSRF token is missing or wrong",
     404: "No such thing here",
     409: "Refused by the event's rules (the page says why)",
+    413: "The form is larger than the server takes (OPENSPACE_MAX_BODY_BYTES)",
     422: "A value in the address or the form is not in the expected form (the page says which)",
     429: "Too many posts in a short time; try again after Retry-After seconds",
     503: "The database cannot store or be reached just now (what was sent is given back); "
@@ -125,6 +126,11 @@ def describe_pages(app: FastAPI, document: dict[str, Any]) -> None:
             if method in UNSAFE_METHODS:
                 operation["requestBody"] = _form_body(reading, components)
             operation["responses"] = _responses(reading, operation)
+            if method in UNSAFE_METHODS:  # app/web/middleware.py's BodyLimitMiddleware
+                operation["responses"]["413"] = {
+                    "description": WHY[413],
+                    "content": {HTML: {"schema": {"type": "string"}}},
+                }
 
 
 def every_route(app: FastAPI) -> Iterator[Any]:

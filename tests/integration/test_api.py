@@ -153,9 +153,10 @@ def test_openapi_schema_documents_the_pages_and_every_refusal(client: TestClient
     assert {"csrf_token", "display_name", "email", "next"} <= set(form["properties"])
     assert form["properties"]["display_name"]["maxLength"] == 80
     assert form["required"] == ["display_name"]
-    assert set(join["responses"]) == {"200", "303", "403", "404", "409", "422", "429", "503"}
+    statuses = {"200", "303", "403", "404", "409", "413", "422", "429", "503"}
+    assert set(join["responses"]) == statuses
     assert "text/html" in join["responses"]["422"]["content"]
-    assert set(paths["/logout"]["post"]["responses"]) == {"303", "403"}
+    assert set(paths["/logout"]["post"]["responses"]) == {"303", "403", "413"}
     assert "304" in paths["/e/{code}/wall"]["get"]["responses"]
     assert "text/event-stream" in paths["/e/{code}/live"]["get"]["responses"]["200"]["content"]
     assert "text/calendar" in paths["/e/{code}/agenda.ics"]["get"]["responses"]["200"]["content"]
