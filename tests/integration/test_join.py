@@ -12,7 +12,7 @@ from app.models.agenda import TopicCreate
 from app.security import LinkSigner
 from app.services.marketplace import propose_topic
 from app.web.common import absolute, qr_svg
-from tests.conftest import csrf_token, post_form, text_of
+from tests.conftest import claim, csrf_token, post_form, text_of
 from tests.factories import Factory, count
 
 
@@ -160,7 +160,7 @@ def test_continue_link_signs_in_on_another_device_until_renewed(
 
     with TestClient(app, follow_redirects=False) as laptop:  # type: ignore[arg-type]
         assert laptop.get(f"/e/{event.join_code}").status_code == 303
-        assert laptop.get(path).status_code == 303
+        assert claim(laptop, path).status_code == 303
         assert "Hello, Priya Patel" in text_of(laptop.get(f"/e/{event.join_code}").text)
 
         renewed = post_form(client, f"/e/{event.join_code}/device/revoke", {})

@@ -250,6 +250,15 @@ def test_organiser_adds_a_facilitator_who_gets_a_first_password(
     password = notice.split("after logging in: ")[1].split()[0]
     with TestClient(client.app, follow_redirects=False) as other:  # type: ignore[arg-type]
         log_in(other, "fatima@example.org", password)
+        # Someone else saw the first password: it is changed before anything else.
+        assert other.get(f"/facilitate/{event.id}").headers["location"].startswith(
+            "/organiser/account"
+        )
+        post_form(
+            other,
+            "/organiser/account/password",
+            {"current_password": password, "new_password": "Fatima's own password"},
+        )
         assert other.get(f"/facilitate/{event.id}").status_code == 200
         # A facilitator runs the day but does not set the event up.
         assert other.get(f"/organiser/events/{event.id}").status_code == 403
