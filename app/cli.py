@@ -2,10 +2,8 @@
 
 import argparse
 import getpass
-import json
 import os
 import sys
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -182,25 +180,19 @@ def export(settings: Settings, event_ref: str, fmt: str, output: str, personal: 
     return 0
 
 
-def import_event(settings: Settings, path: str) -> int:
-    """Load an event from an archive (.zip) or its event.json into this database."""
-    source = Path(path)
-    try:
-        raw = source.read_bytes()
-        if zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as bundle:
-                raw = bundle.read("event.json")
-        data = json.loads(raw)
-    except (OSError, KeyError, ValueError) as exc:
-        print(f"Cannot read an event from {path}: {exc}", file=sys.stderr)
-        return 2
+def import_event(settings: Settings, path: str, link_accounts: Sequence[str] = ()) -> int:
+    """Load an event from an archive (.zip) or its event.json into this database, as a new
+    event; refused (status 2, nothing written) with one message naming what is wrong."""
     database = Database(settings)
     try:
-        with database.write() as session:
-            event, notes = archive.load(session, data)
+        with archive.opened(Path(path)) as (stream, label), database.write() as session:
+            event, notes = archive.load(session, stream, label, set(link_accounts))
             name, code = event.name, event.join_code
     except archive.ImportRefused as exc:
         print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:  # whatever the file holds, a message, never a traceback
+        print(f"{path}: cannot be imported ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     finally:
         database.dispose()
@@ -316,9 +308,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-personal-data", action="store_true", help="leave out participants' names"
     )
     p_import = sub.add_parser(
-        "import", help="load an event from its archive (.zip) or event.json into this database"
+        "import",
+        help="load an event from its archive (.zip) or event.json into this database, as a new "
+        "event",
     )
     p_import.add_argument("file")
+    p_import.add_argument(
+        "--link-account",
+        action="append",
+        default=[],
+        metavar="EMAIL",
+        help="give this existing account its role from the archive on the imported event "
+        "(once per account; without it an existing account gets no role)",
+    )
     p_backup = sub.add_parser(
         "backup",
         help="copy the whole database to a new file while the app runs (SQLite: its online "
@@ -355,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export(settings, args.event, args.format, args.output, not args.no_personal_data)
     elif args.command == "import":
         migrate(settings)
-        return import_event(settings, args.file)
+        return import_event(settings, args.file, args.link_account)
     elif args.command == "backup":
         return backup_database(settings, args.file)
     elif args.command == "restore":
