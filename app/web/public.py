@@ -162,8 +162,8 @@ def log_in(
                 )
                 + " "
                 + _(
-                    "Forgot it? Another organiser of your event can give you a new password, "
-                    "or the server's operator (openspace create-organiser)."
+                    "Forgot it? Another organiser of your event, or whoever runs this "
+                    "OpenSpace, can give you a new password."
                 )
             )
             log.warning("log-in refused for %s: paused until %s", values["email"], paused)
