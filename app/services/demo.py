@@ -258,10 +258,22 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
     return event, organiser, password
 
 
-REPORT = [
-    (ContributionKind.key_point, "People who most need warm spaces do not know where they are."),
-    (ContributionKind.key_point, "Libraries, mosques and churches already open their doors."),
-    (ContributionKind.next_step, "Meet again in a month, at the library."),
+# Each report its own words: the same text under two sessions read, in the book, as if one
+# session's key points had leaked into another's report.
+REPORTS = [
+    [
+        (
+            ContributionKind.key_point,
+            "People who most need warm spaces do not know where they are.",
+        ),
+        (ContributionKind.key_point, "Libraries, mosques and churches already open their doors."),
+        (ContributionKind.next_step, "Meet again in a month, at the library."),
+    ],
+    [
+        (ContributionKind.key_point, "Children still interpret for their parents at the GP."),
+        (ContributionKind.key_point, "Booking an interpreter takes longer than the appointment."),
+        (ContributionKind.next_step, "Ask the practice managers' forum to share one booking line."),
+    ],
 ]
 ACTIONS = [
     ("Map every warm space in the district", "Bradford Libraries", "Ask each ward for its list"),
@@ -275,7 +287,7 @@ def _first_reports(
     """Two sessions have started their reports; the first is complete, with actions."""
     for n, topic in enumerate(topics):
         writers = [p for p in people if p.id != topic.convener_id][n * 3 : n * 3 + 3]
-        for (kind, body), writer in zip(REPORT, writers, strict=False):
+        for (kind, body), writer in zip(REPORTS[n], writers, strict=False):
             outcomes.contribute(
                 session, event, topic, writer, ContributionCreate(kind=kind, body=body)
             )

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from app.config import ROOT, Settings
-from app.i18n import _
+from app.i18n import _, speaking
 from app.models import Event, Participant, Role, Slot, Space
 from app.models.base import utcnow
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS
@@ -100,25 +100,29 @@ def _personal(request: Request, role: Role | None) -> bool:
 
 def _printed(template: str, context: dict[str, Any], *, standalone: bool) -> str:
     """A print page; `standalone` carries its stylesheet inside, for a file on its own."""
-    css = (ROOT / "static" / "css" / "print.css").read_text() if standalone else ""
+    # Our own stylesheet, as is: escaped, its quotes became &#34; and the rules that hold
+    # them (fonts, the page numbers) were dropped.
+    css = Markup((ROOT / "static" / "css" / "print.css").read_text()) if standalone else ""
     return render_part(None, template, {"inline_css": css, **context})
 
 
 def book_html(
     book: proceedings.Book, *, standalone: bool, query: str = "", with_names: bool = True
 ) -> str:
-    """The book as HTML; `with_names` offers the version with names (to those who may)."""
-    return _printed(
-        "print/proceedings.html",
-        {
-            "book": book,
-            "query": query,
-            "with_names": with_names,
-            "kind_labels": KIND_LABELS,
-            "status_labels": STATUS_LABELS,
-        },
-        standalone=standalone,
-    )
+    """The book as HTML, in the book's language (whoever prints it, the board reads one);
+    `with_names` offers the version with names (to those who may)."""
+    with speaking(book.language):
+        return _printed(
+            "print/proceedings.html",
+            {
+                "book": book,
+                "query": query,
+                "with_names": with_names,
+                "kind_labels": KIND_LABELS,
+                "status_labels": STATUS_LABELS,
+            },
+            standalone=standalone,
+        )
 
 
 @dataclass
@@ -173,7 +177,10 @@ def rooms_html(session: Session, settings: Settings, event: Event, *, standalone
                 [(slot, grid.card(slot, space)) for slot in grid.slots],
             )
         )
-    return _printed("print/rooms.html", {"event": event, "signs": signs}, standalone=standalone)
+    hall = event_service.plenary_space(grid.spaces)
+    return _printed(
+        "print/rooms.html", {"event": event, "signs": signs, "hall": hall}, standalone=standalone
+    )
 
 
 def event_file(

@@ -64,8 +64,29 @@ def test_the_action_list_as_xlsx_has_a_frozen_header_filters_and_real_dates(
     assert sheet["E1"].value == "Due"
     assert sheet["E2"].is_date and sheet["E2"].value.date() == date(2027, 9, 1)
     assert sheet["A4"].value == "'" + INJECTION and sheet["A4"].data_type == "s"
-    assert sheet.column_dimensions["A"].width >= 40
+    assert sheet.column_dimensions["A"].width >= 25 and sheet["A2"].alignment.wrap_text
     assert "By theme" in book.sheetnames
+
+
+def test_the_action_list_as_xlsx_prints_landscape_one_page_wide_with_the_header_repeated(
+    client: TestClient, exported: tuple[Organiser, Event, Topic, Topic]
+) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    book = load_workbook(io.BytesIO(_download(client, event, "xlsx")))
+    for sheet in (book["Actions"], book["By theme"]):
+        setup = sheet.page_setup
+        assert setup.orientation == "landscape" and setup.paperSize == 9  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert setup.fitToWidth == 1 and setup.fitToHeight == 0  # one page wide, any long
+        assert sheet.print_title_rows == "$1:$1"  # the header on every printed page
+        assert "&P" in sheet.oddFooter.center.text  # page numbers
+    sheet = book["Actions"]
+    # Fitted to a landscape A4 page at about two thirds of full size, not a fifth of it.
+    total = sum(sheet.column_dimensions[c].width for c in "ABCDEFGHIJKLMN")
+    assert 150 <= total <= 240, total
+    assert sheet["E2"].number_format == "d mmm yyyy"  # 1 Sep 2027, on the page
+    assert sheet.row_dimensions[2].height >= 15  # tall enough for its wrapped text
 
 
 def test_filters_and_the_export_without_personal_data(

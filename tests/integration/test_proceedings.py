@@ -28,7 +28,7 @@ def test_the_proceedings_page_has_a_cover_contents_and_a_report_per_session(
     assert page.status_code == 200
     text = text_of(page.text)
     assert "How do we leave nobody behind?" in text
-    assert "actions agreed 3" in text and "sessions held 2" in text
+    assert "2 actions agreed" in text and "2 sessions held" in text
     assert '<a href="#session-' in page.text  # the contents link to each report
     assert "Night buses # matter <b>most</b>" in text  # shown as typed, not as markup
     assert "<b>most</b>" not in page.text
@@ -53,10 +53,9 @@ def test_the_book_as_docx_opens_in_a_word_reader(client: TestClient, exported: E
     assert document.paragraphs[0].text == "Łódź — اردو day"
     assert {"Contents", "Transport", "Housing", "Key points", "Actions by theme"} <= set(headings)
     assert "بس کا کرایہ *آدھا* ہو" in paragraphs
-    assert any(p.startswith("Taking part: ") and "عائشہ خان" in p for p in paragraphs)
+    assert any(p.startswith("Taking part (") and "عائشہ خان" in p for p in paragraphs)
     assert any("Free bus passes for carers (Agreed; owner: Zażółć Gęślą" in p for p in paragraphs)
-    figures = {row.cells[1].text: row.cells[0].text for row in document.tables[0].rows}
-    assert figures["actions agreed"] == "3" and figures["sessions held"] == "2"
+    assert "2 actions agreed" in paragraphs and "2 sessions held" in paragraphs
     anonymous = Document(
         io.BytesIO(client.get(f"/events/{event.id}/export/proceedings.docx?personal=0").content)
     )
