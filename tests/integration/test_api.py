@@ -156,7 +156,8 @@ def test_openapi_schema_documents_the_pages_and_every_refusal(client: TestClient
     statuses = {"200", "303", "403", "404", "409", "413", "422", "429", "503"}
     assert set(join["responses"]) == statuses
     assert "text/html" in join["responses"]["422"]["content"]
-    assert set(paths["/logout"]["post"]["responses"]) == {"303", "403", "413"}
+    # Logging out ends the account's sign-ins in the database, so a store fault may refuse it.
+    assert {"303", "403", "413", "503"} <= set(paths["/logout"]["post"]["responses"])
     assert "304" in paths["/e/{code}/wall"]["get"]["responses"]
     assert "text/event-stream" in paths["/e/{code}/live"]["get"]["responses"]["200"]["content"]
     assert "text/calendar" in paths["/e/{code}/agenda.ics"]["get"]["responses"]["200"]["content"]
