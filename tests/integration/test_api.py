@@ -166,7 +166,7 @@ def test_openapi_schema_documents_the_pages_and_every_refusal(client: TestClient
         "personal",
     }
     add_space = paths["/api/v1/events/{event_id}/spaces"]["post"]["responses"]
-    assert set(add_space) == {"201", "400", "401", "403", "404", "409", "422", "503"}
+    assert set(add_space) == {"201", "400", "401", "403", "404", "409", "413", "422", "503"}
     refusal = add_space["409"]["content"]["application/json"]["schema"]
     assert refusal == {"$ref": "#/components/schemas/Refusal"}
     read = paths["/api/v1/events/{event_id}"]["get"]["responses"]
