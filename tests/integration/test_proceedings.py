@@ -2,14 +2,21 @@
 on; names in any script, e-mails only where shared, nothing typed taken for markup."""
 
 import io
+import re
 from datetime import time
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
+from docx.oxml.ns import qn
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from app.config import Settings
-from app.models import Event, Organiser, Topic
+from app.db import Database
+from app.models import Contribution, ContributionKind, Event, Organiser, Topic
+from app.models.outcomes import PledgeForm
+from app.services import convergence, demo, outcomes, pledges, proceedings
 from tests.conftest import log_in, text_of
 from tests.factories import Factory, placed_topic
 from tests.integration.test_errors_and_cli import _cli
@@ -106,3 +113,164 @@ def test_the_cli_writes_the_book_in_each_format(
     html = (tmp_path / "book.html").read_text()
     assert "<style>" in html and "Free bus passes for carers" in html  # stands on its own
     assert Document(str(tmp_path / "book.docx")).paragraphs[0].text == "Łódź — اردو day"
+
+
+def _votes_and_a_pledge(make: Factory, event: Event) -> None:
+    """Three dots on the first action and one on its report, and one person's pledge."""
+    voters = [make.participant(event, f"Voter {n}") for n in range(3)]
+    with make.database.write() as session:
+        event = session.get_one(Event, event.id)
+        first = outcomes.action_lines(session, event)[0].action
+        convergence.open_vote(session, event, True, 3)
+        for voter in voters:
+            convergence.place_dot(session, event, voter, "action", first.id or 0)
+        convergence.place_dot(session, event, voters[0], "report", first.report_id)
+        pledges.save_pledge(session, event, voters[0], PledgeForm(text="Ride the bus weekly"))
+
+
+def _docx(client: TestClient, event: Event, query: str = "") -> DocxDocument:
+    response = client.get(f"/events/{event.id}/export/proceedings.docx{query}")
+    assert response.status_code == 200
+    return Document(io.BytesIO(response.content))
+
+
+def test_the_book_puts_each_figure_beside_its_label_counting_what_it_says(
+    client: TestClient, make: Factory, exported: Exported
+) -> None:
+    organiser, event, _, _ = exported
+    _votes_and_a_pledge(make, event)
+    log_in(client, organiser.email)
+    paragraphs = [p.text for p in _docx(client, event).paragraphs]
+    # One pledge, in the singular; of three actions one is only proposed: two were agreed
+    # (one of them is done since).
+    for line in ("1 pledge made", "2 actions agreed", "2 sessions held", "2 reports written"):
+        assert line in paragraphs  # the figure and its label in one line
+    assert not any("pledges made" in p or "3 actions agreed" in p for p in paragraphs)
+    markdown = client.get(f"/events/{event.id}/export/proceedings.md").content.decode()
+    assert "- **1** pledge made\n" in markdown and "- **2** actions agreed\n" in markdown
+    page = text_of(client.get(f"/events/{event.id}/proceedings").text)
+    assert "1 pledge made" in page and "2 actions agreed" in page
+
+
+def test_the_book_writes_dates_in_words(client: TestClient, exported: Exported) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    paragraphs = [p.text for p in _docx(client, event).paragraphs]
+    assert any(
+        p.startswith("Free bus passes for carers (Agreed;") and "due 1 September 2027" in p
+        for p in paragraphs
+    )
+    assert any(p.startswith("Book of proceedings · Tuesday 4 May 2027") for p in paragraphs)
+    assert not any("2027-09-01" in p for p in paragraphs)
+    markdown = client.get(f"/events/{event.id}/export/proceedings.md").content.decode()
+    assert "due 1 September 2027" in markdown and "2027-09-01" not in markdown
+    page = client.get(f"/events/{event.id}/proceedings").text
+    assert "1 September 2027" in text_of(page) and "2027-09-01" not in page
+
+
+def test_the_book_of_a_polish_event_is_written_in_polish(
+    client: TestClient, make: Factory, exported: Exported
+) -> None:
+    organiser, event, _, _ = exported
+    with make.database.write() as session:
+        session.get_one(Event, event.id).languages = "pl"
+    log_in(client, organiser.email)  # the organiser reads the site in English
+    document = _docx(client, event)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "Spis treści" in headings  # Contents
+    assert any("1 września 2027" in p.text for p in document.paragraphs)
+    assert any("wtorek 4 maja 2027" in p.text for p in document.paragraphs)
+    page = client.get(f"/events/{event.id}/proceedings").text
+    assert '<html lang="pl"' in page and "1 września 2027" in text_of(page)
+
+
+def test_the_docx_numbers_its_pages_and_its_contents_find_each_report(
+    client: TestClient, exported: Exported
+) -> None:
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    document = _docx(client, event)
+    footer = document.sections[0].footer._element.xml
+    codes = re.findall(r"<w:instrText[^>]*>([^<]*)</w:instrText>", footer)
+    assert [code.strip() for code in codes] == ["PAGE", "NUMPAGES"]
+    assert "Page " in document.sections[0].footer.paragraphs[0].text
+    body = document.element.body
+    marks = {}  # each heading's bookmark, which the contents look the page number up in
+    for paragraph in document.paragraphs:
+        for mark in paragraph._p.findall(qn("w:bookmarkStart")):
+            marks[paragraph.text] = mark.get(qn("w:name"))
+    assert {"Summary", "Transport", "Housing", "Actions by theme"} <= set(marks)
+    references = [code.strip() for code in body.xpath(".//w:instrText/text()")]
+    for title in ("Summary", "Transport", "Housing", "Actions by theme"):
+        assert f"PAGEREF {marks[title]} \\h" in references
+    links = [link.get(qn("w:anchor")) for link in body.iter(qn("w:hyperlink"))]
+    assert marks["Transport"] in links and marks["Housing"] in links
+    # Word works the page numbers out when it opens the file (LibreOffice always does).
+    assert document.settings.element.find(qn("w:updateFields")) is not None
+
+
+def test_the_book_opens_with_a_summary(
+    client: TestClient, make: Factory, exported: Exported
+) -> None:
+    organiser, event, _, _ = exported
+    _votes_and_a_pledge(make, event)
+    log_in(client, organiser.email)
+    document = _docx(client, event)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings.index("Summary") < headings.index("Contents") < headings.index("Transport")
+    assert {"Top themes", "Most voted reports", "Most voted actions"} <= set(headings)
+    paragraphs = [p.text for p in document.paragraphs]
+    assert "Mobility — 1 action, 0 done" in paragraphs
+    assert "1 dot — Transport" in paragraphs
+    assert "3 dots — Free bus passes for carers (Transport)" in paragraphs
+    statuses = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert statuses == {
+        "Status": "Actions",
+        "Proposed": "1",
+        "Agreed": "1",
+        "In progress": "0",
+        "Done": "1",
+        "Dropped": "0",
+        "Total": "3",
+    }
+    page = client.get(f"/events/{event.id}/proceedings").text
+    summary = text_of(page.split('id="summary"')[1].split("</section>")[0])
+    assert "Mobility — 1 action, 0 done" in summary and "Proposed 1" in summary
+    assert "3 dots — Free bus passes for carers (Transport)" in summary
+    assert page.index('id="summary"') < page.index('id="contents-h"')
+
+
+def test_the_printed_book_numbers_its_pages_and_lists_its_contents(
+    exported: Exported, settings: Settings, tmp_path: Path
+) -> None:
+    _, event, _, _ = exported
+    target = tmp_path / "book.html"
+    result = _cli(settings, "export", event.join_code, "--format", "html", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    html = target.read_text()
+    style = html.split("<style>")[1].split("</style>")[0]
+    # The stylesheet travels as written: escaped, its quoted rules were lost.
+    assert 'content: counter(page) " / " counter(pages)' in style and "&#34;" not in style
+    contents = html.split('id="contents-h"')[1].split("</nav>")[0]
+    assert '<a href="#summary">Summary</a>' in contents and "Transport" in contents
+
+
+def test_each_report_of_the_demo_lists_only_its_own_key_points(database: Database) -> None:
+    with database.write() as session:
+        event, _, _ = demo.create_demo(session)
+        the_book = proceedings.book(session, event)
+        points = [chapter.entries[ContributionKind.key_point] for chapter in the_book.chapters]
+        written = {
+            report_id: session.exec(
+                select(Contribution.body).where(
+                    Contribution.report_id == report_id,
+                    Contribution.kind == ContributionKind.key_point,
+                )
+            ).all()
+            for report_id in [
+                line.report.id for line in outcomes.sessions(session, event) if line.report
+            ]
+        }
+    assert len(points) == 2 and all(points)
+    assert not set(points[0]) & set(points[1])  # nothing of one session under another
+    assert sorted(map(sorted, points)) == sorted(map(sorted, written.values()))
