@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import ConfigDict, field_validator, model_validator
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.i18n import DEFAULT, LANGUAGES, _, lazy_text
@@ -182,10 +182,23 @@ class SpaceCreate(SpaceBase, Form):
 
 
 class Space(SpaceBase, table=True):
-    __table_args__ = (UniqueConstraint("event_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "name"),
+        # One space per event holds the plenaries, even if two organisers choose at once.
+        Index(
+            "ix_space_plenary_hall",
+            "event_id",
+            unique=True,
+            sqlite_where=text("hosts_plenaries"),
+            postgresql_where=text("hosts_plenaries"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
     position: int = Field(default=0)
+    # The event's setting of where everyone meets together (opening and closing circles):
+    # kept on the space, not the event, so that an archive loads tables in one order.
+    hosts_plenaries: bool = Field(default=False)
 
 
 class SpacePublic(SpaceBase):

@@ -327,6 +327,30 @@ def space_of(session: Session, event: Event, space_id: int) -> Space:
     return _of_event(session, Space, space_id, event)
 
 
+def plenary_space(spaces: Iterable[Space]) -> Space | None:
+    """The space where everyone meets together, if the organiser has chosen one."""
+    return next((space for space in spaces if space.hosts_plenaries), None)
+
+
+def set_plenary_space(session: Session, event: Event, space_id: int | None) -> Space | None:
+    """Choose the space that hosts the plenaries (None: no one space does)."""
+    chosen = space_of(session, event, space_id) if space_id is not None else None
+    # The old one first: the database allows one such space per event at any moment.
+    session.execute(
+        update(Space)
+        .where(col(Space.event_id) == event.id, col(Space.hosts_plenaries))
+        .values(hosts_plenaries=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    if chosen is not None:
+        chosen.hosts_plenaries = True
+        session.add(chosen)
+        session.flush()
+    agenda_changed(session, event.id)
+    return chosen
+
+
 def update_space(session: Session, event: Event, space_id: int, data: SpaceCreate) -> Space:
     """Change a space's name, capacity or access notes. Seats a larger room adds go to the
     waitlists of its sessions, in order, before anyone else can take them; a smaller room

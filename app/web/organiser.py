@@ -15,12 +15,14 @@ from starlette.datastructures import FormData
 from app.config import Settings
 from app.i18n import _, ngettext
 from app.models import Event, Role, SlotKind, Topic
+from app.models.base import row_id
 from app.models.event import (
     SLOT_TITLE_MAX,
     EventCreate,
     EventUpdate,
     Form,
     SlotCreate,
+    SlotShift,
     SpaceCreate,
     ThemeCreate,
 )
@@ -139,6 +141,7 @@ def setup_context(
         "event": event,
         "spaces": event_service.spaces(session, event),
         "slots": event_service.slots(session, event),
+        "upcoming_slots": event_service.upcoming_slots(session, event),
         "themes": event_service.themes(session, event),
         "team": event_service.team(session, event),
         "facilitator_links": [
@@ -222,7 +225,7 @@ class EventSetup:
         values: dict[str, str] | None = None,
         errors: FormErrors | None = None,
         notice: str | None = None,
-        editing: int | None = None,
+        editing: int | str | None = None,
     ) -> Response:
         """After a post: the section with errors (422), the section (htmx), or a redirect."""
         if errors:
@@ -245,7 +248,7 @@ class EventSetup:
         model: type[M],
         fields: tuple[str, ...],
         action: Callable[[M], object],
-        editing: int | None = None,
+        editing: int | str | None = None,
     ) -> Response:
         """Validate a section's form and carry out `action`; a text it returns is shown."""
         values = form_values(form, *fields)
@@ -331,14 +334,74 @@ def remove_space(space_id: RowId, setup: SetupDep) -> Response:
     return setup.run("spaces", remove)
 
 
+@router.post("/events/{event_id}/plenary-space")
+def choose_plenary_space(setup: SetupDep, form: FormDep) -> Response:
+    """Choose the space where everyone meets together (room signs and the projector say so)."""
+
+    def choose() -> str:
+        space_id = row_id(form.get("space_id"))
+        chosen = event_service.set_plenary_space(setup.session, setup.event, space_id)
+        if chosen is None:
+            return _("Saved: no one space is named for the plenaries.")
+        return _("Saved: the plenaries are in %(space)s.", space=chosen.name)
+
+    return setup.run("spaces", choose)
+
+
+SLOT_FIELDS = ("day", "start", "end", "kind", "title")
+SHIFT_FIELDS = ("minutes", "from_slot_id")
+
+
 @router.post("/events/{event_id}/slots")
 def add_slot(setup: SetupDep, form: FormDep) -> Response:
     return setup.apply(
         form,
         section="slots",
         model=SlotForm,
-        fields=("day", "start", "end", "kind", "title"),
+        fields=SLOT_FIELDS,
         action=lambda data: event_service.add_slot(setup.session, setup.event, data.to_create()),
+    )
+
+
+@router.post("/events/{event_id}/slots/shift")
+def shift_slots(setup: SetupDep, form: FormDep) -> Response:
+    """Move the rest of a day by some minutes: every slot still to come, in one step."""
+    return setup.apply(
+        form,
+        section="slots",
+        model=SlotShift,
+        fields=SHIFT_FIELDS,
+        action=lambda data: event_service.shift_slots(setup.session, setup.event, data).summary(),
+        editing="shift",
+    )
+
+
+@router.post("/events/{event_id}/slots/{slot_id}")
+def update_slot(slot_id: RowId, setup: SetupDep, form: FormDep) -> Response:
+    """Change a slot's day, times, kind or title in place: its sessions and seats stay."""
+
+    def save(data: SlotForm) -> str:
+        off = event_service.update_slot(setup.session, setup.event, slot_id, data.to_create())
+        if not off:
+            return _("Saved. Every phone and the projector show the slot as it is now.")
+        return ngettext(
+            "Saved. A plenary takes no sessions, so %(titles)s is off the wall now: its "
+            "people keep a place in its waitlist and get their seats back when it is placed "
+            "again.",
+            "Saved. A plenary takes no sessions, so %(titles)s are off the wall now: their "
+            "people keep a place in their waitlists and get their seats back when they are "
+            "placed again.",
+            len(off),
+            titles=", ".join(f"“{topic.title}”" for topic in off),
+        )
+
+    return setup.apply(
+        form,
+        section="slots",
+        model=SlotForm,
+        fields=SLOT_FIELDS,
+        action=save,
+        editing=f"slot{slot_id}",
     )
 
 
