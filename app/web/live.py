@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -269,6 +269,14 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
     current = next((s for s in slots if s.starts_at <= now < s.ends_at), None)
     following = next((s for s in slots if s.starts_at > now), None)
     boundaries = [t for s in slots for t in (s.starts_at, s.ends_at) if t > now]
+    today = now.astimezone(event.zone).date()
+    # A clock counts down to the next slot only on its own day; further off, the screen says
+    # the day in words ("in 330:50:52" told nobody anything) until midnight at the venue.
+    soon = following is not None and following.starts_at.astimezone(event.zone).date() == today
+    if following is not None and not soon:
+        midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), event.zone)
+        boundaries.append(midnight.astimezone(UTC))
+    breakouts = [s for s in slots if s.kind == SlotKind.breakout]
     newest = sorted(cards, key=lambda c: c.topic.created_at, reverse=True)[:6]
     actions = outcomes.action_lines(session, event)
     top = sorted((a for a in actions if a.dots), key=lambda a: -a.dots)[:8]
@@ -278,9 +286,14 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         "slots": slots,
         "spaces": spaces,
         "wall": board,
-        "breakouts": [s for s in slots if s.kind == SlotKind.breakout],
+        "breakouts": breakouts,
+        # The wall on the projector: the rounds still to come (all of them once none are).
+        "rounds_ahead": [s for s in breakouts if s.ends_at > now] or breakouts,
         "current": current,
         "following": following,
+        "soon": soon,
+        "over": event.closed_at is not None or (bool(slots) and not boundaries),
+        "hall": event_service.plenary_space(spaces),
         "valid_until": min(boundaries) if boundaries else None,
         "newest": newest,
         "pitches": live_service.pitch_queue(session, event),

@@ -13,6 +13,21 @@
   }
   setInterval(tick, 1000);
 
+  // A view shows as many of its reports, actions and topics as fit at a size read from the
+  // back of the hall (the server sends a few more than usually fit); the last ones give way.
+  function fit() {
+    for (const body of document.querySelectorAll(".screen-body")) {
+      const items = [...body.querySelectorAll("[data-fit]")];
+      for (const item of items) item.hidden = false;
+      for (let n = items.length - 1; n > 0 && body.scrollHeight > body.clientHeight + 1; n--) {
+        items[n].hidden = true;
+      }
+    }
+  }
+  fit();
+  document.addEventListener("htmx:afterSettle", fit);
+  window.addEventListener("resize", fit);
+
   // Keep the screen awake where the browser allows it (asked again when the tab is shown).
   let lock = null;
   async function stayAwake() {
