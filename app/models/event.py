@@ -238,6 +238,30 @@ class SlotPublic(SlotBase):
     event_id: int
 
 
+# How far the rest of a day may be moved in one step: three hours either way.
+SHIFT_MINUTES_MAX = 180
+
+
+class SlotShift(Form):
+    """Move the slots still to come on one day by a number of minutes (negative: earlier),
+    from a chosen slot on (None: from the next one to start)."""
+
+    minutes: int = Field(ge=-SHIFT_MINUTES_MAX, le=SHIFT_MINUTES_MAX)
+    from_slot_id: int | None = Field(default=None, ge=1)
+
+    @field_validator("minutes")
+    @classmethod
+    def _moves(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError(_("Please enter a number of minutes other than 0."))
+        return value
+
+    @field_validator("from_slot_id", mode="before")
+    @classmethod
+    def _none_chosen(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
 class ThemeBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000, sa_type=Text)

@@ -1,7 +1,8 @@
 """Setting an event up: the event, its team and links, spaces, slots and themes."""
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from app import i18n
 from app.broker import CHANNEL, Change
-from app.i18n import _, lazy
+from app.i18n import _, lazy, ngettext
 from app.models import (
     Event,
     EventStaff,
@@ -21,13 +22,22 @@ from app.models import (
     Organiser,
     Participant,
     Role,
+    SignUp,
     Slot,
+    SlotKind,
     Space,
     Theme,
     Topic,
 )
 from app.models.base import utcnow
-from app.models.event import EventCreate, EventUpdate, SlotCreate, SpaceCreate, ThemeCreate
+from app.models.event import (
+    EventCreate,
+    EventUpdate,
+    SlotCreate,
+    SlotShift,
+    SpaceCreate,
+    ThemeCreate,
+)
 from app.models.people import OrganiserCreate
 from app.security import new_join_code, new_secret, normalise_join_code
 from app.services.accounts import create_organiser, organiser_by_email
@@ -420,12 +430,11 @@ def in_event_zone(event: Event, moment: datetime) -> datetime:
     return moment.astimezone(event.zone)
 
 
-def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
-    """A new time slot; it may not overlap another slot of the event."""
-    assert event.id is not None
-    starts_at = in_event_zone(event, data.starts_at)
-    ends_at = in_event_zone(event, data.ends_at)
-    for other in slots(session, event):
+def _refuse_overlap(
+    event: Event, starts_at: datetime, ends_at: datetime, others: Iterable[Slot]
+) -> None:
+    """Slots of an event never overlap: refuse a time that would."""
+    for other in others:
         if starts_at < other.ends_at and other.starts_at < ends_at:
             local = in_event_zone(event, other.starts_at)
             raise Refused(
@@ -436,6 +445,14 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
                 ),
                 "starts_at",
             )
+
+
+def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
+    """A new time slot; it may not overlap another slot of the event."""
+    assert event.id is not None
+    starts_at = in_event_zone(event, data.starts_at)
+    ends_at = in_event_zone(event, data.ends_at)
+    _refuse_overlap(event, starts_at, ends_at, slots(session, event))
     slot = Slot(
         event_id=event.id,
         starts_at=starts_at.astimezone(UTC),
@@ -447,6 +464,163 @@ def add_slot(session: Session, event: Event, data: SlotCreate) -> Slot:
     session.flush()
     agenda_changed(session, event.id)
     return slot
+
+
+def slot_of(session: Session, event: Event, slot_id: int) -> Slot:
+    """One of the event's slots."""
+    return _of_event(session, Slot, slot_id, event)
+
+
+def update_slot(session: Session, event: Event, slot_id: int, data: SlotCreate) -> list[Topic]:
+    """Change a slot in place: its sessions and their seats stay in it, and the people with
+    a seat in one are told of a new time. A breakout made a plenary cannot hold sessions, so
+    they leave the wall first, as when the slot is removed (see wall.clear_place). Returns
+    the sessions that left the wall."""
+    from app.services import wall  # the wall's rules live there (and use this module)
+
+    slot = slot_of(session, event, slot_id)
+    starts_at = in_event_zone(event, data.starts_at).astimezone(UTC)
+    ends_at = in_event_zone(event, data.ends_at).astimezone(UTC)
+    _refuse_overlap(
+        event, starts_at, ends_at, (other for other in slots(session, event) if other.id != slot.id)
+    )
+    off = []
+    if data.kind == SlotKind.plenary and slot.kind != SlotKind.plenary:
+        off = wall.clear_place(session, event, slot_id=slot_id)
+    retimed = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
+    _retime(session, event, [(slot, starts_at, ends_at)])
+    slot.kind, slot.title = data.kind, data.title
+    session.add(slot)
+    session.flush()
+    if retimed:
+        _tell_time_changed(session, [slot_id])
+    agenda_changed(session, event.id)
+    return off
+
+
+def _retime(session: Session, event: Event, changes: list[tuple[Slot, datetime, datetime]]) -> None:
+    """Give slots new times, under the locks that sign-ups take (a sign-up reads whether its
+    slot has ended under the same lock)."""
+    from app.services import signups  # the sign-up rules live there (and use this module)
+
+    signups.lock_slots(session, [slot.id for slot, _start, _end in changes])
+    for slot, starts_at, ends_at in changes:
+        slot.starts_at, slot.ends_at = starts_at, ends_at
+        session.add(slot)
+    session.flush()
+
+
+def _tell_time_changed(session: Session, slot_ids: list[int]) -> list[int]:
+    """Tell everyone with a seat in a session of these slots that its time changed; returns
+    who was told."""
+    from app.services import signups  # the sign-up rules live there (and use this module)
+
+    held: dict[int, list[int]] = {}
+    for topic_id, participant_id in session.exec(
+        select(SignUp.topic_id, SignUp.participant_id)
+        .where(col(SignUp.slot_id).in_(slot_ids))
+        .order_by(col(SignUp.id))
+    ):
+        held.setdefault(topic_id, []).append(participant_id)
+    for topic_id, people in held.items():
+        signups.tell(session, session.get_one(Topic, topic_id), people, signups.TIME_CHANGED)
+    return [person for people in held.values() for person in people]
+
+
+@dataclass
+class Shifted:
+    """What moving the rest of a day did: the slots moved, and who was told of a new time."""
+
+    slots: list[Slot]
+    told: list[int]
+    how: str  # "20 minutes later", in the request's language
+
+    def summary(self) -> str:
+        """What the facilitator or organiser is told it did."""
+        moved = ngettext(
+            "Moved %(num)d slot %(how)s: every phone and the projector show the new times.",
+            "Moved %(num)d slots %(how)s: every phone and the projector show the new times.",
+            len(self.slots),
+            how=self.how,
+        )
+        if not self.told:
+            return moved
+        told = ngettext(
+            "%(num)d person with a seat in a moved session is told on their phone.",
+            "%(num)d people with a seat in a moved session are told on their phones.",
+            len(self.told),
+        )
+        return f"{moved} {told}"
+
+
+def upcoming_slots(session: Session, event: Event, now: datetime | None = None) -> list[Slot]:
+    """The event's slots that have not started yet, in time order."""
+    now = now or utcnow()
+    return [slot for slot in slots(session, event) if slot.starts_at > now]
+
+
+def shift_slots(
+    session: Session, event: Event, data: SlotShift, now: datetime | None = None
+) -> Shifted:
+    """Move the rest of a day by some minutes in one step: every slot of that day that has
+    not started yet, from the chosen one on (else from the next to start). Slots that have
+    started stay as they are, and a slot never crosses midnight or runs into one that stays."""
+    every = slots(session, event)
+    upcoming = upcoming_slots(session, event, now)
+    if data.from_slot_id is None:
+        if not upcoming:
+            raise Refused(_("Every slot has started already: there is nothing left to move."))
+        first = upcoming[0]
+    else:
+        chosen = next((slot for slot in upcoming if slot.id == data.from_slot_id), None)
+        if chosen is None:
+            raise Refused(
+                _("That slot has started already or was removed: please choose another."),
+                "from_slot_id",
+            )
+        first = chosen
+    day = in_event_zone(event, first.starts_at).date()
+    moving = [
+        slot
+        for slot in upcoming
+        if slot.starts_at >= first.starts_at and in_event_zone(event, slot.starts_at).date() == day
+    ]
+    staying = [slot for slot in every if slot not in moving]
+    by = timedelta(minutes=data.minutes)
+    later = ngettext("%(num)d minute later", "%(num)d minutes later", data.minutes)
+    earlier = ngettext("%(num)d minute earlier", "%(num)d minutes earlier", -data.minutes)
+    how = later if data.minutes > 0 else earlier
+    changes = []
+    for slot in moving:
+        starts_at, ends_at = slot.starts_at + by, slot.ends_at + by
+        at = i18n.when(in_event_zone(event, slot.starts_at), None, "time")
+        # Ending at midnight counts as the next day: a slot is typed as one day, two times.
+        if {in_event_zone(event, starts_at).date(), in_event_zone(event, ends_at).date()} != {day}:
+            raise Refused(
+                _(
+                    "Moved %(how)s, the slot at %(time)s would cross midnight into another day.",
+                    how=how,
+                    time=at,
+                ),
+                "minutes",
+            )
+        for other in staying:
+            if starts_at < other.ends_at and other.starts_at < ends_at:
+                raise Refused(
+                    _(
+                        "Moved %(how)s, the slot at %(time)s would overlap the slot at "
+                        "%(other)s, which stays where it is.",
+                        how=how,
+                        time=at,
+                        other=i18n.when(in_event_zone(event, other.starts_at), None, "time"),
+                    ),
+                    "minutes",
+                )
+        changes.append((slot, starts_at, ends_at))
+    _retime(session, event, changes)
+    told = _tell_time_changed(session, [slot.id for slot in moving if slot.id is not None])
+    agenda_changed(session, event.id)
+    return Shifted(moving, told, how)
 
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:

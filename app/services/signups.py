@@ -491,6 +491,7 @@ OFF_WALL = "off_wall"  # it left the wall: they wait for it, and get a seat when
 FEWER_SEATS = "fewer_seats"  # its room now takes fewer people: they wait for a seat in it
 MERGED_SEATED = "merged"  # the topic they followed was merged into one they have a seat in
 MERGED_WAITING = "merged_waiting"  # … into one whose waitlist they are in
+TIME_CHANGED = "time_changed"  # its slot's times changed: same room, a new time
 NOTICES = (
     MOVED_KEPT,
     MOVED_WAITING,
@@ -499,6 +500,7 @@ NOTICES = (
     FEWER_SEATS,
     MERGED_SEATED,
     MERGED_WAITING,
+    TIME_CHANGED,
 )
 
 

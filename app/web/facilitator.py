@@ -19,6 +19,7 @@ from app.i18n import _, ngettext
 from app.models import Event, FacilitatorLink, Participant, ProjectorView, Slot, Space, Topic
 from app.models.agenda import TopicCreate
 from app.models.base import row_id
+from app.models.event import SlotShift
 from app.models.live import VIEW_LABELS, AnnouncementCreate
 from app.models.people import ParticipantJoin
 from app.security import LinkSigner
@@ -203,6 +204,9 @@ def _home(
         **{
             "spaces": event_service.spaces(run.session, event),
             "slots": event_service.slots(run.session, event),
+            "upcoming_slots": event_service.upcoming_slots(run.session, event),
+            "shift_values": {},
+            "shift_errors": {},
             "participant_count": event_service.participant_count(run.session, event),
             "projector_link": absolute(
                 settings,
@@ -316,6 +320,23 @@ def pitch_action(
         act(run.session, run.event)
 
     return _act_home(run, settings, signer, run_it, "#pitch-h")
+
+
+@router.post("/facilitate/{event_id}/slots/shift")
+def shift_slots(
+    run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    """Move the rest of the day by some minutes: every slot still to come, in one step."""
+    values = form_values(form, "minutes", "from_slot_id")
+    data, errors = validate(SlotShift, values)
+    if data is not None:
+        try:
+            shifted = event_service.shift_slots(run.session, run.event, data)
+        except Refused as refused:
+            errors = {refused.field if refused.field in values else "__all__": refused.message}
+        else:
+            return run.done(shifted.summary(), run.base + "#day-h")
+    return _home(run, settings, signer, 422, shift_values=values, shift_errors=errors)
 
 
 @router.post("/facilitate/{event_id}/marketplace")
