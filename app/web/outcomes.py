@@ -104,10 +104,12 @@ def _report_page(
     topic = outcomes.session_topic(me.session, me.event, topic_id)
     view = outcomes.report_view(me.session, me.event, topic)
     changed = row_id(me.request.query_params.get("changed"))
+    added = row_id(me.request.query_params.get("added"))
     return render(
         me.request,
         "participant/report.html",
         {
+            "just_added": next((line for line in view.actions if line.action.id == added), None),
             "just_changed": next((c for c in view.changes if c.row.id == changed), None),
             "event": me.event,
             "participant": me.participant,
@@ -331,7 +333,9 @@ def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
         except Refused as refused:
             errors = {refused.field or "title": refused.message}
         else:
-            return see_other(f"{me.home}/actions/{action.id}?added=1")
+            # Back to the report, to write the next one: the action's own page (its owner's
+            # private link) is one tap away from the notice.
+            return see_other(f"{me.home}/reports/{topic_id}?added={action.id}#action-{action.id}")
     values["themes"] = ",".join(str(t) for t in _themes(form))
     return _report_page(me, topic_id, status_code=422, action_values=values, action_errors=errors)
 

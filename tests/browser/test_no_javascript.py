@@ -141,8 +141,11 @@ def test_every_participant_flow_with_javascript_off(
     form.get_by_label("Name of the person or organisation").fill("Living Streets")
     form.get_by_label("By when").fill("2027-06-30")
     form.get_by_role("button", name="Add the action").click()
-    expect(page).to_have_url(re.compile(rf"/e/{code}/actions/\d+\?added=1$"))
-    expect(page.get_by_role("status")).to_contain_text("The action is added to the report.")
+    # Back on the report, to write the next: the notice leads to the action's own page.
+    expect(page).to_have_url(re.compile(rf"{re.escape(report_url)}\?added=\d+#action-\d+$"))
+    added = page.get_by_role("status").filter(has_text="Added")
+    expect(added).to_contain_text("Map the safe routes to Greenside school")
+    added.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Map the safe routes to Greenside school"
     )
