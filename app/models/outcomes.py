@@ -37,12 +37,6 @@ KIND_LABEL = {
     ContributionKind.note: lazy("Note"),
     ContributionKind.next_step: lazy("Next step"),
 }
-# The files (the book of proceedings, action lists) are written in English.
-KIND_NAMES = {
-    ContributionKind.key_point: "Key points",
-    ContributionKind.note: "Notes",
-    ContributionKind.next_step: "Next steps",
-}
 
 
 class ActionStatus(StrEnum):
@@ -61,7 +55,7 @@ STATUS_LABELS = {
     ActionStatus.done: lazy("Done"),
     ActionStatus.dropped: lazy("Dropped"),
 }
-# In the files (the book of proceedings, action lists), which are written in English.
+# In the action lists (CSV, XLSX, JSON), which are written in English.
 STATUS_NAMES = {
     ActionStatus.proposed: "Proposed",
     ActionStatus.agreed: "Agreed",
@@ -103,6 +97,9 @@ class Contribution(SQLModel, table=True):
     # Bumped by every edit: an edit made on an older copy is refused, never written over.
     version: int = Field(default=1)
     hidden: bool = Field(default=False)
+    # Its author took it back: hidden like a facilitator's hiding, and only the author may
+    # put it back.
+    withdrawn: bool = Field(default=False)
     # The random key of the form that wrote it: a second tap finds this row.
     write_key: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
