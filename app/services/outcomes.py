@@ -186,8 +186,25 @@ def history(session: Session, contribution: Contribution) -> list[ContributionRe
     )
 
 
+def withdraw_contribution(
+    session: Session, event: Event, contribution_id: int, author: Participant, withdrawn: bool
+) -> Contribution:
+    """The author takes back what they wrote (its earlier versions go with it from every
+    page and export), or puts it back."""
+    _open_for_writing(event)
+    current = contribution_in(session, event, contribution_id)
+    policy.check_may_withdraw(policy.participant(author), current)
+    current.withdrawn = current.hidden = withdrawn
+    session.add(current)
+    agenda_changed(session, event.id)
+    return current
+
+
 def hide(session: Session, event: Event, row: Contribution | Action, hidden: bool) -> None:
-    """A facilitator hides (or shows again) any contribution or action."""
+    """A facilitator hides (or shows again) any contribution or action; what its author took
+    back stays theirs to put back."""
+    if isinstance(row, Contribution) and row.withdrawn:
+        raise Refused(_("Its author took this back; only they can put it back."))
     row.hidden = hidden
     session.add(row)
     agenda_changed(session, event.id)

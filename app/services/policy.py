@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.i18n import _
-from app.models import Action, CoConvener, Participant, SignUp, Topic, WaitlistEntry
+from app.models import Action, CoConvener, Contribution, Participant, SignUp, Topic, WaitlistEntry
 from app.services.errors import Refused
 
 
@@ -134,3 +134,19 @@ def may_change_action(who: Asker, action: Action, conveners: frozenset[int]) -> 
     """Change an action: who wrote it down, its owner and the session's conveners."""
     me = who.participant_id
     return me is not None and (me in (action.created_by_id, action.owner_id) or me in conveners)
+
+
+# --- what people wrote ------------------------------------------------------------------
+
+
+def may_withdraw(who: Asker, contribution: Contribution) -> bool:
+    """Only its author takes back (or puts back) what they wrote; a facilitator hides it."""
+    if who.participant_id is None or contribution.author_id != who.participant_id:
+        return False
+    # Hidden by a facilitator: not the author's to show again.
+    return contribution.withdrawn or not contribution.hidden
+
+
+def check_may_withdraw(who: Asker, contribution: Contribution) -> None:
+    if not may_withdraw(who, contribution):
+        raise Refused(_("Only its author can take this back, and only while it is not hidden."))

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.config import Settings
 from app.i18n import _
-from app.models import Action, ActionStatus, ContributionKind, Report, Topic
+from app.models import Action, ActionStatus, Contribution, ContributionKind, Report, Topic
 from app.models.base import row_id
 from app.models.outcomes import (
     KIND_LABEL,
@@ -89,6 +89,14 @@ def reports_page(me: AttendeeDep) -> Response:
     )
 
 
+def _withdrawn_by(me: Attendee, contribution_id: int) -> Contribution | None:
+    """What the person just took back, for the notice with its Undo."""
+    found = me.session.get(Contribution, contribution_id)
+    if found is None or not found.withdrawn or found.author_id != me.participant.id:
+        return None
+    return found
+
+
 def _report_page(
     me: Attendee,
     topic_id: int,
@@ -105,11 +113,13 @@ def _report_page(
     view = outcomes.report_view(me.session, me.event, topic)
     changed = row_id(me.request.query_params.get("changed"))
     added = row_id(me.request.query_params.get("added"))
+    withdrawn = row_id(me.request.query_params.get("withdrawn"))
     return render(
         me.request,
         "participant/report.html",
         {
             "just_added": next((line for line in view.actions if line.action.id == added), None),
+            "just_withdrawn": _withdrawn_by(me, withdrawn) if withdrawn else None,
             "just_changed": next((c for c in view.changes if c.row.id == changed), None),
             "event": me.event,
             "participant": me.participant,
@@ -172,6 +182,7 @@ def _edit_page(
     status_code: int = 200,
     error: str = "",
     theirs: str | None = None,
+    confirm_withdraw: bool = False,
 ) -> Response:
     contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
     report = me.session.get_one(Report, contribution.report_id)
@@ -190,6 +201,8 @@ def _edit_page(
             "error": error,
             "theirs": theirs,
             "kind_labels": KIND_LABELS,
+            "confirm_withdraw": confirm_withdraw,
+            "may_withdraw": policy.may_withdraw(policy.participant(me.participant), contribution),
         },
         status_code=status_code,
     )
@@ -229,6 +242,30 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
         )
     report = me.session.get_one(Report, edited.report_id)
     return see_other(f"{me.home}/reports/{report.topic_id}#c{edited.id}")
+
+
+@router.post("/contributions/{contribution_id}/withdraw")
+def withdraw_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """The author takes back what they wrote: asked first (a confirm, or a page without
+    JavaScript), and undone from the notice on the report."""
+    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    if form.get("confirm") != "1":
+        return _edit_page(
+            me, contribution_id, contribution.body, contribution.version, confirm_withdraw=True
+        )
+    outcomes.withdraw_contribution(me.session, me.event, contribution_id, me.participant, True)
+    report = me.session.get_one(Report, contribution.report_id)
+    return see_other(f"{me.home}/reports/{report.topic_id}?withdrawn={contribution_id}#add")
+
+
+@router.post("/contributions/{contribution_id}/put-back")
+def put_back_contribution(contribution_id: RowId, me: AttendeeDep) -> Response:
+    """Undo taking something back: it is in the report again, as it was."""
+    restored = outcomes.withdraw_contribution(
+        me.session, me.event, contribution_id, me.participant, False
+    )
+    report = me.session.get_one(Report, restored.report_id)
+    return see_other(f"{me.home}/reports/{report.topic_id}#c{contribution_id}")
 
 
 def _whom(form: Any) -> tuple[int | None, int | None]:

@@ -232,7 +232,11 @@ def test_an_action_with_owner_and_date_is_followed_up_through_its_private_link(
         },
     )
     assert added.status_code == 303  # type: ignore[attr-defined]
-    action_page = client.get(added.headers["location"])  # type: ignore[attr-defined]
+    report = client.get(added.headers["location"])  # type: ignore[attr-defined]
+    assert "Added Map every warm space in the borough" in text_of(report.text)
+    action_id = re.search(r'/e/\w+/actions/(\d+)"', report.text)
+    assert action_id is not None
+    action_page = client.get(f"/e/{event.join_code}/actions/{action_id[1]}")
     text = text_of(action_page.text)
     assert "Age UK Lewisham" in text and "1 December 2026" in text and "Agreed" in text
     link = re.search(r'href="(http[^"]+/a/[^"]+)"', action_page.text)
@@ -451,7 +455,10 @@ def _action(client: TestClient, event: Event, topic: Topic, title: str) -> str:
         {"title": title, "owner_name": "The council", "status": "proposed"},
     )
     assert added.status_code == 303  # type: ignore[attr-defined]
-    return str(added.headers["location"].split("?")[0])  # type: ignore[attr-defined]
+    # Back to the report, which names the new action: its page is /actions/<id>.
+    action_id = re.search(r"[?&]added=(\d+)", added.headers["location"])  # type: ignore[attr-defined]
+    assert action_id is not None
+    return f"/e/{event.join_code}/actions/{action_id.group(1)}"
 
 
 def test_only_the_actions_writer_owner_or_conveners_change_it(
@@ -616,3 +623,51 @@ def test_two_edits_of_one_contribution_at_once_one_wins_and_nothing_is_lost(
         revisions = session.exec(select(ContributionRevision.body)).all()
     assert (stored.body, stored.version) == (winner, 2)
     assert revisions == ["Original"]
+
+
+def test_an_author_takes_back_what_they_wrote_asked_first_and_can_undo(
+    client: TestClient,
+    session_day: tuple[Event, Slot, Space, Topic],
+    database: Database,
+    make: Factory,
+) -> None:
+    event, _, _, topic = session_day
+    _join(client, event, "Amira")
+    _write(client, event, topic, "Said in haste")
+    with database.read() as session:
+        contribution = session.exec(select(Contribution)).one()
+        organiser = session.exec(select(Organiser)).one()
+    report = f"/e/{event.join_code}/reports/{topic.id}"
+    withdraw = f"/e/{event.join_code}/contributions/{contribution.id}/withdraw"
+    assert "Take it back" in text_of(
+        client.get(f"/e/{event.join_code}/contributions/{contribution.id}/edit").text
+    )
+    # Someone else cannot take it back.
+    with _second_browser(client) as other:
+        _join(other, event, "Bogdan")
+        refused = post_form(other, withdraw, {"confirm": "1"})
+        assert refused.status_code == 409  # type: ignore[attr-defined]
+    # Without JavaScript the first press asks; nothing is taken back yet.
+    asked = post_form(client, withdraw, {"confirm": "0"})
+    assert asked.status_code == 200  # type: ignore[attr-defined]
+    assert "Take back what you wrote?" in text_of(asked.text)  # type: ignore[attr-defined]
+    assert "Said in haste" in text_of(client.get(report).text)
+    done = post_form(client, withdraw, {"confirm": "1"})
+    assert done.headers["location"].endswith(f"?withdrawn={contribution.id}#add")  # type: ignore[attr-defined]
+    page = client.get(done.headers["location"])  # type: ignore[attr-defined]
+    assert "You took back" in text_of(page.text) and "Undo" in text_of(page.text)
+    assert "Said in haste" not in text_of(client.get(report).text)
+    # The facilitator sees it was taken back by its author, and cannot show it again.
+    with _second_browser(client) as desk:
+        log_in(desk, organiser.email)
+        assert "taken back by its author" in text_of(
+            desk.get(f"/facilitate/{event.id}/reports/{topic.id}").text
+        )
+        shown = post_form(
+            desk,
+            f"/facilitate/{event.id}/contributions/{contribution.id}/hide",
+            {"hidden": "0", "topic_id": str(topic.id)},
+        )
+        assert shown.status_code >= 400  # type: ignore[attr-defined]
+    post_form(client, f"/e/{event.join_code}/contributions/{contribution.id}/put-back", {})
+    assert "Said in haste" in text_of(client.get(report).text)
