@@ -16,7 +16,17 @@ from app import i18n
 from app.config import Settings
 from app.db import Database
 from app.i18n import _, ngettext
-from app.models import Event, FacilitatorLink, Participant, ProjectorView, Slot, Space, Topic
+from app.models import (
+    Event,
+    FacilitatorLink,
+    Participant,
+    ProjectorView,
+    Role,
+    Slot,
+    SlotKind,
+    Space,
+    Topic,
+)
 from app.models.agenda import TopicCreate
 from app.models.base import row_id
 from app.models.event import SlotShift
@@ -28,12 +38,13 @@ from app.services import live as live_service
 from app.services import marketplace, policy, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
-from app.templating import render
+from app.templating import render, wants_fragment
 from app.web.audit import audited
 from app.web.common import absolute, see_other
 from app.web.deps import (
     FacilitatedEvent,
     FormDep,
+    MaybeOrganiser,
     RowId,
     SessionDep,
     SettingsDep,
@@ -122,6 +133,8 @@ class Facilitation:
     request: Request
     session: Session
     event: Event
+    # An organiser of the event (not a facilitator link): the pages lead back to its set-up.
+    organises: bool = False
 
     @property
     def base(self) -> str:
@@ -137,16 +150,19 @@ class Facilitation:
             event_service.spaces(self.session, self.event),
         )
 
-    def page(self, template: str, status_code: int = 200, **extra: Any) -> Response:
+    def page(
+        self, template: str, status_code: int = 200, block: str | None = None, **extra: Any
+    ) -> Response:
         flashed = self.request.cookies.get(FLASH_COOKIE)
         ctx: dict[str, Any] = {
             "event": self.event,
             "base": self.base,
+            "organises": self.organises,
             "error": None,
             "notice": unquote(flashed) if flashed else None,
         }
         ctx.update(extra)
-        response = render(self.request, template, ctx, status_code=status_code)
+        response = render(self.request, template, ctx, block=block, status_code=status_code)
         if flashed:
             response.delete_cookie(FLASH_COOKIE, path=self.base)
         return response
@@ -183,10 +199,11 @@ class Facilitation:
         return self.done(notice, then)
 
 
-async def facilitation(
-    request: Request, event: FacilitatedEvent, session: SessionDep
+def facilitation(
+    request: Request, event: FacilitatedEvent, session: SessionDep, organiser: MaybeOrganiser
 ) -> Facilitation:
-    return Facilitation(request, session, event)
+    role = event_service.role_of(session, event, organiser) if organiser is not None else None
+    return Facilitation(request, session, event, organises=role == Role.organiser)
 
 
 FacilitationDep = Annotated[Facilitation, Depends(facilitation)]
@@ -355,6 +372,20 @@ def close_event(run: FacilitationDep, form: FormDep) -> Response:
 @router.get("/facilitate/{event_id}/wall")
 def wall_page(run: FacilitationDep) -> Response:
     return run.wall_page()
+
+
+@router.get("/facilitate/{event_id}/topics/{topic_id}/move")
+def move_form(topic_id: RowId, run: FacilitationDep) -> Response:
+    """Where a topic can go: one page per topic, so that the wall does not carry every
+    place once per card."""
+    topic = run.topic(topic_id)
+    board = run.board()
+    card = next(
+        (c for c in [*board.cells.values(), *board.unplaced] if c.topic.id == topic.id), None
+    )
+    if card is None:  # hidden: it has no card on the wall
+        raise HTTPException(404, _("This topic is not on the wall."))
+    return run.page("facilitator/move_to.html", wall=board, card=card)
 
 
 def _cell(value: str) -> tuple[int | None, int | None]:
@@ -663,21 +694,53 @@ def edit_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
     )
 
 
+# How many people a desk search lists: the person at the desk is among the first few once
+# a few letters of their name are typed; a longer list would only be scrolled past.
+DESK_MATCHES = 25
+
+
 @router.get("/facilitate/{event_id}/desk")
 def desk(run: FacilitationDep) -> Response:
-    return _desk(run)
+    """The desk; `q` finds people by name (htmx asks for only the matches as they type),
+    `person` is the one being helped."""
+    if wants_fragment(run.request):
+        response = run.page("facilitator/desk.html", block="found", **_found(run))
+    else:
+        response = _desk(run)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
-def _desk(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
+def _found(run: Facilitation, typed: str | None = None) -> dict[str, Any]:
+    """The desk's search for `typed`, by default what the search field sent."""
+    typed = (run.request.query_params.get("q", "") if typed is None else typed)[:80]
+    return {
+        "q": typed,
+        "found": participant_service.find(run.session, run.event, typed, DESK_MATCHES),
+    }
+
+
+def _desk(
+    run: Facilitation,
+    status_code: int = 200,
+    chosen: int | None = None,
+    search: str | None = None,
+    **extra: Any,
+) -> Response:
     board = run.board()
-    person = run.request.query_params.get("person", "")
+    helped = chosen or row_id(run.request.query_params.get("person", ""))
+    sessions = [
+        (slot, cards)
+        for slot in board.slots
+        if slot.kind == SlotKind.breakout
+        and (cards := [card for space in board.spaces if (card := board.card(slot, space))])
+    ]
     ctx: dict[str, Any] = {
-        # The person just helped, chosen already for printing their agenda.
-        "printable": row_id(person),
-        "people": participant_service.everyone(run.session, run.event),
+        **_found(run, search),
+        "chosen": participant_service.of_event(run.session, run.event, helped),
         # Their printed agenda is wrong now: their session moved, or their seat went.
         "reprint": signups.printed_agendas_changed(run.session, run.event),
-        "wall": board,
+        "sessions": sessions,
         "values": {},
         "errors": {},
     }
@@ -734,7 +797,15 @@ def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
                 ),
                 f"{run.base}/desk?person={person.id}#desk-print-h",
             )
-    return _desk(run, status_code=422, values={"topic": values}, errors={"topic": errors})
+    return _desk(
+        run,
+        status_code=422,
+        chosen=row_id(values["participant"]),
+        # A name already in the event: the search lists who has it, to choose them there.
+        search=values["new_name"] if "new_name" in errors else None,
+        values={"topic": values},
+        errors={"topic": errors},
+    )
 
 
 @router.post("/facilitate/{event_id}/desk/sign-up")
@@ -753,6 +824,8 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
         return _desk(
             run,
             status_code=409,
+            chosen=row_id(values["participant"]),
+            search=values["new_name"] if refused.field == "new_name" else None,
             values={"sign_up": values},
             errors={"sign_up": {refused.field or "topic": refused.message}},
         )

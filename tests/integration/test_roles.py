@@ -196,3 +196,19 @@ def test_htmx_request_carries_csrf_in_header(client: TestClient, make: Factory) 
         headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(client)},
     )
     assert response.status_code == 200 and "Hall" in response.text
+
+
+def test_facilitator_pages_lead_an_organiser_back_to_the_set_up(
+    client: TestClient, make: Factory, settings: Settings
+) -> None:
+    organiser = make.organiser()
+    event = make.event(organiser)
+    log_in(client, organiser.email)
+    assert f'href="/organiser/events/{event.id}"' in client.get(f"/facilitate/{event.id}").text
+    with make.database.write() as session:
+        link = event_service.create_facilitator_link(session, event, "Desk")
+    with TestClient(client.app, follow_redirects=False) as desk:  # type: ignore[arg-type]
+        claim(desk, "/f/" + LinkSigner(settings.secret_key).sign("facilitator", link.id or 0))
+        page = desk.get(f"/facilitate/{event.id}")
+        assert page.status_code == 200
+        assert f'href="/organiser/events/{event.id}"' not in page.text
