@@ -1,5 +1,9 @@
 """Participants: joining an event without an account, and coming back on another device."""
 
+import re
+import unicodedata
+from dataclasses import dataclass
+
 from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, select
 
@@ -97,15 +101,60 @@ def named(session: Session, event: Event, name: str) -> Participant | None:
     return None if found is None else session.get(Participant, found)
 
 
-def everyone(session: Session, event: Event) -> list[Participant]:
-    """Everyone who joined the event, by name."""
-    return list(
-        session.exec(
-            select(Participant)
-            .where(Participant.event_id == event.id)
-            .order_by(col(Participant.display_name))
+def folded(text: str) -> str:
+    """Text as a search compares it: without case or accents, in any script."""
+    apart = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in apart if not unicodedata.combining(char))
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders names as people read them: Guest 2 before Guest 10, whatever the case."""
+    # re.split with a group puts the runs of digits at the odd places.
+    parts = re.split(r"(\d+)", folded(name))
+    return tuple((0, int(part)) if odd % 2 else (1, part) for odd, part in enumerate(parts) if part)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in the event as a list of names shows them."""
+
+    id: int
+    display_name: str
+    organisation: str
+
+
+@dataclass
+class Found:
+    """The people a search found, the first `limit` of them in natural order, and how many."""
+
+    people: list[Person]
+    total: int
+
+
+def find(session: Session, event: Event, typed: str, limit: int) -> Found:
+    """The people whose name holds every word typed (parts of words too), in any case, with
+    or without accents. Compared here: SQLite's lower() knows only ASCII, and neither
+    database drops accents."""
+    words = folded(typed).split()
+    if not words:
+        return Found([], 0)
+    matches = [
+        Person(pid, name, organisation or "")
+        for pid, name, organisation in session.exec(
+            select(Participant.id, Participant.display_name, Participant.organisation).where(
+                Participant.event_id == event.id
+            )
         )
-    )
+        if pid is not None and all(word in folded(name) for word in words)
+    ]
+    matches.sort(key=lambda person: (natural_key(person.display_name), person.id))
+    return Found(matches[:limit], len(matches))
+
+
+def of_event(session: Session, event: Event, participant_id: int | None) -> Participant | None:
+    """The participant with this id, if they belong to the event."""
+    person = session.get(Participant, participant_id) if participant_id else None
+    return person if person is not None and person.event_id == event.id else None
 
 
 def watching(session: Session, code: str, claims: dict[str, list[int]]) -> tuple[int, int] | None:

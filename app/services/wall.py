@@ -1,14 +1,24 @@
 """The agenda wall: slot × space cells, topics placed in them, and what to warn about."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.i18n import _, ngettext
-from app.models import CoConvener, Event, SignUp, Slot, SlotKind, Space, Topic
+from app.models import (
+    CoConvener,
+    Event,
+    Participant,
+    SignUp,
+    Slot,
+    SlotKind,
+    Space,
+    Topic,
+    WaitlistEntry,
+)
 from app.models.base import utcnow
 from app.services import policy, signups
 from app.services.errors import Refused
@@ -187,6 +197,8 @@ class Wall:
     cells: dict[tuple[int, int], TopicCard]
     unplaced: list[TopicCard]
     warnings: dict[int, list[str]]
+    # Who waits for each session with a queue, first in line first (the facilitator's wall).
+    waiting: dict[int, list[str]] = field(default_factory=dict)
 
     def card(self, slot: Slot, space: Space) -> TopicCard | None:
         return self.cells.get((slot.id or 0, space.id or 0))
@@ -276,6 +288,14 @@ def build_wall(
                     capacity=card.space.capacity,
                 )
             )
+        if card.waiting and card.full:
+            warnings[card.topic.id or 0].append(
+                ngettext(
+                    "Full: %(num)d person waits for a seat.",
+                    "Full: %(num)d people wait for a seat.",
+                    card.waiting,
+                )
+            )
         if card.taken > card.space.capacity:
             warnings[card.topic.id or 0].append(
                 _(
@@ -285,7 +305,22 @@ def build_wall(
                     capacity=card.space.capacity,
                 )
             )
-    return Wall(slots, spaces, cells, unplaced, dict(warnings))
+    queued = [card.topic.id or 0 for card in cards if card.waiting]
+    return Wall(slots, spaces, cells, unplaced, dict(warnings), waiting_names(session, queued))
+
+
+def waiting_names(session: Session, topic_ids: list[int]) -> dict[int, list[str]]:
+    """Who waits for each of these sessions, first in line first."""
+    names: dict[int, list[str]] = defaultdict(list)
+    if topic_ids:
+        for topic_id, name in session.exec(
+            select(WaitlistEntry.topic_id, Participant.display_name)
+            .join(Participant, col(Participant.id) == WaitlistEntry.participant_id)
+            .where(col(WaitlistEntry.topic_id).in_(topic_ids))
+            .order_by(col(WaitlistEntry.id))
+        ):
+            names[topic_id].append(name)
+    return dict(names)
 
 
 def _conveners_seated_elsewhere(session: Session, cards: list[TopicCard]) -> set[int]:

@@ -1,6 +1,9 @@
-// Drag-and-drop on the facilitator's wall. It only fills in and submits a topic's own
-// "Move" form, so the keyboard and no-JavaScript way and the drag way are the same request.
+// Drag-and-drop on the facilitator's wall. A drop fills in the wall's one move form with the
+// topic and the place and submits it: the same request as a topic's "Move…" page, the way
+// without a mouse or JavaScript.
 document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("drop-move");
+  if (!form) return;
   let dragged = null;
   document.querySelectorAll(".wall-card[draggable]").forEach((card) => {
     card.addEventListener("dragstart", (event) => {
@@ -21,9 +24,9 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
       target.classList.remove("drop-target");
       const topic = event.dataTransfer.getData("text/plain") || dragged;
-      const form = document.querySelector(`.move-form[data-topic="${topic}"]`);
-      if (!form) return;
-      form.querySelector("select[name=cell]").value = target.dataset.cell;
+      if (!/^\d+$/.test(topic || "")) return;
+      form.action = form.dataset.action.replace("{topic}", topic);
+      form.elements.cell.value = target.dataset.cell;
       form.requestSubmit();
     });
   });

@@ -168,6 +168,7 @@ VISITS = [
             "/facilitate/{event_id}/wall/suggestion",
             "/facilitate/{event_id}/topics",
             "/facilitate/{event_id}/topics/{topic_id}/edit",
+            "/facilitate/{event_id}/topics/{topic_id}/move",
             "/facilitate/{event_id}/desk",
             "/facilitate/{event_id}/outcomes",
             "/facilitate/{event_id}/reports/{topic_id}",
@@ -175,6 +176,7 @@ VISITS = [
     ),
     Visit("facilitator", "/facilitate/{event_id}", submit="/facilitate/{event_id}/announcements"),
     Visit("facilitator", "/facilitate/{event_id}/desk", submit="/facilitate/{event_id}/desk/topic"),
+    Visit("facilitator", "/facilitate/{event_id}/desk", "?q=a"),  # the people found
     *(Visit("facilitator", route, query, download=d) for route, query, d in PRINT_PAGES),
     # The organiser, logged in; and the same printed pages.
     *(

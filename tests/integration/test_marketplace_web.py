@@ -234,7 +234,7 @@ def test_facilitator_moves_swaps_unplaces_and_plenary_is_refused(
     owner = _team_member(make, event, Role.facilitator)
     log_in(client, owner.email)
     base = f"/facilitate/{event.id}"
-    page = client.get(f"{base}/wall")
+    page = client.get(f"{base}/topics/{one.id}/move")  # the card's "Move…" page
     assert page.status_code == 200 and "swap with “Two”" in page.text
     swap = post_form(client, f"{base}/topics/{one.id}/move", {"cell": f"{slot.id}:{hall.id}"})
     assert swap.status_code == 303  # post/redirect/get: a reload does not move it again
@@ -356,8 +356,8 @@ def test_desk_enters_topic_and_sign_up_for_someone_without_a_phone(
     # The name field is needed for someone new: it does not say "(optional)".
     assert "Name of someone new (optional)" not in text_of(signed.text)
     # Moved to another session at the same time: the desk is told the old seat is free.
-    tendai = re.search(r'<option value="(\d+)"[^>]*>Tendai Moyo', signed.text)
-    assert tendai is not None
+    tendai = re.search(r'name="participant" value="(\d+)"', signed.text)  # helped just now
+    assert tendai is not None and "Helping Tendai Moyo" in text_of(signed.text)
     other = placed_topic(make, event, slot, booth, "Quiet corner")
     moved = post_form(
         client,
