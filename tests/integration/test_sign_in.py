@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,9 @@ def test_log_out_ends_a_copied_cookie_too(app: FastAPI, make: Factory) -> None:
         assert thief.get("/organiser", follow_redirects=False).status_code == 303
 
 
-def test_password_change_signs_out_every_other_browser(app: FastAPI, make: Factory) -> None:
+@pytest.fixture
+def two_laptops(app: FastAPI, make: Factory) -> Iterator[tuple[TestClient, TestClient]]:
+    """One organiser signed in on two laptops."""
     organiser = make.organiser()
     with (
         TestClient(app, follow_redirects=False) as mine,
@@ -124,30 +127,33 @@ def test_password_change_signs_out_every_other_browser(app: FastAPI, make: Facto
     ):
         log_in(mine, organiser.email)
         log_in(other, organiser.email)
-        changed = post_form(
-            mine,
-            "/organiser/account/password",
-            {"current_password": PASSWORD, "new_password": "a brand new passphrase"},
-        )
-        assert changed.status_code == 200  # type: ignore[attr-defined]
-        assert "signed out" in text_of(changed.text)  # type: ignore[attr-defined]
-        assert mine.get("/organiser").status_code == 200
-        assert other.get("/organiser", follow_redirects=False).status_code == 303
+        yield mine, other
 
 
-def test_sign_out_everywhere_keeps_only_this_browser(app: FastAPI, make: Factory) -> None:
-    organiser = make.organiser()
-    with (
-        TestClient(app, follow_redirects=False) as mine,
-        TestClient(app, follow_redirects=False) as other,
-    ):
-        log_in(mine, organiser.email)
-        log_in(other, organiser.email)
-        page = mine.get("/organiser/account")
-        assert "Sign out everywhere else" in page.text
-        post_form(mine, "/organiser/account/sign-out-everywhere", {})
-        assert mine.get("/organiser").status_code == 200
-        assert other.get("/organiser", follow_redirects=False).status_code == 303
+def test_password_change_signs_out_every_other_browser(
+    two_laptops: tuple[TestClient, TestClient],
+) -> None:
+    mine, other = two_laptops
+    changed = post_form(
+        mine,
+        "/organiser/account/password",
+        {"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
+    assert changed.status_code == 200  # type: ignore[attr-defined]
+    assert "signed out" in text_of(changed.text)  # type: ignore[attr-defined]
+    assert mine.get("/organiser").status_code == 200
+    assert other.get("/organiser", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_everywhere_keeps_only_this_browser(
+    two_laptops: tuple[TestClient, TestClient],
+) -> None:
+    mine, other = two_laptops
+    page = mine.get("/organiser/account")
+    assert "Sign out everywhere else" in page.text
+    post_form(mine, "/organiser/account/sign-out-everywhere", {})
+    assert mine.get("/organiser").status_code == 200
+    assert other.get("/organiser", follow_redirects=False).status_code == 303
 
 
 def test_organiser_sign_in_ends_after_the_idle_time(database: Database, make: Factory) -> None:
