@@ -101,10 +101,16 @@ def named(session: Session, event: Event, name: str) -> Participant | None:
     return None if found is None else session.get(Participant, found)
 
 
+# Letters whose accent is part of the letter in Unicode (no decomposition takes it off).
+_BARE = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
 def folded(text: str) -> str:
     """Text as a search compares it: without case or accents, in any script."""
     apart = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in apart if not unicodedata.combining(char))
+    return "".join(char for char in apart if not unicodedata.combining(char)).translate(_BARE)
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
