@@ -57,6 +57,7 @@ router = Router(
     dependencies=[Depends(verify_csrf), Depends(audited)],
 )
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 EVENT_FIELDS = (
     "name",
@@ -359,8 +360,21 @@ def add_slot(setup: SetupDep, form: FormDep) -> Response:
         section="slots",
         model=SlotForm,
         fields=SLOT_FIELDS,
-        action=lambda data: event_service.add_slot(setup.session, setup.event, data.to_create()),
+        action=lambda data: _by_the_start(
+            lambda: event_service.add_slot(setup.session, setup.event, data.to_create())
+        ),
     )
+
+
+def _by_the_start(action: Callable[[], T]) -> T:
+    """A slot's action, its refusal of a time shown by the form's start (the service names
+    the model's field, `starts_at`)."""
+    try:
+        return action()
+    except Refused as refused:
+        if refused.field == "starts_at":
+            raise Refused(refused.message, "start") from refused
+        raise
 
 
 @router.post("/events/{event_id}/slots/shift")
@@ -380,8 +394,12 @@ def shift_slots(setup: SetupDep, form: FormDep) -> Response:
 def update_slot(slot_id: RowId, setup: SetupDep, form: FormDep) -> Response:
     """Change a slot's day, times, kind or title in place: its sessions and seats stay."""
 
+    event_service.slot_of(setup.session, setup.event, slot_id)  # a removed slot: 404
+
     def save(data: SlotForm) -> str:
-        off = event_service.update_slot(setup.session, setup.event, slot_id, data.to_create())
+        off = _by_the_start(
+            lambda: event_service.update_slot(setup.session, setup.event, slot_id, data.to_create())
+        )
         if not off:
             return _("Saved. Every phone and the projector show the slot as it is now.")
         return ngettext(
