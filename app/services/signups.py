@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, or_, update
 from sqlalchemy import select as sa_select
@@ -774,6 +775,29 @@ def my_agenda(
         runs = [Seat(slot, space, topic) for topic, space in running.get(slot.id or 0, [])]
         result.append(MySlot(slot, seat, waiting.get(slot.id or 0, []), runs))
     return result
+
+
+@dataclass
+class NowAndNext:
+    """Where a participant should be now, and next: what the first screen of their page says."""
+
+    now: MySlot | None  # the slot going on, if any
+    next: MySlot | None  # the first slot still to start, if any
+    next_today: bool  # the next slot starts today at the venue (its time alone says when)
+    over: bool  # every slot has ended
+
+
+def now_and_next(agenda: list[MySlot], moment: datetime, zone: ZoneInfo) -> NowAndNext:
+    """The slot of `agenda` going on at `moment`, and the one after it."""
+    going = next((row for row in agenda if row.slot.starts_at <= moment < row.slot.ends_at), None)
+    coming = next((row for row in agenda if row.slot.starts_at > moment), None)
+    today = moment.astimezone(zone).date()
+    return NowAndNext(
+        now=going,
+        next=coming,
+        next_today=coming is not None and coming.slot.starts_at.astimezone(zone).date() == today,
+        over=bool(agenda) and all(row.slot.ends_at <= moment for row in agenda),
+    )
 
 
 _SEATS_OF = sa_select(_SIGN_UPS.c.slot_id, _SIGN_UPS.c.topic_id, _SIGN_UPS.c.promoted).where(

@@ -640,11 +640,33 @@ def jitter() -> int:
     return random.randint(100, 1500)
 
 
+# The announcements a participant hid ("Got it"), kept in a cookie of their event's pages:
+# only ids, the newest HIDDEN_KEPT of them (at most three announcements show at once).
+HIDDEN_COOKIE = "hidden_announcements"
+HIDDEN_KEPT = 20
+
+
+def hidden_announcements(request: Request) -> list[int]:
+    """The ids of the announcements this browser's participant hid, newest first."""
+    raw = request.cookies.get(HIDDEN_COOKIE, "")
+    ids = {number for part in raw.split(".") if (number := whole_number(part)) is not None}
+    return sorted(ids, reverse=True)[:HIDDEN_KEPT]
+
+
+def hidden_key(request: Request) -> str:
+    """The announcements hidden, as one value for a page's validator or cache key."""
+    return ".".join(str(number) for number in hidden_announcements(request))
+
+
 def page_parts(request: Request, session: Session, event: Event) -> dict[str, Any]:
-    """What every live participant page adds: its stream, and the announcements."""
+    """What every live participant page adds: its stream, and the announcements (without
+    those this participant hid; the page tells app.js which, for the live stream's copies)."""
+    hidden = hidden_announcements(request)
+    standing = shared_announcements(request, session, event)
     return {
         "live_url": f"/e/{event.join_code}/live?v={event.agenda_version}",
-        "announcements": shared_announcements(request, session, event),
+        "announcements": [note for note in standing if note.id not in hidden],
+        "hidden_announcements": " ".join(str(number) for number in hidden),
         "jitter": jitter(),
     }
 

@@ -148,6 +148,8 @@ class Attendee(LookedUpInThread):
                 self.participant.id,
                 self.participant.link_version,
                 sum(1 for slot in every_slot if slot.ends_at <= now),  # sessions that ended
+                sum(1 for slot in every_slot if slot.starts_at <= now),  # ...and began: now/next
+                live.hidden_key(self.request),  # the announcements this person hid
             )
             response = conditional(self.request, etag, build)
             finish_with(response)
@@ -229,7 +231,9 @@ class Attendee(LookedUpInThread):
         }
         block = block if wants_fragment(self.request) else None
         url = self.request.url  # the language form sends the browser back to it
-        page_key = ("page", block, url.path, url.query, marks.news, marks.notices, *keys.values())
+        # What this person already saw: seat news, and the announcements they hid.
+        seen = (marks.news, marks.notices, live.hidden_key(self.request))
+        page_key = ("page", block, url.path, url.query, *seen, *keys.values())
 
         def draw() -> str:
             html = self._slot_parts(every_slot, keys)

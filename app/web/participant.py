@@ -15,7 +15,7 @@ from app.security import LinkSigner, new_secret
 from app.services import events as event_service
 from app.services import participants as participant_service
 from app.services import signups
-from app.templating import render
+from app.templating import render, wants_fragment
 from app.web import live
 from app.web.cache import shared_cards, shared_slots
 from app.web.common import absolute, qr_svg, see_other
@@ -23,6 +23,7 @@ from app.web.deps import (
     FormDep,
     JoinedEvent,
     MaybeParticipant,
+    RowId,
     SessionDep,
     SettingsDep,
     SignerDep,
@@ -112,7 +113,13 @@ def join(
             status_code=422,
         )
     visitor.as_participant(participant_service.join_event(session, event, data, join_key))
-    return remember_and_go(after, visitor, settings)
+    return _as_someone_new(remember_and_go(after, visitor, settings), event)
+
+
+def _as_someone_new(response: Response, event: Event) -> Response:
+    """The browser now acts as another person in the event: what the last one hid shows."""
+    response.delete_cookie(live.HIDDEN_COOKIE, path=f"/e/{event.join_code}")
+    return response
 
 
 @router.get("")
@@ -121,20 +128,26 @@ async def event_home(me: AttendeeDep) -> Response:
         session, event, participant = me.session, me.event, me.participant
         cards = shared_cards(me.request, session, event)
         slots = shared_slots(me.request, session, event)
+        spaces = event_service.spaces(session, event)
         marks = signups.marks_of(session, participant)  # for the agenda and the seat news
+        agenda = signups.my_agenda(session, event, participant, marks)
+        now = utcnow()
         return render(
             me.request,
             "participant/home.html",
             {
                 "event": event,
                 "participant": participant,
-                "spaces": event_service.spaces(session, event),
+                "spaces": spaces,
+                "hall": event_service.plenary_space(spaces),
                 "slots": slots,
                 "time_style": event_service.time_style(slots, event.zone),
-                "agenda": signups.my_agenda(session, event, participant, marks),
+                "agenda": agenda,
+                # The first screen answers "where should I be now, and next".
+                "where": signups.now_and_next(agenda, now, event.zone),
                 "my_topics": [c for c in cards if c.topic.convener_id == participant.id],
                 "topic_count": len(cards),
-                "now": utcnow(),  # an ended slot invites no choice
+                "now": now,  # an ended slot invites no choice
                 "news": me.news(marks),
                 "next": me.home,
                 **live.page_parts(me.request, session, event),
@@ -142,6 +155,36 @@ async def event_home(me: AttendeeDep) -> Response:
         )
 
     return await me.fresh(build)
+
+
+@router.post("/announcements/{announcement_id}/hide")
+def hide_announcement(
+    request: Request,
+    announcement_id: RowId,
+    event: JoinedEvent,
+    participant: MaybeParticipant,
+    settings: SettingsDep,
+    form: FormDep,
+) -> Response:
+    """The participant has read an announcement: their pages stop showing it (a newer one
+    shows). Kept in a cookie of this event's pages, as nothing else is kept about it."""
+    if participant is None:
+        return see_other(f"/e/{event.join_code}/join")
+    hidden = [announcement_id, *live.hidden_announcements(request)][: live.HIDDEN_KEPT]
+    # htmx takes the announcement off the page; a plain form goes back to the page it was on.
+    response = (
+        Response() if wants_fragment(request) else see_other(_after_join(event, form.get("next")))
+    )
+    response.set_cookie(
+        live.HIDDEN_COOKIE,
+        ".".join(str(number) for number in sorted(set(hidden), reverse=True)),
+        max_age=settings.session_max_age_days * 86400,
+        path=f"/e/{event.join_code}",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
 
 
 @router.get("/live")
@@ -281,7 +324,7 @@ def continue_here(
     if isinstance(participant, Response):
         return participant
     visitor.as_participant(participant)
-    return remember_and_go(f"/e/{event.join_code}", visitor, settings)
+    return _as_someone_new(remember_and_go(f"/e/{event.join_code}", visitor, settings), event)
 
 
 @router.get("/qr.svg")

@@ -344,3 +344,28 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
     here.replaceWith(part);
   }
 });
+
+// Announcements a person hid ("Got it") stay hidden when the live stream sends the list
+// again: the page names them in data-hidden, and each hide htmx sends adds its own.
+const HIDE_ANNOUNCEMENT = /\/announcements\/(\d+)\/hide$/;
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  const box = event.target;
+  if (event.detail.type !== "announce" || !box || box.id !== "announcements") return;
+  const hidden = new Set((box.dataset.hidden || "").split(" ").filter(Boolean));
+  if (!hidden.size) return;
+  event.preventDefault();
+  const parts = document.createElement("template");
+  parts.innerHTML = event.detail.data;
+  for (const note of parts.content.querySelectorAll("[data-announcement]")) {
+    if (hidden.has(note.dataset.announcement)) note.remove();
+  }
+  box.replaceChildren(parts.content);
+  htmx.process(box);
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const config = event.detail.requestConfig;
+  const found = config && HIDE_ANNOUNCEMENT.exec(config.path || "");
+  const box = document.getElementById("announcements");
+  if (!found || !box || event.detail.xhr.status >= 300) return;
+  box.dataset.hidden = `${box.dataset.hidden || ""} ${found[1]}`.trim();
+});
