@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
+from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
+from app.services import live as live_service
 from app.web.participant import device_path
 from tests.browser.pages import connected, settled
 from tests.factories import Factory
@@ -16,6 +18,7 @@ from tests.processes import SECRET
 
 pytestmark = pytest.mark.browser
 
+NEWER = "The garden session has moved to the library"
 PHONES = {"320x568": (320, 568), "390x844": (390, 844)}
 
 
@@ -68,3 +71,23 @@ def test_first_screen_says_where_to_be_now_and_next_on_a_busy_phone(
     page.goto(f"/e/{day.event.join_code}")
     expect(page.get_by_text(ANNOUNCEMENT)).to_have_count(0)
     page.screenshot(path=str(screenshots / f"phone-first-screen-{size}-{mode}-hidden.png"))
+
+
+def test_announcement_hidden_stays_hidden_when_a_newer_one_arrives_live(
+    browser: Browser, live_server: str, make: Factory, contexts: list[BrowserContext]
+) -> None:
+    day = phone_day(make)
+    context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    contexts.append(context)
+    page = context.new_page()
+    page.goto(device_path(LinkSigner(SECRET), day.event, day.amira))
+    page.get_by_role("button", name="Continue as Amira Hussain").click()
+    connected(page)
+    page.locator(".announcement").get_by_role("button", name="Got it").click()
+    expect(page.locator(".announcement")).to_have_count(0)
+    with make.database.write() as session:
+        live_service.announce(session, day.event, AnnouncementCreate(text=NEWER))
+    # The stream sends every standing announcement (a write made outside the app reaches it
+    # by its check every 5 s); the one she hid stays hidden.
+    expect(page.locator(".announcement")).to_contain_text(NEWER, timeout=15000)
+    expect(page.locator(".announcement")).to_have_count(1)
