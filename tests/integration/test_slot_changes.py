@@ -195,11 +195,16 @@ def test_slot_edit_keeps_its_sessions_and_seats(
     assert _at(event, start) in wall and "Round 2, later" in wall
 
 
-def test_slot_edit_shows_the_guest_the_new_time_on_their_phone(
-    client: TestClient, database: Database, today: Today, app: FastAPI
+def test_slot_edit_tells_a_seat_holder_on_their_phone_and_is_audited(
+    client: TestClient, database: Database, today: Today, app: FastAPI, phones: list[TestClient]
 ) -> None:
-    """The person with a seat hears of the new time on their own pages."""
+    """The person with a seat hears of the new time on their own pages; the audit log keeps
+    who changed the slot."""
     event, slot = today.event, today.next
+    tomasz = _phone(app, phones, event, "Tomasz")
+    with database.write() as session:
+        person = session.exec(select(Participant).where(Participant.display_name == "Tomasz")).one()
+        signups.sign_up(session, event, session.get_one(Topic, today.session.id), person)
     log_in(client, today.organiser.email)
     start, end = _moved(slot, 10)
     post_form(
@@ -207,11 +212,13 @@ def test_slot_edit_shows_the_guest_the_new_time_on_their_phone(
         f"/organiser/events/{event.id}/slots/{slot.id}",
         _edit(slot, event, start=_at(event, start), end=_at(event, end)),
     )
-    with database.read() as session:
-        guest = session.get_one(Participant, today.guest)
-        assert signups.marks_of(session, guest).notices == (
-            (today.session.id, signups.TIME_CHANGED),
-        )
+    home = text_of(tomasz.get(f"/e/{event.join_code}").text)
+    assert (
+        f"The times changed: your session Warm spaces is now at {_at(event, start)}, Hall. "
+        "Your seat is kept." in home
+    )
+    audit = text_of(client.get(f"/organiser/events/{event.id}/audit").text)
+    assert "POST /organiser/events/{event_id}/slots/{slot_id}" in audit
 
 
 def test_slot_edit_overlap_and_end_before_start_refused_with_values_kept(
