@@ -1,6 +1,7 @@
 """In a real Chromium: participants propose topics, put them on the wall and sign up on phones."""
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from datetime import time
 from pathlib import Path
@@ -8,10 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from sqlmodel import select
 
-from app.models import Event
+from app.models import Event, Topic
 from app.models.agenda import TopicCreate
-from app.services import marketplace
+from app.services import marketplace, wall
 from app.web.common import IDENTITY_COOKIE
 from app.web.limits import LIMITS, Limiter
 from tests.browser.pages import PHONE, join, settled
@@ -61,8 +63,18 @@ def _put_on_wall(page: Page, space_name: str) -> None:
     assert value is not None
     cell.select_option(value)
     page.get_by_role("button", name="Put it there").click()
-    expect(page.locator("#topic-status")).to_contain_text(space_name)
+    status = page.locator("#topic-status")
+    expect(status).to_contain_text(space_name.rpartition(" · ")[2])
+    expect(status).to_contain_text("You convene this session: a seat in it is yours")
     expect(page.get_by_role("heading", name="Move it on the wall")).to_be_visible()
+
+
+def _be_elsewhere(page: Page) -> None:
+    """On the convener's own topic page: give up the seat kept for her in it."""
+    status = page.locator("#topic-status")
+    status.get_by_role("button", name="I will be elsewhere").click()
+    expect(status).to_contain_text("said you will be elsewhere")
+    settled(page)
 
 
 def _agenda_row(page: Page, code: str) -> Locator:
@@ -89,9 +101,12 @@ def _two_conveners_on_the_wall(phones: Phones, make: Factory) -> tuple[str, Page
     mohammed = join(phones(), code, "محمد اقبال")
     _propose(zofia, code, BOOTH_TOPIC)
     _propose(mohammed, code, HALL_TOPIC)
-    # Each is the convener of their own topic, on the page the proposal led to.
+    # Each is the convener of their own topic, on the page the proposal led to; each holds
+    # a seat in it, and says they will be elsewhere (to race for the other's seats).
     _put_on_wall(zofia, "Booth")
     _put_on_wall(mohammed, "Hall")
+    _be_elsewhere(zofia)
+    _be_elsewhere(mohammed)
 
     for page in (zofia, mohammed):
         page.goto(f"/e/{code}/wall")
@@ -225,6 +240,9 @@ def test_a_double_tap_on_leave_does_not_sign_the_person_up_again(
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     zofia.mouse.click(x, y)
     expect(hall).to_contain_text("You left this session.")
+    # htmx keeps the old attributes on the new card for its settle step (20 ms): the card is
+    # drawn as the person's own (narrower, the button wrapped lower) until it has settled.
+    expect(hall).not_to_have_class(re.compile(r"session--mine"))
     # The second tap of the double tap lands on the button now under the finger.
     under = zofia.evaluate(
         "([x, y]) => document.elementFromPoint(x, y).closest('button')?.textContent", [x, y]
@@ -390,3 +408,54 @@ def test_on_the_topic_page_a_tap_shows_its_answer_at_once(phones: Phones, make: 
     status.get_by_role("button", name="Leave").click()
     expect(status).to_contain_text("0 of 30 seats taken")
     expect(status.get_by_role("button", name="Sign up")).to_be_visible()
+
+
+def test_a_convener_holds_a_seat_and_moving_her_full_session_is_the_facilitators(
+    phones: Phones, make: Factory, screenshots: Path
+) -> None:
+    """Her page counts her in her session and says she convenes it; once others signed up,
+    it no longer offers her to move it, and the people it moves are told on their phones."""
+    event = make.event(name="Warm homes, warm streets")
+    make.slot(event, time(10, 45), time(11, 45))
+    afternoon = make.slot(event, time(14, 0), time(15, 0))
+    make.space(event, "Hall", 12)
+    corner = make.space(event, "Café corner", 2)
+    _open_marketplace(make, event)
+    code = event.join_code
+    maria = join(phones(), code, "Maria Kowalska")
+    _propose(maria, code, BOOTH_TOPIC)
+    _put_on_wall(maria, "10:45 · Hall")
+    status = maria.locator("#topic-status")
+    expect(status).to_contain_text("1 of 12 seats taken")
+    expect(status.get_by_role("button", name="Sign up")).to_have_count(0)
+    guests = [join(phones(), code, name) for name in ("Aisha Khan", "Tomasz Nowak")]
+    for guest in guests:
+        guest.goto(f"/e/{code}/wall")
+        card = guest.locator(".session", has_text=BOOTH_TOPIC)
+        card.get_by_role("button", name="Sign up").click()
+        expect(card).to_contain_text("You have a seat here")
+    maria.reload()
+    expect(status).to_contain_text("3 of 12 seats taken")
+    place = maria.locator("#place")
+    expect(place).to_contain_text("only a facilitator can move it now")
+    expect(place.get_by_role("button", name="Put it there")).to_have_count(0)
+    settled(maria)
+    maria.screenshot(path=str(screenshots / "convener-phone-own-session.png"), full_page=True)
+    width = maria.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the topic page scrolls sideways on a phone ({width}px)"
+
+    # The facilitator moves it to the 2-seat corner in the afternoon: the last to sign up
+    # waits, and her phone says so.
+    with make.database.write() as session:
+        topic = session.exec(select(Topic).where(Topic.title == BOOTH_TOPIC)).one()
+        fresh = session.get_one(Event, event.id)
+        wall.move_by_facilitator(session, fresh, topic, afternoon.id, corner.id)
+    last = guests[1]
+    last.goto(f"/e/{code}")
+    news = last.locator("#seat-news")
+    expect(news).to_contain_text(f"Your session {BOOTH_TOPIC} moved to 14:00, Café corner")
+    expect(news).to_contain_text("you are now on its waitlist")
+    settled(last)
+    last.screenshot(path=str(screenshots / "participant-phone-session-moved.png"), full_page=True)
+    news.get_by_role("button", name="Got it").click()
+    expect(news).not_to_contain_text("moved to")
