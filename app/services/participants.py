@@ -144,17 +144,21 @@ def find(session: Session, event: Event, typed: str, limit: int) -> Found:
     words = folded(typed).split()
     if not words:
         return Found([], 0)
-    matches = [
-        Person(pid, name, organisation or "")
-        for pid, name, organisation in session.exec(
-            select(Participant.id, Participant.display_name, Participant.organisation).where(
-                Participant.event_id == event.id
-            )
+    ranked = []
+    for pid, name, organisation in session.exec(
+        select(Participant.id, Participant.display_name, Participant.organisation).where(
+            Participant.event_id == event.id
         )
-        if pid is not None and all(word in folded(name) for word in words)
-    ]
-    matches.sort(key=lambda person: (natural_key(person.display_name), person.id))
-    return Found(matches[:limit], len(matches))
+    ):
+        plain = folded(name)
+        if pid is None or not all(word in plain for word in words):
+            continue
+        # Names whose words start with what was typed come first: "guest 17" lists Guest 17
+        # and Guest 170 before Guest 117.
+        starts = all(any(part.startswith(word) for part in plain.split()) for word in words)
+        ranked.append((not starts, natural_key(name), pid, Person(pid, name, organisation or "")))
+    ranked.sort(key=lambda row: row[:3])
+    return Found([row[3] for row in ranked[:limit]], len(ranked))
 
 
 def of_event(session: Session, event: Event, participant_id: int | None) -> Participant | None:
