@@ -380,8 +380,8 @@ def test_hiding_a_session_people_sit_in_says_what_becomes_of_them(
     event, slot, booth, hall = day
     owner = _team_member(make, event, Role.facilitator)
     full = placed_topic(make, event, slot, booth, "Loneliness")
+    ada = make.participant(event, "Ada")
     with database.write() as session:
-        ada = make.participant(event, "Ada")
         signups.sign_up(session, event, session.get_one(Topic, full.id), ada)
     log_in(client, owner.email)
     base = f"/facilitate/{event.id}"
