@@ -478,17 +478,18 @@ def update_slot(session: Session, event: Event, slot_id: int, data: SlotCreate) 
     the sessions that left the wall."""
     from app.services import wall  # the wall's rules live there (and use this module)
 
-    slot = slot_of(session, event, slot_id)
+    every = _locked_slots(session, event)
+    slot = next((slot for slot in every if slot.id == slot_id), None)
+    if slot is None:
+        raise NotFound(str(GONE["Slot"]))
     starts_at = in_event_zone(event, data.starts_at).astimezone(UTC)
     ends_at = in_event_zone(event, data.ends_at).astimezone(UTC)
-    _refuse_overlap(
-        event, starts_at, ends_at, (other for other in slots(session, event) if other.id != slot.id)
-    )
+    _refuse_overlap(event, starts_at, ends_at, (other for other in every if other is not slot))
     off = []
     if data.kind == SlotKind.plenary and slot.kind != SlotKind.plenary:
         off = wall.clear_place(session, event, slot_id=slot_id)
     retimed = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
-    _retime(session, event, [(slot, starts_at, ends_at)])
+    slot.starts_at, slot.ends_at = starts_at, ends_at
     slot.kind, slot.title = data.kind, data.title
     session.add(slot)
     session.flush()
@@ -498,16 +499,15 @@ def update_slot(session: Session, event: Event, slot_id: int, data: SlotCreate) 
     return off
 
 
-def _retime(session: Session, event: Event, changes: list[tuple[Slot, datetime, datetime]]) -> None:
-    """Give slots new times, under the locks that sign-ups take (a sign-up reads whether its
-    slot has ended under the same lock)."""
+def _locked_slots(session: Session, event: Event) -> list[Slot]:
+    """The event's slots in time order, as they are once locked: locked under the locks a
+    sign-up takes (it reads whether its slot has ended under them), and read again, so two
+    changes at once never both start from the same times."""
     from app.services import signups  # the sign-up rules live there (and use this module)
 
-    signups.lock_slots(session, [slot.id for slot, _start, _end in changes])
-    for slot, starts_at, ends_at in changes:
-        slot.starts_at, slot.ends_at = starts_at, ends_at
-        session.add(slot)
-    session.flush()
+    signups.lock_slots(session, [slot.id for slot in slots(session, event)])
+    fresh = _SLOTS.execution_options(populate_existing=True)
+    return list(session.exec(fresh, params={"event_id": event.id}))
 
 
 def _tell_time_changed(session: Session, slot_ids: list[int]) -> list[int]:
@@ -565,8 +565,9 @@ def shift_slots(
     """Move the rest of a day by some minutes in one step: every slot of that day that has
     not started yet, from the chosen one on (else from the next to start). Slots that have
     started stay as they are, and a slot never crosses midnight or runs into one that stays."""
-    every = slots(session, event)
-    upcoming = upcoming_slots(session, event, now)
+    every = _locked_slots(session, event)
+    now = now or utcnow()
+    upcoming = [slot for slot in every if slot.starts_at > now]
     if data.from_slot_id is None:
         if not upcoming:
             raise Refused(_("Every slot has started already: there is nothing left to move."))
@@ -617,7 +618,10 @@ def shift_slots(
                     "minutes",
                 )
         changes.append((slot, starts_at, ends_at))
-    _retime(session, event, changes)
+    for slot, starts_at, ends_at in changes:
+        slot.starts_at, slot.ends_at = starts_at, ends_at
+        session.add(slot)
+    session.flush()
     told = _tell_time_changed(session, [slot.id for slot in moving if slot.id is not None])
     agenda_changed(session, event.id)
     return Shifted(moving, told, how)
