@@ -244,7 +244,8 @@ def main() -> int:
         print(
             f"wall page: {raw / 1024:.0f} KiB raw, {zipped.num_bytes_downloaded / 1024:.0f} KiB "
             f"gzipped ({len(gzip.compress(page.content, 6)) / 1024:.0f} KiB by gzip -6 here); "
-            f"{cards} cards, {page.text.count('<option')} <option> elements "
+            f"{cards} cards ({page.text.count('Full: ')} full with people waiting), "
+            f"{page.text.count('<option')} <option> elements "
             f"(the move page of one card: "
             f"{ours.get(f'/facilitate/{event_id}/topics/{topic_ids[0]}/move').text.count('<option')})"
         )
