@@ -2,6 +2,7 @@
 sessions and seats, refuse what would break the day, and reach every phone."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from app.models import (
     SlotKind,
     Topic,
 )
-from app.models.event import SlotCreate
+from app.models.event import SlotCreate, SlotShift
 from app.services import events as event_service
 from app.services import signups
 from tests.conftest import log_in, post_form, text_of
@@ -376,3 +377,21 @@ def test_editing_a_removed_slot_is_not_found(
     post_form(client, f"/organiser/events/{event.id}/slots/{slot.id}/delete", {})
     gone = post_form(client, f"/organiser/events/{event.id}/slots/{slot.id}", _edit(slot, event))
     assert gone.status_code == 404
+
+
+def test_two_shifts_at_once_both_count(database: Database, today: Today) -> None:
+    """The organiser and the facilitator both press "Move" at the same moment: the day moves
+    by both, not by one of them (each reads the times under the slots' locks)."""
+
+    def shift() -> None:
+        with database.write() as session:
+            event = session.get_one(Event, today.event.id)
+            event_service.shift_slots(session, event, SlotShift(minutes=5))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(shift) for _ in range(2)]:
+            done.result()
+    assert _times(database, today.next, today.evening) == [
+        _moved(today.next, 10),
+        _moved(today.evening, 10),
+    ]
