@@ -127,6 +127,9 @@ VISITS = [
     Visit("anonymous", "/e/{code}/join"),
     Visit("anonymous", "/e/{code}/join", submit="/e/{code}/join"),
     Visit("anonymous", "/a/{token}", "?saved=1", params=ACTION_LINK),
+    # Links that sign someone in only ask, on a page with a button.
+    Visit("anonymous", "/f/{token}", params=(("token", "facilitator_token"),)),
+    Visit("anonymous", "/e/{code}/continue/{token}", params=(("token", "device_token"),)),
     Visit("anonymous", "/no-such-page", status=404),  # the error page
     # A participant, back as the person who owns actions, wrote in reports and pledged.
     *(
