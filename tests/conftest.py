@@ -148,6 +148,7 @@ def log_in(client: TestClient, email: str, password: str = factories.PASSWORD) -
 def text_of(html: str) -> str:
     """The visible text of a page, roughly, for asserting what a person reads."""
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"</?bdi[^>]*>", "", html)  # it isolates typed text, adding no space
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())
 
 

@@ -99,7 +99,7 @@ def pitch_queue(session: Session, event: Event) -> PitchQueue:
 def queue_pitch(session: Session, event: Event, topic: Topic, participant: Participant) -> None:
     """A convener queues to pitch their topic to the room; a second tap changes nothing."""
     if not event.marketplace_open:
-        raise Refused(_("The pitch queue opens with the marketplace."))
+        raise Refused(_("The pitch queue opens when proposing topics starts."))
     if participant.id not in conveners(session, topic):
         raise Refused(_("Only the topic's conveners can pitch it."))
     assert event.id is not None and topic.id is not None

@@ -80,8 +80,8 @@ def propose_topic(
     if not event.marketplace_open and not at_the_desk:
         raise Refused(
             _(
-                "The marketplace is not open right now. Topics can be proposed once the "
-                "facilitator opens it."
+                "Proposing topics is not open right now. Topics can be proposed once the "
+                "facilitator says so."
             )
         )
     topic, new = add_once(

@@ -64,10 +64,10 @@ def test_proposal_refused_until_the_marketplace_opens(
     event = day[0]
     _join(client, event)
     page = client.get(f"/e/{event.join_code}/topics")
-    assert "The marketplace is not open yet" in text_of(page.text)
+    assert "Proposing topics has not started yet" in text_of(page.text)
     refused = post_form(client, f"/e/{event.join_code}/topics", {"title": "Warm spaces"})
     assert refused.status_code == 422
-    assert "The marketplace is not open right now" in refused.text
+    assert "Proposing topics is not open right now" in refused.text
     _open(database, event)
     ok = post_form(client, f"/e/{event.join_code}/topics", {"title": "Warm spaces"})
     assert ok.status_code == 303
@@ -569,7 +569,7 @@ def test_announcements_and_the_pitch_queue_refuse_bad_input_with_a_reason(
     _join(client, event, "Not the convener")
     refused = post_form(client, f"/e/{event.join_code}/topics/{topic.id}/pitch", {})
     assert refused.status_code == 409
-    assert "The pitch queue opens with the marketplace." in refused.text
+    assert "The pitch queue opens when proposing topics starts." in refused.text
     _open(database, event)
     page = f"/e/{event.join_code}/topics/{topic.id}"
     refused = post_form(client, f"{page}/pitch", {"next": page})

@@ -21,7 +21,7 @@ def _signs(client: TestClient, event: Event) -> dict[str, str]:
     page = client.get(f"/events/{event.id}/print/rooms")
     assert page.status_code == 200
     return {
-        sign.split("</h1>")[0].rsplit(">", 1)[1]: text_of(sign)
+        sign.split("</h1>")[0].removesuffix("</bdi>").rsplit(">", 1)[1]: text_of(sign)
         for sign in page.text.split('<section class="room-sign"')[1:]
     }
 
