@@ -35,6 +35,8 @@ class Topic(TopicBase, table=True):
     slot_id: int | None = Field(default=None, foreign_key="slot.id", ondelete="SET NULL")
     space_id: int | None = Field(default=None, foreign_key="space.id", ondelete="SET NULL")
     hidden: bool = Field(default=False)
+    # Hidden by its convener, who may put it back (a facilitator's hide is not hers to undo).
+    withdrawn: bool = Field(default=False)
     # Folded into another topic as its duplicate: links to this one lead there.
     merged_into_id: int | None = Field(default=None, foreign_key="topic.id", ondelete="SET NULL")
     # The random key of the form that proposed it: a second tap finds this topic.

@@ -10,9 +10,9 @@ from app.i18n import _
 from app.models import Announcement, Event, Participant, Pitch, ProjectorView, Topic
 from app.models.base import utcnow
 from app.models.live import AnnouncementCreate
+from app.services import policy
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
-from app.services.marketplace import conveners
 
 PITCH_SECONDS = (30, 300)  # the shortest and longest pitch a facilitator can set
 
@@ -100,7 +100,7 @@ def queue_pitch(session: Session, event: Event, topic: Topic, participant: Parti
     """A convener queues to pitch their topic to the room; a second tap changes nothing."""
     if not event.marketplace_open:
         raise Refused(_("The pitch queue opens when proposing topics starts."))
-    if participant.id not in conveners(session, topic):
+    if not policy.may_pitch(session, policy.participant(participant), topic):
         raise Refused(_("Only the topic's conveners can pitch it."))
     assert event.id is not None and topic.id is not None
     existing = session.exec(select(Pitch).where(Pitch.topic_id == topic.id)).first()
@@ -109,6 +109,25 @@ def queue_pitch(session: Session, event: Event, topic: Topic, participant: Parti
             return
         raise Refused(_("This topic has been pitched already."))
     session.add(Pitch(event_id=event.id, topic_id=topic.id))
+    session.flush()
+    agenda_changed(session, event.id)
+
+
+def leave_pitch_queue(
+    session: Session, event: Event, topic: Topic, participant: Participant
+) -> None:
+    """A convener gives up her place in the pitch queue (she can queue again while the
+    marketplace is open); a second tap changes nothing."""
+    if not policy.may_pitch(session, policy.participant(participant), topic):
+        raise Refused(_("Only the topic's conveners can pitch it."))
+    waiting = session.exec(
+        select(Pitch).where(Pitch.topic_id == topic.id, col(Pitch.done_at).is_(None))
+    ).first()
+    if waiting is None:
+        return
+    if waiting.started_at is not None:
+        raise Refused(_("You are pitching now: the facilitator ends your turn."))
+    session.delete(waiting)
     session.flush()
     agenda_changed(session, event.id)
 

@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
+from app.services import policy
 from app.services.errors import NotFound, Refused
 from app.services.events import agenda_changed
 from app.services.rows import add_once, copy_of
@@ -109,9 +110,15 @@ def _proposed_with(session: Session, event: Event, key: str) -> Topic | None:
 
 
 def edit_topic(
-    session: Session, event: Event, topic: Topic, data: TopicCreate, theme_ids: list[int]
+    session: Session,
+    event: Event,
+    topic: Topic,
+    data: TopicCreate,
+    theme_ids: list[int],
+    who: policy.Asker,
 ) -> Topic:
     """Change a topic's words, language and themes."""
+    policy.check_may_edit_topic(session, who, topic)
     topic.title, topic.description, topic.language = data.title, data.description, data.language
     session.add(topic)
     session.execute(delete(TopicTheme).where(col(TopicTheme.topic_id) == topic.id))
@@ -134,8 +141,42 @@ def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     topic.hidden = hidden
     if not hidden:
         topic.merged_into_id = None
+        topic.withdrawn = False
     session.add(topic)
     agenda_changed(session, topic.event_id)
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """Who a withdrawn topic leaves behind: people with a seat in it, and waiting for one."""
+
+    seated: int
+    waiting: int
+
+
+def left_behind(session: Session, topic: Topic) -> Withdrawn:
+    """The people other than its conveners with a seat in the topic, and waiting for one."""
+    conveners_of = conveners(session, topic)
+
+    def count(model: type[SignUp] | type[WaitlistEntry]) -> int:
+        return session.exec(
+            select(func.count())
+            .select_from(model)
+            .where(col(model.topic_id) == topic.id, ~col(model.participant_id).in_(conveners_of))
+        ).one()
+
+    return Withdrawn(count(SignUp) if topic.placed else 0, count(WaitlistEntry))
+
+
+def withdraw_topic(session: Session, topic: Topic, who: policy.Asker, withdrawn: bool) -> None:
+    """Its convener withdraws her topic (or puts it back) by the facilitator's hide, so
+    seats are kept as a hide keeps them: theirs again if it is back before another topic
+    takes its place on the wall."""
+    policy.check_may_withdraw_topic(who, topic)
+    set_hidden(session, topic, withdrawn)
+    topic.withdrawn = withdrawn
+    session.add(topic)
+    session.flush()
 
 
 def conveners(session: Session, topic: Topic) -> list[int]:
@@ -319,7 +360,7 @@ def interests_of(session: Session, participant: Participant) -> set[int]:
 def check_mergeable(keep: Topic, duplicate: Topic) -> None:
     """Refused unless these are two topics (what a merge, and its preview, asks first)."""
     if keep.id == duplicate.id:
-        raise Refused(_("Choose two different topics to merge."))
+        raise Refused(_("Choose two different topics to merge."), "duplicate")
 
 
 def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) -> tuple[int, int]:

@@ -97,6 +97,48 @@ def check_may_place(session: Session, who: Asker, topic: Topic) -> None:
     )
 
 
+# --- a topic: its words, withdrawing it, pitching it ------------------------------------
+
+
+def may_edit_topic(session: Session, who: Asker, topic: Topic) -> bool:
+    """Change a topic's title, description, language and themes: facilitators, and its
+    conveners while it is on the lists (hidden or merged, it is not theirs to change)."""
+    if who.facilitator:
+        return True
+    return not topic.hidden and convenes(session, who, topic)
+
+
+def may_withdraw_topic(who: Asker, topic: Topic) -> bool:
+    """Withdraw a topic (or put it back): the convener who proposed it, not a co-convener
+    (it would take the topic from her); a topic hidden by a facilitator, or merged into
+    another, is not hers to show again. Facilitators hide and restore any topic."""
+    if who.facilitator:
+        return True
+    if who.participant_id is None or topic.convener_id != who.participant_id:
+        return False
+    return topic.withdrawn or not topic.hidden
+
+
+def may_pitch(session: Session, who: Asker, topic: Topic) -> bool:
+    """Queue to pitch a topic, or leave the queue: its conveners."""
+    return convenes(session, who, topic)
+
+
+def check_may_edit_topic(session: Session, who: Asker, topic: Topic) -> None:
+    if not may_edit_topic(session, who, topic):
+        raise Refused(_("Only the topic's conveners can change it."))
+
+
+def check_may_withdraw_topic(who: Asker, topic: Topic) -> None:
+    if not may_withdraw_topic(who, topic):
+        raise Refused(
+            _(
+                "Only the person who proposed this topic can withdraw it, or put it back "
+                "after withdrawing it."
+            )
+        )
+
+
 # --- who took part in a session, and its actions ------------------------------------------
 
 

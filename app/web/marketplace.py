@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import i18n
-from app.i18n import _, lazy
+from app.i18n import _, lazy, ngettext
 from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.models.base import row_id, utcnow
@@ -77,6 +77,13 @@ LANGUAGES = [
 DONE = {
     "left": lazy("You left this session."),
     "merged": lazy("The topic you followed was merged into this one."),
+    "edited": lazy("Your changes to the topic are saved."),
+    "restored": lazy("Your topic is back, where it was."),
+    "restored_unplaced": lazy(
+        "Your topic is back on the list of topics. Another topic took its place on the wall "
+        "meanwhile: choose a new place below."
+    ),
+    "left_queue": lazy("You left the queue to pitch."),
 }
 
 
@@ -360,9 +367,45 @@ class Attendee(LookedUpInThread):
             "conveners": marketplace.conveners(self.session, topic),
             # A convener moves her session herself only while nobody else has signed up.
             "may_move": not topic.placed or policy.may_move(self.session, who, topic),
+            "may_edit": policy.may_edit_topic(self.session, who, topic),
+            "may_withdraw": policy.may_withdraw_topic(who, topic),
+            "withdraw_question": withdraw_question(
+                topic.title, marketplace.left_behind(self.session, topic)
+            ),
             "pitch_place": live_service.pitch_place(self.session, self.event, topic),
             "next": f"{self.home}/topics/{topic_id}",
         }
+
+
+def withdraw_question(title: str, left: marketplace.Withdrawn) -> str:
+    """What withdrawing a topic does, asked before it is done (a confirm, or a page)."""
+    said = [_("Withdraw “%(title)s”? It goes from the topics and the wall.", title=title)]
+    if left.seated:
+        said.append(
+            ngettext(
+                "%(num)d other person has a seat in it: it goes from their agenda.",
+                "%(num)d other people have a seat in it: it goes from their agendas.",
+                left.seated,
+            )
+        )
+    if left.waiting:
+        said.append(
+            ngettext(
+                "%(num)d person waits for a seat in it: they wait no more.",
+                "%(num)d people wait for a seat in it: they wait no more.",
+                left.waiting,
+            )
+        )
+    if left.seated or left.waiting:
+        said.append(
+            _(
+                "If you put it back before another topic takes its place on the wall, "
+                "they have their places again."
+            )
+        )
+    else:
+        said.append(_("You can put it back."))
+    return " ".join(said)
 
 
 # Why a topic is no longer there for participants (hidden by the facilitator).
@@ -420,6 +463,7 @@ def _topics_page(
         themes=event_service.themes(me.session, me.event),
         languages=LANGUAGES,
         propose_key=propose_key or new_secret(),
+        **just_withdrawn(me),
     )
     # The live refresh asks for the list alone: an update of a few KB, not the whole page.
     block = "topic_list" if me.request.method == "GET" else None
@@ -544,6 +588,120 @@ def queue_pitch(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
         lambda: live_service.queue_pitch(me.session, me.event, me.topic(topic_id), me.participant),
         anchor="pitch",
     )
+
+
+def _edit_topic_page(
+    me: Attendee,
+    topic: Topic,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "event": me.event,
+        "participant": me.participant,
+        "topic": topic,
+        "values": values,
+        "errors": errors,
+        "themes": event_service.themes(me.session, me.event),
+        "languages": LANGUAGES,
+        **live.page_parts(me.request, me.session, me.event),
+    }
+    return render(me.request, "participant/edit_topic.html", ctx, status_code=status_code)
+
+
+def _my_topic(me: Attendee, topic_id: int) -> Topic:
+    """A topic on the lists that this participant may change (403 otherwise)."""
+    topic = me.topic(topic_id)
+    if not policy.may_edit_topic(me.session, policy.participant(me.participant), topic):
+        raise HTTPException(403, _("Only the topic's conveners can change it."))
+    return topic
+
+
+@router.get("/topics/{topic_id}/edit")
+def edit_topic_form(topic_id: RowId, me: AttendeeDep) -> Response:
+    """A convener changes her topic's words: the limits of the proposal form."""
+    topic = _my_topic(me, topic_id)
+    themes = ",".join(str(t) for t in marketplace.theme_ids_of(me.session, topic))
+    return _edit_topic_page(me, topic, {**topic.model_dump(), "themes": themes}, {})
+
+
+@router.post("/topics/{topic_id}/edit")
+def edit_topic(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    topic = _my_topic(me, topic_id)
+    values = form_values(form, *TOPIC_FIELDS)
+    theme_ids = row_ids(form.getlist("themes"))
+    data, errors = validate(TopicCreate, values)
+    if data is None:
+        values["themes"] = ",".join(str(t) for t in theme_ids)
+        return _edit_topic_page(me, topic, values, errors, status_code=422)
+    who = policy.participant(me.participant)
+    marketplace.edit_topic(me.session, me.event, topic, data, theme_ids, who)
+    return see_other(f"{me.home}/topics/{topic_id}?done=edited")
+
+
+@router.post("/topics/{topic_id}/withdraw")
+def withdraw_topic(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """Its convener withdraws her topic: asked first (a confirm, or a page without
+    JavaScript), and put back from the notice on the topics page."""
+    topic = me.topic(topic_id)
+    who = policy.participant(me.participant)
+    if not policy.may_withdraw_topic(who, topic):
+        raise HTTPException(403, _("Only the person who proposed this topic can withdraw it."))
+    if form.get("confirm") != "1":
+        ctx = {
+            "event": me.event,
+            "participant": me.participant,
+            "topic": topic,
+            "question": withdraw_question(topic.title, marketplace.left_behind(me.session, topic)),
+            **live.page_parts(me.request, me.session, me.event),
+        }
+        return render(me.request, "participant/withdraw_topic.html", ctx)
+    placed = "1" if topic.placed else "0"
+    marketplace.withdraw_topic(me.session, topic, who, True)
+    return see_other(f"{me.home}/topics?withdrawn={topic_id}&placed={placed}#withdrawn")
+
+
+@router.post("/topics/{topic_id}/put-back")
+def put_back_topic(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """Undo withdrawing a topic: back on the lists, and on the wall if its place is free."""
+    topic = marketplace.topic_of(me.session, me.event, topic_id)
+    try:
+        marketplace.withdraw_topic(me.session, topic, policy.participant(me.participant), False)
+    except Refused as refused:
+        raise HTTPException(403, refused.message) from None
+    lost_place = form.get("placed") == "1" and not topic.placed
+    done = "restored_unplaced#place" if lost_place else "restored"
+    return see_other(f"{me.home}/topics/{topic_id}?done={done}")
+
+
+@router.post("/topics/{topic_id}/pitch/leave")
+def leave_pitch_queue(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    """A convener gives up her place in the queue to pitch."""
+    return me.act(
+        form,
+        lambda: live_service.leave_pitch_queue(
+            me.session, me.event, me.topic(topic_id), me.participant
+        ),
+        anchor="pitch",
+        done="left_queue",
+    )
+
+
+def just_withdrawn(me: Attendee) -> dict[str, Any]:
+    """The topic this convener has just withdrawn (`?withdrawn=…`), for the notice that
+    offers to put it back."""
+    topic_id = row_id(me.request.query_params.get("withdrawn", ""))
+    topic = me.session.get(Topic, topic_id) if topic_id else None
+    if topic is None or topic.event_id != me.event.id or not topic.withdrawn:
+        return {"just_withdrawn": None}
+    if not policy.may_withdraw_topic(policy.participant(me.participant), topic):
+        return {"just_withdrawn": None}
+    return {
+        "just_withdrawn": topic,
+        "left_behind": marketplace.left_behind(me.session, topic),
+        "was_placed": me.request.query_params.get("placed") == "1",
+    }
 
 
 # Last: its path would otherwise catch the routes above it.

@@ -3,9 +3,10 @@ its room holds, nobody has two seats at one time, and conveners hold their seats
 
 Hypothesis runs random sequences of every operation that changes seats — sign-up, switch,
 leave, waitlist, a convener's place and move, the facilitator's move, swap, unplace and
-merge, co-convening, hiding, a slot or room removed and added, a room's capacity changed —
-through the services, on the suite's database (SQLite, or PostgreSQL from TEST_DATABASE_URL),
-and checks the rules after every step.
+merge, co-convening, hiding, a convener withdrawing her topic and putting it back, a slot or
+room removed and added, a room's capacity changed — through the services, on the suite's
+database (SQLite, or PostgreSQL from TEST_DATABASE_URL), and checks the rules after every
+step.
 """
 
 from collections.abc import Callable
@@ -219,6 +220,21 @@ class SeatsHold(RuleBasedStateMachine):
         # A convener never moves people: only a session nobody else had signed up to.
         assert not (done and was_placed and had_others)
         if done:
+            self._conveners_seated(what)
+
+    @rule(what=topic, withdrawn=st.booleans(), data=st.data())
+    def convener_withdraws_or_puts_back(
+        self, what: int, withdrawn: bool, data: st.DataObject
+    ) -> None:
+        # Mostly the convener who proposed it; now and then someone else, who is refused.
+        who = data.draw(st.sampled_from([what, what, (what + 1) % PEOPLE]))
+        done = self._do(
+            lambda s, e: marketplace.withdraw_topic(
+                s, self._topic(s, what), policy.Asker(participant_id=self.people[who]), withdrawn
+            )
+        )
+        assert not (done and who != what)
+        if done and not withdrawn:
             self._conveners_seated(what)
 
     # --- what the facilitator and the organiser do ---------------------------------------
