@@ -401,9 +401,9 @@ def test_phones_and_the_facilitator_writing_at_once_through_the_server(
             assert cell is not None
             target = f"{cell.slot_id}:{cell.space_id}"
         url = f"/facilitate/{event.id}/topics/{one.id}/move"
-        return desk.post(
-            url, data={"cell": target, "csrf_token": desk.cookies["openspace_csrf"]}
-        ).status_code
+        # Confirmed at once, as after the page that shows who keeps a seat.
+        form = {"cell": target, "confirm": "1", "csrf_token": desk.cookies["openspace_csrf"]}
+        return desk.post(url, data=form).status_code
 
     with ThreadPoolExecutor(max_workers=24) as pool:
         swaps = [pool.submit(swap, n) for n in range(12)]
