@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import i18n
 from app.i18n import _, ngettext
 from app.models import (
     CoConvener,
@@ -138,6 +139,42 @@ def _moves_for(
     if other is not None:  # the two swap: the other takes this one's place, or leaves the wall
         moves.append((other, topic.slot_id, topic.space_id))
     return moves, other
+
+
+def check_undo(
+    session: Session,
+    event: Event,
+    topic: Topic,
+    slot_id: int | None,
+    space_id: int | None,
+    swapped_id: int | None,
+) -> None:
+    """Refused, saying so, if the place a move is undone to was taken meanwhile by another
+    topic than the one it swapped with (that one goes back as it came)."""
+    if slot_id is None or space_id is None:
+        return
+    slot, space = _cell(session, event, slot_id, space_id)
+    other = _occupant(session, slot_id, space_id)
+    if other is None or other.hidden or other.id in (topic.id, swapped_id):
+        return
+    raise Refused(
+        _(
+            "“%(title)s” cannot go back to %(time)s, %(space)s: “%(other)s” has taken that "
+            "place meanwhile. Choose another place from its Move page.",
+            title=topic.title,
+            time=i18n.when(slot.starts_at, event.zone),
+            space=space.name,
+            other=other.title,
+        )
+    )
+
+
+def occupant(session: Session, slot_id: int | None, space_id: int | None) -> Topic | None:
+    """The topic people see in a cell, if any (a hidden one gives its place up)."""
+    if slot_id is None or space_id is None:
+        return None
+    found = _occupant(session, slot_id, space_id)
+    return None if found is None or found.hidden else found
 
 
 def plan_move(

@@ -183,6 +183,7 @@ class Facilitation:
 
     def wall_page(self, status_code: int = 200, **extra: Any) -> Response:
         board = self.board()
+        extra.setdefault("undo", _undo_offer(self))
         return self.page("facilitator/wall.html", status_code, wall=board, **extra)
 
     def topic(self, topic_id: int) -> Topic:
@@ -400,19 +401,36 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
     that changes the seats of anyone but the conveners shows first who keeps a seat and who
     waits (with or without JavaScript); the second post (`confirm`) does it."""
     slot_id, space_id = _cell(str(form.get("cell") or ""))
+    # Undoing a move is a move back, by this same path: it asks first where seats change.
+    undo = form.get("undo") == "1"
+    swapped_back = row_id(str(form.get("swapped") or ""))
+    topic = run.topic(topic_id)
+    was_at = f"{topic.slot_id}:{topic.space_id}" if topic.placed else ""
+    there = wall.occupant(run.session, slot_id, space_id)
+    then = f"{run.base}/wall#topic-{topic_id}"
+    if not undo:  # the notice offers to put it back where it was (and what it swapped with)
+        swapped_id = there.id if there is not None and there.id != topic_id else ""
+        then = f"{run.base}/wall?moved={topic_id}&from={was_at}&swapped={swapped_id}" + (
+            f"#topic-{topic_id}"
+        )
     if form.get("confirm") != "1":
         try:
-            topic = run.topic(topic_id)
+            if undo:
+                wall.check_undo(run.session, run.event, topic, slot_id, space_id, swapped_back)
             swapped, plans = wall.plan_move(run.session, run.event, topic, slot_id, space_id)
         except Refused as refused:
             return run.wall_page(status_code=409, error=refused.message)
         if any(plan.asks_first for plan in plans):
-            return _move_preview(run, topic, swapped, plans, str(form.get("cell") or ""))
+            return _move_preview(
+                run, topic, swapped, plans, str(form.get("cell") or ""), undo, swapped_back
+            )
 
     def move() -> str | None:
         topic = run.topic(topic_id)
+        if undo:
+            wall.check_undo(run.session, run.event, topic, slot_id, space_id, swapped_back)
         swapped, plans = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
-        parts = []
+        parts = [_("Move undone.")] if undo else []
         if slot_id is None or space_id is None:
             waiting = signups.waiting_for(run.session, topic_id)
             parts.append(
@@ -470,7 +488,23 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
         parts.extend(_told(run, plans))
         return " ".join(parts) or None
 
-    return run.act(move, f"{run.base}/wall#topic-{topic_id}", run.wall_page)
+    return run.act(move, then, run.wall_page)
+
+
+def _undo_offer(run: Facilitation) -> dict[str, Any] | None:
+    """What the notice of a move just made offers to undo (`?moved=…&from=…`): shown with
+    that notice only, so a page loaded again later offers nothing."""
+    query = run.request.query_params
+    topic_id = row_id(query.get("moved", ""))
+    if not topic_id or FLASH_COOKIE not in run.request.cookies:
+        return None
+    was_at = query.get("from", "")
+    if was_at and _cell(was_at) == (None, None):
+        return None
+    topic = run.session.get(Topic, topic_id)
+    if topic is None or topic.event_id != run.event.id:
+        return None
+    return {"topic": topic, "cell": was_at, "swapped": row_id(query.get("swapped", "")) or ""}
 
 
 def _told(run: Facilitation, plans: list[signups.SeatPlan]) -> list[str]:
@@ -498,6 +532,8 @@ def _move_preview(
     swapped: Topic | None,
     plans: list[signups.SeatPlan],
     cell: str,
+    undo: bool = False,
+    swapped_back: int | None = None,
 ) -> Response:
     """What a move will do to people's seats, and a button to do it."""
     names = {
@@ -513,6 +549,8 @@ def _move_preview(
         swapped=swapped,
         plans=plans,
         cell=cell,
+        undo=undo,
+        swapped_back=swapped_back or "",
         names=names,
         slots=slots,
         spaces=spaces,
@@ -559,9 +597,49 @@ def topics_page(run: FacilitationDep) -> Response:
     return _topics(run)
 
 
-def _topics(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
+def _topics(
+    run: Facilitation,
+    status_code: int = 200,
+    merge_values: dict[str, str] | None = None,
+    merge_errors: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """The topics, and the merge form: its lists in natural order, narrowed by `q` (a plain
+    GET search; htmx asks for the lists alone as one types), nothing chosen at first."""
     cards = marketplace.topic_cards(run.session, run.event, include_hidden=True)
-    return run.page("facilitator/topics.html", status_code, cards=cards, **extra)
+    query = run.request.query_params
+    values = merge_values or {
+        "keep": query.get("keep", ""),
+        "duplicate": query.get("duplicate", ""),
+    }
+    typed = query.get("q", "")[:80]
+    wanted = participant_service.folded(typed.strip())
+    visible = sorted(
+        (card for card in cards if not card.topic.hidden),
+        key=lambda card: participant_service.natural_key(card.topic.title),
+    )
+    # A chosen topic stays in its list whatever is typed, so a filter never drops a choice.
+    chosen = set(values.values())
+    options = [
+        card
+        for card in visible
+        if wanted in participant_service.folded(card.topic.title) or str(card.topic.id) in chosen
+    ]
+    ctx = {
+        "cards": cards,
+        "options": options,
+        "q": typed,
+        "matched": sum(wanted in participant_service.folded(c.topic.title) for c in visible),
+        "merge_values": values,
+        "merge_errors": merge_errors or {},
+        **extra,
+    }
+    if wants_fragment(run.request) and run.request.method == "GET":
+        response = run.page("facilitator/topics.html", status_code, block="merge_lists", **ctx)
+    else:
+        response = run.page("facilitator/topics.html", status_code, **ctx)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @router.post("/facilitate/{event_id}/topics/{topic_id}/hide")
@@ -605,8 +683,10 @@ def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
 
 def _merge_pair(run: Facilitation, form: FormData) -> tuple[Topic, Topic]:
     keep, duplicate = str(form.get("keep") or ""), str(form.get("duplicate") or "")
-    if not row_id(keep) or not row_id(duplicate):
-        raise Refused(_("Choose the topic to keep and its duplicate."))
+    if not row_id(keep):
+        raise Refused(_("Choose the topic to keep."), "keep")
+    if not row_id(duplicate):
+        raise Refused(_("Choose its duplicate."), "duplicate")
     kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
     marketplace.check_mergeable(kept, merged)
     return kept, merged
@@ -620,7 +700,12 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
         try:
             kept, merged = _merge_pair(run, form)
         except Refused as refused:
-            return _topics(run, status_code=409, error=refused.message)
+            return _topics(
+                run,
+                status_code=409,
+                merge_values={k: str(form.get(k) or "") for k in ("keep", "duplicate")},
+                merge_errors={refused.field or "duplicate": refused.message},
+            )
         assert merged.id is not None
         return run.page(
             "facilitator/merge.html",
@@ -688,7 +773,7 @@ def edit_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
     if data is None:
         values["themes"] = theme_ids
         return _edit(run, topic, values, errors, status_code=422)
-    marketplace.edit_topic(run.session, run.event, topic, data, theme_ids)
+    marketplace.edit_topic(run.session, run.event, topic, data, theme_ids, policy.FACILITATOR)
     return run.done(
         _("“%(title)s” is saved.", title=topic.title), f"{run.base}/topics#topic-{topic_id}"
     )
