@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlmodel import select
 
-from app.models import Event, Topic
+from app.models import Event, Role, Topic
 from app.models.agenda import TopicCreate
-from app.services import marketplace, wall
+from app.services import events as event_service
+from app.services import marketplace
 from app.web.common import IDENTITY_COOKIE
 from app.web.limits import LIMITS, Limiter
-from tests.browser.pages import PHONE, join, settled
+from tests.browser.pages import PHONE, join, log_in, settled
 from tests.browser.test_accessibility import axe_findings, start_axe
 from tests.factories import Factory, placed_topic
 
@@ -411,7 +412,7 @@ def test_on_the_topic_page_a_tap_shows_its_answer_at_once(phones: Phones, make: 
 
 
 def test_a_convener_holds_a_seat_and_moving_her_full_session_is_the_facilitators(
-    phones: Phones, make: Factory, screenshots: Path
+    phones: Phones, make: Factory, screenshots: Path, browser: Browser, live_server: str
 ) -> None:
     """Her page counts her in her session and says she convenes it; once others signed up,
     it no longer offers her to move it, and the people it moves are told on their phones."""
@@ -444,12 +445,34 @@ def test_a_convener_holds_a_seat_and_moving_her_full_session_is_the_facilitators
     width = maria.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the topic page scrolls sideways on a phone ({width}px)"
 
-    # The facilitator moves it to the 2-seat corner in the afternoon: the last to sign up
-    # waits, and her phone says so.
+    # The facilitator moves it to the 2-seat corner in the afternoon, from the wall's Move
+    # list on a laptop: she sees first who keeps a seat and who waits, then confirms.
+    facilitator = make.organiser()
     with make.database.write() as session:
-        topic = session.exec(select(Topic).where(Topic.title == BOOTH_TOPIC)).one()
         fresh = session.get_one(Event, event.id)
-        wall.move_by_facilitator(session, fresh, topic, afternoon.id, corner.id)
+        event_service.add_team_member(session, fresh, facilitator.email, "", Role.facilitator)
+        topic_id = session.exec(select(Topic.id).where(Topic.title == BOOTH_TOPIC)).one()
+    laptop = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
+    desk = laptop.new_page()
+    log_in(desk, facilitator.email)
+    desk.goto(f"/facilitate/{event.id}/wall")
+    desk.locator(f"#topic-{topic_id}").get_by_role("link", name="Move…").click()
+    desk.locator(f"#move-{topic_id}").select_option(f"{afternoon.id}:{corner.id}")
+    desk.get_by_role("button", name="Move").click()
+    heading = desk.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"Move “{BOOTH_TOPIC}” to 14:00, Café corner?")
+    preview = desk.locator("main")
+    expect(preview).to_contain_text("2 keep a seat:")
+    expect(preview).to_contain_text("1 goes to the front of its waitlist")
+    expect(preview).to_contain_text("Tomasz Nowak")
+    start_axe(desk)
+    assert axe_findings(desk, "the facilitator's move preview") == []
+    desk.screenshot(path=str(screenshots / "facilitator-laptop-move-preview.png"), full_page=True)
+    desk.get_by_role("button", name="Move it").click()
+    expect(desk.locator("main")).to_contain_text(
+        "Everyone whose seat changed is told on their phone."
+    )
+    laptop.close()
     last = guests[1]
     last.goto(f"/e/{code}")
     news = last.locator("#seat-news")
