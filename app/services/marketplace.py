@@ -138,11 +138,19 @@ def theme_ids_of(session: Session, topic: Topic) -> list[int]:
 def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     """Hide a topic from the wall and the lists (or restore it); nothing is deleted. A
     restored duplicate is a topic of its own again (its links no longer lead elsewhere)."""
+    from app.services import signups  # the sign-up rules live there
+
+    signups.lock_slots(session, [topic.slot_id])
     topic.hidden = hidden
     if not hidden:
         topic.merged_into_id = None
         topic.withdrawn = False
     session.add(topic)
+    if not hidden:
+        # Back on the wall as a placement is: a co-convener who joined it while hidden gets
+        # her seat, and a seat that came free meanwhile goes to whoever waits first.
+        signups.seat_conveners(session, topic)
+        signups.fill_free_seats(session, topic)
     agenda_changed(session, topic.event_id)
 
 
