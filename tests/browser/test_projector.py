@@ -291,7 +291,7 @@ def test_projector_views_fill_the_screen_at_720p_1080p_and_4k(
 PHASES: dict[str, dict[str, Any]] = {
     "before-the-day": {
         "now": [r"Starts on \w+ \d+ \w+ at \d\d:\d\d"],
-        "marketplace": ["The marketplace has not opened yet."],
+        "marketplace": ["Proposing topics has not started yet."],
         "converge": ["The dot vote is not open."],
         "wall": ["to sign up"],
     },
@@ -306,7 +306,7 @@ PHASES: dict[str, dict[str, Any]] = {
     },
     "between-slots": {
         "now": ["Coming up", r"Next at \d\d:\d\d · in \d+:\d\d"],
-        "marketplace": ["The marketplace is closed: the topics are on the wall."],
+        "marketplace": ["Proposing topics is over: the topics are on the wall."],
     },
     "in-a-slot": {
         "now": ["Now · Round 1", "Now, until", "Next, ", "Digital exclusion"],
