@@ -381,7 +381,8 @@ def update_space(session: Session, event: Event, space_id: int, data: SpaceCreat
     session.add(space)
     session.flush()
     for topic in placed if change else []:
-        if change > 0:
+        if change > 0:  # its conveners first, then whoever waits
+            signups.seat_conveners(session, topic)
             signups.fill_free_seats(session, topic)
         else:
             signups.trim_to_capacity(session, topic, space.capacity)

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from app.i18n import _
 from app.models import (
     CoConvener,
+    ConvenerElsewhere,
     Event,
     Interest,
     Participant,
@@ -386,9 +387,18 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     check_mergeable(keep, duplicate)
     assert keep.id is not None and duplicate.id is not None
     signups.lock_slots(session, [keep.slot_id, duplicate.slot_id])
+    away = set(
+        session.exec(
+            select(ConvenerElsewhere.participant_id).where(
+                ConvenerElsewhere.topic_id == duplicate.id
+            )
+        )
+    )
     for participant_id in conveners(session, duplicate):
         if participant_id not in conveners(session, keep):
             session.add(CoConvener(topic_id=keep.id, participant_id=participant_id))
+            if participant_id in away:  # she said she will be elsewhere: still so
+                signups.convener_elsewhere(session, keep, participant_id, True)
     kept_interest = set(
         session.exec(select(Interest.participant_id).where(Interest.topic_id == keep.id))
     )

@@ -348,8 +348,8 @@ def convener_elsewhere(
 def seat_conveners(session: Session, topic: Topic) -> None:
     """A placed session's conveners each hold a seat in it, counted like any other, unless
     she said she will be elsewhere. A seat she already has in another session at that time
-    stays hers (she chose it; the facilitator's wall warns of it), and a full room seats
-    nobody beyond its capacity."""
+    stays hers (she chose it; the facilitator's wall warns of it); in a full room she is
+    first on its waitlist, and has the next seat that comes free."""
     if topic.id is None or topic.slot_id is None or topic.space_id is None or topic.hidden:
         return
     session.flush()
@@ -359,10 +359,12 @@ def seat_conveners(session: Session, topic: Topic) -> None:
     for participant_id in conveners_in_order(session, topic.id):
         if participant_id in away or _seat_in_slot(session, participant_id, topic.slot_id):
             continue
-        if seats_taken(session, topic.id) >= space.capacity:
-            break
         waiting = _waiting_id(session, topic.id, participant_id) is not None
-        _take_seat(session, topic, topic.slot_id, participant_id, None, waiting)
+        if seats_taken(session, topic.id) < space.capacity:
+            _take_seat(session, topic, topic.slot_id, participant_id, None, waiting)
+        elif not waiting:
+            _queue_first(session, topic.id, [participant_id])
+            agenda_changed(session, topic.event_id, [participant_id])
 
 
 def _queue_moved(session: Session, topic: Placed) -> None:
@@ -446,6 +448,7 @@ def leave_waitlist(session: Session, event: Event, topic: Placed, participant: P
     """Step out of the queue."""
     params = {"topic_id": topic.id, "participant_id": participant.id}
     if session.execute(_DEQUEUE, params=params).rowcount:  # type: ignore[attr-defined]
+        _gone_elsewhere(session, topic.id or 0, participant.id or 0)
         _queue_moved(session, topic)
         agenda_changed(session, topic.event_id, [participant.id])
 
