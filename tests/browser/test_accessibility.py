@@ -152,6 +152,14 @@ VISITS = [
         )
     ),
     Visit("participant", "/e/{code}/topics/{topic_id}", params=(("topic_id", "unplaced_id"),)),
+    # A topic of her own: its page offers to edit and withdraw it; the edit page, refused.
+    Visit("participant", "/e/{code}/topics/{topic_id}", params=(("topic_id", "own_topic_id"),)),
+    Visit(
+        "participant",
+        "/e/{code}/topics/{topic_id}/edit",
+        params=(("topic_id", "own_topic_id"),),
+        submit="/e/{code}/topics/{topic_id}/edit",
+    ),
     Visit("participant", "/e/{code}/topics", submit="/e/{code}/topics"),
     Visit(
         "participant", "/e/{code}/reports/{topic_id}", submit="/e/{code}/reports/{topic_id}/actions"
@@ -260,6 +268,9 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         )
         for topic in (transport, housing, unplaced):
             marketplace.set_interest(session, topic, owner, True)
+        own = marketplace.propose_topic(
+            session, event, owner, TopicCreate(title="Cycle lanes"), at_the_desk=True
+        )
         signups.sign_up(session, event, transport, owner)
         signups.sign_up(session, event, housing, urdu)
         # The marketplace with a pitch under way and another waiting; an announcement.
@@ -328,6 +339,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "event_id": event.id,
             "topic_id": transport.id,
             "unplaced_id": unplaced.id,
+            "own_topic_id": own.id,
             "space_id": transport.space_id,
             "contribution_id": mine.id,
             "action_id": owned.id,
