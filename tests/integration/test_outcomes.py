@@ -435,7 +435,7 @@ def test_fifty_people_writing_to_one_report_at_once_lose_nothing(
     page = text_of(reader.get(f"/e/{event.join_code}/reports/{topic.id}").text)
     reader.close()
     for n in range(writers):
-        assert f"Note number {n} from writer {n} — Writer {n} ," in page
+        assert f"Note number {n} from writer {n} — Writer {n}," in page
 
 
 def test_participants_of_another_event_cannot_open_a_report(
