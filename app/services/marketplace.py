@@ -394,11 +394,11 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
             )
         )
     )
+    newcomers = []
     for participant_id in conveners(session, duplicate):
         if participant_id not in conveners(session, keep):
             session.add(CoConvener(topic_id=keep.id, participant_id=participant_id))
-            if participant_id in away:  # she said she will be elsewhere: still so
-                signups.convener_elsewhere(session, keep, participant_id, True)
+            newcomers.append(participant_id)
     kept_interest = set(
         session.exec(select(Interest.participant_id).where(Interest.topic_id == keep.id))
     )
@@ -429,6 +429,10 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
         assert participant is not None
         if signups.place_person(session, event, keep, participant):
             seated.append(participant_id)
+    for participant_id in away.intersection(newcomers):
+        # She said she will be elsewhere: still so, unless she has a place in it anyway.
+        if not signups.has_place(session, keep, participant_id):
+            signups.convener_elsewhere(session, keep, participant_id, True)
     signups.seat_conveners(session, keep)  # the duplicate's conveners now convene it too
     signups.tell(session, keep, seated, signups.MERGED_SEATED)
     signups.tell(session, keep, [p for p in people if p not in seated], signups.MERGED_WAITING)

@@ -334,6 +334,17 @@ def conveners_in_order(session: Session, topic_id: int) -> list[int]:
     return [p for p in [first, *rest] if p is not None]
 
 
+def has_place(session: Session, topic: Topic, participant_id: int) -> bool:
+    """The person has a seat in the session or waits for one."""
+    assert topic.id is not None
+    seated = session.exec(
+        select(SignUp.id).where(
+            SignUp.topic_id == topic.id, SignUp.participant_id == participant_id
+        )
+    ).first()
+    return seated is not None or _waiting_id(session, topic.id, participant_id) is not None
+
+
 def convener_elsewhere(
     session: Session, topic: Topic, participant_id: int, elsewhere: bool
 ) -> None:
@@ -440,6 +451,8 @@ def join_waitlist(session: Session, event: Event, topic: Placed, participant: Pa
         return 0
     if not here.waiting:
         _queue(session, topic.id, participant.id)
+        # A convener who waits for a seat in her own session will be there after all.
+        session.execute(_BACK_HERE, params={"topic_id": topic.id, "participant_id": participant.id})
         agenda_changed(session, event.id, [participant.id])
     return waitlist_place(session, topic.id, participant.id) or 0
 

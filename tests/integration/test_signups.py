@@ -13,7 +13,17 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.db import Database
-from app.models import Event, Participant, Role, SignUp, Slot, Space, Topic, WaitlistEntry
+from app.models import (
+    ConvenerElsewhere,
+    Event,
+    Participant,
+    Role,
+    SignUp,
+    Slot,
+    Space,
+    Topic,
+    WaitlistEntry,
+)
 from app.models.agenda import TopicCreate
 from app.models.event import SpaceCreate
 from app.services import events as event_service
@@ -593,3 +603,36 @@ def test_seats_a_larger_room_adds_go_to_the_waitlist_in_order(
     assert _seated(database, topic) == [seated.id, first.id, second.id]
     with database.read() as session:
         assert signups.waitlist_place(session, topic.id or 0, third.id or 0) == 1
+
+
+def test_merging_keeps_a_conveners_elsewhere_unless_she_sits_in_the_kept_session(
+    database: Database, make: Factory
+) -> None:
+    """The duplicate's convener said she will be elsewhere: in the kept session too, unless
+    she has a seat in it already (a seat and "elsewhere" never go together)."""
+    event = make.event()
+    slot = make.slot(event, time(10, 0), time(11, 0))
+    keep = placed_topic(make, event, slot, make.space(event, "Hall", 10), "Keep")
+    seated_dup = placed_topic(make, event, slot, make.space(event, "Room", 10), "Dup A")
+    away_dup = placed_topic(make, event, slot, make.space(event, "Booth", 10), "Dup B")
+    with database.read() as session:
+        sitting = session.get_one(Participant, seated_dup.convener_id)
+    _sign_up(database, event, keep, sitting)
+    with database.write() as session:
+        for duplicate in (seated_dup, away_dup):
+            marketplace.merge_topics(
+                session,
+                event,
+                session.get_one(Topic, keep.id),
+                session.get_one(Topic, duplicate.id),
+            )
+    with database.read() as session:
+        away = set(
+            session.exec(
+                select(ConvenerElsewhere.participant_id).where(
+                    ConvenerElsewhere.topic_id == keep.id
+                )
+            )
+        )
+    assert sitting.id in _seated(database, keep) and sitting.id not in away
+    assert away_dup.convener_id in away and away_dup.convener_id not in _seated(database, keep)
