@@ -505,6 +505,7 @@ MOVED_KEPT = "moved"  # their session moved, and their seat with it
 MOVED_WAITING = "waitlisted"  # it moved to a smaller room: they wait for a seat in it
 MOVED_BOOKED = "booked"  # it moved to a time they have another session: they keep that one
 OFF_WALL = "off_wall"  # it left the wall: they wait for it, and get a seat when it is back
+OFF_WALL_CONVENING = "off_wall_own"  # … a session they convene: their seat comes back with it
 FEWER_SEATS = "fewer_seats"  # its room now takes fewer people: they wait for a seat in it
 MERGED_SEATED = "merged"  # the topic they followed was merged into one they have a seat in
 MERGED_WAITING = "merged_waiting"  # … into one whose waitlist they are in
@@ -514,6 +515,7 @@ NOTICES = (
     MOVED_WAITING,
     MOVED_BOOKED,
     OFF_WALL,
+    OFF_WALL_CONVENING,
     FEWER_SEATS,
     MERGED_SEATED,
     MERGED_WAITING,
@@ -641,7 +643,7 @@ def move_seats(session: Session, plans: list[SeatPlan]) -> None:
         off_wall = plan.slot_id is None
         _tell(session, plan.topic, plan.keep, MOVED_KEPT)
         _tell(session, plan.topic, plan.wait, OFF_WALL if off_wall else MOVED_WAITING)
-        _tell(session, plan.topic, plan.off, OFF_WALL)
+        _tell(session, plan.topic, plan.off, OFF_WALL_CONVENING)
         _tell(session, plan.topic, plan.booked, MOVED_BOOKED)
         agenda_changed(session, plan.topic.event_id, plan.people)
 
