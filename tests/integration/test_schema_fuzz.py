@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from app.config import Settings
@@ -56,7 +57,7 @@ from app.models.outcomes import (
     PledgeForm,
 )
 from app.security import LinkSigner
-from app.services import accounts, convergence, marketplace, outcomes, pledges
+from app.services import accounts, convergence, marketplace, outcomes, pledges, policy
 from app.services import events as event_service
 from app.services import live as live_service
 from app.web.middleware import UNSAFE_METHODS
@@ -136,6 +137,13 @@ class Playground:
             for table in reversed(metadata.sorted_tables):
                 if table.name != Organiser.__tablename__:
                     session.execute(table.delete())
+            # A log-out or "sign out everywhere" the fuzzer sent ended the organisers'
+            # sign-ins (every copy of the cookie): the next operation starts signed in again.
+            session.execute(
+                update(Organiser).values(
+                    session_generation=1, failed_logins=0, login_locked_until=None
+                )
+            )
         return self._world()
 
     def _world(self) -> World:
@@ -175,7 +183,9 @@ class Playground:
                 )
                 for on, title in ((first, "Free bus passes"), (second, "Warm rooms"))
             ]
-            outcomes.set_taking_part(session, event, topic, me, name="Guest from the bus")
+            outcomes.set_taking_part(
+                session, event, topic, policy.participant(me), name="Guest from the bus"
+            )
             named = session.exec(
                 select(Attendance).where(col(Attendance.participant_id).is_(None))
             ).one()
