@@ -38,7 +38,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
-        batch_op.add_column(sa.Column("login_locked_until", UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("login_locked_until", UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:

@@ -1,7 +1,6 @@
 """Property-based: any Unicode a person can type into a text field is either taken and
 shown back as typed (as text), or refused with a message — never a 5xx."""
 
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings

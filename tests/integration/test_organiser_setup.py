@@ -257,8 +257,10 @@ def test_organiser_adds_a_facilitator_who_gets_a_first_password(
     with TestClient(client.app, follow_redirects=False) as other:  # type: ignore[arg-type]
         log_in(other, "fatima@example.org", password)
         # Someone else saw the first password: it is changed before anything else.
-        assert other.get(f"/facilitate/{event.id}").headers["location"].startswith(
-            "/organiser/account"
+        assert (
+            other.get(f"/facilitate/{event.id}")
+            .headers["location"]
+            .startswith("/organiser/account")
         )
         post_form(
             other,
