@@ -761,13 +761,17 @@ def my_agenda(
             select(SignUp, Topic, Space)
             .join(Topic, col(Topic.id) == SignUp.topic_id)
             .join(Space, col(Space.id) == Topic.space_id)
-            .where(SignUp.participant_id == participant.id)
+            # A session withdrawn or hidden is on nobody's agenda (its seats wait, kept, in
+            # case it is put back).
+            .where(SignUp.participant_id == participant.id, col(Topic.hidden).is_(False))
         )
     }
     places = (marks or marks_of(session, participant)).waits
     waiting: dict[int, list[tuple[Topic, int]]] = {}
     if places:
-        for topic in session.exec(select(Topic).where(col(Topic.id).in_(places))):
+        for topic in session.exec(
+            select(Topic).where(col(Topic.id).in_(places), col(Topic.hidden).is_(False))
+        ):
             if topic.slot_id is not None:
                 waiting.setdefault(topic.slot_id, []).append((topic, places[topic.id or 0]))
     co_convened = select(CoConvener.topic_id).where(CoConvener.participant_id == participant.id)

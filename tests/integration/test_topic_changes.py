@@ -205,6 +205,9 @@ def test_convener_withdraw_then_undo_gives_everyone_their_seats_back(
     # Gone for everyone else, by the facilitator's hide: their seats are kept, unseen.
     assert guests[0].get(f"/e/{day.code}/topics/{topic_id}").status_code == 404
     assert "Damp homes" not in text_of(guests[0].get(f"/e/{day.code}/wall").text)
+    # ...and from their agendas, on the page and in the calendar (the confirm said so).
+    assert "Damp homes" not in text_of(guests[0].get(f"/e/{day.code}").text)
+    assert "Damp homes" not in guests[0].get(f"/e/{day.code}/agenda.ics").text
     assert _seated(database, topic_id) == seated
     # Another's notice offers nothing.
     assert "Undo" not in text_of(guests[0].get(done.headers["location"]).text)
@@ -219,6 +222,7 @@ def test_convener_withdraw_then_undo_gives_everyone_their_seats_back(
     assert (back.slot_id, back.space_id) == (day.morning.id, day.hall.id)
     assert _seated(database, topic_id) == seated
     assert guests[1].get(f"/e/{day.code}/topics/{topic_id}").status_code == 200
+    assert "Damp homes" in text_of(guests[0].get(f"/e/{day.code}").text)
 
 
 def test_convener_put_back_after_her_place_was_taken_says_so(
