@@ -555,6 +555,9 @@ def create_api_token(
 ) -> Response:
     values = form_values(form, "name")
     data, errors = validate(TokenForm, values)
+    if organiser.must_change_password:
+        # A token made with a first password someone else saw would outlive its change.
+        data, errors = None, {"name": _("Choose your own password first, above.")}
     ctx = account_context(session, organiser)
     if data is None:
         ctx.update(values=values, errors=errors)

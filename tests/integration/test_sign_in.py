@@ -246,6 +246,10 @@ def test_team_member_changes_the_first_password_before_anything_else(
         assert answer.headers["location"] == "/organiser/account?first=1"  # type: ignore[attr-defined]
         assert laptop.get("/organiser").headers["location"] == "/organiser/account?first=1"
         assert "Choose your own password" in text_of(laptop.get("/organiser/account").text)
+        # No API token either: it would outlive the first password.
+        token = post_form(laptop, "/organiser/account/tokens", {"name": "script"})
+        assert token.status_code == 422  # type: ignore[attr-defined]
+        assert "Choose your own password first" in text_of(token.text)  # type: ignore[attr-defined]
         post_form(
             laptop,
             "/organiser/account/password",
