@@ -34,6 +34,14 @@ def open_vote(session: Session, event: Event, is_open: bool, dots: int | None = 
     agenda_changed(session, event.id)
 
 
+def vote_held(session: Session, event: Event) -> bool:
+    """The dot vote has been held: it is closed and dots were placed."""
+    if event.vote_open:
+        return False
+    placed = session.exec(select(Dot.id).where(Dot.event_id == event.id).limit(1)).first()
+    return placed is not None
+
+
 Target = tuple[str, int]  # ("report", id) or ("action", id)
 
 

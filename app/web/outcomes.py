@@ -535,6 +535,7 @@ def _vote_page(me: Attendee, *, status_code: int = 200, error: str = "") -> Resp
             "actions": outcomes.action_lines(me.session, me.event),
             "mine": mine,
             "left": me.event.dots_per_person - sum(mine.values()),
+            "vote_held": convergence.vote_held(me.session, me.event),
             "status_labels": STATUS_LABELS,
             "error": error,
             **live.page_parts(me.request, me.session, me.event),

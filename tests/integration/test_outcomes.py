@@ -335,6 +335,12 @@ def test_dots_are_limited_to_what_each_person_has(
         == 303
     )  # type: ignore[attr-defined]
     assert "You have 1 of 2 dots left" in text_of(client.get(f"/e/{event.join_code}/vote").text)
+    # Once the facilitator closes it, the page says it is over (not that it is yet to open).
+    with _second_browser(client) as desk:
+        log_in(desk, organiser.email)
+        post_form(desk, f"/facilitate/{event.id}/vote", {"open": "0"})
+    after = text_of(client.get(f"/e/{event.join_code}/vote").text)
+    assert "The dot vote is closed" in after and "not open yet" not in after
 
 
 def test_the_pledge_reminder_is_a_calendar_file_six_months_after_the_event(
