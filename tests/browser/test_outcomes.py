@@ -69,7 +69,10 @@ def test_two_people_write_one_report_at_once_and_an_action_is_followed_up(
     ana.get_by_label("Name of the person or organisation").fill("Age UK Lewisham")
     ana.get_by_label("By when").fill("2027-06-30")
     ana.get_by_role("button", name="Add the action").click()
-    expect(ana.get_by_role("status")).to_contain_text("The action is added")
+    # Back on the report; its notice leads to the action's page and its private link.
+    added = ana.get_by_role("status").filter(has_text="Added")
+    expect(added).to_contain_text("Map every warm space in the borough")
+    added.get_by_role("link").click()
     expect(ana.locator(".facts")).to_contain_text("Age UK Lewisham")
     expect(ana.locator(".facts")).to_contain_text("30 June 2027")
     link = ana.locator(".link-box a").inner_text()
@@ -147,7 +150,9 @@ def test_stored_html_and_markdown_show_as_text_and_never_run(
                 f"/e/{code}/reports/{topic.id}/people",
                 data={"name": payload[:120], "csrf_token": token},
             )
-        action_path = phone.get(answer.headers["location"]).text.split('class="qr" src="')[1]
+        added = answer.headers["location"].split("added=")[1].split("#")[0]
+        action_page = phone.get(f"/e/{code}/actions/{added}").text
+        action_path = action_page.split('class="qr" src="')[1]
         action_path = action_path.split("/qr.svg")[0]
         phone.post(f"/e/{code}/pledge", data={"text": PAYLOADS[0], "csrf_token": token})
         phone.post(

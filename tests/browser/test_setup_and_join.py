@@ -25,7 +25,8 @@ def _add_space(page: Page, name: str, capacity: str, notes: str) -> None:
 
 
 def _add_slot(page: Page, start: str, end: str, title: str) -> None:
-    slots = page.locator("#slots")
+    # The form that adds a slot (each slot has its own edit form too).
+    slots = page.locator("#slots form", has_text="Add a time slot")
     slots.get_by_label("Starts").fill(start)
     slots.get_by_label("Ends").fill(end)
     slots.get_by_label("Title").fill(title)
