@@ -16,7 +16,8 @@
   // A view shows as many of its reports, actions and topics as fit at a size read from the
   // back of the hall (the server sends a few more than usually fit); the last ones give way.
   function fit() {
-    for (const body of document.querySelectorAll(".screen-body")) {
+    // The wall's and now-and-next's rows too: a later round gives way, never cut in half.
+    for (const body of document.querySelectorAll(".screen-body, .screen-table")) {
       const items = [...body.querySelectorAll("[data-fit]")];
       for (const item of items) item.hidden = false;
       for (let n = items.length - 1; n > 0 && body.scrollHeight > body.clientHeight + 1; n--) {

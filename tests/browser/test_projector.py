@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
+from sqlmodel import col, select
 
 from app.models import Event, Participant, SlotKind, Topic
 from app.models.agenda import TopicCreate
@@ -285,6 +286,60 @@ def test_projector_views_fill_the_screen_at_720p_1080p_and_4k(
             where = f"{view} at {size}"
             page.screenshot(path=str(screenshots / f"projector-{view}-{size}.png"))
             filled(readable(page, where), where)
+
+
+def test_projector_wall_shows_whole_rounds_never_one_cut_or_covered(
+    browser: Browser,
+    live_server: str,
+    make: Factory,
+    contexts: list[BrowserContext],
+    screenshots: Path,
+) -> None:
+    """Six rooms and four rounds of long titles do not fit a screen: a later round gives way
+    whole (a walk of the day saw the last row cut in half under the join line)."""
+    day = Day(make)
+    rounds = day.rounds([-20, 50, 120, 190])
+    day.topics(rounds)
+    with make.database.write() as session:
+        event = session.get_one(Event, day.event.id)
+        for n, slot_id in enumerate(rounds):
+            for space in day.spaces:
+                if wall_card_at(session, event, slot_id, space.id) is None:
+                    topic = marketplace.propose_topic(
+                        session,
+                        event,
+                        day.people[n],
+                        TopicCreate(title=f"Anchor institutions buying locally, round {n + 1}"),
+                        at_the_desk=True,
+                    )
+                    wall.move_by_facilitator(session, event, topic, slot_id, space.id)
+    for size in ("720p", "1080p"):
+        page = projector(browser, live_server, contexts, size)
+        day.show(page, "wall")
+        page.screenshot(path=str(screenshots / f"projector-wall-full-{size}.png"))
+        box = page.locator(".screen-table").bounding_box()
+        footer = page.locator(".screen-main > p.screen-small").last.bounding_box()
+        assert box is not None
+        shown = [r for r in page.locator(".screen-wall tbody tr").all() if r.is_visible()]
+        assert shown, size
+        for row in shown:
+            edge = row.bounding_box()
+            assert edge is not None
+            assert edge["y"] + edge["height"] <= box["y"] + box["height"] + 1, size
+            if footer is not None:
+                assert edge["y"] + edge["height"] <= footer["y"] + 1, size
+
+
+def wall_card_at(session: Any, event: Event, slot_id: int, space_id: int | None) -> Any:
+    """The topic at this place on the wall, if any."""
+    return session.exec(
+        select(Topic).where(
+            Topic.event_id == event.id,
+            Topic.slot_id == slot_id,
+            Topic.space_id == space_id,
+            col(Topic.hidden).is_(False),
+        )
+    ).first()
 
 
 # Each moment of the day, and what every view must (and must not) say then.
