@@ -305,7 +305,8 @@ def test_a_completed_report_and_the_dots_reach_the_projector_and_phones(
             owner_name="Council",
             status="agreed",
         )
-        action_id = added.headers["location"].rsplit("/", 1)[1].split("?")[0]
+        # Back on the report, which names the new action (?added=<id>).
+        action_id = added.headers["location"].split("added=")[1].split("#")[0]
         post(facilitator, f"/facilitate/{event.id}/vote", open="1", dots="3")
         post(facilitator, f"/facilitate/{event.id}/projector", view="converge")
         for _ in range(2):
