@@ -161,10 +161,7 @@ def log_in(
                     wait,
                 )
                 + " "
-                + _(
-                    "Forgot it? Another organiser of your event, or whoever runs this "
-                    "OpenSpace, can give you a new password."
-                )
+                + _("Forgot it? Whoever runs this OpenSpace can give you a new password.")
             )
             log.warning("log-in refused for %s: paused until %s", values["email"], paused)
         response = render(
