@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.i18n import _, ngettext
-from app.models import Action, Attendance, Contribution, Event, Participant
+from app.models import Action, Attendance, Contribution, Event, Participant, Topic
 from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
@@ -156,20 +156,25 @@ def take_off(
         return run.page("facilitator/take_off.html", view=view, person=person)
 
     def take() -> str:
-        row = outcomes.set_taking_part(
-            run.session,
-            run.event,
-            topic,
-            policy.FACILITATOR,
-            participant_id=row_id(form.get("participant_id")),
-            attendance_id=row_id(form.get("attendance_id")),
-            present=False,
-        )
+        row = _change_list(run, topic, form, present=False)
         return _(
             "%(name)s is off the list. Undo it under “Changes to this list”.", name=_name(run, row)
         )
 
     return run.act(take, back, partial(_report, run, settings, signer, topic_id))
+
+
+def _change_list(run: Facilitation, topic: Topic, form: Any, **change: Any) -> Attendance:
+    """A facilitator's change to who took part, about the person the form names."""
+    return outcomes.set_taking_part(
+        run.session,
+        run.event,
+        topic,
+        policy.FACILITATOR,
+        participant_id=row_id(form.get("participant_id")),
+        attendance_id=row_id(form.get("attendance_id")),
+        **change,
+    )
 
 
 @router.post("/reports/{topic_id}/people")
@@ -180,15 +185,7 @@ def put_back(
     topic = outcomes.session_topic(run.session, run.event, topic_id)
 
     def add() -> str:
-        row = outcomes.set_taking_part(
-            run.session,
-            run.event,
-            topic,
-            policy.FACILITATOR,
-            participant_id=row_id(form.get("participant_id")),
-            attendance_id=row_id(form.get("attendance_id")),
-            name=str(form.get("name") or ""),
-        )
+        row = _change_list(run, topic, form, name=str(form.get("name") or ""))
         return _("%(name)s is on the list again.", name=_name(run, row))
 
     return run.act(
