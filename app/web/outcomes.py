@@ -7,7 +7,15 @@ from fastapi.responses import Response
 
 from app.config import Settings
 from app.i18n import _
-from app.models import Action, ActionStatus, Contribution, ContributionKind, Report, Topic
+from app.models import (
+    Action,
+    ActionStatus,
+    Attendance,
+    Contribution,
+    ContributionKind,
+    Report,
+    Topic,
+)
 from app.models.base import row_id
 from app.models.outcomes import (
     KIND_LABEL,
@@ -273,23 +281,28 @@ def _whom(form: Any) -> tuple[int | None, int | None]:
     return row_id(form.get("participant_id")), row_id(form.get("attendance_id"))
 
 
+def _change_list(me: Attendee, topic: Topic, form: Any, **change: Any) -> Attendance:
+    """The person's own change to who took part, about the one the form names."""
+    participant_id, attendance_id = _whom(form)
+    return outcomes.set_taking_part(
+        me.session,
+        me.event,
+        topic,
+        policy.participant(me.participant),
+        participant_id=participant_id,
+        attendance_id=attendance_id,
+        **change,
+    )
+
+
 @router.post("/reports/{topic_id}/people")
 def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """Add someone to who took part (a participant, a typed name), or put them back."""
     if form.get("present") == "0":  # a form from before taking off asked first
         return take_off(topic_id, me, form)
     topic = outcomes.session_topic(me.session, me.event, topic_id)
-    participant_id, attendance_id = _whom(form)
     try:
-        row = outcomes.set_taking_part(
-            me.session,
-            me.event,
-            topic,
-            policy.participant(me.participant),
-            participant_id=participant_id,
-            attendance_id=attendance_id,
-            name=str(form.get("name") or ""),
-        )
+        row = _change_list(me, topic, form, name=str(form.get("name") or ""))
     except Refused as refused:
         return _report_page(
             me,
@@ -328,15 +341,7 @@ def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
             {"event": me.event, "participant": me.participant, "view": view, "person": person},
         )
     try:
-        row = outcomes.set_taking_part(
-            me.session,
-            me.event,
-            topic,
-            policy.participant(me.participant),
-            participant_id=participant_id,
-            attendance_id=attendance_id,
-            present=False,
-        )
+        row = _change_list(me, topic, form, present=False)
     except Refused as refused:
         return _report_page(me, topic_id, status_code=409, people_error=refused.message)
     return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
