@@ -138,6 +138,25 @@ def claim(client: TestClient | httpx.Client, path: str) -> httpx.Response:
     return client.post(path, data={"csrf_token": client.cookies["openspace_csrf"]})
 
 
+@pytest.fixture
+def phones(app: FastAPI) -> Iterator[list[TestClient]]:
+    """Participants' browsers, each with its own cookies, closed at the end."""
+    opened: list[TestClient] = []
+    yield opened
+    for browser in opened:
+        browser.close()
+
+
+def phone_in(app: FastAPI, phones: list[TestClient], event: Event, name: str) -> TestClient:
+    """A participant's browser on the app in this process, joined to the event."""
+    browser = TestClient(app, follow_redirects=False)
+    browser.__enter__()
+    phones.append(browser)
+    joined = post_form(browser, f"/e/{event.join_code}/join", {"display_name": name})
+    assert joined.status_code == 303  # type: ignore[attr-defined]
+    return browser
+
+
 def log_in(client: TestClient, email: str, password: str = factories.PASSWORD) -> None:
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}

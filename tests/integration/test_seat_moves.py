@@ -1,7 +1,6 @@
 """Moving a session with people in it, over HTTP: who may, what they see first, who is told;
 and a convener's seat in her own session."""
 
-from collections.abc import Iterator
 from datetime import time
 
 import pytest
@@ -14,7 +13,7 @@ from app.models import Event, Participant, Role, SignUp, Slot, Space, Topic, Wai
 from app.models.agenda import TopicCreate
 from app.services import events as event_service
 from app.services import marketplace, signups, wall
-from tests.conftest import csrf_token, log_in, post_form, text_of
+from tests.conftest import csrf_token, log_in, phone_in, post_form, text_of
 from tests.factories import Factory
 
 
@@ -33,24 +32,6 @@ class Day:
 @pytest.fixture
 def day(make: Factory) -> Day:
     return Day(make)
-
-
-@pytest.fixture
-def phones(app: FastAPI) -> Iterator[list[TestClient]]:
-    """Participants' browsers, each with its own cookies, closed at the end."""
-    opened: list[TestClient] = []
-    yield opened
-    for browser in opened:
-        browser.close()
-
-
-def _phone(app: FastAPI, phones: list[TestClient], event: Event, name: str) -> TestClient:
-    browser = TestClient(app, follow_redirects=False)
-    browser.__enter__()
-    phones.append(browser)
-    joined = post_form(browser, f"/e/{event.join_code}/join", {"display_name": name})
-    assert joined.status_code == 303
-    return browser
 
 
 def _id(database: Database, name: str) -> int:
@@ -85,7 +66,7 @@ def _convener_topic(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database, title: str
 ) -> tuple[TestClient, int]:
     """A convener's phone, with her topic put on the wall (morning, hall) by herself."""
-    convener = _phone(app, phones, day.event, "Maria Convener")
+    convener = phone_in(app, phones, day.event, "Maria Convener")
     with database.write() as session:
         marketplace.open_marketplace(session, session.get_one(Event, day.event.id), True)
     proposed = post_form(convener, f"/e/{day.event.join_code}/topics", {"title": title})
@@ -121,7 +102,7 @@ def test_convener_move_with_sign_ups_is_refused_and_left_to_the_facilitator(
     )
     assert back.status_code == 303
     for n in range(3):
-        _sign_up(_phone(app, phones, day.event, f"Guest {n}"), day.event, topic_id)
+        _sign_up(phone_in(app, phones, day.event, f"Guest {n}"), day.event, topic_id)
     before = _seated(database, topic_id)
     assert len(before) == 4  # she holds a seat too
     page = text_of(convener.get(f"/e/{code}/topics/{topic_id}").text)
@@ -153,10 +134,10 @@ def test_facilitator_sees_who_keeps_a_seat_confirms_and_everyone_is_told(
     The facilitator sees it first (no JavaScript needed) and every phone is told."""
     _convener, topic_id = _convener_topic(app, phones, day, database, "Damp homes")
     code = day.event.join_code
-    guests = [_phone(app, phones, day.event, f"Guest {n}") for n in range(4)]
+    guests = [phone_in(app, phones, day.event, f"Guest {n}") for n in range(4)]
     for guest in guests:
         _sign_up(guest, day.event, topic_id)
-    busy = _phone(app, phones, day.event, "Busy Bea")
+    busy = phone_in(app, phones, day.event, "Busy Bea")
     _sign_up(busy, day.event, topic_id)
     afternoon_topic = _placed_by_facilitator(database, day, "Buses", day.afternoon, day.hall)
     _sign_up(busy, day.event, afternoon_topic)
@@ -276,7 +257,7 @@ def test_a_smaller_room_sends_the_last_signed_up_to_the_waitlist_and_tells_them(
     make: Factory,
 ) -> None:
     topic_id = _placed_by_facilitator(database, day, "Allotments", day.morning, day.booth)
-    first, last = (_phone(app, phones, day.event, name) for name in ("First", "Last"))
+    first, last = (phone_in(app, phones, day.event, name) for name in ("First", "Last"))
     _sign_up(first, day.event, topic_id)
     _sign_up(last, day.event, topic_id)
     organiser = make.organiser()
@@ -330,7 +311,7 @@ def test_a_co_convener_with_a_seat_elsewhere_at_that_time_keeps_it(
 ) -> None:
     """One seat per slot: the seat she chose in another session wins, and her page says so."""
     other = _placed_by_facilitator(database, day, "Buses", day.morning, day.booth)
-    co = _phone(app, phones, day.event, "Co Convener")
+    co = phone_in(app, phones, day.event, "Co Convener")
     _sign_up(co, day.event, other)
     _convener, topic_id = _convener_topic(app, phones, day, database, "Damp homes")
     code = day.event.join_code

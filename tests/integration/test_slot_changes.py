@@ -1,7 +1,6 @@
 """Time slots changed in place, over HTTP: a slot's edit and 'move the rest of the day' keep
 sessions and seats, refuse what would break the day, and reach every phone."""
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from app.models import (
 from app.models.event import SlotCreate, SlotShift
 from app.services import events as event_service
 from app.services import signups
-from tests.conftest import log_in, post_form, text_of
+from tests.conftest import log_in, phone_in, post_form, text_of
 from tests.factories import Factory, placed_topic
 
 HX = {"HX-Request": "true"}
@@ -95,24 +94,6 @@ def a_day_today(make: Factory, database: Database) -> Today:
         signups.sign_up(session, event, session.get_one(Topic, topic.id), guest)
     assert guest.id is not None
     return Today(event, organiser, running, next_, later, late, tomorrow, topic, guest.id)
-
-
-@pytest.fixture
-def phones(app: FastAPI) -> Iterator[list[TestClient]]:
-    """Participants' browsers, each with its own cookies, closed at the end."""
-    opened: list[TestClient] = []
-    yield opened
-    for browser in opened:
-        browser.close()
-
-
-def _phone(app: FastAPI, phones: list[TestClient], event: Event, name: str) -> TestClient:
-    browser = TestClient(app, follow_redirects=False)
-    browser.__enter__()
-    phones.append(browser)
-    joined = post_form(browser, f"/e/{event.join_code}/join", {"display_name": name})
-    assert joined.status_code == 303
-    return browser
 
 
 def _times(database: Database, *slots: Slot) -> list[tuple[datetime, datetime]]:
@@ -191,7 +172,7 @@ def test_slot_edit_keeps_its_sessions_and_seats(
     assert _seats(database, today.session) == seats
     assert _told(database, signups.TIME_CHANGED) == {person for person, _slot in seats}
     assert _version(database, event) > version
-    amira = _phone(app, phones, event, "Someone new")
+    amira = phone_in(app, phones, event, "Someone new")
     wall = text_of(amira.get(f"/e/{event.join_code}/wall").text)
     assert _at(event, start) in wall and "Round 2, later" in wall
 
@@ -202,7 +183,7 @@ def test_slot_edit_tells_a_seat_holder_on_their_phone_and_is_audited(
     """The person with a seat hears of the new time on their own pages; the audit log keeps
     who changed the slot."""
     event, slot = today.event, today.next
-    tomasz = _phone(app, phones, event, "Tomasz")
+    tomasz = phone_in(app, phones, event, "Tomasz")
     with database.write() as session:
         person = session.exec(select(Participant).where(Participant.display_name == "Tomasz")).one()
         signups.sign_up(session, event, session.get_one(Topic, today.session.id), person)
@@ -275,7 +256,7 @@ def test_shifting_the_day_moves_only_the_slots_not_started(
 ) -> None:
     event = today.event
     seats = _seats(database, today.session)
-    amira = _phone(app, phones, event, "Tomasz")
+    amira = phone_in(app, phones, event, "Tomasz")
     log_in(client, today.organiser.email)
     moved = post_form(
         client, f"/organiser/events/{event.id}/slots/shift", {"minutes": "20"}, headers=HX

@@ -3,7 +3,6 @@ facilitator undoes a move on the wall; the merge form starts empty and narrows b
 Over HTTP, as plain forms and as htmx asks."""
 
 import re
-from collections.abc import Iterator
 from datetime import time
 
 import pytest
@@ -16,7 +15,7 @@ from app.models import Event, Pitch, Role, SignUp, Topic
 from app.models.agenda import TopicCreate
 from app.services import events as event_service
 from app.services import marketplace, wall
-from tests.conftest import log_in, post_form, text_of
+from tests.conftest import log_in, phone_in, post_form, text_of
 from tests.factories import Factory
 
 HTMX = {"HX-Request": "true"}
@@ -46,24 +45,6 @@ def day(make: Factory) -> Day:
     return Day(make)
 
 
-@pytest.fixture
-def phones(app: FastAPI) -> Iterator[list[TestClient]]:
-    """Participants' browsers, each with its own cookies, closed at the end."""
-    opened: list[TestClient] = []
-    yield opened
-    for browser in opened:
-        browser.close()
-
-
-def _phone(app: FastAPI, phones: list[TestClient], event: Event, name: str) -> TestClient:
-    browser = TestClient(app, follow_redirects=False)
-    browser.__enter__()
-    phones.append(browser)
-    joined = post_form(browser, f"/e/{event.join_code}/join", {"display_name": name})
-    assert joined.status_code == 303
-    return browser
-
-
 def _propose(browser: TestClient, day: Day, title: str) -> int:
     proposed = post_form(browser, f"/e/{day.code}/topics", {"title": title})
     assert proposed.status_code == 303
@@ -90,7 +71,7 @@ def _convener_with_guests(
     app: FastAPI, phones: list[TestClient], day: Day, guests: int = 2
 ) -> tuple[TestClient, int, list[TestClient]]:
     """Maria's topic on the wall (morning, hall) with her seat and `guests` more."""
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
     placed = post_form(
         maria,
@@ -98,7 +79,7 @@ def _convener_with_guests(
         {"cell": f"{day.morning.id}:{day.hall.id}"},
     )
     assert placed.status_code == 303
-    people = [_phone(app, phones, day.event, f"Guest {n}") for n in range(guests)]
+    people = [phone_in(app, phones, day.event, f"Guest {n}") for n in range(guests)]
     for guest in people:
         signed = post_form(guest, f"/e/{day.code}/topics/{topic_id}/sign-up", {})
         assert signed.status_code == 303
@@ -111,7 +92,7 @@ def _convener_with_guests(
 def test_convener_edit_saves_title_description_and_language(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homs")
     page = text_of(maria.get(f"/e/{day.code}/topics/{topic_id}").text)
     assert "Edit the topic" in page and "Withdraw the topic" in page
@@ -138,7 +119,7 @@ def test_convener_edit_saves_title_description_and_language(
 def test_convener_edit_over_the_limits_is_refused_by_the_field_with_the_text_kept(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
     for headers in ({}, HTMX):
         refused = post_form(
@@ -155,9 +136,9 @@ def test_convener_edit_over_the_limits_is_refused_by_the_field_with_the_text_kep
 def test_edit_by_someone_not_convening_is_forbidden(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
-    other = _phone(app, phones, day.event, "Someone Else")
+    other = phone_in(app, phones, day.event, "Someone Else")
     assert "Edit the topic" not in other.get(f"/e/{day.code}/topics/{topic_id}").text
     assert other.get(f"/e/{day.code}/topics/{topic_id}/edit").status_code == 403
     refused = post_form(other, f"/e/{day.code}/topics/{topic_id}/edit", {"title": "Mine now"})
@@ -247,9 +228,9 @@ def test_convener_put_back_after_her_place_was_taken_says_so(
 def test_withdraw_by_a_co_convener_and_put_back_of_a_hidden_topic_are_forbidden(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
-    co = _phone(app, phones, day.event, "Co Convener")
+    co = phone_in(app, phones, day.event, "Co Convener")
     assert post_form(co, f"/e/{day.code}/topics/{topic_id}/co-convene", {}).status_code == 303
     page = text_of(co.get(f"/e/{day.code}/topics/{topic_id}").text)
     assert "Edit the topic" in page and "Withdraw the topic" not in page
@@ -268,7 +249,7 @@ def test_withdraw_by_a_co_convener_and_put_back_of_a_hidden_topic_are_forbidden(
 def test_convener_leaves_the_pitch_queue_and_can_queue_again(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
     page = f"/e/{day.code}/topics/{topic_id}"
     for headers in ({}, HTMX):
@@ -292,11 +273,11 @@ def test_convener_leaves_the_pitch_queue_and_can_queue_again(
 def test_leave_the_pitch_queue_is_refused_while_pitching_and_to_others(
     app: FastAPI, phones: list[TestClient], day: Day, database: Database, client: TestClient
 ) -> None:
-    maria = _phone(app, phones, day.event, "Maria Convener")
+    maria = phone_in(app, phones, day.event, "Maria Convener")
     topic_id = _propose(maria, day, "Damp homes")
     page = f"/e/{day.code}/topics/{topic_id}"
     post_form(maria, f"{page}/pitch", {"next": page})
-    other = _phone(app, phones, day.event, "Someone Else")
+    other = phone_in(app, phones, day.event, "Someone Else")
     refused = post_form(other, f"{page}/pitch/leave", {"next": page})
     assert refused.status_code == 409 and "conveners can pitch it" in text_of(refused.text)
     facilitator = day.make.organiser()
@@ -429,7 +410,7 @@ def test_facilitator_undo_that_changes_seats_asks_first(
         facilitator, f"{base}/topics/{buses}/move", {"cell": f"{day.morning.id}:{day.hall.id}"}
     )
     assert placed.status_code == 303 and "from=&" in placed.headers["location"]
-    guest = _phone(app, phones, day.event, "Guest 0")
+    guest = phone_in(app, phones, day.event, "Guest 0")
     assert post_form(guest, f"/e/{day.code}/topics/{buses}/sign-up", {}).status_code == 303
     undo = {"cell": "", "undo": "1", "swapped": ""}
     asked = post_form(facilitator, f"{base}/topics/{buses}/move", undo)
