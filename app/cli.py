@@ -21,8 +21,8 @@ from app.models.people import OrganiserCreate
 from app.security import shown_join_code
 from app.services import accounts, archive, backup, demo, proceedings
 from app.services import events as event_service
-from app.web.exports import EVENT_FORMATS, event_file
-from app.web.forms import validate
+from app.web.kit.forms import validate
+from app.web.organiser.exports import EVENT_FORMATS, event_file
 
 
 def migrate(settings: Settings) -> None:

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # An organiser's sign-in ends after this long without a request.
     organiser_idle_hours: float = 12
     log_level: str = "info"
-    # Multiplies the participants' rate limits (app/web/limits.py); 0 turns them off.
+    # Multiplies the participants' rate limits (app/web/kit/limits.py); 0 turns them off.
     rate_limit_scale: float = 1.0
     # The most a request may send (a form, an API call's JSON); more is refused with 413
     # before it is read.

@@ -27,26 +27,16 @@ from app.security import LinkSigner
 from app.services.errors import NotFound, Refused
 from app.services.proceedings import NoReportYet
 from app.templating import follow_template_edits, wants_fragment
-from app.web import (
-    api,
-    exports,
-    facilitator,
-    facilitator_outcomes,
-    followup,
-    marketplace,
-    organiser,
-    outcomes,
-    participant,
-    projector,
-    public,
-    tracker,
-)
-from app.web.assets import HashedStaticFiles
-from app.web.cache import VersionedParts
-from app.web.common import absolute, see_other
-from app.web.csrf import TokenRefused, token_refused
-from app.web.deps import LoginRequired, PasswordChangeRequired
-from app.web.errors import (
+from app.web.api import routes as api
+from app.web.api.schema import document_pages
+from app.web.facilitator import day as facilitator
+from app.web.facilitator import outcomes as facilitator_outcomes
+from app.web.kit.assets import HashedStaticFiles
+from app.web.kit.cache import VersionedParts
+from app.web.kit.common import absolute, see_other
+from app.web.kit.csrf import TokenRefused, token_refused
+from app.web.kit.deps import LoginRequired, PasswordChangeRequired
+from app.web.kit.errors import (
     api_validation_error,
     error_page,
     given_back,
@@ -54,11 +44,9 @@ from app.web.errors import (
     sent_form,
     storage_fault_page,
 )
-from app.web.identity import IdentityRefreshMiddleware
-from app.web.limits import Limiter
-from app.web.live import Live
-from app.web.marketplace import NotJoined
-from app.web.middleware import (
+from app.web.kit.identity import IdentityRefreshMiddleware
+from app.web.kit.limits import Limiter
+from app.web.kit.middleware import (
     BodyLimitMiddleware,
     CsrfCookieMiddleware,
     LanguageMiddleware,
@@ -67,7 +55,14 @@ from app.web.middleware import (
     SendableHeadersMiddleware,
     TransactionMiddleware,
 )
-from app.web.schema import document_pages
+from app.web.organiser import events as organiser
+from app.web.organiser import exports, tracker
+from app.web.participant import followup, marketplace, outcomes
+from app.web.participant import join as participant
+from app.web.participant.marketplace import NotJoined
+from app.web.public import home as public
+from app.web.public import projector
+from app.web.public.live import Live
 
 log = logging.getLogger("openspace")
 
@@ -232,7 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
     app.state.wall_parts = VersionedParts[str]()
-    # The event's topic cards, slots and announcements, per agenda version (app.web.cache).
+    # The event's topic cards, slots and announcements, per agenda version (app.web.kit.cache).
     app.state.shared_rows = VersionedParts[list[Any]](max_entries_per_event=3)
     app.state.broker = broker
     app.state.limiter = Limiter()

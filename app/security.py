@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B, U/V: codes are read off a projector and typed on a phone.
 JOIN_CODE_ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
 # Eight of 23 characters: 78 billion codes, so that guessing them (limited per address, see
-# app/web/limits.py) finds nothing. Events made before kept their six-character codes.
+# app/web/kit/limits.py) finds nothing. Events made before kept their six-character codes.
 JOIN_CODE_LENGTH = 8
 
 _hasher = PasswordHasher()

@@ -12,7 +12,7 @@ from app import i18n
 from app.config import ROOT
 from app.models.event import DEFAULT_PRINCIPLES
 from app.security import shown_join_code
-from app.web.assets import static_url
+from app.web.kit.assets import static_url
 
 HTMX = "vendor/htmx-2.0.11.min.js"
 HTMX_SSE = "vendor/htmx-ext-sse-2.2.4.min.js"

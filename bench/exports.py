@@ -50,7 +50,7 @@ from app.models.outcomes import (
     Report,
 )
 from app.services import calendars, outcomes
-from app.web.exports import EVENT_FORMATS, event_file
+from app.web.organiser.exports import EVENT_FORMATS, event_file
 
 PARTICIPANTS, SLOTS, SPACES, ACTIONS = 1000, 10, 20, 2000
 WORDS = [

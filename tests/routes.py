@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from app.web.schema import every_route
+from app.web.api.schema import every_route
 
 
 def all_routes(app: FastAPI) -> set[tuple[str, str]]:

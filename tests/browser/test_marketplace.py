@@ -15,8 +15,8 @@ from app.models import Event, Role, Topic
 from app.models.agenda import TopicCreate
 from app.services import events as event_service
 from app.services import marketplace
-from app.web.common import IDENTITY_COOKIE
-from app.web.limits import LIMITS, Limiter
+from app.web.kit.common import IDENTITY_COOKIE
+from app.web.kit.limits import LIMITS, Limiter
 from tests.browser.pages import PHONE, join, log_in, settled
 from tests.browser.test_accessibility import axe_findings, start_axe
 from tests.factories import Factory, placed_topic

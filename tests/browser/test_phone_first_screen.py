@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
 from app.services import live as live_service
-from app.web.participant import device_path
+from app.web.participant.join import device_path
 from tests.browser.pages import connected, settled
 from tests.factories import Factory
 from tests.phone_day import ANNOUNCEMENT, phone_day

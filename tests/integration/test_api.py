@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.db import Database
 from app.models import Event, Organiser, Topic
 from app.services import accounts
-from app.web.exports import EVENT_FORMATS, MEDIA
+from app.web.organiser.exports import EVENT_FORMATS, MEDIA
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import Factory
 
@@ -144,7 +144,7 @@ def test_openapi_schema_lists_every_api_route(client: TestClient) -> None:
 
 
 def test_openapi_schema_documents_the_pages_and_every_refusal(client: TestClient) -> None:
-    """The pages are in the document too, with their forms and answers (see app/web/schema.py),
+    """The pages are in the document too, with their forms and answers (see app/web/api/schema.py),
     and the API says how it refuses."""
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     join = paths["/e/{code}/join"]["post"]

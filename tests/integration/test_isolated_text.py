@@ -10,7 +10,7 @@ from sqlmodel import select
 from app.config import Settings
 from app.models import Action, Event, Participant
 from app.security import LinkSigner
-from app.web.participant import device_path
+from app.web.participant.join import device_path
 from tests.conftest import claim, log_in
 from tests.factories import Factory, outcomes_event
 

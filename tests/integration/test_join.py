@@ -11,7 +11,7 @@ from app.models import Participant
 from app.models.agenda import TopicCreate
 from app.security import LinkSigner
 from app.services.marketplace import propose_topic
-from app.web.common import absolute, qr_svg
+from app.web.kit.common import absolute, qr_svg
 from tests.conftest import claim, csrf_token, post_form, text_of
 from tests.factories import Factory, count
 

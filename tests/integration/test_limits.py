@@ -9,7 +9,7 @@ from app.config import Settings
 from app.main import create_app
 from app.models import Event
 from app.services import marketplace
-from app.web.limits import LIMITS, WRONG_CODES
+from app.web.kit.limits import LIMITS, WRONG_CODES
 from tests.conftest import post_form, text_of
 from tests.factories import Factory
 

@@ -25,8 +25,8 @@ from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
 from app.services import live as live_service
 from app.services import marketplace
-from app.web import live as live_module
-from app.web.live import Live, phone_messages
+from app.web.public import live as live_module
+from app.web.public.live import Live, phone_messages
 from tests.conftest import claim, phone
 from tests.factories import Factory, placed_topic
 from tests.processes import serving, start

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.web.middleware import JsonLogFormatter
+from app.web.kit.middleware import JsonLogFormatter
 
 
 def test_health_and_readiness(app: FastAPI) -> None:

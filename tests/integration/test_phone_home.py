@@ -15,7 +15,7 @@ from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
 from app.services import events as event_service
 from app.services import live as live_service
-from app.web.participant import device_path
+from app.web.participant.join import device_path
 from tests.conftest import claim, csrf_token, post_form
 from tests.factories import Factory
 from tests.phone_day import ANNOUNCEMENT, at, midday_zone, phone_day

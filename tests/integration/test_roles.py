@@ -10,7 +10,10 @@ from app.config import Settings
 from app.models import Event, Role
 from app.security import LinkSigner
 from app.services import events as event_service
-from app.web import exports, facilitator, facilitator_outcomes, organiser, tracker
+from app.web.facilitator import day as facilitator
+from app.web.facilitator import outcomes as facilitator_outcomes
+from app.web.organiser import events as organiser
+from app.web.organiser import exports, tracker
 from tests.conftest import claim, csrf_token, log_in, post_form
 from tests.factories import Factory
 

@@ -60,7 +60,7 @@ from app.security import LinkSigner
 from app.services import accounts, convergence, marketplace, outcomes, pledges, policy
 from app.services import events as event_service
 from app.services import live as live_service
-from app.web.middleware import UNSAFE_METHODS
+from app.web.kit.middleware import UNSAFE_METHODS
 from tests.conftest import claim, csrf_token, log_in
 from tests.factories import Factory, placed_topic
 

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from app.services import accounts
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
 from tests.conftest import csrf_token
 from tests.factories import Factory
 from tests.processes import SECRET

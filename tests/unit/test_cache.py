@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from app.web.cache import VersionedParts
+from app.web.kit.cache import VersionedParts
 
 
 def test_a_part_asked_for_by_many_at_once_is_made_once_and_given_to_all() -> None:

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.web.limits import WINDOW, Limiter
+from app.web.kit.limits import WINDOW, Limiter
 
 
 class Clock:

@@ -9,7 +9,7 @@ from typing import TypeVar
 import anyio
 import pytest
 
-from app.web.writer import OneWriter
+from app.web.kit.writer import OneWriter
 
 T = TypeVar("T")
 

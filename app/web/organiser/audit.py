@@ -17,9 +17,9 @@ from app.models import Event, Organiser
 from app.models.base import row_id
 from app.services import audit
 from app.services import events as event_service
-from app.web.deps import FacilitatedEvent, VisitorDep
-from app.web.identity import Visitor
-from app.web.middleware import UNSAFE_METHODS, request_id
+from app.web.kit.deps import FacilitatedEvent, VisitorDep
+from app.web.kit.identity import Visitor
+from app.web.kit.middleware import UNSAFE_METHODS, request_id
 
 
 def _actor(session: Session, visitor: Visitor, event_id: int | None) -> str | None:

@@ -31,10 +31,9 @@ from app.services import calendars, convergence, outcomes, pledges, policy
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render
-from app.web import live
-from app.web.common import ICS, absolute, download, see_other
-from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
-from app.web.forms import (
+from app.web.kit.common import ICS, absolute, download, see_other
+from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
+from app.web.kit.forms import (
     FormErrors,
     form_values,
     once_key,
@@ -42,10 +41,11 @@ from app.web.forms import (
     validate,
     whole_number,
 )
-from app.web.limits import rate_limited
-from app.web.marketplace import Attendee, AttendeeDep
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.limits import rate_limited
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.participant.marketplace import Attendee, AttendeeDep
+from app.web.public import live
 
 router = Router(
     route_class=OneTripRoute,

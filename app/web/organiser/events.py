@@ -33,9 +33,8 @@ from app.services import accounts, wall
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
-from app.web.audit import audited
-from app.web.common import absolute, qr_svg, see_other
-from app.web.deps import (
+from app.web.kit.common import absolute, qr_svg, see_other
+from app.web.kit.deps import (
     CurrentOrganiser,
     FormDep,
     OrganisedEvent,
@@ -46,10 +45,11 @@ from app.web.deps import (
     VisitorDep,
     verify_csrf,
 )
-from app.web.forms import FormErrors, form_values, validate
-from app.web.identity import remember
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.forms import FormErrors, form_values, validate
+from app.web.kit.identity import remember
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.organiser.audit import audited
 
 router = Router(
     route_class=OneTripRoute,

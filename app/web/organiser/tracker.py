@@ -13,11 +13,11 @@ from app.models.outcomes import STATUS_LABELS
 from app.services import audit, outcomes, pledges
 from app.services import events as event_service
 from app.templating import render
-from app.web.audit import audited
-from app.web.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
-from app.web.middleware import OneTripRoute
-from app.web.outcomes import update_link
-from app.web.routing import Router
+from app.web.kit.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.organiser.audit import audited
+from app.web.participant.outcomes import update_link
 
 router = Router(route_class=OneTripRoute, prefix="/organiser", dependencies=[Depends(audited)])
 

@@ -15,9 +15,9 @@ from fastapi import HTTPException, Request
 
 from app.config import Settings
 from app.i18n import _
-from app.web.common import IDENTITY_COOKIE
-from app.web.middleware import UNSAFE_METHODS
-from app.web.writer import memory_only
+from app.web.kit.common import IDENTITY_COOKIE
+from app.web.kit.middleware import UNSAFE_METHODS
+from app.web.kit.writer import memory_only
 
 WINDOW = 60.0
 # Per minute: (per person, per address).

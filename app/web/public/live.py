@@ -49,8 +49,8 @@ from app.services import convergence, marketplace, outcomes, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.templating import render_part
-from app.web.cache import shared_announcements
-from app.web.forms import whole_number
+from app.web.kit.cache import shared_announcements
+from app.web.kit.forms import whole_number
 
 GAP = 0.3  # seconds between two updates of one page, at least
 CHECK_EVERY = 5.0  # seconds between checks that nothing was missed

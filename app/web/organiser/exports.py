@@ -30,9 +30,9 @@ from app.services import (
 from app.services import events as event_service
 from app.services.marketplace import TopicCard
 from app.templating import render_part
-from app.web.audit import audited_download
-from app.web.common import ICS, absolute, download, qr_inline
-from app.web.deps import (
+from app.web.facilitator.day import agenda_printed
+from app.web.kit.common import ICS, absolute, download, qr_inline
+from app.web.kit.deps import (
     FacilitatedEvent,
     MaybeOrganiser,
     RowId,
@@ -41,10 +41,10 @@ from app.web.deps import (
     SignerDep,
     VisitorDep,
 )
-from app.web.facilitator import agenda_printed
-from app.web.middleware import OneTripRoute
-from app.web.participant import device_path
-from app.web.routing import Router
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.organiser.audit import audited_download
+from app.web.participant.join import device_path
 
 router = Router(
     route_class=OneTripRoute,

@@ -25,8 +25,7 @@ from app.services import marketplace, policy, signups, wall
 from app.services.errors import NotFound, Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
-from app.web import live
-from app.web.cache import (
+from app.web.kit.cache import (
     CSRF_PLACEHOLDER,
     JITTER_PLACEHOLDER,
     VersionedParts,
@@ -34,8 +33,8 @@ from app.web.cache import (
     shared_cards,
     shared_slots,
 )
-from app.web.common import agenda_etag, conditional, see_other
-from app.web.deps import (
+from app.web.kit.common import agenda_etag, conditional, see_other
+from app.web.kit.deps import (
     FormDep,
     Joined,
     RowId,
@@ -44,13 +43,14 @@ from app.web.deps import (
     joined,
     verify_csrf,
 )
-from app.web.errors import status_line
-from app.web.forms import form_values, once_key, row_ids, validate
-from app.web.identity import Visitor
-from app.web.limits import rate_limited
-from app.web.middleware import LookedUpInThread, OneTripRoute, finish_with
-from app.web.routing import Router
-from app.web.writer import memory_only, quick_write, writing_on_the_loop
+from app.web.kit.errors import status_line
+from app.web.kit.forms import form_values, once_key, row_ids, validate
+from app.web.kit.identity import Visitor
+from app.web.kit.limits import rate_limited
+from app.web.kit.middleware import LookedUpInThread, OneTripRoute, finish_with
+from app.web.kit.routing import Router
+from app.web.kit.writer import memory_only, quick_write, writing_on_the_loop
+from app.web.public import live
 
 router = Router(
     route_class=OneTripRoute,

@@ -31,8 +31,8 @@ from app.db import NO_WAIT_OPTION, Database, StorageFault
 # Re-exported: the audit log and older log configurations look for them here.
 from app.logs import JsonLogFormatter as JsonLogFormatter
 from app.logs import request_id as request_id
-from app.web.errors import BodyTooLarge, storage_fault_page, too_large_page
-from app.web.writer import MEMORY_ONLY, QUICK_WRITE, OneWriter, on_the_loop
+from app.web.kit.errors import BodyTooLarge, storage_fault_page, too_large_page
+from app.web.kit.writer import MEMORY_ONLY, QUICK_WRITE, OneWriter, on_the_loop
 
 log = logging.getLogger("openspace")
 

@@ -17,18 +17,18 @@ from app.models.event import as_typed
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
 from app.services.participants import event_and_participant
-from app.web.common import IDENTITY_COOKIE, see_other
-from app.web.csrf import TokenRefused
-from app.web.identity import (
+from app.web.kit.common import IDENTITY_COOKIE, see_other
+from app.web.kit.csrf import TokenRefused
+from app.web.kit.identity import (
     REFRESH_AFTER_SECONDS,
     REFRESH_STATE,
     Visitor,
     read_visitor,
     remember,
 )
-from app.web.limits import looked_up
-from app.web.middleware import UNSAFE_METHODS
-from app.web.writer import memory_only
+from app.web.kit.limits import looked_up
+from app.web.kit.middleware import UNSAFE_METHODS
+from app.web.kit.writer import memory_only
 
 
 @memory_only

@@ -14,13 +14,13 @@ from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import convergence, outcomes, policy
-from app.web.audit import audited
-from app.web.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
-from app.web.facilitator import Facilitation, FacilitationDep
-from app.web.forms import form_values, row_ids, validate, whole_number
-from app.web.middleware import OneTripRoute
-from app.web.outcomes import update_link
-from app.web.routing import Router
+from app.web.facilitator.day import Facilitation, FacilitationDep
+from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
+from app.web.kit.forms import form_values, row_ids, validate, whole_number
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.organiser.audit import audited
+from app.web.participant.outcomes import update_link
 
 router = Router(
     route_class=OneTripRoute,

@@ -11,12 +11,12 @@ from app.models.outcomes import STATUS_LABELS, ProgressForm
 from app.services import outcomes
 from app.services.errors import Refused
 from app.templating import render
-from app.web.common import qr_svg, see_other
-from app.web.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
-from app.web.forms import FormErrors, form_values, validate
-from app.web.middleware import OneTripRoute
-from app.web.outcomes import STATUSES, update_link
-from app.web.routing import Router
+from app.web.kit.common import qr_svg, see_other
+from app.web.kit.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
+from app.web.kit.forms import FormErrors, form_values, validate
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.participant.outcomes import STATUSES, update_link
 
 router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
 

@@ -14,9 +14,9 @@ from app.models.base import utcnow
 from app.services import accounts, audit
 from app.services import events as event_service
 from app.templating import HTMX, HTMX_SSE, render, render_part
-from app.web.assets import digest_of, static_url
-from app.web.common import safe_next, see_other
-from app.web.deps import (
+from app.web.kit.assets import digest_of, static_url
+from app.web.kit.common import safe_next, see_other
+from app.web.kit.deps import (
     FormDep,
     MaybeOrganiser,
     SessionDep,
@@ -25,10 +25,10 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.forms import form_values
-from app.web.limits import looked_up
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.forms import form_values
+from app.web.kit.limits import looked_up
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
 
 log = logging.getLogger("openspace")
 router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])

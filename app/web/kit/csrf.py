@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from app.i18n import _, lazy
 from app.templating import wants_fragment
-from app.web.errors import error_page, given_back, is_api, sent_form, status_line
+from app.web.kit.errors import error_page, given_back, is_api, sent_form, status_line
 
 REFUSED = lazy("This form has expired or was sent from another site, so nothing was saved.")
 # htmx hears of the fresh token in this event (static/js/app.js puts it in every form).

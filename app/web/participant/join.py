@@ -16,10 +16,9 @@ from app.services import events as event_service
 from app.services import participants as participant_service
 from app.services import signups
 from app.templating import render, wants_fragment
-from app.web import live
-from app.web.cache import shared_cards, shared_slots
-from app.web.common import absolute, qr_svg, see_other
-from app.web.deps import (
+from app.web.kit.cache import shared_cards, shared_slots
+from app.web.kit.common import absolute, qr_svg, see_other
+from app.web.kit.deps import (
     FormDep,
     JoinedEvent,
     MaybeParticipant,
@@ -31,11 +30,12 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.forms import form_values, once_key, validate
-from app.web.limits import rate_limited
-from app.web.marketplace import AttendeeDep
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.forms import form_values, once_key, validate
+from app.web.kit.limits import rate_limited
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.participant.marketplace import AttendeeDep
+from app.web.public import live
 
 router = Router(
     route_class=OneTripRoute,

@@ -24,10 +24,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.templating import render
-from app.web.common import download
-from app.web.deps import get_session
-from app.web.forms import form_values, validate
-from app.web.middleware import UNSAFE_METHODS
+from app.web.kit.common import download
+from app.web.kit.deps import get_session
+from app.web.kit.forms import form_values, validate
+from app.web.kit.middleware import UNSAFE_METHODS
 
 PAGES = "pages"
 TAGS = [

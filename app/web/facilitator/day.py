@@ -39,9 +39,8 @@ from app.services import marketplace, policy, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
-from app.web.audit import audited
-from app.web.common import absolute, see_other
-from app.web.deps import (
+from app.web.kit.common import absolute, see_other
+from app.web.kit.deps import (
     FacilitatedEvent,
     FormDep,
     MaybeOrganiser,
@@ -53,9 +52,10 @@ from app.web.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.forms import form_values, row_ids, validate, whole_number
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.forms import form_values, row_ids, validate, whole_number
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.organiser.audit import audited
 
 FLASH_COOKIE = "openspace_notice"
 router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])

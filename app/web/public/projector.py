@@ -9,11 +9,11 @@ from app import i18n
 from app.i18n import _
 from app.models import Event
 from app.templating import render
-from app.web import live
-from app.web.common import absolute
-from app.web.deps import SessionDep, SettingsDep, SignerDep
-from app.web.middleware import OneTripRoute
-from app.web.routing import Router
+from app.web.kit.common import absolute
+from app.web.kit.deps import SessionDep, SettingsDep, SignerDep
+from app.web.kit.middleware import OneTripRoute
+from app.web.kit.routing import Router
+from app.web.public import live
 
 router = Router(route_class=OneTripRoute)
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.models import Participant
-from app.web.common import IDENTITY_COOKIE
+from app.web.kit.common import IDENTITY_COOKIE
 
 # An organiser's cookie is signed again, with a new time, when it is older than this: being
 # active keeps a sign-in alive; only idleness ends it.

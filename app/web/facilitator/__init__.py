@@ -1,0 +1,1 @@
+"""Routes for facilitators, who run the day from a laptop."""

@@ -1,0 +1,1 @@
+"""Routes for participants (and action owners after the day), on their phones."""

@@ -1,0 +1,1 @@
+"""Routes for everyone: the front door, the projector's display link, the live streams."""
