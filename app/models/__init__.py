@@ -23,6 +23,7 @@ from app.models.event import (
     Theme,
 )
 from app.models.live import Announcement, Pitch, ProjectorView
+from app.models.mail import MailConsent, Message, MessageAttempt, MessageCause
 from app.models.outcomes import (
     Action,
     ActionGroup,
@@ -60,6 +61,10 @@ __all__ = [
     "EventStaff",
     "FacilitatorLink",
     "Interest",
+    "MailConsent",
+    "Message",
+    "MessageAttempt",
+    "MessageCause",
     "Organiser",
     "Participant",
     "Pitch",

@@ -30,9 +30,22 @@ def row_id(text: object) -> int | None:
     return int(digits) if 0 < int(digits) <= MAX_ID else None
 
 
+# The one place the app asks what time it is. Set (`set_clock`) to look at another moment:
+# `openspace send-due --now`, and tests that move six months on.
+_fixed_now: datetime | None = None
+
+
 def utcnow() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
+    """Now, in UTC (or the moment the clock was set to)."""
+    return _fixed_now if _fixed_now is not None else datetime.now(UTC)
+
+
+def set_clock(moment: datetime | None) -> None:
+    """Make `utcnow` answer `moment` (an aware datetime) from now on; None: the real time."""
+    global _fixed_now
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("the clock is set to a moment in a known zone")
+    _fixed_now = None if moment is None else moment.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

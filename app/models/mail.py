@@ -1,0 +1,113 @@
+"""The outbox: e-mail messages waiting to go, why each was made, each attempt, and consent."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.i18n import lazy
+from app.models.base import UTCDateTime, utcnow
+
+ADDRESS_MAX = 254
+SUBJECT_MAX = 300
+ERROR_MAX = 1000
+
+
+class MessageState(StrEnum):
+    waiting = "waiting"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+STATE_LABELS = {
+    MessageState.waiting: lazy("Waiting"),
+    MessageState.sending: lazy("Sending"),
+    MessageState.sent: lazy("Sent"),
+    MessageState.failed: lazy("Failed"),
+    MessageState.cancelled: lazy("Cancelled"),
+}
+
+
+class MessageKind(StrEnum):
+    pledge_postcard = "pledge_postcard"
+    action_owner = "action_owner"
+    due_soon = "due_soon"
+    overdue = "overdue"
+    test = "test"
+
+
+class Purpose(StrEnum):
+    """What a person gave their address for; each is ticked by them, none is assumed."""
+
+    pledge = "pledge"
+    actions = "actions"
+
+
+class Message(SQLModel, table=True):
+    """One e-mail in the outbox, to one person; written in the transaction of its cause."""
+
+    __table_args__ = (Index("ix_message_state_due_at", "state", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int | None = Field(
+        default=None, foreign_key="event.id", index=True, ondelete="CASCADE"
+    )
+    participant_id: int | None = Field(
+        default=None, foreign_key="participant.id", index=True, ondelete="SET NULL"
+    )
+    kind: MessageKind = Field(sa_type=String(24))
+    to_address: str = Field(max_length=ADDRESS_MAX)
+    to_name: str = Field(default="", max_length=120)
+    language: str = Field(default="en", max_length=8)
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    # The Message-ID header, made once: a message sent again after a lost claim keeps it,
+    # so the recipient's mail program shows one message, never two.
+    message_id: str = Field(max_length=255, unique=True)
+    # Causes with the same group join this message while it waits (one message for several
+    # actions of one owner).
+    group_key: str = Field(default="", max_length=160, index=True)
+    state: MessageState = Field(default=MessageState.waiting, sa_type=String(16))
+    due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A sender holds the message until then; a sender killed mid-send lets it run out.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", max_length=ERROR_MAX)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MessageCause(SQLModel, table=True):
+    """Why a message was made; its key is unique, so one cause never makes two messages."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160, unique=True)
+    message_id: int = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    action_id: int | None = Field(
+        default=None, foreign_key="action.id", index=True, ondelete="CASCADE"
+    )
+    pledge_id: int | None = Field(
+        default=None, foreign_key="pledge.id", index=True, ondelete="CASCADE"
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MessageAttempt(SQLModel, table=True):
+    """One try at handing a message to the mail server, and what the server said."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    outcome: MessageState = Field(sa_type=String(16))
+    reply: str = Field(default="", max_length=ERROR_MAX, sa_type=Text)
+
+
+class MailConsent(SQLModel, table=True):
+    """A participant ticked that their address may be used for this purpose."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "purpose"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    purpose: Purpose = Field(sa_type=String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
