@@ -35,7 +35,7 @@ from sqlmodel import select
 from app.db import Database
 from app.models import Event
 from app.security import LinkSigner
-from app.services.events import agenda_changed
+from app.services.agenda import agenda_changed
 
 
 @dataclass

@@ -13,8 +13,8 @@ from app.i18n import _, ngettext
 from app.models import Action, ActionGroup, Dot, Event, Participant, Report
 from app.models.base import utcnow
 from app.models.outcomes import GroupForm
+from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
-from app.services.events import agenda_changed
 
 DOTS_RANGE = (1, 20)
 

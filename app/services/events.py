@@ -6,14 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, cast, func, update
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from app import i18n
-from app.broker import CHANNEL, Change
 from app.i18n import _, lazy, ngettext
 from app.models import (
     Event,
@@ -40,85 +36,12 @@ from app.models.event import (
 )
 from app.models.people import OrganiserCreate
 from app.security import new_join_code, new_secret, normalise_join_code
+from app.services import signups, wall
 from app.services.accounts import create_organiser, organiser_by_email
+from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
 
 T = TypeVar("T", bound=SQLModel)
-
-
-def agenda_changed(
-    session: Session, event_id: int | None, people: Iterable[int | None] | None = ()
-) -> None:
-    """Note that what the agenda shows has changed (a new version for caches and live pages),
-    and whose own agenda changed with it (`people`; None when it may be anyone's).
-
-    The version is bumped once, just before the transaction commits, so the event's row is
-    always the last lock a writer takes: taking it earlier could deadlock with a writer that
-    holds it and waits for a slot this one has locked.
-    """
-    if event_id is None:
-        return
-    changed: dict[int, set[int] | None] = session.info.setdefault(_CHANGED, {})
-    known = changed.get(event_id, set())
-    changed[event_id] = (
-        None if people is None or known is None else known | {p for p in people if p}
-    )
-
-
-_CHANGED = "openspace.agenda_changed"
-# Built once: it runs on every write of the busiest half hour (see app.services.signups).
-# The session's copy of the event, if it has one, is given the new version by hand: the ORM
-# cannot work out which objects match from parameters given only when the statement runs.
-# It names the table, not the model: the ORM's machinery for updating objects in bulk would
-# cost more than the statement (a fifth of a sign-up's time in the worker, measured).
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
-_BUMP = (
-    update(_EVENTS)
-    .where(_EVENTS.c.id == bindparam("event_id"))
-    .values(agenda_version=_EVENTS.c.agenda_version + 1)
-    .returning(_EVENTS.c.agenda_version)
-)
-_COMMITTED = "openspace.committed_changes"
-# On PostgreSQL the bump tells every process in the same statement: the event's row stays
-# locked until the commit, and every writer in the event waits for it, so each round trip
-# saved there is saved for all of them.
-_BUMPED = _BUMP.cte("bumped")
-_BUMP_AND_NOTIFY = select(
-    _BUMPED.c.agenda_version,
-    func.pg_notify(
-        CHANNEL, bindparam("head") + cast(_BUMPED.c.agenda_version, String) + bindparam("tail")
-    ),
-)
-
-
-@sa_event.listens_for(Session, "before_commit")
-def _bump_agenda_versions(session: Session) -> None:
-    committed: list[Change] = []
-    session.info[_COMMITTED] = committed
-    changed: dict[int, set[int] | None] = session.info.pop(_CHANGED, {})
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for event_id, people in sorted(changed.items()):
-        who = None if people is None else frozenset(people)
-        if postgres:
-            # Delivered by PostgreSQL on commit to every process that listens.
-            head, tail = Change.around_version(event_id, who)
-            params = {"event_id": event_id, "head": head, "tail": tail}
-            version = session.execute(_BUMP_AND_NOTIFY, params=params).scalar()
-        else:
-            version = session.execute(_BUMP, params={"event_id": event_id}).scalar()
-        if version is None:
-            continue
-        if (held := session.identity_map.get(identity_key(Event, event_id))) is not None:
-            set_committed_value(held, "agenda_version", version)
-        committed.append(Change(event_id, version, who))
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _publish_changes(session: Session) -> None:
-    changes = session.info.pop(_COMMITTED, None)
-    if changes:
-        for publish in session.info.get("on_commit", ()):
-            publish(changes)
 
 
 def free_join_code(session: Session) -> str:
@@ -365,8 +288,6 @@ def update_space(session: Session, event: Event, space_id: int, data: SpaceCreat
     """Change a space's name, capacity or access notes. Seats a larger room adds go to the
     waitlists of its sessions, in order, before anyone else can take them; a smaller room
     sends the last to sign up to the front of the waitlist, and tells them."""
-    from app.services import signups  # the sign-up rules live there (and use this module)
-
     space = space_of(session, event, space_id)
     if _space_name_taken(session, event, data.name, space_id):
         raise Refused(_("There is already a space with this name."), "name")
@@ -392,8 +313,6 @@ def update_space(session: Session, event: Event, space_id: int, data: SpaceCreat
 
 def remove_space(session: Session, event: Event, space_id: int) -> None:
     """Delete a space; its sessions leave the wall first (see wall.clear_place)."""
-    from app.services import wall  # the wall's rules live there (and use this module)
-
     space = space_of(session, event, space_id)
     wall.clear_place(session, event, space_id=space_id)
     session.delete(space)
@@ -410,13 +329,6 @@ _SLOTS = (
 def slots(session: Session, event: Event) -> list[Slot]:
     """The event's slots in time order."""
     return list(session.exec(_SLOTS, params={"event_id": event.id}))
-
-
-def time_style(slots: Iterable[Slot], zone: ZoneInfo) -> str:
-    """How a slot's start is written (a style of `i18n.when`): with its day when the slots
-    span several days at the venue, else the time alone."""
-    days = {slot.starts_at.astimezone(zone).date() for slot in slots}
-    return "day_time" if len(days) > 1 else "time"
 
 
 def local_moment(event: Event, day: date, at: time) -> datetime:
@@ -477,8 +389,6 @@ def update_slot(session: Session, event: Event, slot_id: int, data: SlotCreate) 
     a seat in one are told of a new time. A breakout made a plenary cannot hold sessions, so
     they leave the wall first, as when the slot is removed (see wall.clear_place). Returns
     the sessions that left the wall."""
-    from app.services import wall  # the wall's rules live there (and use this module)
-
     every = _locked_slots(session, event)
     slot = next((slot for slot in every if slot.id == slot_id), None)
     if slot is None:
@@ -504,8 +414,6 @@ def _locked_slots(session: Session, event: Event) -> list[Slot]:
     """The event's slots in time order, as they are once locked: locked under the locks a
     sign-up takes (it reads whether its slot has ended under them), and read again, so two
     changes at once never both start from the same times."""
-    from app.services import signups  # the sign-up rules live there (and use this module)
-
     signups.lock_slots(session, [slot.id for slot in slots(session, event)])
     fresh = _SLOTS.execution_options(populate_existing=True)
     return list(session.exec(fresh, params={"event_id": event.id}))
@@ -514,8 +422,6 @@ def _locked_slots(session: Session, event: Event) -> list[Slot]:
 def _tell_time_changed(session: Session, slot_ids: list[int]) -> list[int]:
     """Tell everyone with a seat in a session of these slots that its time changed; returns
     who was told."""
-    from app.services import signups  # the sign-up rules live there (and use this module)
-
     held: dict[int, list[int]] = {}
     for topic_id, participant_id in session.exec(
         select(SignUp.topic_id, SignUp.participant_id)
@@ -630,8 +536,6 @@ def shift_slots(
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:
     """Delete a slot; its sessions leave the wall first (see wall.clear_place)."""
-    from app.services import wall  # the wall's rules live there (and use this module)
-
     slot = _of_event(session, Slot, slot_id, event)
     wall.clear_place(session, event, slot_id=slot_id)
     session.delete(slot)

@@ -11,8 +11,8 @@ from app.models import Announcement, Event, Participant, Pitch, ProjectorView, T
 from app.models.base import utcnow
 from app.models.live import AnnouncementCreate
 from app.services import policy
+from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
-from app.services.events import agenda_changed
 
 PITCH_SECONDS = (30, 300)  # the shortest and longest pitch a facilitator can set
 

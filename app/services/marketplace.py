@@ -22,9 +22,9 @@ from app.models import (
 )
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
-from app.services import policy
+from app.services import policy, signups
+from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
-from app.services.events import agenda_changed
 from app.services.rows import add_once, copy_of
 from app.services.signups import NO_SUCH_TOPIC
 
@@ -139,8 +139,6 @@ def theme_ids_of(session: Session, topic: Topic) -> list[int]:
 def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     """Hide a topic from the wall and the lists (or restore it); nothing is deleted. A
     restored duplicate is a topic of its own again (its links no longer lead elsewhere)."""
-    from app.services import signups  # the sign-up rules live there
-
     signups.lock_slots(session, [topic.slot_id])
     topic.hidden = hidden
     if not hidden:
@@ -199,8 +197,6 @@ def co_convene(session: Session, topic: Topic, participant: Participant) -> None
     assert topic.id is not None and participant.id is not None
     if participant.id in conveners(session, topic):
         return
-    from app.services import signups  # the sign-up rules live there
-
     signups.lock_slots(session, [topic.slot_id])
     session.add(CoConvener(topic_id=topic.id, participant_id=participant.id))
     session.flush()
@@ -382,8 +378,6 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     Returns how many of the duplicate's people (seated or waiting) now have a seat in the
     kept topic, and how many wait for one.
     """
-    from app.services import signups  # the sign-up rules live there
-
     check_mergeable(keep, duplicate)
     assert keep.id is not None and duplicate.id is not None
     signups.lock_slots(session, [keep.slot_id, duplicate.slot_id])

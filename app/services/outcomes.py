@@ -39,9 +39,9 @@ from app.models.base import utcnow
 from app.models.event import as_typed
 from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
 from app.services import policy
+from app.services.agenda import agenda_changed
 from app.services.convergence import dot_counts
 from app.services.errors import NotFound, Refused
-from app.services.events import agenda_changed
 from app.services.marketplace import _themes_of_event, conveners, topic_of
 from app.services.rows import add_once
 

@@ -36,8 +36,8 @@ from app.models import (
     WaitlistEntry,
 )
 from app.models.base import utcnow
+from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
-from app.services.events import agenda_changed
 
 MOVED = lazy("This session has just been moved. Look at the wall again and choose.")
 NO_SUCH_TOPIC = lazy("There is no such topic: it may have been merged or removed.")

@@ -22,8 +22,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import policy, signups
+from app.services.agenda import agenda_changed, time_style
 from app.services.errors import Refused
-from app.services.events import agenda_changed, time_style
 from app.services.marketplace import TopicCard
 
 

@@ -15,6 +15,7 @@ from app.security import LinkSigner, new_secret
 from app.services import events as event_service
 from app.services import participants as participant_service
 from app.services import signups
+from app.services.agenda import time_style
 from app.templating import render, wants_fragment
 from app.web.kit.cache import shared_cards, shared_slots
 from app.web.kit.common import absolute, qr_svg, see_other
@@ -141,7 +142,7 @@ async def event_home(me: AttendeeDep) -> Response:
                 "spaces": spaces,
                 "hall": event_service.plenary_space(spaces),
                 "slots": slots,
-                "time_style": event_service.time_style(slots, event.zone),
+                "time_style": time_style(slots, event.zone),
                 "agenda": agenda,
                 # The first screen answers "where should I be now, and next".
                 "where": signups.now_and_next(agenda, now, event.zone),

@@ -22,6 +22,7 @@ from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import marketplace, policy, signups, wall
+from app.services.agenda import time_style
 from app.services.errors import NotFound, Refused
 from app.services.signups import SessionFull
 from app.templating import render, render_part, wants_fragment
@@ -252,7 +253,7 @@ class Attendee(LookedUpInThread):
                 "news": self.news(marks),
                 "next": f"{self.home}/wall",
                 "now": now,
-                "time_style": event_service.time_style(every_slot, self.event.zone),
+                "time_style": time_style(every_slot, self.event.zone),
                 **live.page_parts(self.request, self.session, self.event),
                 **done_notice(self.request, shared_cards(self.request, self.session, self.event)),
                 "jitter": JITTER_PLACEHOLDER,
