@@ -24,8 +24,7 @@ from app.i18n import _, lazy
 from app.keys import load_key
 from app.memory import leave_startup_objects_out_of_collections, release_free_memory_forever
 from app.security import LinkSigner
-from app.services.errors import NotFound, Refused
-from app.services.proceedings import NoReportYet
+from app.services.errors import DomainError
 from app.templating import follow_template_edits, wants_fragment
 from app.web.api import routes as api
 from app.web.api.schema import document_pages
@@ -38,6 +37,7 @@ from app.web.kit.csrf import TokenRefused, token_refused
 from app.web.kit.deps import LoginRequired, PasswordChangeRequired
 from app.web.kit.errors import (
     api_validation_error,
+    domain_error,
     error_page,
     given_back,
     is_api,
@@ -59,7 +59,7 @@ from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.participant import followup, marketplace, outcomes
 from app.web.participant import join as participant
-from app.web.participant.marketplace import NotJoined
+from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
 from app.web.public import projector
 from app.web.public.live import Live
@@ -126,18 +126,7 @@ def install_error_pages(app: FastAPI) -> None:
 
     app.add_exception_handler(TokenRefused, token_refused)
 
-    @app.exception_handler(Refused)
-    async def refused(request: Request, exc: Refused) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 409
-        if is_api(request):
-            return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=status)
-        return error_page(request, status, exc.message)
-
-    @app.exception_handler(NoReportYet)
-    async def no_book_yet(request: Request, exc: NoReportYet) -> Response:
-        if is_api(request):
-            return JSONResponse({"detail": str(exc.message)}, status_code=404)
-        return error_page(request, 404, str(exc.message))
+    app.add_exception_handler(DomainError, domain_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

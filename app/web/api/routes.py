@@ -20,11 +20,10 @@ from app.models.event import (
 )
 from app.services import accounts, exports
 from app.services import events as event_service
+from app.web.kit.audit import log_change
 from app.web.kit.common import download
 from app.web.kit.deps import RowId, SessionDep, SettingsDep
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import log_change
 from app.web.organiser.exports import MEDIA, event_file, file_name, may_download_personal_data
 
 bearer = HTTPBearer(auto_error=False, description="An organiser's API token (Account page).")
@@ -123,7 +122,6 @@ async def audited_api(request: Request, organiser: ApiOrganiser) -> None:
 
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/api/v1",
     tags=["api"],
     responses={**NO_TOKEN, **UNAVAILABLE},

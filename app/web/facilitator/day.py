@@ -9,7 +9,6 @@ from urllib.parse import quote, unquote
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import i18n
@@ -39,6 +38,7 @@ from app.services import marketplace, policy, signups, wall
 from app.services import participants as participant_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
+from app.web.kit.audit import audited
 from app.web.kit.common import absolute, see_other
 from app.web.kit.deps import (
     FacilitatedEvent,
@@ -53,12 +53,10 @@ from app.web.kit.deps import (
     verify_csrf,
 )
 from app.web.kit.forms import form_values, row_ids, validate, whole_number
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import audited
 
 FLASH_COOKIE = "openspace_notice"
-router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf), Depends(audited)])
+router = Router(dependencies=[Depends(verify_csrf), Depends(audited)])
 
 
 def _facilitator_link(
@@ -924,13 +922,10 @@ def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
     return run.done(done, f"{run.base}/desk?person={person.id}#desk-print-h")
 
 
-async def agenda_printed(request: Request, event: FacilitatedEvent, participant: RowId) -> None:
+def agenda_printed(request: Request, event: FacilitatedEvent, participant: RowId) -> None:
     """The desk prints someone's agenda: note when (in a transaction of its own, as printing
     changes nothing else), so that the desk can say when their seats change after it."""
     database: Database = request.app.state.database
 
-    def write() -> None:
-        with database.write() as session:
-            signups.agenda_printed(session, event, participant)
-
-    await run_in_threadpool(write)
+    with database.write() as session:
+        signups.agenda_printed(session, event, participant)

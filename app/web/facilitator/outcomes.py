@@ -15,15 +15,13 @@ from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import convergence, outcomes, policy
 from app.web.facilitator.day import Facilitation, FacilitationDep
+from app.web.kit.audit import audited
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
 from app.web.kit.forms import form_values, row_ids, validate, whole_number
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import audited
 from app.web.participant.outcomes import update_link
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/facilitate/{event_id}",
     dependencies=[Depends(verify_csrf), Depends(audited)],
 )

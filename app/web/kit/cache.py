@@ -9,27 +9,22 @@ version. The CSRF token differs per browser: parts are rendered with a placehold
 browser's token is put in when the page is sent.
 """
 
-import functools
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Request
-from markupsafe import Markup, escape
-from sqlmodel import Session
 
-from app.models import Announcement, Event, Slot
-from app.services import events as event_service
-from app.services import live as live_service
-from app.services import marketplace
-from app.services.rows import copy_of
-
-CSRF_PLACEHOLDER = "csrf-placeholder-7d1e2a"
-# A shared page's live parts wait a delay of their own before refetching, so that a change
-# does not bring every phone back at the same moment.
-JITTER_PLACEHOLDER = "jitter-placeholder-5b3c91"
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Versioned(Protocol):
+    """What parts are shared by: an event, with the version every change of its agenda bumps."""
+
+    id: int | None
+    join_code: str
+    agenda_version: int
 
 
 class VersionedParts(Generic[T]):
@@ -104,18 +99,12 @@ class _Making(Generic[T]):
         self.value: T | None = None
 
 
-def with_csrf(html: str, csrf_token: str) -> Markup:
-    """A shared part made personal: this browser's CSRF token in place of the placeholder."""
-    return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(csrf_token))))
-
-
-def personal(html: str, csrf_token: str, jitter: int) -> str:
-    """A shared page made personal: this browser's CSRF token, and a delay of its own."""
-    return with_csrf(html, csrf_token).replace(JITTER_PLACEHOLDER, str(jitter))
-
-
-def _shared(
-    request: Request, event: Event, what: str, read: Callable[[], list[R]], copy: Callable[[R], R]
+def read_once(
+    request: Request,
+    event: Versioned,
+    what: str,
+    read: Callable[[], list[R]],
+    copy: Callable[[R], R],
 ) -> list[R]:
     """What every reader of one agenda version sees alike, read once per version and shared
     (as copies no session tracks) by every page that only reads; a change reads its own,
@@ -125,21 +114,3 @@ def _shared(
     cache: VersionedParts[list[Any]] = request.app.state.shared_rows
     key = (event.id, event.join_code)
     return cache.get_or_make(key, event.agenda_version, what, lambda: [copy(row) for row in read()])
-
-
-def shared_cards(request: Request, session: Session, event: Event) -> list[marketplace.TopicCard]:
-    """Every visible topic's card (the busiest question of the day: every phone's home, wall
-    and topic pages ask it)."""
-    read = functools.partial(marketplace.topic_cards, session, event)
-    return _shared(request, event, "cards", read, marketplace.TopicCard.detached)
-
-
-def shared_slots(request: Request, session: Session, event: Event) -> list[Slot]:
-    """The event's slots in time order."""
-    return _shared(request, event, "slots", lambda: event_service.slots(session, event), copy_of)
-
-
-def shared_announcements(request: Request, session: Session, event: Event) -> list[Announcement]:
-    """The newest announcements still standing (every participant page shows them)."""
-    read = functools.partial(live_service.announcements, session, event)
-    return _shared(request, event, "announcements", read, copy_of)

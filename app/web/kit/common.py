@@ -1,17 +1,12 @@
 """Small pieces every router uses: redirects after a post, QR images, absolute links."""
 
-import hashlib
 import io
-from collections.abc import Callable
 
-from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from segno import make_qr
 
-from app import i18n
 from app.config import Settings
-from app.templating import wants_fragment
 
 IDENTITY_COOKIE = "openspace"
 
@@ -52,29 +47,6 @@ def safe_next(next_url: str | None, default: str) -> str:
     if next_url and next_url.startswith("/") and not next_url.startswith("//"):
         return next_url
     return default
-
-
-def agenda_etag(request: Request, agenda_version: int, *viewer: object) -> str:
-    """A validator for a page that shows the agenda to one viewer in one browser."""
-    csrf = str(getattr(request.state, "csrf_token", ""))
-    browser = hashlib.sha256(csrf.encode()).hexdigest()[:8]
-    # A part for htmx and the whole page are different answers at the same address.
-    part = "p" if wants_fragment(request) else "w"
-    viewed = "-".join(str(v) for v in (*viewer, i18n.current(), part))
-    return f'W/"a{agenda_version}-{viewed}-{browser}"'
-
-
-def conditional(request: Request, etag: str, build: Callable[[], Response]) -> Response:
-    """304 when the browser's copy is current; otherwise the page, with its validator.
-
-    Phones poll and reload the wall all day; while nothing changed, nothing is rendered.
-    """
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "HX-Request"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    response = build()
-    response.headers.update(headers)
-    return response
 
 
 def download(content: bytes, media_type: str, file_name: str) -> Response:

@@ -1,4 +1,5 @@
-"""The app's own error pages, including the one for a database that cannot store anything."""
+"""The app's own error pages, including the one for a database that cannot store anything,
+and the one mapping from the domain's errors (by their meaning) to an answer."""
 
 import json
 import logging
@@ -16,6 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from app.db import StorageFault
 from app.i18n import _, lazy
+from app.services.errors import DomainError, Invalid, NotAllowed, NotFound, Refused
 from app.templating import render, wants_fragment
 
 log = logging.getLogger("openspace")
@@ -44,6 +46,15 @@ _LABELS = {
     "display_name": lazy("Your name"),
     "name": lazy("Name"),
     "body": lazy("What you wrote"),
+}
+# The status each kind of domain error answers with; a subclass answers as its kind does
+# (SessionFull as Refused), and a DomainError of no narrower kind as a refusal.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    NotAllowed: 403,
+    Refused: 409,
+    Invalid: 422,
+    DomainError: 409,
 }
 RETRY_AFTER_FAULT = 60
 RETRY_AFTER_UNAVAILABLE = 5
@@ -125,6 +136,28 @@ def status_line(message: str, status: int, headers: Mapping[str, str] | None = N
         status_code=status,
         headers={**(headers or {}), "HX-Retarget": "#connection", "HX-Reswap": "innerHTML"},
     )
+
+
+def status_of(error: DomainError) -> int:
+    """The status a domain error answers with, decided by its kind."""
+    return next(DOMAIN_STATUS[kind] for kind in type(error).__mro__ if kind in DOMAIN_STATUS)
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """The answer to any error the domain raised: its status by its kind; JSON for the API,
+    the status line for htmx (the form and its text stay), else the error page. Bad input
+    gives back what was sent, its field named, to be put right and sent again."""
+    if not isinstance(exc, DomainError):  # registered for DomainError alone
+        raise exc
+    status = status_of(exc)
+    if is_api(request):
+        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=status)
+    if wants_fragment(request):
+        return status_line(exc.message, status)
+    if status == 422:
+        said = f"{_label(exc.field)}: {exc.message}" if exc.field else exc.message
+        return given_back(request, status, said, {}, await sent_form(request))
+    return error_page(request, status, exc.message)
 
 
 def _label(name: str) -> str:

@@ -58,6 +58,32 @@ def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, FormErro
 LIST_FIELDS = frozenset({"languages"})
 
 
+class FormInvalid(Exception):
+    """A form whose words do not fit: shown again (422) with the words kept and a message by
+    each field at fault (see `again` in app/web/kit/routing.py)."""
+
+    def __init__(self, values: dict[str, str], errors: FormErrors) -> None:
+        super().__init__(next(iter(errors.values()), ""))
+        self.values = values
+        self.errors = errors
+
+
+def valid(model: type[M], form: FormData, *names: str, **more: str) -> M:
+    """The form's named fields as `model`, or FormInvalid. `more` are values worked out from
+    the form that the page shows again with the words (ticked boxes, say)."""
+    values = form_values(form, *names)
+    data, errors = validate(model, values)
+    if data is None:
+        raise FormInvalid({**values, **more}, errors)
+    return data
+
+
+def typed_values(form: FormData) -> dict[str, str]:
+    """Every field of a form as typed (a field sent several times, ticked boxes, joined by
+    commas): what a page shown again puts back in its fields."""
+    return {key: ",".join(map(str, form.getlist(key))) for key in form}
+
+
 def form_values(form: FormData, *names: str) -> dict[str, str]:
     """The named fields as the person typed them (missing ones as empty text)."""
     return {

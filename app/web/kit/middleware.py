@@ -1,14 +1,11 @@
 """ASGI middleware: the request owns its transaction; every browser gets a CSRF token."""
 
-import functools
-import inspect
 import logging
 import os
 import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
@@ -16,13 +13,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -32,7 +26,7 @@ from app.db import NO_WAIT_OPTION, Database, StorageFault
 from app.logs import JsonLogFormatter as JsonLogFormatter
 from app.logs import request_id as request_id
 from app.web.kit.errors import BodyTooLarge, storage_fault_page, too_large_page
-from app.web.kit.writer import MEMORY_ONLY, QUICK_WRITE, OneWriter, on_the_loop
+from app.web.kit.writer import OneWriter
 
 log = logging.getLogger("openspace")
 
@@ -94,7 +88,7 @@ class RequestSession:
     async def finish_soon(self, commit: bool) -> None:
         """finish() from the event loop, in a thread kept for it."""
         if self.session is not None:
-            await anyio.to_thread.run_sync(self.finish, commit, limiter=_loop_gates().finishers)
+            await anyio.to_thread.run_sync(self.finish, commit, limiter=loop_gates().finishers)
 
 
 class _Gates:
@@ -121,125 +115,12 @@ class _Gates:
 _gates: RunVar[_Gates] = RunVar("openspace_gates")
 # The request's session, for the worker thread that answers it (threads get a copy of the
 # request's context).
-_request_session: ContextVar["RequestSession | None"] = ContextVar(
+request_session: ContextVar["RequestSession | None"] = ContextVar(
     "openspace_request_session", default=None
 )
 
 
-def finish_with(answer: object) -> None:
-    """Commit the request's transaction now, in this worker thread, if `answer` is a response
-    that says it succeeded (roll it back if it says otherwise).
-
-    The middleware would do the same before the answer starts, but from the event loop, in
-    one more trip to a worker thread; on PostgreSQL the transaction's row locks would be
-    held for that trip too. A streamed answer may still read: it is left to the middleware.
-    """
-    holder = _request_session.get()
-    if holder is None or not isinstance(answer, Response):
-        return
-    if isinstance(answer, StreamingResponse):
-        return
-    holder.finish(answer.status_code < 400)
-
-
-class LookedUpInThread:
-    """A dependency that asks the database only when first used, in the worker thread that
-    answers the request, so that a request makes one trip to a thread, not one for the
-    dependency and one for the route."""
-
-    def look_up(self) -> None:
-        raise NotImplementedError
-
-
-class OneTripRoute(APIRoute):
-    """A route that keeps the write lock no longer than it needs, and a plain (sync) route
-    that does its database work in one trip to a worker thread.
-
-    A plain route's dependencies that wait for it (LookedUpInThread) are looked up, in the
-    order of its parameters, before its own code runs (who is asking is known before what
-    they sent is read); then it answers, and its transaction is committed, in the same
-    thread.
-
-    On SQLite one request writes at a time, in the writer's thread (OneWriter). A plain
-    route whose other dependencies never ask the database runs there whole, once its
-    request has been read and checked (`writes_in_one_trip`). Any other writer has its turn
-    for the whole of its route, once its request has arrived; it commits before letting go.
-    """
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        plain = not inspect.iscoroutinefunction(endpoint)
-        if plain and not getattr(endpoint, _ONE_TRIP, False):
-            endpoint = _in_one_trip(endpoint)
-        super().__init__(path, endpoint, **kwargs)
-        self.writes_in_one_trip = getattr(endpoint, _ONE_TRIP, False) and all(
-            getattr(call, MEMORY_ONLY, False) for call in _dependencies(self.dependant)
-        )
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def gated(request: Request) -> Response:
-            holder = _request_session.get()
-            if holder is None or holder.gate is None:
-                return await handle(request)
-            if self.writes_in_one_trip:
-                holder.in_one_trip = True
-                return await handle(request)
-            await request.body()
-            async with holder.gate.held():
-                try:
-                    response = await handle(request)
-                except BaseException:
-                    with anyio.CancelScope(shield=True):
-                        await holder.finish_soon(False)
-                    raise
-                await holder.finish_soon(response.status_code < 400)
-            return response
-
-        return gated
-
-
-_ONE_TRIP = "openspace_one_trip"
-
-
-def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    def whole(kwargs: dict[str, Any]) -> Any:
-        try:
-            for value in kwargs.values():
-                if isinstance(value, LookedUpInThread):
-                    value.look_up()
-            response = endpoint(**kwargs)
-        except BaseException:
-            if (holder := _request_session.get()) is not None:
-                holder.finish(False)
-            raise
-        finish_with(response)
-        return response
-
-    quick = getattr(endpoint, QUICK_WRITE, False)
-
-    @functools.wraps(endpoint)  # FastAPI reads the parameters of the function it wraps
-    async def answer(**kwargs: Any) -> Any:
-        holder = _request_session.get()
-        if holder is not None and holder.gate is not None and holder.in_one_trip:
-            if quick and holder.gate.idle and holder.begin_now():
-                with on_the_loop():
-                    return whole(kwargs)
-            return await holder.gate.run(functools.partial(whole, kwargs))
-        return await anyio.to_thread.run_sync(whole, kwargs)
-
-    setattr(answer, _ONE_TRIP, True)
-    return answer
-
-
-def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    for dependency in dependant.dependencies:
-        if dependency.call is not None:
-            yield dependency.call
-        yield from _dependencies(dependency)
-
-
-def _loop_gates(sessions: int = 1) -> _Gates:
+def loop_gates(sessions: int = 1) -> _Gates:
     """The gates of the running event loop (each loop has its own worker threads)."""
     try:
         return _gates.get()
@@ -274,12 +155,12 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         write = scope["method"] in UNSAFE_METHODS and scope["path"] not in READS_ONLY
-        gate = _loop_gates(self.max_sessions).sqlite_writers if write and self.sqlite else None
+        gate = loop_gates(self.max_sessions).sqlite_writers if write and self.sqlite else None
         holder = RequestSession(self.database, write=write, gate=gate)
         scope.setdefault("state", {})["db"] = holder
-        _request_session.set(holder)
+        request_session.set(holder)
         # The one SQLite writer, inside the write gate, has its own connection.
-        gates = _loop_gates(self.max_sessions)
+        gates = loop_gates(self.max_sessions)
         sessions = None if write and self.sqlite else gates.sessions
         writers = gates.writers if write and not self.sqlite else None
         if writers is not None:

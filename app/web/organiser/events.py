@@ -33,6 +33,7 @@ from app.services import accounts, wall
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
+from app.web.kit.audit import audited
 from app.web.kit.common import absolute, qr_svg, see_other
 from app.web.kit.deps import (
     CurrentOrganiser,
@@ -47,12 +48,9 @@ from app.web.kit.deps import (
 )
 from app.web.kit.forms import FormErrors, form_values, validate
 from app.web.kit.identity import remember
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import audited
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/organiser",
     dependencies=[Depends(verify_csrf), Depends(audited)],
 )

@@ -31,6 +31,7 @@ from app.services import events as event_service
 from app.services.marketplace import TopicCard
 from app.templating import render_part
 from app.web.facilitator.day import agenda_printed
+from app.web.kit.audit import audited_download
 from app.web.kit.common import ICS, absolute, download, qr_inline
 from app.web.kit.deps import (
     FacilitatedEvent,
@@ -41,13 +42,10 @@ from app.web.kit.deps import (
     SignerDep,
     VisitorDep,
 )
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import audited_download
 from app.web.participant.join import device_path
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/events/{event_id}",
     dependencies=[Depends(audited_download)],
 )

@@ -13,13 +13,12 @@ from app.models.outcomes import STATUS_LABELS
 from app.services import audit, outcomes, pledges
 from app.services import events as event_service
 from app.templating import render
+from app.web.kit.audit import audited
 from app.web.kit.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.organiser.audit import audited
 from app.web.participant.outcomes import update_link
 
-router = Router(route_class=OneTripRoute, prefix="/organiser", dependencies=[Depends(audited)])
+router = Router(prefix="/organiser", dependencies=[Depends(audited)])
 
 
 def _tracker(

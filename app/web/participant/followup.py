@@ -14,11 +14,10 @@ from app.templating import render
 from app.web.kit.common import qr_svg, see_other
 from app.web.kit.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
 from app.web.kit.forms import FormErrors, form_values, validate
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import STATUSES, update_link
 
-router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
+router = Router(dependencies=[Depends(verify_csrf)])
 
 
 def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:

@@ -3,7 +3,6 @@
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app import i18n
 from app.db import Database
@@ -17,7 +16,7 @@ from app.services import participants as participant_service
 from app.services import signups
 from app.services.agenda import time_style
 from app.templating import render, wants_fragment
-from app.web.kit.cache import shared_cards, shared_slots
+from app.web.agenda import shared_cards, shared_slots
 from app.web.kit.common import absolute, qr_svg, see_other
 from app.web.kit.deps import (
     FormDep,
@@ -33,13 +32,11 @@ from app.web.kit.deps import (
 )
 from app.web.kit.forms import form_values, once_key, validate
 from app.web.kit.limits import rate_limited
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.participant.marketplace import AttendeeDep
+from app.web.participant.attendee import AttendeeDep
 from app.web.public import live
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/e/{code}",
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],
 )
@@ -124,7 +121,7 @@ def _as_someone_new(response: Response, event: Event) -> Response:
 
 
 @router.get("")
-async def event_home(me: AttendeeDep) -> Response:
+def event_home(me: AttendeeDep) -> Response:
     def build() -> Response:
         session, event, participant = me.session, me.event, me.participant
         cards = shared_cards(me.request, session, event)
@@ -155,7 +152,7 @@ async def event_home(me: AttendeeDep) -> Response:
             },
         )
 
-    return await me.fresh(build)
+    return me.fresh(build)
 
 
 @router.post("/announcements/{announcement_id}/hide")
@@ -189,19 +186,15 @@ def hide_announcement(
 
 
 @router.get("/live")
-async def live_stream(request: Request, code: str, visitor: VisitorDep) -> Response:
+def live_stream(request: Request, code: str, visitor: VisitorDep) -> Response:
     """The page's live updates (Server-Sent Events); nothing for someone who has not joined.
 
     Thousands of phones reconnect at once after a restart, so this asks the database one
     question and holds no request session.
     """
     database: Database = request.app.state.database
-
-    def look_up() -> tuple[int, int] | None:
-        with database.read() as session:
-            return participant_service.watching(session, code, visitor.participants)
-
-    found = await run_in_threadpool(look_up)
+    with database.read() as session:
+        found = participant_service.watching(session, code, visitor.participants)
     if found is None:
         return Response(status_code=204)  # an event source stops asking after a 204
     event_id, participant_id = found

@@ -42,13 +42,11 @@ from app.web.kit.forms import (
     whole_number,
 )
 from app.web.kit.limits import rate_limited
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
-from app.web.participant.marketplace import Attendee, AttendeeDep
+from app.web.participant.attendee import Attendee, AttendeeDep
 from app.web.public import live
 
 router = Router(
-    route_class=OneTripRoute,
     prefix="/e/{code}",
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],
 )

@@ -27,11 +27,10 @@ from app.web.kit.deps import (
 )
 from app.web.kit.forms import form_values
 from app.web.kit.limits import looked_up
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
 
 log = logging.getLogger("openspace")
-router = Router(route_class=OneTripRoute, dependencies=[Depends(verify_csrf)])
+router = Router(dependencies=[Depends(verify_csrf)])
 # What a phone keeps for pages shown without a connection.
 OFFLINE_ASSETS = ("css/app.css", "js/app.js", HTMX, HTMX_SSE, "img/favicon.svg")
 

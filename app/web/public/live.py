@@ -49,7 +49,7 @@ from app.services import convergence, marketplace, outcomes, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.templating import render_part
-from app.web.kit.cache import shared_announcements
+from app.web.agenda import shared_announcements
 from app.web.kit.forms import whole_number
 
 GAP = 0.3  # seconds between two updates of one page, at least

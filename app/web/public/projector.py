@@ -11,11 +11,10 @@ from app.models import Event
 from app.templating import render
 from app.web.kit.common import absolute
 from app.web.kit.deps import SessionDep, SettingsDep, SignerDep
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
 from app.web.public import live
 
-router = Router(route_class=OneTripRoute)
+router = Router()
 
 
 def displayed_event(request: Request, token: str, session: SessionDep, signer: SignerDep) -> Event:
