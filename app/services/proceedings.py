@@ -46,15 +46,19 @@ from app.models.outcomes import (
     Pledge,
 )
 from app.services import outcomes, participants
+from app.services.errors import NotFound
 
 
-class NoReportYet(Exception):
+class NoReportYet(NotFound):
     """The book appears with the first report."""
 
-    message = lazy(
-        "No report is in yet: the book of proceedings appears as soon as the first session "
-        "has written something."
-    )
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "No report is in yet: the book of proceedings appears as soon as the first "
+                "session has written something."
+            )
+        )
 
 
 # An action counts as agreed once the group agreed it, whatever became of it since; one that
