@@ -3,8 +3,10 @@
 import argparse
 import getpass
 import os
+import smtplib
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,14 @@ from app import keys
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, normalise_url
 from app.models import Event
+from app.models.base import set_clock
+from app.models.mail import MessageState
 from app.models.people import OrganiserCreate
-from app.security import shown_join_code
-from app.services import accounts, archive, backup, demo, proceedings
+from app.security import LinkSigner, shown_join_code
+from app.services import accounts, archive, backup, demo, mail_sender, outbox, proceedings
 from app.services import events as event_service
 from app.web.kit.forms import validate
+from app.web.mail_links import mail_links
 from app.web.organiser.exports import EVENT_FORMATS, event_file
 
 
@@ -278,6 +283,77 @@ def rotate_key(settings: Settings, confirmed: bool) -> int:
     return 0
 
 
+def show_outbox(settings: Settings, event_ref: str | None, states: Sequence[str]) -> int:
+    """Print what the outbox holds: how many in each state, then the messages, newest first."""
+    database = Database(settings)
+    with database.read() as session:
+        event = _event(session, event_ref) if event_ref else None
+        if event_ref and event is None:
+            print(
+                f"There is no event {event_ref!r} (give its number or join code).", file=sys.stderr
+            )
+            return 2
+        event_id = event.id if event else None
+        counts = outbox.counts(session, event_id)
+        rows = outbox.messages(
+            session, event_id=event_id, states=[MessageState(state) for state in states]
+        )
+    database.dispose()
+    print(", ".join(f"{state.value}: {counts.get(state, 0)}" for state in MessageState))
+    if not settings.smtp_url:
+        print("No mail server is set (OPENSPACE_SMTP_URL): messages wait here.")
+    for message in rows:
+        print(
+            f"{message.id:>6}  {message.state:<9} {message.due_at:%Y-%m-%d %H:%M}Z  "
+            f"{message.to_address}  {message.subject}"
+            + (f"  [{message.attempts} tries: {message.last_error}]" if message.last_error else "")
+        )
+    return 0
+
+
+def send_due(settings: Settings, now: str | None) -> int:
+    """Plan the reminders due and send every message due (at `now`, if given), then exit."""
+    if now:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError:
+            print(f"--now {now!r}: give a time such as 2027-11-04T09:30+00:00.", file=sys.stderr)
+            return 2
+        set_clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    database = Database(settings)
+    key = keys.load_key(settings, database).value
+    links = mail_links(settings, LinkSigner(key))
+    done = mail_sender.send_due(database, settings, links)
+    with database.read() as session:
+        waiting = outbox.counts(session).get(MessageState.waiting, 0)
+    database.dispose()
+    if not settings.smtp_url:
+        print(f"No mail server is set (OPENSPACE_SMTP_URL): {waiting} messages wait.")
+        return 0
+    print(
+        f"Sent {len(done.sent)}, failed {len(done.failed)}, to try again {len(done.retried)}, "
+        f"no longer needed {len(done.cancelled)}; {waiting} waiting."
+    )
+    return 0
+
+
+def mail_test(settings: Settings, address: str) -> int:
+    """Send one test message straight to `address` and print what the server answered."""
+    if not settings.smtp_url:
+        print("No mail server is set: set OPENSPACE_SMTP_URL first.", file=sys.stderr)
+        return 2
+    try:
+        answer = mail_sender.send_test(settings, address)
+    except mail_sender.Refusal as refusal:
+        print(f"The mail server refused it: {refusal}", file=sys.stderr)
+        return 1
+    except (OSError, mail_sender.ServerFault, smtplib.SMTPException, ValueError) as exc:
+        print(f"Could not hand it to the mail server: {exc}", file=sys.stderr)
+        return 1
+    print(f"The mail server answered: {answer}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openspace` console script."""
     parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
@@ -333,6 +409,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_restore.add_argument("file")
     p_restore.add_argument("--yes", action="store_true", help="yes, replace everything")
 
+    p_outbox = sub.add_parser("outbox", help="list the messages waiting, failed and sent")
+    p_outbox.add_argument("--event", help="only this event's (its number or join code)")
+    p_outbox.add_argument(
+        "--state", action="append", default=[], choices=[state.value for state in MessageState]
+    )
+    p_send = sub.add_parser(
+        "send-due", help="send the messages that are due once, then exit (for cron)"
+    )
+    p_send.add_argument(
+        "--now", help="act as if it were this moment (ISO time; UTC unless a zone is given)"
+    )
+    p_mail_test = sub.add_parser(
+        "mail-test", help="send one test message and print the mail server's answer"
+    )
+    p_mail_test.add_argument("address")
     sub.add_parser("doctor", help="check the set-up: database, schema, where the key comes from")
     p_rotate = sub.add_parser(
         "rotate-key", help="replace the signing key (ends every sign-in and private link)"
@@ -366,6 +457,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(settings)
     elif args.command == "rotate-key":
         return rotate_key(settings, args.yes)
+    elif args.command == "outbox":
+        migrate(settings)
+        return show_outbox(settings, args.event, args.state)
+    elif args.command == "send-due":
+        migrate(settings)
+        return send_due(settings, args.now)
+    elif args.command == "mail-test":
+        return mail_test(settings, args.address)
     return 0
 
 

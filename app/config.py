@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     # X-Forwarded-Proto are believed, comma-separated ("127.0.0.1", "10.0.0.0/8"); none
     # unless set, so that no client can say it is someone else.
     trusted_proxies: str = ""
+    # Where mail goes: smtp://user:pass@host:587 (STARTTLS; plain only to this machine) or
+    # smtps://user:pass@host:465 (TLS). Empty: messages wait in the outbox.
+    smtp_url: str = ""
+    # The From of every message: an address on a domain whose SPF/DKIM allow the server above.
+    mail_from: str = "OpenSpace <openspace@localhost>"
+    # How often each server process looks for mail that is due.
+    mail_every_seconds: float = Field(default=10, gt=0)
 
     @field_validator("trusted_proxies")
     @classmethod

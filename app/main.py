@@ -24,6 +24,7 @@ from app.i18n import _, lazy
 from app.keys import load_key
 from app.memory import leave_startup_objects_out_of_collections, release_free_memory_forever
 from app.security import LinkSigner
+from app.services import mail_sender
 from app.services.errors import DomainError
 from app.templating import follow_template_edits, wants_fragment
 from app.web.api import routes as api
@@ -55,6 +56,7 @@ from app.web.kit.middleware import (
     SendableHeadersMiddleware,
     TransactionMiddleware,
 )
+from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.participant import followup, marketplace, outcomes
@@ -194,6 +196,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         housekeeping = [
             asyncio.create_task(release_free_memory_forever()),
             asyncio.create_task(checkpoint_forever(database)),
+            asyncio.create_task(
+                mail_sender.send_forever(
+                    database, settings, mail_links(settings, _app.state.signer)
+                )
+            ),
         ]
         try:
             yield

@@ -242,6 +242,8 @@ class Dot(SQLModel, table=True):
 class PledgeForm(Form):
     text: str = Field(min_length=1, max_length=PLEDGE_MAX)
     may_contact: bool = False
+    # The person asked for their pledge by e-mail on the day they chose.
+    postcard: bool = False
     remind_on: date | None = None
     email: str = Field(default="", max_length=254)
 

@@ -38,7 +38,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.event import as_typed
 from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
-from app.services import policy
+from app.services import mail_causes, policy
 from app.services.agenda import agenda_changed
 from app.services.convergence import dot_counts
 from app.services.errors import NotFound, Refused
@@ -686,6 +686,7 @@ def add_action(
         _set_themes(session, event, action.id, theme_ids or [])
         _mark_present(session, report, by.id, by.id)
         agenda_changed(session, event.id)
+        mail_causes.action_owned(session, event, action)
     return action
 
 
@@ -744,7 +745,7 @@ def edit_action(
     _open_for_writing(event)
     check_may_change(session, action, by)
     owner_id = _owner(session, event, owner_id, data.owner_name)
-    status_before = action.status
+    status_before, owner_before = action.status, action.owner_id
     action.title, action.first_step, action.due_on = data.title, data.first_step, data.due_on
     action.owner_id, action.owner_name = owner_id, "" if owner_id else data.owner_name
     action.status, action.updated_at = data.status, utcnow()
@@ -755,6 +756,8 @@ def edit_action(
         session.add(
             ActionUpdate(action_id=action.id, status=data.status, written_by=by.display_name)
         )
+    if owner_id != owner_before:
+        mail_causes.action_owned(session, event, action)
     agenda_changed(session, event.id)
 
 

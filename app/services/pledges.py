@@ -9,7 +9,9 @@ from sqlmodel import Session, col, select
 from app.i18n import _
 from app.models import Event, Participant, Pledge
 from app.models.base import utcnow
+from app.models.mail import Purpose
 from app.models.outcomes import PledgeForm
+from app.services import mail_causes, outbox
 from app.services.errors import Refused
 
 REMIND_AFTER_MONTHS = 6
@@ -24,6 +26,11 @@ def months_after(day: date, months: int) -> date:
 
 def default_reminder(event: Event) -> date:
     return months_after(event.starts_on, REMIND_AFTER_MONTHS)
+
+
+def wants_postcard(session: Session, participant: Participant) -> bool:
+    """Whether the participant asked for their pledge by e-mail."""
+    return outbox.has_consent(session, participant.id, Purpose.pledge)
 
 
 def pledge_of(session: Session, event: Event, participant: Participant) -> Pledge | None:
@@ -47,6 +54,11 @@ def save_pledge(
             _("Give an e-mail address so the organisers can reach you, or untick the box."),
             field="email",
         )
+    if data.postcard and not participant.email:
+        raise Refused(
+            _("Give an e-mail address for your pledge to reach you, or untick the box."),
+            field="email",
+        )
     assert event.id is not None and participant.id is not None
     pledge = pledge_of(session, event, participant) or Pledge(
         event_id=event.id, participant_id=participant.id, text="", remind_on=remind_on
@@ -55,6 +67,8 @@ def save_pledge(
     pledge.updated_at = utcnow()
     session.add(pledge)
     session.flush()
+    outbox.set_consent(session, participant.id, Purpose.pledge, data.postcard)
+    mail_causes.pledge_saved(session, event, participant, pledge)
     return pledge
 
 

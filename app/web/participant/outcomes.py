@@ -580,6 +580,7 @@ def _pledge_page(
             {
                 "text": pledge.text,
                 "may_contact": "1" if pledge.may_contact else "",
+                "postcard": "1" if pledges.wants_postcard(me.session, me.participant) else "",
                 "remind_on": pledge.remind_on.isoformat(),
             }
             if pledge
@@ -608,8 +609,16 @@ def pledge_page(me: AttendeeDep) -> Response:
 @router.post("/pledge")
 def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
     values = form_values(form, "text", "remind_on", "email")
-    values["may_contact"] = "1" if form.get("may_contact") == "1" else ""
-    data, errors = validate(PledgeForm, {**values, "may_contact": bool(values["may_contact"])})
+    for ticked in ("may_contact", "postcard"):
+        values[ticked] = "1" if form.get(ticked) == "1" else ""
+    data, errors = validate(
+        PledgeForm,
+        {
+            **values,
+            "may_contact": bool(values["may_contact"]),
+            "postcard": bool(values["postcard"]),
+        },
+    )
     if data is not None:
         try:
             pledges.save_pledge(me.session, me.event, me.participant, data)

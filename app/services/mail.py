@@ -1,0 +1,191 @@
+"""Messages as the recipient reads them: an EmailMessage with a text and an HTML part.
+
+A message is drawn when it is sent (or shown to the organiser), from what its causes name
+now: an action moved to someone else or a pledge taken back leaves nothing to send.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session, col, select
+
+from app import i18n
+from app.config import ROOT, Settings
+from app.i18n import lazy
+from app.models import Action, Event, Participant, Pledge
+from app.models.base import utcnow
+from app.models.mail import Message, MessageCause, MessageKind, Purpose
+from app.models.outcomes import STATUS_LABELS, ActionStatus
+from app.services import outbox
+
+NAME_MAX = 120
+SUBJECT_MAX = 200
+
+SUBJECTS = {
+    MessageKind.pledge_postcard: lazy("Your pledge from %(event)s"),
+    MessageKind.action_owner: lazy("Your actions from %(event)s: your private link"),
+    MessageKind.due_soon: lazy("Due soon: your actions from %(event)s"),
+    MessageKind.overdue: lazy("Past the due date: your actions from %(event)s"),
+    MessageKind.test: lazy("A test message from OpenSpace"),
+}
+# Which consent each kind needs (the test message goes only to who runs the test).
+PURPOSE = {
+    MessageKind.pledge_postcard: Purpose.pledge,
+    MessageKind.action_owner: Purpose.actions,
+    MessageKind.due_soon: Purpose.actions,
+    MessageKind.overdue: Purpose.actions,
+}
+OPEN = (ActionStatus.proposed, ActionStatus.agreed, ActionStatus.in_progress)
+
+_env = Environment(
+    loader=FileSystemLoader(ROOT / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_callables(  # type: ignore[attr-defined]
+    lambda message: i18n.translations(i18n.current()).gettext(message),
+    lambda singular, plural, n: i18n.translations(i18n.current()).ngettext(singular, plural, n),
+    newstyle=True,
+)
+
+# Line breaks, other control characters and the like never reach a header.
+_NOT_IN_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: str, limit: int) -> str:
+    """Text fit for a header: one line, spaces collapsed, at most `limit` characters."""
+    return " ".join(_NOT_IN_HEADER.sub(" ", text).split())[:limit]
+
+
+def subject(kind: MessageKind, event: Event | None, language: str) -> str:
+    """A kind's subject line in the recipient's language."""
+    with i18n.speaking(language):
+        return one_line(str(SUBJECTS[kind]) % {"event": event.name if event else ""}, SUBJECT_MAX)
+
+
+@dataclass(frozen=True)
+class Links:
+    """The addresses a message carries (made by the web layer, which owns the routes)."""
+
+    base_url: str
+    action: Callable[[Action], str]
+
+
+class NothingToSend(Exception):
+    """What caused the message is gone or changed: it is not to be sent."""
+
+
+def compose(session: Session, settings: Settings, message: Message, links: Links) -> EmailMessage:
+    """The message as it goes out now; raises NothingToSend when its causes no longer hold."""
+    purpose = PURPOSE.get(message.kind)
+    if purpose is not None and not outbox.has_consent(session, message.participant_id, purpose):
+        raise NothingToSend("The person has not asked for this (or no longer does).")
+    event = session.get(Event, message.event_id) if message.event_id else None
+    context: dict[str, Any] = {"event_name": event.name if event else "", "site": links.base_url}
+    with i18n.speaking(message.language):
+        if message.kind == MessageKind.pledge_postcard:
+            context.update(_pledge(session, message))
+        elif message.kind in (MessageKind.action_owner, MessageKind.due_soon, MessageKind.overdue):
+            context["actions"] = _actions(session, message, links)
+    return draw(settings, message, context)
+
+
+def draw(settings: Settings, message: Message, context: dict[str, Any]) -> EmailMessage:
+    """The message of its kind's templates, in its language, with the context given."""
+    with i18n.speaking(message.language):
+        context = {
+            "event_name": "",
+            **context,
+            "subject": one_line(message.subject, SUBJECT_MAX),
+            "language": message.language,
+            "dir": i18n.direction(message.language),
+        }
+        text = _env.get_template(f"mail/{message.kind}.txt").render(context)
+        html = _env.get_template(f"mail/{message.kind}.html").render(context)
+    return envelope(settings, message, text, html)
+
+
+def envelope(settings: Settings, message: Message, text: str, html: str) -> EmailMessage:
+    """The headers and the two parts; no typed name or subject can add a header."""
+    email = EmailMessage()
+    sender_name, sender_address = parseaddr(settings.mail_from)
+    email["From"] = Address(one_line(sender_name, NAME_MAX), addr_spec=sender_address)
+    email["To"] = Address(one_line(message.to_name, NAME_MAX), addr_spec=message.to_address)
+    email["Subject"] = one_line(message.subject, SUBJECT_MAX)
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = message_id_header(settings, message)
+    # Out-of-office replies and the like are not sent back to an automatic message.
+    email["Auto-Submitted"] = "auto-generated"
+    email["Content-Language"] = message.language
+    email.set_content(text)
+    email.add_alternative(html, subtype="html")
+    return email
+
+
+def message_id_header(settings: Settings, message: Message) -> str:
+    """The Message-ID: the message's own key at the sender's domain, the same on every try."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    return f"<{message.message_id}@{domain}>"
+
+
+def _pledge(session: Session, message: Message) -> dict[str, Any]:
+    pledge_id = session.exec(
+        select(MessageCause.pledge_id).where(
+            MessageCause.message_id == message.id, col(MessageCause.pledge_id).is_not(None)
+        )
+    ).first()
+    pledge = session.get(Pledge, pledge_id) if pledge_id else None
+    if pledge is None:
+        raise NothingToSend("The pledge was taken back.")
+    person = session.get(Participant, pledge.participant_id)
+    return {
+        "pledge_text": pledge.text,
+        "name": person.display_name if person else "",
+        "made_on": i18n.when(pledge.created_at, None, "date"),
+    }
+
+
+@dataclass
+class ActionItem:
+    title: str
+    first_step: str
+    due_on: str
+    status: str
+    link: str
+
+
+def _actions(session: Session, message: Message, links: Links) -> list[ActionItem]:
+    actions = session.exec(
+        select(Action)
+        .join(MessageCause, col(MessageCause.action_id) == Action.id)
+        .where(MessageCause.message_id == message.id)
+        .order_by(col(Action.due_on), col(Action.id))
+    ).all()
+    distinct = {action.id: action for action in actions}.values()
+    owned = [
+        action
+        for action in distinct
+        if action.owner_id == message.participant_id
+        and not action.hidden
+        and (message.kind == MessageKind.action_owner or action.status in OPEN)
+    ]
+    if not owned:
+        raise NothingToSend("None of its actions is still open and owned by this person.")
+    return [
+        ActionItem(
+            title=action.title,
+            first_step=action.first_step,
+            due_on=i18n.when(action.due_on, None, "date") if action.due_on else "",
+            status=str(STATUS_LABELS[action.status]),
+            link=links.action(action),
+        )
+        for action in owned
+    ]

@@ -1,0 +1,217 @@
+"""What makes a message: each in the transaction of its cause, under the cause's own key.
+
+A pledge saved makes its postcard, due on the day its author chose; an owner given an action
+makes the message with its private link (actions given to one owner in one session within
+`GATHER` of each other go in one message); a due date coming up and a due date passed make
+reminders when the sender plans them (`plan_reminders`), at most weekly and three times.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from app import i18n
+from app.db import Database
+from app.models import Action, Event, Participant, Pledge
+from app.models.base import utcnow
+from app.models.mail import MailConsent, Message, MessageCause, MessageKind, MessageState, Purpose
+from app.services import mail, outbox
+from app.services.outbox import Letter
+
+# Actions given to one owner within this long of each other go in one message.
+GATHER = timedelta(minutes=3)
+# Reminders reach the owner this many days before the due date.
+DUE_SOON_DAYS = 3
+# After the due date: a nudge a week, at most this many, then the organiser sees "not reached".
+MAX_NUDGES = 3
+# Messages of the day go out in the morning at the venue.
+MORNING = time(9, 0)
+
+
+def _morning(day: date, event: Event) -> datetime:
+    return datetime.combine(day, MORNING, tzinfo=event.zone)
+
+
+def _language(event: Event, asked: str | None = None) -> str:
+    """The person's language if we know it and the event offers it, else the event's first."""
+    return asked if asked in event.offered else event.offered[0]
+
+
+# --- the pledge postcard ------------------------------------------------------------------
+
+
+def pledge_saved(session: Session, event: Event, participant: Participant, pledge: Pledge) -> None:
+    """The pledge's postcard waits for its day, if its author asked for it by mail; a new day
+    moves it, and no consent (or no address) stops it."""
+    assert pledge.id is not None and event.id is not None
+    key = f"pledge:{pledge.id}:{pledge.remind_on.isoformat()}"
+    for message in _messages_of(session, MessageCause.pledge_id == pledge.id):
+        if message.state == MessageState.waiting and outbox.cause_message(session, key) != message:
+            outbox.cancel(session, message, "The pledge's reminder moved to another day.")
+    wanted = participant.email and outbox.has_consent(session, participant.id, Purpose.pledge)
+    if not wanted:
+        return
+    language = _language(event, i18n.current())
+    message, _new = outbox.enqueue(
+        session,
+        key,
+        Letter(
+            kind=MessageKind.pledge_postcard,
+            to_address=participant.email,
+            to_name=participant.display_name,
+            language=language,
+            subject=mail.subject(MessageKind.pledge_postcard, event, language),
+            due_at=_morning(pledge.remind_on, event),
+            event_id=event.id,
+            participant_id=participant.id,
+        ),
+        pledge_id=pledge.id,
+    )
+    if message.state == MessageState.cancelled:  # stopped before, wanted again
+        message.state, message.last_error = MessageState.waiting, ""
+    if message.state == MessageState.waiting:
+        message.to_address, message.to_name = participant.email, participant.display_name
+    session.add(message)
+
+
+def _messages_of(session: Session, condition: object) -> list[Message]:
+    return list(
+        session.exec(
+            select(Message)
+            .join(MessageCause, col(MessageCause.message_id) == Message.id)
+            .where(condition)  # type: ignore[arg-type]
+            .distinct()
+        )
+    )
+
+
+# --- action owners ------------------------------------------------------------------------
+
+
+def action_owned(session: Session, event: Event, action: Action) -> None:
+    """The owner of an action hears of it with its private link (once per owner and action;
+    with the other actions they were given in the same session, in one message)."""
+    owner = session.get(Participant, action.owner_id) if action.owner_id else None
+    if owner is None or not owner.email or action.hidden:
+        return
+    if not outbox.has_consent(session, owner.id, Purpose.actions):
+        return
+    assert action.id is not None and event.id is not None
+    language = _language(event)
+    now = utcnow()
+    message, new = outbox.enqueue(
+        session,
+        f"action-owner:{action.id}:{owner.id}",
+        Letter(
+            kind=MessageKind.action_owner,
+            to_address=owner.email,
+            to_name=owner.display_name,
+            language=language,
+            subject=mail.subject(MessageKind.action_owner, event, language),
+            due_at=now + GATHER,
+            event_id=event.id,
+            participant_id=owner.id,
+            group_key=f"action-owner:{owner.id}:report:{action.report_id}",
+        ),
+        action_id=action.id,
+    )
+    if new and message.state == MessageState.waiting:
+        message.due_at = max(message.due_at, now + GATHER)
+        session.add(message)
+
+
+# --- reminders, planned by the sender -------------------------------------------------------
+
+
+def plan_reminders(database: Database) -> int:
+    """Write the reminders that are due by now (due soon; overdue, weekly, three at most);
+    how many causes were new. Safe to run in every process at once: each cause has one key."""
+    now = utcnow()
+    with database.read() as session:
+        candidates = _open_owned_actions(session, now)
+    if not candidates:
+        return 0
+    made = 0
+    with database.write() as session:
+        for action_id in candidates:
+            action = session.get(Action, action_id)
+            if action is None:
+                continue
+            event = session.get_one(Event, action.event_id)
+            made += _remind(session, event, action, now)
+    return made
+
+
+def _open_owned_actions(session: Session, now: datetime) -> list[int]:
+    """Open actions with an owner who asked for mail and a due date within reach."""
+    horizon = now.date() + timedelta(days=DUE_SOON_DAYS + 1)
+    rows = session.exec(
+        select(Action.id)
+        .join(Participant, col(Participant.id) == Action.owner_id)
+        .join(MailConsent, col(MailConsent.participant_id) == Participant.id)
+        .where(
+            MailConsent.purpose == Purpose.actions,
+            col(Participant.email) != "",
+            col(Action.hidden).is_(False),
+            col(Action.status).in_(mail.OPEN),
+            col(Action.due_on).is_not(None),
+            col(Action.due_on) <= horizon,
+        )
+        .order_by(col(Action.id))
+    ).all()
+    keys = {action_id: _reminder_key(session, action_id, now) for action_id in rows}
+    taken = set(
+        session.exec(
+            select(MessageCause.key).where(col(MessageCause.key).in_(set(keys.values())))
+        ).all()
+    )
+    return [action_id for action_id, key in keys.items() if action_id and key and key not in taken]
+
+
+def _reminder(action: Action, today: date) -> tuple[MessageKind, str] | None:
+    """Which reminder the action is due now, and its cause key; None if none is."""
+    if action.due_on is None:
+        return None
+    days_left = (action.due_on - today).days
+    if 0 <= days_left <= DUE_SOON_DAYS:
+        return MessageKind.due_soon, f"due-soon:{action.id}:{action.due_on.isoformat()}"
+    if days_left < 0:
+        nudge = min(-days_left // 7 + 1, MAX_NUDGES + 1)
+        if nudge <= MAX_NUDGES:
+            return MessageKind.overdue, f"overdue:{action.id}:{action.due_on.isoformat()}:{nudge}"
+    return None
+
+
+def _reminder_key(session: Session, action_id: int | None, now: datetime) -> str:
+    action = session.get_one(Action, action_id)
+    event = session.get_one(Event, action.event_id)
+    found = _reminder(action, now.astimezone(event.zone).date())
+    return found[1] if found else ""
+
+
+def _remind(session: Session, event: Event, action: Action, now: datetime) -> int:
+    found = _reminder(action, now.astimezone(event.zone).date())
+    owner = session.get(Participant, action.owner_id) if action.owner_id else None
+    if found is None or owner is None or not owner.email:
+        return 0
+    kind, key = found
+    language = _language(event)
+    assert event.id is not None and action.id is not None
+    _message, new = outbox.enqueue(
+        session,
+        key,
+        Letter(
+            kind=kind,
+            to_address=owner.email,
+            to_name=owner.display_name,
+            language=language,
+            subject=mail.subject(kind, event, language),
+            due_at=now,
+            event_id=event.id,
+            participant_id=owner.id,
+            # An owner's reminders planned together go in one message.
+            group_key=f"{kind.value}:{owner.id}:{now.date().isoformat()}",
+        ),
+        action_id=action.id,
+    )
+    return int(new)

@@ -1,0 +1,82 @@
+"""A real SMTP server for the tests (aiosmtpd on a free port) that keeps what it receives."""
+
+import email
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One message as the server took it: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    def part(self, subtype: str) -> str:
+        body = self.message.get_body(preferencelist=(subtype,))
+        assert body is not None, f"no text/{subtype} part"
+        return str(body.get_content())
+
+
+@dataclass
+class MailSink:
+    """What the server received, and the answers it is told to give."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    # Addresses refused at RCPT with this answer ("550 5.1.1 No such user").
+    refuse: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if address in r.rcpt_tos]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
+        assert isinstance(parsed, EmailMessage)
+        with self.lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            number = len(self.received)
+        return f"250 OK queued as test-{number}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """The sink, served by aiosmtpd in its own thread."""
+
+    def __init__(self) -> None:
+        self.sink = MailSink(port=free_port())
+        self.controller = Controller(self.sink, hostname=self.sink.host, port=self.sink.port)
+
+    def __enter__(self) -> MailSink:
+        self.controller.start()
+        return self.sink
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
