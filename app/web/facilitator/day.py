@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
@@ -36,7 +35,7 @@ from app.services import events as event_service
 from app.services import live as live_service
 from app.services import marketplace, policy, signups, wall
 from app.services import participants as participant_service
-from app.services.errors import Refused
+from app.services.errors import Invalid, NotFound, Refused
 from app.templating import render, wants_fragment
 from app.web.kit.audit import audited
 from app.web.kit.common import absolute, see_other
@@ -52,7 +51,14 @@ from app.web.kit.deps import (
     remember_and_go,
     verify_csrf,
 )
-from app.web.kit.forms import form_values, row_ids, validate, whole_number
+from app.web.kit.forms import (
+    form_values,
+    named_by_the_form,
+    row_ids,
+    valid,
+    validate,
+    whole_number,
+)
 from app.web.kit.routing import Router
 
 FLASH_COOKIE = "openspace_notice"
@@ -187,16 +193,6 @@ class Facilitation:
     def topic(self, topic_id: int) -> Topic:
         return marketplace.topic_of(self.session, self.event, topic_id)
 
-    def act(
-        self, action: Callable[[], str | None], then: str, page: Callable[..., Response]
-    ) -> Response:
-        """Carry out an action; back to `then`, or the page again with the reason it was refused."""
-        try:
-            notice = action()
-        except Refused as refused:
-            return page(status_code=409, error=refused.message)
-        return self.done(notice, then)
-
 
 def facilitation(
     request: Request, event: FacilitatedEvent, session: SessionDep, organiser: MaybeOrganiser
@@ -241,56 +237,35 @@ def _home(
     )
 
 
-def _act_home(
-    run: Facilitation,
-    settings: Settings,
-    signer: LinkSigner,
-    action: Callable[[], str | None],
-    anchor: str,
-) -> Response:
-    """An action of the "Run the day" page: back to its section, or the page with the reason."""
-    return run.act(action, run.base + anchor, partial(_home, run, settings, signer))
-
-
 @router.get("/facilitate/{event_id}")
 def run_the_day(run: FacilitationDep, settings: SettingsDep, signer: SignerDep) -> Response:
     return _home(run, settings, signer)
 
 
-@router.post("/facilitate/{event_id}/projector")
+@router.post("/facilitate/{event_id}/projector", again=_home)
 def switch_projector(
     run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     view = str(form.get("view") or "")
-
-    def switch() -> str:
-        live_service.show_on_projector(run.session, run.event, view)
-        return _("The projector now shows: %(view)s.", view=VIEW_LABELS[ProjectorView(view)])
-
-    return _act_home(run, settings, signer, switch, "#projector-h")
+    live_service.show_on_projector(run.session, run.event, view)
+    shown = _("The projector now shows: %(view)s.", view=VIEW_LABELS[ProjectorView(view)])
+    return run.done(shown, run.base + "#projector-h")
 
 
-@router.post("/facilitate/{event_id}/announcements")
+@router.post("/facilitate/{event_id}/announcements", again=_home)
 def announce(
     run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    values = form_values(form, "text")
-    data, errors = validate(AnnouncementCreate, values)
-    if data is None:
-        return _home(run, settings, signer, 422, values=values, errors=errors)
-    live_service.announce(run.session, run.event, data)
+    live_service.announce(run.session, run.event, valid(AnnouncementCreate, form, "text"))
     return run.done(_("Announced on every phone and on the projector."), run.base + "#announce-h")
 
 
-@router.post("/facilitate/{event_id}/announcements/{announcement_id}/withdraw")
+@router.post("/facilitate/{event_id}/announcements/{announcement_id}/withdraw", again=_home)
 def withdraw_announcement(
     announcement_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    def withdraw() -> str:
-        live_service.withdraw(run.session, run.event, announcement_id)
-        return _("The announcement is off every screen.")
-
-    return _act_home(run, settings, signer, withdraw, "#announce-h")
+    live_service.withdraw(run.session, run.event, announcement_id)
+    return run.done(_("The announcement is off every screen."), run.base + "#announce-h")
 
 
 PITCH_ACTIONS: dict[str, Callable[[Session, Event], None]] = {
@@ -299,31 +274,24 @@ PITCH_ACTIONS: dict[str, Callable[[Session, Event], None]] = {
 }
 
 
-@router.post("/facilitate/{event_id}/pitches/length")
+@router.post("/facilitate/{event_id}/pitches/length", again=_home)
 def pitch_length(
     run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    seconds = str(form.get("seconds") or "")
-
-    def change() -> str:
-        live_service.set_pitch_length(run.session, run.event, whole_number(seconds) or 0)
-        return _("Pitch length changed.")
-
-    return _act_home(run, settings, signer, change, "#pitch-h")
+    seconds = whole_number(form.get("seconds")) or 0
+    live_service.set_pitch_length(run.session, run.event, seconds)
+    return run.done(_("Pitch length changed."), run.base + "#pitch-h")
 
 
-@router.post("/facilitate/{event_id}/pitches/{pitch_id}/drop")
+@router.post("/facilitate/{event_id}/pitches/{pitch_id}/drop", again=_home)
 def drop_pitch(
     pitch_id: RowId, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    def drop() -> str:
-        live_service.drop_pitch(run.session, run.event, pitch_id)
-        return _("Taken out of the queue.")
-
-    return _act_home(run, settings, signer, drop, "#pitch-h")
+    live_service.drop_pitch(run.session, run.event, pitch_id)
+    return run.done(_("Taken out of the queue."), run.base + "#pitch-h")
 
 
-@router.post("/facilitate/{event_id}/pitches/{action}")
+@router.post("/facilitate/{event_id}/pitches/{action}", again=_home)
 def pitch_action(
     action: str, run: FacilitationDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
@@ -331,28 +299,33 @@ def pitch_action(
     act = PITCH_ACTIONS.get(action)
     if act is None:
         raise HTTPException(404, _("There is no such action."))
-
-    def run_it() -> None:
-        act(run.session, run.event)
-
-    return _act_home(run, settings, signer, run_it, "#pitch-h")
+    act(run.session, run.event)
+    return run.done(None, run.base + "#pitch-h")
 
 
-@router.post("/facilitate/{event_id}/slots/shift")
+def _shift_again(
+    run: Facilitation,
+    settings: Settings,
+    signer: LinkSigner,
+    values: dict[str, str],
+    errors: dict[str, str],
+    error: str,
+) -> Response:
+    """A refused shift: its form again, with the minutes kept and the reason beside it."""
+    fields = {"minutes", "from_slot_id"}
+    shown = errors if errors and set(errors) <= fields else {"__all__": error}
+    return _home(run, settings, signer, 422, shift_values=values, shift_errors=shown)
+
+
+@router.post("/facilitate/{event_id}/slots/shift", again=_shift_again)
 def shift_slots(
     run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     """Move the rest of the day by some minutes: every slot still to come, in one step."""
-    values = form_values(form, "minutes", "from_slot_id")
-    data, errors = validate(SlotShift, values)
-    if data is not None:
-        try:
-            shifted = event_service.shift_slots(run.session, run.event, data)
-        except Refused as refused:
-            errors = {refused.field if refused.field in values else "__all__": refused.message}
-        else:
-            return run.done(shifted.summary(), run.base + "#day-h")
-    return _home(run, settings, signer, 422, shift_values=values, shift_errors=errors)
+    data = valid(SlotShift, form, "minutes", "from_slot_id")
+    with named_by_the_form():
+        shifted = event_service.shift_slots(run.session, run.event, data)
+    return run.done(shifted.summary(), run.base + "#day-h")
 
 
 @router.post("/facilitate/{event_id}/marketplace")
@@ -393,7 +366,12 @@ def _cell(value: str) -> tuple[int | None, int | None]:
     return (slot, space) if slot and space else (None, None)
 
 
-@router.post("/facilitate/{event_id}/topics/{topic_id}/move")
+def _wall_again(run: Facilitation, error: str) -> Response:
+    """A refused change of the wall: the wall again, with the reason at the top."""
+    return run.wall_page(409, error=error)
+
+
+@router.post("/facilitate/{event_id}/topics/{topic_id}/move", again=_wall_again)
 def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
     """Place, move, swap or unplace: the no-drag way, and what drag-and-drop submits. A move
     that changes the seats of anyone but the conveners shows first who keeps a seat and who
@@ -412,22 +390,22 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
             f"#topic-{topic_id}"
         )
     if form.get("confirm") != "1":
-        try:
+        with named_by_the_form():  # the time and place chosen may have gone meanwhile
             if undo:
                 wall.check_undo(run.session, run.event, topic, slot_id, space_id, swapped_back)
             swapped, plans = wall.plan_move(run.session, run.event, topic, slot_id, space_id)
-        except Refused as refused:
-            return run.wall_page(status_code=409, error=refused.message)
         if any(plan.asks_first for plan in plans):
             return _move_preview(
                 run, topic, swapped, plans, str(form.get("cell") or ""), undo, swapped_back
             )
 
     def move() -> str | None:
-        topic = run.topic(topic_id)
-        if undo:
-            wall.check_undo(run.session, run.event, topic, slot_id, space_id, swapped_back)
-        swapped, plans = wall.move_by_facilitator(run.session, run.event, topic, slot_id, space_id)
+        with named_by_the_form():
+            if undo:
+                wall.check_undo(run.session, run.event, topic, slot_id, space_id, swapped_back)
+            swapped, plans = wall.move_by_facilitator(
+                run.session, run.event, topic, slot_id, space_id
+            )
         parts = [_("Move undone.")] if undo else []
         if slot_id is None or space_id is None:
             waiting = signups.waiting_for(run.session, topic_id)
@@ -486,7 +464,7 @@ def move_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
         parts.extend(_told(run, plans))
         return " ".join(parts) or None
 
-    return run.act(move, then, run.wall_page)
+    return run.done(move(), then)
 
 
 def _undo_offer(run: Facilitation) -> dict[str, Any] | None:
@@ -583,7 +561,7 @@ def apply_suggestion(run: FacilitationDep, form: FormDep) -> Response:
                     run.session, run.event, topic, slot_id, space_id or 0, policy.FACILITATOR
                 )
             placed += 1
-        except Refused:
+        except (Refused, NotFound):  # the cell was taken meanwhile, or is gone
             continue
     return run.done(
         ngettext("%(num)d topic placed.", "%(num)d topics placed.", placed), f"{run.base}/wall"
@@ -640,7 +618,24 @@ def _topics(
     return response
 
 
-@router.post("/facilitate/{event_id}/topics/{topic_id}/hide")
+def _topics_again(run: Facilitation, error: str) -> Response:
+    """A refused change of a topic: the topics again, with the reason at the top."""
+    return _topics(run, 409, error=error)
+
+
+def _merge_again(
+    run: Facilitation, form: FormData, errors: dict[str, str], error: str, status_code: int
+) -> Response:
+    """A refused merge: the merge form again, the topics still chosen, the reason by its field."""
+    return _topics(
+        run,
+        status_code,
+        merge_values={k: str(form.get(k) or "") for k in ("keep", "duplicate")},
+        merge_errors=errors or {"duplicate": error},
+    )
+
+
+@router.post("/facilitate/{event_id}/topics/{topic_id}/hide", again=_topics_again)
 def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response:
     hidden = form.get("hidden") == "1"
 
@@ -672,11 +667,7 @@ def hide_topic(topic_id: RowId, run: FacilitationDep, form: FormDep) -> Response
             title=title,
         )
 
-    return run.act(
-        hide,
-        f"{run.base}/topics#topic-{topic_id}",
-        lambda **kw: _topics(run, **kw),
-    )
+    return run.done(hide(), f"{run.base}/topics#topic-{topic_id}")
 
 
 def _merge_pair(run: Facilitation, form: FormData) -> tuple[Topic, Topic]:
@@ -685,25 +676,18 @@ def _merge_pair(run: Facilitation, form: FormData) -> tuple[Topic, Topic]:
         raise Refused(_("Choose the topic to keep."), "keep")
     if not row_id(duplicate):
         raise Refused(_("Choose its duplicate."), "duplicate")
-    kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
+    with named_by_the_form():
+        kept, merged = run.topic(int(keep)), run.topic(int(duplicate))
     marketplace.check_mergeable(kept, merged)
     return kept, merged
 
 
-@router.post("/facilitate/{event_id}/topics/merge")
+@router.post("/facilitate/{event_id}/topics/merge", again=_merge_again)
 def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
     """A merge cannot be undone: the first post shows what it will do, with or without
     JavaScript; the second (`confirm`) does it."""
     if form.get("confirm") != "1":
-        try:
-            kept, merged = _merge_pair(run, form)
-        except Refused as refused:
-            return _topics(
-                run,
-                status_code=409,
-                merge_values={k: str(form.get(k) or "") for k in ("keep", "duplicate")},
-                merge_errors={refused.field or "duplicate": refused.message},
-            )
+        kept, merged = _merge_pair(run, form)
         assert merged.id is not None
         return run.page(
             "facilitator/merge.html",
@@ -733,7 +717,7 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
             )
         return said
 
-    return run.act(merge, f"{run.base}/topics", lambda **kw: _topics(run, **kw))
+    return run.done(merge(), f"{run.base}/topics")
 
 
 @router.get("/facilitate/{event_id}/topics/{topic_id}/edit")
@@ -835,7 +819,7 @@ def _person(run: Facilitation, form: FormData) -> Participant:
     """The person at the desk: someone who joined, or a new participant by name."""
     chosen = row_id(form.get("participant"))
     if chosen and str(form.get("new_name") or "").strip():
-        raise Refused(
+        raise Invalid(
             _("Choose someone from the list or type a new name, not both."), "participant"
         )
     if chosen:
@@ -844,12 +828,12 @@ def _person(run: Facilitation, form: FormData) -> Participant:
             return person
     name = str(form.get("new_name") or "").strip()
     if not name:
-        raise Refused(_("Choose the person, or type the name of someone new."), "participant")
+        raise Invalid(_("Choose the person, or type the name of someone new."), "participant")
     data, errors = validate(ParticipantJoin, {"display_name": name})
     if data is None:
-        raise Refused(errors.get("display_name") or _("Please check the name."), "new_name")
+        raise Invalid(errors.get("display_name") or _("Please check the name."), "new_name")
     if participant_service.named(run.session, run.event, data.display_name) is not None:
-        raise Refused(
+        raise Invalid(
             _(
                 "Someone called “%(name)s” is already in the list: choose them there. If this "
                 "is someone else, add something to tell them apart, such as an initial.",
@@ -860,58 +844,53 @@ def _person(run: Facilitation, form: FormData) -> Participant:
     return participant_service.join_event(run.session, run.event, data)
 
 
-@router.post("/facilitate/{event_id}/desk/topic")
-def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
-    """Enter a topic for someone without a phone (paper-first)."""
-    values = form_values(form, "participant", "new_name", "title", "description", "language")
-    data, errors = validate(TopicCreate, values)
-    if data is not None:
-        try:
-            person = _person(run, form)
-            marketplace.propose_topic(run.session, run.event, person, data, at_the_desk=True)
-        except Refused as refused:
-            errors = {refused.field or "title": refused.message}
-        else:
-            return run.done(
-                _(
-                    "“%(title)s” was added for %(name)s.",
-                    title=data.title,
-                    name=person.display_name,
-                ),
-                f"{run.base}/desk?person={person.id}#desk-print-h",
-            )
-    return _desk(
-        run,
-        status_code=422,
-        chosen=row_id(values["participant"]),
-        # A name already in the event: the search lists who has it, to choose them there.
-        search=values["new_name"] if "new_name" in errors else None,
-        values={"topic": values},
-        errors={"topic": errors},
-    )
+def _desk_again(form_name: str, field: str) -> Callable[..., Response]:
+    """A refused desk form (`form_name`): the desk again, with the person still chosen, the
+    words kept and the reason by its field (by default `field`)."""
 
-
-@router.post("/facilitate/{event_id}/desk/sign-up")
-def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
-    """Sign someone up to a session at the desk."""
-    values = form_values(form, "participant", "new_name", "topic")
-    try:
-        person = _person(run, form)
-        topic_id = values["topic"]
-        if not row_id(topic_id):
-            raise Refused(_("Choose a session."), "topic")
-        topic = run.topic(int(topic_id))
-        was_in = signups.marks_of(run.session, person).seats.get(topic.slot_id or 0)
-        signups.sign_up(run.session, run.event, topic, person)
-    except Refused as refused:
+    def again(
+        run: Facilitation,
+        values: dict[str, str],
+        errors: dict[str, str],
+        error: str,
+        status_code: int,
+    ) -> Response:
+        errors = errors or {field: error}
         return _desk(
             run,
-            status_code=409,
-            chosen=row_id(values["participant"]),
-            search=values["new_name"] if refused.field == "new_name" else None,
-            values={"sign_up": values},
-            errors={"sign_up": {refused.field or "topic": refused.message}},
+            status_code=status_code,
+            chosen=row_id(values.get("participant")),
+            # A name already in the event: the search lists who has it, to choose them there.
+            search=values.get("new_name") if "new_name" in errors else None,
+            values={form_name: values},
+            errors={form_name: errors},
         )
+
+    return again
+
+
+@router.post("/facilitate/{event_id}/desk/topic", again=_desk_again("topic", "title"))
+def desk_topic(run: FacilitationDep, form: FormDep) -> Response:
+    """Enter a topic for someone without a phone (paper-first)."""
+    fields = ("title", "description", "language")
+    data = valid(TopicCreate, form, *fields, **form_values(form, "participant", "new_name"))
+    person = _person(run, form)
+    marketplace.propose_topic(run.session, run.event, person, data, at_the_desk=True)
+    added = _("“%(title)s” was added for %(name)s.", title=data.title, name=person.display_name)
+    return run.done(added, f"{run.base}/desk?person={person.id}#desk-print-h")
+
+
+@router.post("/facilitate/{event_id}/desk/sign-up", again=_desk_again("sign_up", "topic"))
+def desk_sign_up(run: FacilitationDep, form: FormDep) -> Response:
+    """Sign someone up to a session at the desk."""
+    person = _person(run, form)
+    topic_id = str(form.get("topic") or "")
+    if not row_id(topic_id):
+        raise Refused(_("Choose a session."), "topic")
+    with named_by_the_form():  # the session may have gone since the desk's page was drawn
+        topic = run.topic(int(topic_id))
+    was_in = signups.marks_of(run.session, person).seats.get(topic.slot_id or 0)
+    signups.sign_up(run.session, run.event, topic, person)
     done = _("%(name)s has a seat in “%(title)s”.", name=person.display_name, title=topic.title)
     if was_in is not None and was_in != topic.id:  # the law of two feet, said out loud
         left = run.session.get(Topic, was_in)

@@ -1,12 +1,12 @@
 """Facilitator pages of the afternoon: reports at a glance, hiding, the dot vote, groups."""
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from fastapi import Depends, HTTPException
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from app.i18n import _, ngettext
 from app.models import Action, Attendance, Contribution, Event, Participant, Topic
@@ -17,7 +17,7 @@ from app.services import convergence, outcomes, policy
 from app.web.facilitator.day import Facilitation, FacilitationDep
 from app.web.kit.audit import audited
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
-from app.web.kit.forms import form_values, row_ids, validate, whole_number
+from app.web.kit.forms import row_ids, valid, whole_number
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import update_link
 
@@ -50,49 +50,45 @@ def outcomes_page(run: FacilitationDep) -> Response:
     return _outcomes(run)
 
 
-@router.post("/vote")
+@router.post("/vote", again=_outcomes)
 def vote(run: FacilitationDep, form: FormDep) -> Response:
-    dots = str(form.get("dots") or "")
     is_open = form.get("open") == "1"
-
-    def switch() -> str:
-        convergence.open_vote(run.session, run.event, is_open, whole_number(dots))
-        return _("The dot vote is open.") if is_open else _("The dot vote is closed.")
-
-    return run.act(switch, f"{run.base}/outcomes#vote", partial(_outcomes, run))
+    convergence.open_vote(run.session, run.event, is_open, whole_number(form.get("dots")))
+    said = _("The dot vote is open.") if is_open else _("The dot vote is closed.")
+    return run.done(said, f"{run.base}/outcomes#vote")
 
 
-@router.post("/groups")
+def _group_again(
+    run: Facilitation,
+    form: FormData,
+    values: dict[str, str],
+    errors: dict[str, str],
+    error: str,
+    status_code: int,
+) -> Response:
+    """A refused group: the outcomes page again, its actions still ticked."""
+    chosen = row_ids(form.getlist("actions"))
+    return _outcomes(run, status_code, values=values, errors=errors, error=error, chosen=chosen)
+
+
+@router.post("/groups", again=_group_again)
 def group(run: FacilitationDep, form: FormDep) -> Response:
-    values = form_values(form, "name", "initiator")
-    data, errors = validate(GroupForm, values)
+    data = valid(GroupForm, form, "name", "initiator")
     ids = row_ids(form.getlist("actions"))
-    if data is None:
-        return _outcomes(run, 422, values=values, errors=errors, chosen=ids)
-
-    def make() -> str:
-        convergence.group_actions(run.session, run.event, ids, data)
-        return ngettext(
-            "Grouped %(num)d action as “%(name)s”.",
-            "Grouped %(num)d actions as “%(name)s”.",
-            len(ids),
-            name=data.name,
-        )
-
-    return run.act(
-        make,
-        f"{run.base}/outcomes#groups",
-        partial(_outcomes, run, values=values, chosen=ids),
+    convergence.group_actions(run.session, run.event, ids, data)
+    said = ngettext(
+        "Grouped %(num)d action as “%(name)s”.",
+        "Grouped %(num)d actions as “%(name)s”.",
+        len(ids),
+        name=data.name,
     )
+    return run.done(said, f"{run.base}/outcomes#groups")
 
 
-@router.post("/groups/{group_id}/ungroup")
+@router.post("/groups/{group_id}/ungroup", again=_outcomes)
 def ungroup(group_id: RowId, run: FacilitationDep) -> Response:
-    def undo() -> str:
-        convergence.ungroup(run.session, run.event, group_id)
-        return _("The group is undone.")
-
-    return run.act(undo, f"{run.base}/outcomes#groups", partial(_outcomes, run))
+    convergence.ungroup(run.session, run.event, group_id)
+    return run.done(_("The group is undone."), f"{run.base}/outcomes#groups")
 
 
 def _report(
@@ -139,7 +135,7 @@ def _person_on(view: outcomes.ReportView, form: Any) -> outcomes.Person | None:
     )
 
 
-@router.post("/reports/{topic_id}/people/take-off")
+@router.post("/reports/{topic_id}/people/take-off", again=_report)
 def take_off(
     topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
@@ -153,13 +149,11 @@ def take_off(
             return run.done(None, back)
         return run.page("facilitator/take_off.html", view=view, person=person)
 
-    def take() -> str:
-        row = _change_list(run, topic, form, present=False)
-        return _(
-            "%(name)s is off the list. Undo it under “Changes to this list”.", name=_name(run, row)
-        )
-
-    return run.act(take, back, partial(_report, run, settings, signer, topic_id))
+    row = _change_list(run, topic, form, present=False)
+    said = _(
+        "%(name)s is off the list. Undo it under “Changes to this list”.", name=_name(run, row)
+    )
+    return run.done(said, back)
 
 
 def _change_list(run: Facilitation, topic: Topic, form: Any, **change: Any) -> Attendance:
@@ -175,22 +169,15 @@ def _change_list(run: Facilitation, topic: Topic, form: Any, **change: Any) -> A
     )
 
 
-@router.post("/reports/{topic_id}/people")
+@router.post("/reports/{topic_id}/people", again=_report)
 def put_back(
     topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     """Add someone to who took part in a session, or put them back."""
     topic = outcomes.session_topic(run.session, run.event, topic_id)
-
-    def add() -> str:
-        row = _change_list(run, topic, form, name=str(form.get("name") or ""))
-        return _("%(name)s is on the list again.", name=_name(run, row))
-
-    return run.act(
-        add,
-        f"{run.base}/reports/{topic_id}#people",
-        partial(_report, run, settings, signer, topic_id),
-    )
+    row = _change_list(run, topic, form, name=str(form.get("name") or ""))
+    said = _("%(name)s is on the list again.", name=_name(run, row))
+    return run.done(said, f"{run.base}/reports/{topic_id}#people")
 
 
 def _name(run: Facilitation, row: Attendance) -> str:
@@ -199,15 +186,20 @@ def _name(run: Facilitation, row: Attendance) -> str:
     return run.session.get_one(Participant, row.participant_id).display_name
 
 
-def _on_report(
-    run: Facilitation, settings: Any, signer: LinkSigner, form: Any, action: Any
-) -> Response:
+def _back(run: Facilitation, form: FormData) -> str:
+    """The page a change on a report, or on the outcomes page, was made from."""
     topic_id = row_id(form.get("topic_id"))
-    page = (
-        partial(_report, run, settings, signer, topic_id) if topic_id else partial(_outcomes, run)
-    )
-    back = f"{run.base}/reports/{topic_id}" if topic_id else f"{run.base}/outcomes"
-    return run.act(action, back, page)
+    return f"{run.base}/reports/{topic_id}" if topic_id else f"{run.base}/outcomes"
+
+
+def _back_again(
+    run: Facilitation, form: FormData, settings: Any, signer: LinkSigner, error: str
+) -> Response:
+    """A refused change on a report (or the outcomes page): that page again, with why."""
+    topic_id = row_id(form.get("topic_id"))
+    if topic_id:
+        return _report(run, settings, signer, topic_id, 409, error=error)
+    return _outcomes(run, 409, error=error)
 
 
 HIDEABLE: dict[str, Callable[[Session, Event, int], Contribution | Action]] = {
@@ -216,7 +208,7 @@ HIDEABLE: dict[str, Callable[[Session, Event, int], Contribution | Action]] = {
 }
 
 
-@router.post("/{kind}/{row_id}/hide")
+@router.post("/{kind}/{row_id}/hide", again=_back_again)
 def hide(
     kind: str,
     row_id: RowId,
@@ -231,19 +223,14 @@ def hide(
         raise HTTPException(404, _("There is no such thing to hide."))
     hidden = form.get("hidden") == "1"
 
-    def switch() -> str:
-        outcomes.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
-        return _("Hidden from everyone.") if hidden else _("Shown again.")
-
-    return _on_report(run, settings, signer, form, switch)
+    outcomes.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
+    return run.done(_("Hidden from everyone.") if hidden else _("Shown again."), _back(run, form))
 
 
-@router.post("/actions/{action_id}/renew-link")
+@router.post("/actions/{action_id}/renew-link", again=_back_again)
 def renew_link(
     action_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    def renew() -> str:
-        outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))
-        return _("A new update link replaces the old one, which no longer works.")
-
-    return _on_report(run, settings, signer, form, renew)
+    outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))
+    said = _("A new update link replaces the old one, which no longer works.")
+    return run.done(said, _back(run, form))

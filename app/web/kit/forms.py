@@ -1,8 +1,9 @@
 """Turning a posted form into a validated model, or messages to show next to the fields."""
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -10,6 +11,7 @@ from starlette.datastructures import FormData
 
 from app.i18n import _
 from app.models.base import MAX_ID, row_id
+from app.services.errors import NotFound, Refused
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,6 +78,16 @@ def valid(model: type[M], form: FormData, *names: str, **more: str) -> M:
     if data is None:
         raise FormInvalid({**values, **more}, errors)
     return data
+
+
+@contextlib.contextmanager
+def named_by_the_form() -> Iterator[None]:
+    """What a form names (a time and place, a topic, a person) may have gone since its page
+    was drawn: that is a refusal, shown by the form (409), not a missing page (404)."""
+    try:
+        yield
+    except NotFound as gone:
+        raise Refused(gone.message, gone.field) from None
 
 
 def typed_values(form: FormData) -> dict[str, str]:

@@ -10,9 +10,11 @@ What each route declares, it declares to the router:
   phone). When the database is free at that instant it is done on the event loop itself,
   which is shorter than handing it to the writer's thread and back.
 - `again=page`: the page to show again, with the person's words and the messages by the
-  fields, when the route raises `FormInvalid` (422) or a service refuses (`Refused`, 409).
+  fields, when the route raises `FormInvalid` (422) or a service finds what was sent
+  `Invalid` (422) or refuses it (`Refused`, 409). `NotFound` (404) and `NotAllowed` (403)
+  are never shown again: they answer with their error page.
   `page` is called with those of the route's own arguments it names, and with `values`,
-  `errors`, `error` and `status_code` if it takes them.
+  `errors`, `error` and `status_code` if it names them (or takes `**kwargs`).
 """
 
 import functools
@@ -27,12 +29,13 @@ from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Match
 from starlette.types import Scope
 
-from app.services.errors import NotFound, Refused
+from app.services.errors import Invalid, Refused
 from app.web.kit.forms import FormInvalid, typed_values
 from app.web.kit.middleware import request_session
 from app.web.kit.writer import MEMORY_ONLY, QUICK_WRITE, on_the_loop
@@ -75,21 +78,22 @@ def _again(
     holder = request_session.get()
     if holder is not None and holder.session is not None:
         holder.session.rollback()  # nothing of the refused write stays, nor its locks
-    request = next((v for v in route_args.values() if isinstance(v, Request)), None)
-    form = getattr(getattr(request, "state", None), "form", None)
+    form = next((v for v in route_args.values() if isinstance(v, FormData)), None)
     if isinstance(refusal, FormInvalid):
         values, errors, error, status = refusal.values, refusal.errors, "", 422
     else:
-        assert isinstance(refusal, Refused)
+        assert isinstance(refusal, Invalid | Refused)
         values = typed_values(form) if form is not None else {}
         errors = {refusal.field: refusal.message} if refusal.field else {}
-        error, status = refusal.message, 409
+        error, status = refusal.message, 422 if isinstance(refusal, Invalid) else 409
     offered = {"values": values, "errors": errors, "error": error, "status_code": status}
     wanted = inspect.signature(page).parameters
+    takes_more = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
     args = {name: value for name, value in route_args.items() if name in wanted}
-    args.update({name: value for name, value in offered.items() if name in wanted})
+    args.update({k: v for k, v in offered.items() if k in wanted or takes_more})
     response = page(**args)
-    response.status_code = status
+    if response.status_code < 400:  # unless the page said otherwise itself
+        response.status_code = status
     return response
 
 
@@ -151,8 +155,8 @@ def _in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
                     value.look_up()
             try:
                 response = endpoint(**kwargs)
-            except (FormInvalid, Refused) as refusal:
-                if again is None or isinstance(refusal, NotFound):
+            except (FormInvalid, Invalid, Refused) as refusal:
+                if again is None:
                     raise
                 response = _again(again, kwargs, refusal)
         except BaseException:
