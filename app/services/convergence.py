@@ -60,9 +60,9 @@ def place_dot(
     session: Session, event: Event, participant: Participant, kind: str, target_id: int
 ) -> None:
     """Put one of the participant's dots on a report or an action."""
+    _target(session, event, kind, target_id)
     if not event.vote_open:
         raise Refused(_("The dot vote is not open."))
-    _target(session, event, kind, target_id)
     # Lock the voter's row: their dots are counted and placed one request at a time.
     session.exec(select(Participant.id).where(Participant.id == participant.id).with_for_update())
     used = session.exec(
@@ -93,6 +93,7 @@ def take_dot(
     session: Session, event: Event, participant: Participant, kind: str, target_id: int
 ) -> None:
     """Take back one of the participant's dots from a report or an action."""
+    _target(session, event, kind, target_id)
     if not event.vote_open:
         raise Refused(_("The dot vote is not open."))
     column = Dot.report_id if kind == "report" else Dot.action_id

@@ -152,7 +152,7 @@ def remove_team_member(session: Session, event: Event, organiser_id: int) -> Non
         )
     ).first()
     if staff is None:
-        raise Refused(_("This person is not on the team."))
+        raise NotFound(_("This person is not on the team."))
     organisers = session.exec(
         select(func.count())
         .select_from(EventStaff)

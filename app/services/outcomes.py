@@ -290,8 +290,8 @@ def set_taking_part(
         typed_by = None
     elif attendance_id is not None:
         row = next((r for r in corrections if r.id == attendance_id and r.name), None)
-        if row is None:
-            raise NotFound(_("There is no such person on this list."))
+        if row is None:  # named by the form: taken off meanwhile
+            raise Refused(_("There is no such person on this list."))
         typed_by = row.changed_by_id if row.present else None
     else:
         row, typed_by = None, None

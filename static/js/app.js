@@ -61,6 +61,15 @@ document.addEventListener("htmx:afterSwap", (event) => {
   target.dataset.fromServer = "1";
 });
 
+// A message sent for the status line goes in whatever its status: htmx would leave out the
+// answer to a 404 (a topic no longer there) or a 403 by itself, and the tap would say nothing.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  if (!target || target.id !== "connection" || liveRefresh(event)) return;
+  event.detail.shouldSwap = true;
+  event.detail.isError = false;
+});
+
 document.addEventListener("htmx:beforeSwap", (event) => {
   const box = banner();
   const status = event.detail.xhr ? event.detail.xhr.status : 0;

@@ -8,6 +8,9 @@ this event's organiser. Every GET is sent by every role. A POST is sent by every
 must be refused (with a valid CSRF token and an empty form); the roles allowed to post are
 not sent one here, since the post would act (close the event, log out…) — the feature tests
 post them.
+
+Every route with an id in its address is also sent, by each role it is for (the JSON API's by
+the organiser's API token), with an id that is not there: each answers 404.
 """
 
 import re
@@ -19,6 +22,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.models import Event
 from app.security import LinkSigner
+from app.services import accounts
 from app.services import events as event_service
 from tests.conftest import claim, csrf_token, log_in, post_form
 from tests.factories import Factory
@@ -128,6 +132,11 @@ def browsers(
     )
     log_in(clients["other-organiser"], make.organiser().email)
     log_in(clients["organiser"], owner.email)
+    with make.database.write() as session:
+        _row, secret = accounts.create_api_token(session, owner, "script")
+    clients["api"] = TestClient(
+        app, follow_redirects=False, headers={"Authorization": f"Bearer {secret}"}
+    )
     with make.database.write() as session:  # a link anyone may hold, to another event
         elsewhere_link = event_service.create_facilitator_link(session, other_event, "Theirs")
     ids = {
@@ -167,3 +176,113 @@ def test_every_route_answers_each_role_as_the_table_says(
                 assert "Secret planning day" not in answer.text, f"{role} saw {url}"
     print(f"{len(routes)} routes × {len(ROLES)} roles: {sent} requests sent")
     assert not wrong, "answers not as the table says:\n" + "\n".join(wrong)
+
+
+MISSING = "999999"
+# The parts of an address that are not ids, where a route takes only some words: each of
+# them is sent. A new route with a part not listed here fails the test until it is added.
+WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "/e/{code}/topics/{topic_id}/{action}": {
+        "action": ("sign-up", "leave", "waitlist", "leave-waitlist")
+    },
+    "/e/{code}/vote/{kind}/{target_id}/{move}": {
+        "kind": ("report", "action"),
+        "move": ("place", "take"),
+    },
+    "/facilitate/{event_id}/{kind}/{row_id}/hide": {"kind": ("contributions", "actions")},
+    "/facilitate/{event_id}/pitches/{action}": {"action": ("next",)},
+}
+ANY_WORD = {"code": "", "fmt": "csv"}  # the event's join code; any export's format
+# What a page's form must hold before its route looks the id up (a form it refuses as
+# incomplete is answered first): what the page sends.
+FORMS = {
+    "/e/{code}/contributions/{contribution_id}/edit": {"body": "A note", "version": "1"},
+    "/organiser/events/{event_id}/spaces/{space_id}": {"name": "Garden", "capacity": "20"},
+}
+# Routes that look nothing up, and why an id that is not there is no error for them.
+LOOK_NOTHING_UP = {
+    "/e/{code}/announcements/{announcement_id}/hide": "only this browser's cookie keeps it",
+}
+# What the JSON API's writes need in their body to get as far as looking the id up.
+API_BODIES = {
+    ("PUT", "/api/v1/events/{event_id}"): {
+        "name": "Day",
+        "starts_on": "2026-06-21",
+        "timezone": "Europe/London",
+    },
+    ("POST", "/api/v1/events/{event_id}/spaces"): {"name": "Garden", "capacity": 20},
+    ("PUT", "/api/v1/events/{event_id}/spaces/{space_id}"): {"name": "Garden", "capacity": 20},
+    ("POST", "/api/v1/events/{event_id}/slots"): {
+        "starts_at": "2026-06-21T10:45:00",
+        "ends_at": "2026-06-21T11:45:00",
+    },
+}
+
+
+def _ids(path: str) -> list[str]:
+    return [name for name in re.findall(r"\{([a-z_]+)\}", path) if name.endswith("_id")]
+
+
+def _missing_urls(path: str, event: Event) -> list[str]:
+    """The route's address with each of its ids missing in turn, for each word it takes."""
+    words = WORDS.get(path, {})
+    choices: list[dict[str, str]] = [{}]
+    for name in re.findall(r"\{([a-z_]+)\}", path):
+        given: tuple[str, ...]
+        if name.endswith("_id"):
+            continue
+        if name in ANY_WORD:
+            given = (ANY_WORD[name] or event.join_code,)
+        elif name in words:
+            given = words[name]
+        else:
+            raise AssertionError(f"{path}: which words does {{{name}}} take? Add it to WORDS.")
+        choices = [{**chosen, name: word} for chosen in choices for word in given]
+    return [
+        _fill(path, {**chosen, "event_id": str(event.id), missing: MISSING})
+        for missing in _ids(path)
+        for chosen in choices
+    ]
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    """The address with these values in it, and every other id made up (the event's is the
+    only one a route needs to be there)."""
+    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), MISSING), path)
+
+
+def test_every_route_with_an_id_answers_not_found_for_one_that_is_not_there(
+    app: FastAPI,
+    make: Factory,
+    browsers: tuple[Event, dict[str, TestClient], dict[str, str]],
+) -> None:
+    """A made-up id (a topic, a room, a report… or the event), sent by each person the route
+    is for: 404, never 409 (a refusal), 500 or a page."""
+    event, clients, _ = browsers
+    with make.database.write() as session:  # open, so a sign-up goes as far as it can
+        session.get_one(Event, event.id).marketplace_open = True
+    routes = [
+        (method, path)
+        for method, path in sorted(all_routes(app))
+        if _ids(path) and path not in LOOK_NOTHING_UP
+    ]
+    assert len(routes) > 80
+    wrong, sent = [], 0
+    for method, path in routes:
+        askers = ["api"] if path.startswith("/api/") else sorted(audience(path) - {"anonymous"})
+        assert askers, f"{path}: who may use it? Add it to the table."
+        for url in _missing_urls(path, event):
+            for asker in askers:
+                client = clients[asker]
+                if asker == "api":
+                    answer = client.request(method, url, json=API_BODIES.get((method, path)))
+                elif method == "GET":
+                    answer = client.get(url)
+                else:
+                    form = {**FORMS.get(path, {}), "csrf_token": csrf_token(client)}
+                    answer = client.request(method, url, data=form)
+                sent += 1
+                if answer.status_code != 404:
+                    wrong.append(f"{asker:15} {method:6} {url}: {answer.status_code}")
+    print(f"{len(routes)} routes with ids: {sent} requests with an id that is not there")
+    assert not wrong, "not answered 404:\n" + "\n".join(wrong)
