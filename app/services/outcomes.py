@@ -41,7 +41,7 @@ from app.models.outcomes import ActionForm, ContributionCreate, ProgressForm
 from app.services import mail_causes, policy
 from app.services.agenda import agenda_changed
 from app.services.convergence import dot_counts
-from app.services.errors import NotFound, Refused
+from app.services.errors import NotAllowed, NotFound, Refused
 from app.services.marketplace import _themes_of_event, conveners, topic_of
 from app.services.rows import add_once
 
@@ -727,7 +727,7 @@ def may_change(session: Session, action: Action, participant: Participant) -> bo
 
 def check_may_change(session: Session, action: Action, participant: Participant) -> None:
     if not may_change(session, action, participant):
-        raise Refused(
+        raise NotAllowed(
             _("Only who wrote the action, its owner and the session's conveners can change it.")
         )
 

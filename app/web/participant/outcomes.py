@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.i18n import _
@@ -35,9 +36,11 @@ from app.web.kit.common import ICS, absolute, download, see_other
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
 from app.web.kit.forms import (
     FormErrors,
+    FormInvalid,
     form_values,
     once_key,
     row_ids,
+    valid,
     validate,
     whole_number,
 )
@@ -64,6 +67,11 @@ def update_path(signer: LinkSigner, action: Action) -> str:
 
 def update_link(settings: Settings, signer: LinkSigner, action: Action) -> str:
     return absolute(settings, update_path(signer, action))
+
+
+def _ticked_themes(form: Any) -> str:
+    """The themes ticked, as a page shown again puts them back."""
+    return ",".join(str(t) for t in _themes(form))
 
 
 def _themes(form: Any) -> list[int]:
@@ -155,22 +163,21 @@ def report_page(topic_id: RowId, me: AttendeeDep) -> Response:
     return _report_page(me, topic_id)
 
 
-@router.post("/reports/{topic_id}/contributions")
-def add_contribution(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
-    values = form_values(form, "kind", "body")
-    data, errors = validate(ContributionCreate, values)
-    if data is not None:
-        topic = outcomes.session_topic(me.session, me.event, topic_id)
-        write_key = once_key(form.get("write_key"), values)
-        try:
-            added = outcomes.contribute(
-                me.session, me.event, topic, me.participant, data, write_key
-            )
-        except Refused as refused:
-            errors = {"body": refused.message}
-        else:
-            return see_other(f"{me.home}/reports/{topic_id}#c{added.id}")
+def _contribution_again(
+    me: Attendee, topic_id: int, values: dict[str, str], errors: FormErrors, error: str
+) -> Response:
+    """A refused contribution: the report again, the words kept, the reason by them."""
+    errors = errors or {"body": error}
     return _report_page(me, topic_id, status_code=422, values=values, errors=errors)
+
+
+@router.post("/reports/{topic_id}/contributions", again=_contribution_again)
+def add_contribution(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    data = valid(ContributionCreate, form, "kind", "body")
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    write_key = once_key(form.get("write_key"), form_values(form, "kind", "body"))
+    added = outcomes.contribute(me.session, me.event, topic, me.participant, data, write_key)
+    return see_other(f"{me.home}/reports/{topic_id}#c{added.id}")
 
 
 @router.get("/contributions/{contribution_id}/edit")
@@ -214,7 +221,13 @@ def _edit_page(
     )
 
 
-@router.post("/contributions/{contribution_id}/edit")
+def _edit_again(me: Attendee, contribution_id: int, form: FormData, error: str) -> Response:
+    """A refused edit: the words kept, with why."""
+    body, version = str(form.get("body") or "").strip(), whole_number(form.get("version")) or 0
+    return _edit_page(me, contribution_id, body, version, status_code=409, error=error)
+
+
+@router.post("/contributions/{contribution_id}/edit", again=_edit_again)
 def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     body = str(form.get("body") or "").strip()
     version = str(form.get("version") or "")
@@ -241,10 +254,6 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
                 "next to what it says now: nothing was saved over. Check both, then save again."
             ),
             theirs=conflict.current.body,
-        )
-    except Refused as refused:
-        return _edit_page(
-            me, contribution_id, body, int(version), status_code=409, error=refused.message
         )
     report = me.session.get_one(Report, edited.report_id)
     return see_other(f"{me.home}/reports/{report.topic_id}#c{edited.id}")
@@ -293,26 +302,31 @@ def _change_list(me: Attendee, topic: Topic, form: Any, **change: Any) -> Attend
     )
 
 
-@router.post("/reports/{topic_id}/people")
+def _people_again(
+    me: Attendee, topic_id: int, form: FormData, errors: FormErrors, error: str
+) -> Response:
+    """A refused change to who took part: the report again, the reason by the list (422
+    when it is about the name typed), the name kept."""
+    return _report_page(
+        me,
+        topic_id,
+        status_code=422 if errors else 409,
+        people_error=error,
+        people_name=str(form.get("name") or ""),
+    )
+
+
+@router.post("/reports/{topic_id}/people", again=_people_again)
 def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """Add someone to who took part (a participant, a typed name), or put them back."""
     if form.get("present") == "0":  # a form from before taking off asked first
         return take_off(topic_id, me, form)
     topic = outcomes.session_topic(me.session, me.event, topic_id)
-    try:
-        row = _change_list(me, topic, form, name=str(form.get("name") or ""))
-    except Refused as refused:
-        return _report_page(
-            me,
-            topic_id,
-            status_code=422 if refused.field else 409,
-            people_error=refused.message,
-            people_name=str(form.get("name") or ""),
-        )
+    row = _change_list(me, topic, form, name=str(form.get("name") or ""))
     return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
 
 
-@router.post("/reports/{topic_id}/people/take-off")
+@router.post("/reports/{topic_id}/people/take-off", again=_people_again)
 def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """Take someone off who took part: the first post asks (the page, or with JavaScript a
     question before it is sent); the one with `confirm` does it."""
@@ -338,10 +352,7 @@ def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
             "participant/take_off.html",
             {"event": me.event, "participant": me.participant, "view": view, "person": person},
         )
-    try:
-        row = _change_list(me, topic, form, present=False)
-    except Refused as refused:
-        return _report_page(me, topic_id, status_code=409, people_error=refused.message)
+    row = _change_list(me, topic, form, present=False)
     return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
 
 
@@ -352,32 +363,32 @@ def complete(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     return see_other(f"{me.home}/reports/{topic_id}")
 
 
-@router.post("/reports/{topic_id}/actions")
-def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
-    values = form_values(form, *ACTION_FIELDS, "owner")
-    owner_id = _owner_id(form)
-    data, errors = validate(ActionForm, values)
-    if data is not None:
-        topic = outcomes.session_topic(me.session, me.event, topic_id)
-        try:
-            action = outcomes.add_action(
-                me.session,
-                me.event,
-                topic,
-                me.participant,
-                data,
-                owner_id=owner_id,
-                theme_ids=_themes(form),
-                write_key=once_key(form.get("write_key"), values),
-            )
-        except Refused as refused:
-            errors = {refused.field or "title": refused.message}
-        else:
-            # Back to the report, to write the next one: the action's own page (its owner's
-            # private link) is one tap away from the notice.
-            return see_other(f"{me.home}/reports/{topic_id}?added={action.id}#action-{action.id}")
-    values["themes"] = ",".join(str(t) for t in _themes(form))
+def _action_form_again(
+    me: Attendee, topic_id: int, form: FormData, errors: FormErrors, error: str
+) -> Response:
+    """A refused action: the report again, the words kept, the reason by its field."""
+    values = {**form_values(form, *ACTION_FIELDS, "owner"), "themes": _ticked_themes(form)}
+    errors = errors or {"title": error}
     return _report_page(me, topic_id, status_code=422, action_values=values, action_errors=errors)
+
+
+@router.post("/reports/{topic_id}/actions", again=_action_form_again)
+def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
+    data = valid(ActionForm, form, *ACTION_FIELDS, "owner")
+    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    action = outcomes.add_action(
+        me.session,
+        me.event,
+        topic,
+        me.participant,
+        data,
+        owner_id=_owner_id(form),
+        theme_ids=_themes(form),
+        write_key=once_key(form.get("write_key"), form_values(form, *ACTION_FIELDS, "owner")),
+    )
+    # Back to the report, to write the next one: the action's own page (its owner's private
+    # link) is one tap away from the notice.
+    return see_other(f"{me.home}/reports/{topic_id}?added={action.id}#action-{action.id}")
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -447,57 +458,70 @@ def action_page(
     return _action_page(me, settings, signer, action_id)
 
 
-@router.post("/actions/{action_id}")
+def _edit_action_again(
+    me: Attendee,
+    settings: Settings,
+    signer: LinkSigner,
+    action_id: int,
+    form: FormData,
+    errors: FormErrors,
+    error: str,
+    status_code: int,
+) -> Response:
+    """A refused change to an action: its page again, the words kept, the reason by them."""
+    values = {**form_values(form, *ACTION_FIELDS, "owner"), "themes": _ticked_themes(form)}
+    errors = errors or {"title": error}
+    return _action_page(
+        me, settings, signer, action_id, status_code=status_code, values=values, errors=errors
+    )
+
+
+@router.post("/actions/{action_id}", again=_edit_action_again)
 def edit_action(
     action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     action = outcomes.action_in(me.session, me.event, action_id)
     outcomes.check_may_change(me.session, action, me.participant)
-    values = form_values(form, *ACTION_FIELDS, "owner")
-    data, errors = validate(ActionForm, values)
-    if data is not None:
-        try:
-            outcomes.edit_action(
-                me.session,
-                me.event,
-                action,
-                me.participant,
-                data,
-                owner_id=_owner_id(form),
-                theme_ids=_themes(form),
-            )
-        except Refused as refused:
-            errors = {refused.field or "title": refused.message}
-        else:
-            return see_other(f"{me.home}/actions/{action_id}?saved=1")
-    values["themes"] = ",".join(str(t) for t in _themes(form))
-    return _action_page(
-        me, settings, signer, action_id, status_code=422, values=values, errors=errors
+    data = valid(ActionForm, form, *ACTION_FIELDS, "owner")
+    owner_id, theme_ids = _owner_id(form), _themes(form)
+    outcomes.edit_action(
+        me.session, me.event, action, me.participant, data, owner_id=owner_id, theme_ids=theme_ids
     )
+    return see_other(f"{me.home}/actions/{action_id}?saved=1")
 
 
-@router.post("/actions/{action_id}/progress")
-def post_progress(
-    action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+def _progress_again(
+    me: Attendee,
+    settings: Settings,
+    signer: LinkSigner,
+    action_id: int,
+    values: dict[str, str],
+    errors: FormErrors,
+    error: str,
+    status_code: int,
 ) -> Response:
-    values = form_values(form, "status", "note")
-    data, errors = validate(ProgressForm, values)
-    action = outcomes.action_in(me.session, me.event, action_id)
-    if data is not None:
-        outcomes.check_may_change(me.session, action, me.participant)
-        outcomes.post_progress(
-            me.session, action, data, via_link=False, written_by=me.participant.display_name
-        )
-        return see_other(f"{me.home}/actions/{action_id}#progress")
+    """A refused progress note: the action's page again, the note kept."""
     return _action_page(
         me,
         settings,
         signer,
         action_id,
-        status_code=422,
+        status_code=status_code,
         progress_values=values,
-        progress_errors=errors,
+        progress_errors=errors or {"note": error},
     )
+
+
+@router.post("/actions/{action_id}/progress", again=_progress_again)
+def post_progress(
+    action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
+) -> Response:
+    data = valid(ProgressForm, form, "status", "note")
+    action = outcomes.action_in(me.session, me.event, action_id)
+    outcomes.check_may_change(me.session, action, me.participant)
+    written_by = me.participant.display_name
+    outcomes.post_progress(me.session, action, data, via_link=False, written_by=written_by)
+    return see_other(f"{me.home}/actions/{action_id}#progress")
 
 
 @router.post("/actions/{action_id}/renew-link")
@@ -552,15 +576,12 @@ def vote_page(me: AttendeeDep) -> Response:
     return _vote_page(me)
 
 
-@router.post("/vote/{kind}/{target_id}/{move}")
+@router.post("/vote/{kind}/{target_id}/{move}", again=_vote_page)
 def vote(kind: str, target_id: RowId, move: str, me: AttendeeDep) -> Response:
     if kind not in ("report", "action") or move not in ("place", "take"):
         raise HTTPException(404, _("There is no such vote."))
     act = convergence.place_dot if move == "place" else convergence.take_dot
-    try:
-        act(me.session, me.event, me.participant, kind, target_id)
-    except Refused as refused:
-        return _vote_page(me, status_code=409, error=refused.message)
+    act(me.session, me.event, me.participant, kind, target_id)
     return see_other(f"{me.home}/vote#{kind}-{target_id}")
 
 
@@ -606,11 +627,22 @@ def pledge_page(me: AttendeeDep) -> Response:
     return _pledge_page(me)
 
 
-@router.post("/pledge")
-def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
+def _pledge_values(form: FormData) -> dict[str, str]:
     values = form_values(form, "text", "remind_on", "email")
     for ticked in ("may_contact", "postcard"):
         values[ticked] = "1" if form.get(ticked) == "1" else ""
+    return values
+
+
+def _pledge_again(me: Attendee, form: FormData, errors: FormErrors, error: str) -> Response:
+    """A refused pledge: the page again, the words kept, the reason by its field."""
+    errors = errors or {"text": error}
+    return _pledge_page(me, status_code=422, values=_pledge_values(form), errors=errors)
+
+
+@router.post("/pledge", again=_pledge_again)
+def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
+    values = _pledge_values(form)
     data, errors = validate(
         PledgeForm,
         {
@@ -619,14 +651,10 @@ def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
             "postcard": bool(values["postcard"]),
         },
     )
-    if data is not None:
-        try:
-            pledges.save_pledge(me.session, me.event, me.participant, data)
-        except Refused as refused:
-            errors = {refused.field or "text": refused.message}
-        else:
-            return see_other(f"{me.home}/pledge?saved=1")
-    return _pledge_page(me, status_code=422, values=values, errors=errors)
+    if data is None:
+        raise FormInvalid(values, errors)
+    pledges.save_pledge(me.session, me.event, me.participant, data)
+    return see_other(f"{me.home}/pledge?saved=1")
 
 
 @router.get("/pledge.ics")
