@@ -90,6 +90,17 @@ class ParticipantJoin(ParticipantBase, Form):
             raise ValueError(_("Give your e-mail address above to share it, or untick this box."))
         return ticked
 
+    # Asked for by the person: the private link and reminders for actions they come to own.
+    mail_actions: bool = False
+
+    @field_validator("mail_actions", mode="before")
+    @classmethod
+    def _asked(cls, value: object, info: ValidationInfo) -> bool:
+        ticked = value in (True, "on", "1", "true")
+        if ticked and not info.data.get("email"):
+            raise ValueError(_("Give your e-mail address above for this, or untick this box."))
+        return ticked
+
 
 class Participant(ParticipantBase, table=True):
     __table_args__ = (UniqueConstraint("event_id", "join_key"),)

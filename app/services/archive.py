@@ -94,7 +94,9 @@ FORMAT = "openspace-event"
 VERSION = 1
 # An account travels as who it is, nothing about its password or its sign-ins.
 ORGANISER_CARRIED = ("id", "email", "name", "created_at")
-SKIPPED_TABLES = {"apitoken"}
+# The outbox stays with the installation that writes it: a copy of an event must not send
+# its messages a second time, nor mail people who asked the first installation.
+SKIPPED_TABLES = {"apitoken", "message", "messagecause", "messageattempt", "mailconsent"}
 NO_PASSWORD = "!"  # matches no password: the owner of the account sets a new one
 CHUNK = 2000
 

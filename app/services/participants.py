@@ -8,8 +8,10 @@ from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, select
 
 from app.models import Event, Participant
+from app.models.mail import Purpose
 from app.models.people import ParticipantJoin
 from app.security import normalise_join_code
+from app.services import outbox
 from app.services.rows import add_once
 
 
@@ -24,8 +26,15 @@ def join_event(
     if not join_key:
         session.add(participant)
         session.flush()
-        return participant
-    return add_once(session, participant, lambda: _joined_with(session, event, join_key))[0]
+        new = True
+    else:
+        participant, new = add_once(
+            session, participant, lambda: _joined_with(session, event, join_key)
+        )
+    if new and data.mail_actions:
+        assert participant.id is not None
+        outbox.set_consent(session, participant.id, Purpose.actions, True)
+    return participant
 
 
 def _joined_with(session: Session, event: Event, join_key: str) -> Participant | None:

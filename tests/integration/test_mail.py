@@ -382,3 +382,42 @@ def test_a_killed_senders_claim_runs_out_and_another_sends_it_with_the_same_mess
     [received] = sink.received
     assert received.message["Message-ID"] == f"<{message.message_id}@openspace.example>"
     assert (message.state, message.attempts) == (MessageState.sent, 2)
+
+
+def test_who_ticks_action_mail_on_joining_gets_the_link_of_an_action_they_own(
+    app: object,
+    phones: list[TestClient],
+    make: Factory,
+    database: Database,
+    mail_settings: Settings,
+    links: Links,
+    sink: MailSink,
+    clock: Clock,
+) -> None:
+    event = _event(make)
+    slot = make.slot(event, time(10), time(11))
+    topic = placed_topic(make, event, slot, make.space(event), "Transport")
+    browser = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+    browser.__enter__()
+    phones.append(browser)
+    joined = post_form(
+        browser,
+        f"/e/{event.join_code}/join",
+        {"display_name": "Olek", "email": "olek@example.pl", "mail_actions": "on"},
+    )
+    assert joined.status_code == 303  # type: ignore[attr-defined]
+    with database.read() as session:
+        olek = session.exec(select(Participant).where(Participant.display_name == "Olek")).one()
+    with database.write() as session:
+        outcomes.add_action(
+            session,
+            event,
+            session.get_one(Topic, topic.id),
+            olek,
+            ActionForm(title="Ask the council"),
+            owner_id=olek.id,
+        )
+    clock(datetime.now(LONDON) + timedelta(minutes=10))
+    mail_sender.send_due(database, mail_settings, links)
+    [received] = sink.to("olek@example.pl")
+    assert "Ask the council" in received.part("plain")

@@ -41,7 +41,7 @@ router = Router(
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],
 )
 
-JOIN_FIELDS = ("display_name", "organisation", "email", "share_email")
+JOIN_FIELDS = ("display_name", "organisation", "email", "share_email", "mail_actions")
 
 
 def device_path(
