@@ -49,7 +49,7 @@ from app.models.outcomes import (
     Pledge,
     Report,
 )
-from app.services import calendars, outcomes
+from app.services import actions, calendars
 from app.web.organiser.exports import EVENT_FORMATS, event_file
 
 PARTICIPANTS, SLOTS, SPACES, ACTIONS = 1000, 10, 20, 2000
@@ -266,8 +266,8 @@ def main() -> int:
                 times.append(time.perf_counter() - t0)
         return statistics.median(times), size
 
-    timed(lambda s, e: outcomes.action_lines(s, e))  # warm the database's caches first
-    base, _ = timed(lambda s, e: outcomes.action_lines(s, e))
+    timed(lambda s, e: actions.action_lines(s, e))  # warm the database's caches first
+    base, _ = timed(lambda s, e: actions.action_lines(s, e))
     print(
         f"baseline (read the {ACTIONS} actions): median {base * 1000:.0f} ms over {args.runs} runs"
     )

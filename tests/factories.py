@@ -11,7 +11,16 @@ from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate
 from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate, ContributionKind
 from app.models.people import OrganiserCreate, ParticipantJoin
-from app.services import accounts, events, marketplace, outcomes, participants, signups, wall
+from app.services import (
+    accounts,
+    actions,
+    contributions,
+    events,
+    marketplace,
+    participants,
+    signups,
+    wall,
+)
 
 PASSWORD = "correct horse battery"
 # What a spreadsheet would run as a formula, were it not neutralised.
@@ -151,7 +160,7 @@ def outcomes_event(make: Factory) -> tuple[Organiser, Event, Topic, Topic]:
                 [],
             ),
         ):
-            outcomes.add_action(
+            actions.add_action(
                 session,
                 event,
                 session.get_one(Topic, topic.id),
@@ -166,7 +175,7 @@ def outcomes_event(make: Factory) -> tuple[Organiser, Event, Topic, Topic]:
             (owner, ContributionKind.key_point, "Night buses # matter <b>most</b>"),
             (owner, ContributionKind.next_step, "Meet the council in June"),
         ):
-            outcomes.contribute(
+            contributions.contribute(
                 session, event, transport, author, ContributionCreate(kind=kind, body=body)
             )
     return organiser, event, first, second

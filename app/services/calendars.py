@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from app.models import Event, Participant, Pledge, Slot, SlotKind
 from app.models.base import utcnow
+from app.services import actions, marketplace, signups
 from app.services import events as event_service
-from app.services import marketplace, outcomes, signups
 
 
 def _calendar(title: str) -> Calendar:
@@ -92,11 +92,11 @@ def action_due_dates(
     event: Event,
     *,
     personal: bool = True,
-    lines: list[outcomes.ActionLine] | None = None,
+    lines: list[actions.ActionLine] | None = None,
 ) -> bytes:
     """An all-day entry on each action's due date (with its owner); `lines` when read already."""
     cal = _calendar(f"Actions · {event.name}")
-    for line in outcomes.action_lines(session, event) if lines is None else lines:
+    for line in actions.action_lines(session, event) if lines is None else lines:
         due = line.action.due_on
         if due is None:
             continue

@@ -20,8 +20,8 @@ from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
 from app.models.outcomes import ActionForm, ContributionCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
+from app.services import actions, contributions, marketplace, reports, signups, wall
 from app.services import events as event_service
-from app.services import marketplace, outcomes, signups, wall
 from app.services.accounts import create_organiser, organiser_by_email, set_password
 from app.services.errors import Refused
 from app.services.participants import join_event
@@ -288,13 +288,13 @@ def _first_reports(
     for n, topic in enumerate(topics):
         writers = [p for p in people if p.id != topic.convener_id][n * 3 : n * 3 + 3]
         for (kind, body), writer in zip(REPORTS[n], writers, strict=False):
-            outcomes.contribute(
+            contributions.contribute(
                 session, event, topic, writer, ContributionCreate(kind=kind, body=body)
             )
         if n:
             continue
         for title, owner_name, first_step in ACTIONS:
-            outcomes.add_action(
+            actions.add_action(
                 session,
                 event,
                 topic,
@@ -309,4 +309,4 @@ def _first_reports(
                 owner_id=None if owner_name else writers[1].id,
             )
         convener = session.get_one(Participant, topic.convener_id)
-        outcomes.complete_report(session, event, topic, convener, True)
+        reports.complete_report(session, event, topic, convener, True)

@@ -23,7 +23,7 @@ from app.models import ActionStatus, Event
 from app.models.base import row_id
 from app.models.event import as_typed
 from app.models.outcomes import STATUS_NAMES
-from app.services import outcomes, participants
+from app.services import actions, participants
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx", "json")
@@ -60,7 +60,7 @@ class ActionFilter:
             slot=row_id(params.get("slot")),
         )
 
-    def keeps(self, line: outcomes.ActionLine) -> bool:
+    def keeps(self, line: actions.ActionLine) -> bool:
         action = line.action
         return (
             (not self.theme or self.theme.casefold() in (t.casefold() for t in line.themes))
@@ -99,12 +99,12 @@ def action_rows(
     wanted: ActionFilter,
     *,
     personal: bool = True,
-    lines: list[outcomes.ActionLine] | None = None,
+    lines: list[actions.ActionLine] | None = None,
 ) -> list[dict[str, Any]]:
     """The event's actions as rows (column name → value); `lines` when read already."""
     rows = []
     emails = {pid: email for pid, (_, email) in participants.contacts(session, event).items()}
-    for line in outcomes.action_lines(session, event) if lines is None else lines:
+    for line in actions.action_lines(session, event) if lines is None else lines:
         if not wanted.keeps(line):
             continue
         action = line.action

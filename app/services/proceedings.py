@@ -45,7 +45,10 @@ from app.models.outcomes import (
     ContributionKind,
     Pledge,
 )
-from app.services import outcomes, participants
+from app.services import actions as action_service
+from app.services import participants
+from app.services import reports as report_service
+from app.services import taking_part as taking_part_service
 from app.services.errors import NotFound
 
 
@@ -78,7 +81,7 @@ class Chapter:
     conveners: list[str]
     people: list[str]
     entries: dict[ContributionKind, list[str]]
-    actions: list[outcomes.ActionLine]
+    actions: list[action_service.ActionLine]
     dots: int = 0
 
     @property
@@ -89,7 +92,7 @@ class Chapter:
 @dataclass
 class ThemeActions:
     name: str | LazyProxy
-    actions: list[outcomes.ActionLine]
+    actions: list[action_service.ActionLine]
     in_framework: bool = True
 
     @property
@@ -115,7 +118,7 @@ class Book:
     personal: bool
     counts: Counts
     chapters: list[Chapter]
-    unreported: list[outcomes.SessionLine]
+    unreported: list[report_service.SessionLine]
     themes: list[ThemeActions]
     made_at: datetime = field(default_factory=utcnow)
 
@@ -132,7 +135,7 @@ class Book:
         """A date in words ("28 February 2027"), never as digits a reader must decode."""
         return i18n.when(value, None, "date")
 
-    def owner(self, line: outcomes.ActionLine) -> str:
+    def owner(self, line: action_service.ActionLine) -> str:
         """The owner as this book may show them."""
         return line.owner if self.personal or line.action.owner_id is None else ""
 
@@ -149,7 +152,7 @@ class Book:
         ]
 
     @property
-    def actions(self) -> list[outcomes.ActionLine]:
+    def actions(self) -> list[action_service.ActionLine]:
         return [line for chapter in self.chapters for line in chapter.actions]
 
     def top_themes(self) -> list[ThemeActions]:
@@ -166,11 +169,11 @@ class Book:
         voted = [chapter for chapter in self.chapters if chapter.dots]
         return sorted(voted, key=lambda chapter: -chapter.dots)[:TOP_REPORTS]
 
-    def most_voted_actions(self) -> list[outcomes.ActionLine]:
+    def most_voted_actions(self) -> list[action_service.ActionLine]:
         voted = [line for line in self.actions if line.dots]
         return sorted(voted, key=lambda line: -line.dots)[:TOP_ACTIONS]
 
-    def action_facts(self, line: outcomes.ActionLine) -> str:
+    def action_facts(self, line: action_service.ActionLine) -> str:
         """An action's status, owner, due date and first step, in one line of words."""
         action = line.action
         facts = [str(STATUS_LABELS[ActionStatus(action.status)])]
@@ -198,11 +201,11 @@ def book(
     event: Event,
     *,
     personal: bool = True,
-    lines: list[outcomes.ActionLine] | None = None,
+    lines: list[action_service.ActionLine] | None = None,
 ) -> Book:
     """The book of proceedings of the event (`lines`: its actions, when read already);
     NoReportYet before the first report is in."""
-    held = outcomes.sessions(session, event)
+    held = report_service.sessions(session, event)
     written = [line for line in held if line.report and (line.contributions or line.actions)]
     if not written:
         raise NoReportYet
@@ -217,8 +220,8 @@ def book(
         .order_by(col(Contribution.id))
     ):
         entries[report_id][ContributionKind(kind)].append(body)
-    actions: dict[int, list[outcomes.ActionLine]] = defaultdict(list)
-    for action_line in outcomes.action_lines(session, event) if lines is None else lines:
+    actions: dict[int, list[action_service.ActionLine]] = defaultdict(list)
+    for action_line in action_service.action_lines(session, event) if lines is None else lines:
         actions[action_line.action.report_id].append(action_line)
     report_dots: dict[int, int] = dict(
         session.exec(  # type: ignore[arg-type]
@@ -254,7 +257,7 @@ def book(
     for line in written:
         assert line.report is not None and line.report.id is not None
         topic_id, report_id = line.topic.id or 0, line.report.id
-        present = outcomes.taking_part_ids(signed[topic_id], corrections[report_id])
+        present = taking_part_service.taking_part_ids(signed[topic_id], corrections[report_id])
         chapters.append(
             Chapter(
                 topic=line.topic,
@@ -264,7 +267,9 @@ def book(
                 conveners=[names.get(pid, "?") for pid in convening[topic_id]] if personal else [],
                 people=[
                     person.name
-                    for person in outcomes.who_took_part(present, corrections[report_id], names)
+                    for person in taking_part_service.who_took_part(
+                        present, corrections[report_id], names
+                    )
                 ],
                 entries=entries[report_id],
                 actions=actions[report_id],
@@ -295,7 +300,7 @@ def _counts(
     event: Event,
     sessions: int,
     reports: int,
-    actions: list[outcomes.ActionLine],
+    actions: list[action_service.ActionLine],
 ) -> Counts:
     def count(table: type[Participant] | type[Topic] | type[Pledge]) -> int:
         return session.exec(
@@ -313,7 +318,7 @@ def _counts(
 
 
 def _by_theme(
-    session: Session, event: Event, actions: list[outcomes.ActionLine]
+    session: Session, event: Event, actions: list[action_service.ActionLine]
 ) -> list[ThemeActions]:
     """The actions under each theme of the event's framework (in its order), then the rest."""
     themes = session.exec(

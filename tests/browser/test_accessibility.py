@@ -29,7 +29,19 @@ from app.models.live import AnnouncementCreate
 from app.models.outcomes import ActionStatus, GroupForm, PledgeForm, ProgressForm
 from app.models.people import OrganiserCreate
 from app.security import LinkSigner
-from app.services import accounts, audit, convergence, live, marketplace, outcomes, pledges, signups
+from app.services import (
+    accounts,
+    audit,
+    contributions,
+    convergence,
+    live,
+    marketplace,
+    pledges,
+    report_writing,
+    reports,
+    signups,
+)
+from app.services import actions as action_service
 from app.services import events as event_service
 from tests.browser.pages import PHONE
 from tests.factories import PASSWORD, Factory, outcomes_event
@@ -282,8 +294,8 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         live.announce(session, event, AnnouncementCreate(text="Lunch is in the garden room"))
         # Reports: one complete, one contribution hidden by a facilitator.
         convener = session.get_one(Participant, transport.convener_id)
-        outcomes.complete_report(session, event, transport, convener, True)
-        report = outcomes.find_report(session, transport)
+        reports.complete_report(session, event, transport, convener, True)
+        report = report_writing.find_report(session, transport)
         assert report is not None
         written = list(
             session.exec(
@@ -292,14 +304,14 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
                 .order_by(col(Contribution.id))
             )
         )
-        outcomes.hide(session, event, next(c for c in written if c.author_id == urdu.id), True)
+        contributions.hide(session, event, next(c for c in written if c.author_id == urdu.id), True)
         mine = next(c for c in written if c.author_id == owner.id)
         # Actions: grouped, followed up, voted on; a pledge.
         actions = list(
             session.exec(select(Action).where(Action.event_id == event.id).order_by(col(Action.id)))
         )
         owned = next(a for a in actions if a.owner_id == owner.id)
-        outcomes.post_progress(
+        action_service.post_progress(
             session,
             owned,
             ProgressForm(status=ActionStatus.in_progress, note="Met the council", by="Zażółć"),

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from app.models import Event, Participant, Topic
 from app.security import LinkSigner
-from app.services import convergence, live, outcomes
+from app.services import convergence, live, reports
 from tests.browser.pages import PHONE, connected, join, log_in
 from tests.factories import Factory, placed_topic
 
@@ -163,7 +163,7 @@ def test_stored_html_and_markdown_show_as_text_and_never_run(
         fresh = session.get_one(Event, event.id)
         participant_topic = session.get_one(Topic, topic.id)
         convener = participant_topic.convener_id
-        outcomes.complete_report(
+        reports.complete_report(
             session, fresh, participant_topic, session.get_one(Participant, convener), True
         )
         convergence.open_vote(session, fresh, True, 5)

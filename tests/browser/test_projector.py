@@ -17,9 +17,11 @@ from app.models.event import SlotCreate
 from app.models.live import AnnouncementCreate
 from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate
 from app.security import LinkSigner
-from app.services import convergence, marketplace, outcomes, signups, wall
+from app.services import actions as action_service
+from app.services import contributions, convergence, marketplace, signups, wall
 from app.services import events as event_service
 from app.services import live as live_service
+from app.services import reports as report_service
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -166,11 +168,11 @@ class Day:
                     "People leave appointments without understanding what was said to them",
                     "Interpreters are booked too late, and family members fill the gap",
                 ):
-                    outcomes.contribute(
+                    contributions.contribute(
                         session, event, topic, convener, ContributionCreate(body=point)
                     )
                 for title in ("Book interpreters at referral", "Train reception staff"):
-                    action = outcomes.add_action(
+                    action = action_service.add_action(
                         session,
                         event,
                         topic,
@@ -179,7 +181,7 @@ class Day:
                         owner_id=convener.id,
                     )
                     actions.append(action.id or 0)
-                outcomes.complete_report(session, event, topic, convener, True)
+                report_service.complete_report(session, event, topic, convener, True)
         return actions
 
     def vote(self, actions: list[int], *, still_open: bool) -> None:

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.models import ActionStatus, Event, Participant, Topic
 from app.models.outcomes import ActionForm
-from app.services import marketplace, outcomes, signups
+from app.services import actions, marketplace, signups
 from tests.browser.pages import PHONE, join, log_in
 from tests.factories import Factory, placed_topic
 
@@ -153,7 +153,7 @@ def test_tracker_status_badges_never_break_inside_a_word(
                 owner_name="Age UK Lewisham",
                 status=status,
             )
-            outcomes.add_action(session, event, placed, ahmed, form)
+            actions.add_action(session, event, placed, ahmed, form)
     for width, name in ((390, "phone"), (1366, "laptop")):
         context = browser.new_context(
             base_url=live_server, viewport={"width": width, "height": 900}

@@ -36,7 +36,8 @@ from app.models.outcomes import (
     PledgeForm,
     ProgressForm,
 )
-from app.services import archive, audit, convergence, demo, events, outcomes, pledges
+from app.services import actions as action_service
+from app.services import archive, audit, contributions, convergence, demo, events, pledges
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import PASSWORD, Factory, outcomes_event
 from tests.integration.test_errors_and_cli import _cli
@@ -109,7 +110,7 @@ def _rich_event(database: Database) -> Event:
     with database.write() as session:
         event, _, _ = demo.create_demo(session)
         topics = session.exec(select(Topic).where(Topic.event_id == event.id)).all()
-        actions = outcomes.action_lines(session, event)
+        actions = action_service.action_lines(session, event)
         voter = session.get_one(Participant, actions[0].action.created_by_id)
         convergence.open_vote(session, event, True, 3)
         convergence.place_dot(session, event, voter, "action", actions[0].action.id or 0)
@@ -119,7 +120,7 @@ def _rich_event(database: Database) -> Event:
             [line.action.id or 0 for line in actions],
             GroupForm(name="Warm spaces network", initiator="Town hall"),
         )
-        outcomes.post_progress(
+        action_service.post_progress(
             session,
             actions[0].action,
             ProgressForm(status=ActionStatus.in_progress, note="Met the council"),
@@ -146,7 +147,7 @@ def _rich_event(database: Database) -> Event:
         )
         written = session.exec(select(Contribution)).first()
         assert written is not None and written.author_id is not None
-        outcomes.edit_contribution(
+        contributions.edit_contribution(
             session,
             event,
             written.id or 0,

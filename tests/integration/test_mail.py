@@ -13,7 +13,8 @@ from app.db import Database
 from app.models import Action, Event, Message, Participant, Topic
 from app.models.mail import MessageAttempt, MessageKind, MessageState, Purpose
 from app.models.outcomes import ActionForm, ActionStatus, PledgeForm
-from app.services import mail_sender, outbox, outcomes, pledges
+from app.services import actions as action_service
+from app.services import mail_sender, outbox, pledges
 from app.services.mail import Links
 from tests.conftest import phone_in, post_form
 from tests.factories import Factory, placed_topic
@@ -53,7 +54,7 @@ def _owner_with_actions(
     for title in titles:
         with make.database.write() as session:
             made.append(
-                outcomes.add_action(
+                action_service.add_action(
                     session,
                     event,
                     session.get_one(Topic, topic.id),
@@ -183,7 +184,7 @@ def test_an_owner_who_did_not_ask_gets_nothing(make: Factory, database: Database
     topic = placed_topic(make, event, slot, make.space(event), "Transport")
     owner = make.participant(event, "Zażółć Gęślą", "zazolc@example.pl")
     with database.write() as session:
-        outcomes.add_action(
+        action_service.add_action(
             session,
             event,
             session.get_one(Topic, topic.id),
@@ -409,7 +410,7 @@ def test_who_ticks_action_mail_on_joining_gets_the_link_of_an_action_they_own(
     with database.read() as session:
         olek = session.exec(select(Participant).where(Participant.display_name == "Olek")).one()
     with database.write() as session:
-        outcomes.add_action(
+        action_service.add_action(
             session,
             event,
             session.get_one(Topic, topic.id),

@@ -19,7 +19,7 @@ from app.models import Event, Message, Participant, Topic, metadata
 from app.models.base import set_clock
 from app.models.mail import MessageCause, MessageState, Purpose
 from app.models.outcomes import ActionForm, ActionStatus, PledgeForm
-from app.services import mail_causes, mail_sender, outbox, outcomes, pledges
+from app.services import actions, mail_causes, mail_sender, outbox, pledges
 from app.services.mail import Links
 from tests.factories import Factory, placed_topic
 from tests.mail_sink import MailSink
@@ -83,7 +83,7 @@ def test_one_message_per_cause_whatever_happens_in_whatever_order(
             if step[0] == "action":  # the same form sent again finds its action
                 _, key, owner, due_in = step
                 with database.write() as session:
-                    outcomes.add_action(
+                    actions.add_action(
                         session,
                         event,
                         session.get_one(Topic, topic.id),
@@ -171,7 +171,7 @@ def test_planning_reminders_in_many_processes_at_once_makes_one_each(
     event, topic, people = _world(make)
     for n in range(5):
         with database.write() as session:
-            outcomes.add_action(
+            actions.add_action(
                 session,
                 event,
                 session.get_one(Topic, topic.id),

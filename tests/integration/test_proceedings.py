@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import Database
 from app.models import Contribution, ContributionKind, Event, Organiser, Topic
 from app.models.outcomes import PledgeForm
-from app.services import convergence, demo, outcomes, pledges, proceedings
+from app.services import actions, convergence, demo, pledges, proceedings, reports
 from tests.conftest import log_in, text_of
 from tests.factories import Factory, placed_topic
 from tests.integration.test_errors_and_cli import _cli
@@ -120,7 +120,7 @@ def _votes_and_a_pledge(make: Factory, event: Event) -> None:
     voters = [make.participant(event, f"Voter {n}") for n in range(3)]
     with make.database.write() as session:
         event = session.get_one(Event, event.id)
-        first = outcomes.action_lines(session, event)[0].action
+        first = actions.action_lines(session, event)[0].action
         convergence.open_vote(session, event, True, 3)
         for voter in voters:
             convergence.place_dot(session, event, voter, "action", first.id or 0)
@@ -268,7 +268,7 @@ def test_each_report_of_the_demo_lists_only_its_own_key_points(database: Databas
                 )
             ).all()
             for report_id in [
-                line.report.id for line in outcomes.sessions(session, event) if line.report
+                line.report.id for line in reports.sessions(session, event) if line.report
             ]
         }
     assert len(points) == 2 and all(points)

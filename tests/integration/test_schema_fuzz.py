@@ -57,7 +57,16 @@ from app.models.outcomes import (
     PledgeForm,
 )
 from app.security import LinkSigner
-from app.services import accounts, convergence, marketplace, outcomes, pledges, policy
+from app.services import (
+    accounts,
+    contributions,
+    convergence,
+    marketplace,
+    pledges,
+    policy,
+    taking_part,
+)
+from app.services import actions as action_service
 from app.services import events as event_service
 from app.services import live as live_service
 from app.web.kit.middleware import UNSAFE_METHODS
@@ -164,7 +173,7 @@ class Playground:
             marketplace.open_marketplace(session, event, True)
             live_service.queue_pitch(session, event, topic, me)
             announcement = live_service.announce(session, event, AnnouncementCreate(text="Lunch"))
-            contribution = outcomes.contribute(
+            contribution = contributions.contribute(
                 session,
                 event,
                 topic,
@@ -172,7 +181,7 @@ class Playground:
                 ContributionCreate(kind=ContributionKind.key_point, body="Night buses"),
             )
             actions = [
-                outcomes.add_action(
+                action_service.add_action(
                     session,
                     event,
                     marketplace.topic_of(session, event, on.id or 0),
@@ -183,7 +192,7 @@ class Playground:
                 )
                 for on, title in ((first, "Free bus passes"), (second, "Warm rooms"))
             ]
-            outcomes.set_taking_part(
+            taking_part.set_taking_part(
                 session, event, topic, policy.participant(me), name="Guest from the bus"
             )
             named = session.exec(

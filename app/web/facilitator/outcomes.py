@@ -13,7 +13,7 @@ from app.models import Action, Attendance, Contribution, Event, Participant, Top
 from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
-from app.services import convergence, outcomes, policy
+from app.services import actions, contributions, convergence, policy, reports, taking_part
 from app.web.facilitator.day import Facilitation, FacilitationDep
 from app.web.kit.audit import audited
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
@@ -28,12 +28,12 @@ router = Router(
 
 
 def _outcomes(run: Facilitation, status_code: int = 200, **extra: Any) -> Response:
-    lines = outcomes.action_lines(run.session, run.event)
+    lines = actions.action_lines(run.session, run.event)
     return run.page(
         "facilitator/outcomes.html",
         status_code,
         **{
-            "sessions": outcomes.sessions(run.session, run.event),
+            "sessions": reports.sessions(run.session, run.event),
             "actions": lines,
             "top": sorted(lines, key=lambda line: -line.dots)[:10],
             "groups": convergence.groups(run.session, run.event),
@@ -99,8 +99,8 @@ def _report(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    topic = outcomes.session_topic(run.session, run.event, topic_id)
-    view = outcomes.report_view(run.session, run.event, topic, with_hidden=True)
+    topic = reports.session_topic(run.session, run.event, topic_id)
+    view = reports.report_view(run.session, run.event, topic, with_hidden=True)
     return run.page(
         "facilitator/report.html",
         status_code,
@@ -119,7 +119,7 @@ def report_page(
     return _report(run, settings, signer, topic_id)
 
 
-def _person_on(view: outcomes.ReportView, form: Any) -> outcomes.Person | None:
+def _person_on(view: reports.ReportView, form: Any) -> taking_part.Person | None:
     participant_id, attendance_id = (
         row_id(form.get("participant_id")),
         row_id(form.get("attendance_id")),
@@ -140,10 +140,10 @@ def take_off(
     topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     """Take someone off who took part in a session (asked first, without JavaScript too)."""
-    topic = outcomes.session_topic(run.session, run.event, topic_id)
+    topic = reports.session_topic(run.session, run.event, topic_id)
     back = f"{run.base}/reports/{topic_id}#people"
     if form.get("confirm") != "1":
-        view = outcomes.report_view(run.session, run.event, topic)
+        view = reports.report_view(run.session, run.event, topic)
         person = _person_on(view, form)
         if person is None:
             return run.done(None, back)
@@ -158,7 +158,7 @@ def take_off(
 
 def _change_list(run: Facilitation, topic: Topic, form: Any, **change: Any) -> Attendance:
     """A facilitator's change to who took part, about the person the form names."""
-    return outcomes.set_taking_part(
+    return taking_part.set_taking_part(
         run.session,
         run.event,
         topic,
@@ -174,7 +174,7 @@ def put_back(
     topic_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     """Add someone to who took part in a session, or put them back."""
-    topic = outcomes.session_topic(run.session, run.event, topic_id)
+    topic = reports.session_topic(run.session, run.event, topic_id)
     row = _change_list(run, topic, form, name=str(form.get("name") or ""))
     said = _("%(name)s is on the list again.", name=_name(run, row))
     return run.done(said, f"{run.base}/reports/{topic_id}#people")
@@ -203,8 +203,8 @@ def _back_again(
 
 
 HIDEABLE: dict[str, Callable[[Session, Event, int], Contribution | Action]] = {
-    "contributions": outcomes.contribution_in,
-    "actions": outcomes.action_in,
+    "contributions": contributions.contribution_in,
+    "actions": actions.action_in,
 }
 
 
@@ -223,7 +223,7 @@ def hide(
         raise HTTPException(404, _("There is no such thing to hide."))
     hidden = form.get("hidden") == "1"
 
-    outcomes.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
+    contributions.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)
     return run.done(_("Hidden from everyone.") if hidden else _("Shown again."), _back(run, form))
 
 
@@ -231,6 +231,6 @@ def hide(
 def renew_link(
     action_id: RowId, run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    outcomes.renew_link(run.session, outcomes.action_in(run.session, run.event, action_id))
+    actions.renew_link(run.session, actions.action_in(run.session, run.event, action_id))
     said = _("A new update link replaces the old one, which no longer works.")
     return run.done(said, _back(run, form))

@@ -18,11 +18,11 @@ from app.models import Event, Participant, Role, Slot, Space
 from app.models.base import utcnow
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS
 from app.services import (
+    actions,
     archive,
     calendars,
     exports,
     marketplace,
-    outcomes,
     proceedings,
     signups,
     wall,
@@ -217,7 +217,7 @@ def event_archive(
 ) -> bytes:
     """A ZIP of every export, and (with personal data) the JSON dump `openspace import` loads."""
     files: dict[str, bytes] = {}
-    lines = outcomes.action_lines(session, event)
+    lines = actions.action_lines(session, event)
     try:
         book = proceedings.book(session, event, personal=personal, lines=lines)
     except proceedings.NoReportYet:

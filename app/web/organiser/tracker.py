@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.models import Action, ActionStatus, Event, Organiser, Role
 from app.models.base import utcnow
 from app.models.outcomes import STATUS_LABELS
-from app.services import audit, outcomes, pledges
+from app.services import actions, audit, pledges
 from app.services import events as event_service
 from app.templating import render
 from app.web.kit.audit import audited
@@ -31,11 +31,11 @@ def _tracker(
     link: Callable[[Action], str] | None = None,
 ) -> Response:
     status = request.query_params.get("status", "")
-    lines = outcomes.action_lines(session, event_ids=[e.id for e in events if e.id])
-    counts = outcomes.status_counts(lines)
+    lines = actions.action_lines(session, event_ids=[e.id for e in events if e.id])
+    counts = actions.status_counts(lines)
     if status in ActionStatus.__members__.values():
         lines = [line for line in lines if line.action.status == status]
-    by_event: dict[int, list[outcomes.ActionLine]] = {}
+    by_event: dict[int, list[actions.ActionLine]] = {}
     for line in lines:
         by_event.setdefault(line.action.event_id, []).append(line)
     now = utcnow()
@@ -48,7 +48,7 @@ def _tracker(
         "total": sum(counts.values()),
         "status": status,
         "status_labels": STATUS_LABELS,
-        "overdue": {line.action.id for line in lines if outcomes.overdue(line, now)},
+        "overdue": {line.action.id for line in lines if actions.overdue(line, now)},
         "links": {line.action.id: link(line.action) for line in lines} if link else {},
     }
     return render(request, "organiser/actions.html", ctx)

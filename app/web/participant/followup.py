@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app.i18n import _
 from app.models import Action, Event, Report, Topic
 from app.models.outcomes import STATUS_LABELS, ProgressForm
-from app.services import outcomes
+from app.services import actions
 from app.services.errors import Refused
 from app.templating import render
 from app.web.kit.common import qr_svg, see_other
@@ -21,7 +21,7 @@ router = Router(dependencies=[Depends(verify_csrf)])
 
 
 def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:
-    action = outcomes.action_from_link(session, signer.read("action", token))
+    action = actions.action_from_link(session, signer.read("action", token))
     if action is None:
         raise HTTPException(
             404,
@@ -49,7 +49,7 @@ def _page(
     event = session.get_one(Event, action.event_id)
     report = session.get_one(Report, action.report_id)
     topic = session.get_one(Topic, report.topic_id)
-    line = outcomes.action_line(session, action)
+    line = actions.action_line(session, action)
     return render(
         request,
         "followup/action.html",
@@ -58,7 +58,7 @@ def _page(
             "topic": topic,
             "line": line,
             "action": action,
-            "updates": outcomes.progress(session, action),
+            "updates": actions.progress(session, action),
             "statuses": STATUSES,
             "status_labels": STATUS_LABELS,
             "values": values or {"status": action.status},
@@ -83,7 +83,7 @@ def action_update(
     if data is None:
         return _page(request, session, action, status_code=422, values=values, errors=errors)
     try:
-        outcomes.post_progress(session, action, data, via_link=True, written_by="")
+        actions.post_progress(session, action, data, via_link=True, written_by="")
     except Refused as refused:
         return _page(
             request, session, action, status_code=409, values=values, error=refused.message

@@ -28,7 +28,16 @@ from app.models.outcomes import (
     ProgressForm,
 )
 from app.security import LinkSigner, new_secret
-from app.services import calendars, convergence, outcomes, pledges, policy
+from app.services import (
+    actions,
+    calendars,
+    contributions,
+    convergence,
+    pledges,
+    policy,
+    reports,
+    taking_part,
+)
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render
@@ -87,8 +96,8 @@ def _owner_id(form: Any) -> int | None:
 
 @router.get("/reports")
 def reports_page(me: AttendeeDep) -> Response:
-    lines = outcomes.sessions(me.session, me.event)
-    mine = outcomes.my_session_ids(me.session, me.participant)
+    lines = reports.sessions(me.session, me.event)
+    mine = taking_part.my_session_ids(me.session, me.participant)
     return render(
         me.request,
         "participant/reports.html",
@@ -97,7 +106,7 @@ def reports_page(me: AttendeeDep) -> Response:
             "participant": me.participant,
             "mine": [line for line in lines if line.topic.id in mine],
             "lines": lines,
-            "news": outcomes.news(me.session, me.event),
+            "news": reports.news(me.session, me.event),
             **live.page_parts(me.request, me.session, me.event),
         },
     )
@@ -123,8 +132,8 @@ def _report_page(
     people_error: str = "",
     people_name: str = "",
 ) -> Response:
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
-    view = outcomes.report_view(me.session, me.event, topic)
+    topic = reports.session_topic(me.session, me.event, topic_id)
+    view = reports.report_view(me.session, me.event, topic)
     changed = row_id(me.request.query_params.get("changed"))
     added = row_id(me.request.query_params.get("added"))
     withdrawn = row_id(me.request.query_params.get("withdrawn"))
@@ -174,15 +183,15 @@ def _contribution_again(
 @router.post("/reports/{topic_id}/contributions", again=_contribution_again)
 def add_contribution(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     data = valid(ContributionCreate, form, "kind", "body")
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    topic = reports.session_topic(me.session, me.event, topic_id)
     write_key = once_key(form.get("write_key"), form_values(form, "kind", "body"))
-    added = outcomes.contribute(me.session, me.event, topic, me.participant, data, write_key)
+    added = contributions.contribute(me.session, me.event, topic, me.participant, data, write_key)
     return see_other(f"{me.home}/reports/{topic_id}#c{added.id}")
 
 
 @router.get("/contributions/{contribution_id}/edit")
 def edit_contribution_form(contribution_id: RowId, me: AttendeeDep) -> Response:
-    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    contribution = contributions.contribution_in(me.session, me.event, contribution_id)
     return _edit_page(me, contribution.id or 0, contribution.body, contribution.version)
 
 
@@ -197,7 +206,7 @@ def _edit_page(
     theirs: str | None = None,
     confirm_withdraw: bool = False,
 ) -> Response:
-    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    contribution = contributions.contribution_in(me.session, me.event, contribution_id)
     report = me.session.get_one(Report, contribution.report_id)
     return render(
         me.request,
@@ -208,7 +217,7 @@ def _edit_page(
             "contribution": contribution,
             "topic_id": report.topic_id,
             "mine": contribution.author_id == me.participant.id,
-            "history": outcomes.history(me.session, contribution),
+            "history": contributions.history(me.session, contribution),
             "values": {"body": body},
             "version": version,
             "error": error,
@@ -239,10 +248,10 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
             me, contribution_id, body, int(version), status_code=422, error=errors["body"]
         )
     try:
-        edited = outcomes.edit_contribution(
+        edited = contributions.edit_contribution(
             me.session, me.event, contribution_id, me.participant, data.body, int(version)
         )
-    except outcomes.EditConflict as conflict:
+    except contributions.EditConflict as conflict:
         return _edit_page(
             me,
             contribution_id,
@@ -263,12 +272,12 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
 def withdraw_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """The author takes back what they wrote: asked first (a confirm, or a page without
     JavaScript), and undone from the notice on the report."""
-    contribution = outcomes.contribution_in(me.session, me.event, contribution_id)
+    contribution = contributions.contribution_in(me.session, me.event, contribution_id)
     if form.get("confirm") != "1":
         return _edit_page(
             me, contribution_id, contribution.body, contribution.version, confirm_withdraw=True
         )
-    outcomes.withdraw_contribution(me.session, me.event, contribution_id, me.participant, True)
+    contributions.withdraw_contribution(me.session, me.event, contribution_id, me.participant, True)
     report = me.session.get_one(Report, contribution.report_id)
     return see_other(f"{me.home}/reports/{report.topic_id}?withdrawn={contribution_id}#add")
 
@@ -276,7 +285,7 @@ def withdraw_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep
 @router.post("/contributions/{contribution_id}/put-back")
 def put_back_contribution(contribution_id: RowId, me: AttendeeDep) -> Response:
     """Undo taking something back: it is in the report again, as it was."""
-    restored = outcomes.withdraw_contribution(
+    restored = contributions.withdraw_contribution(
         me.session, me.event, contribution_id, me.participant, False
     )
     report = me.session.get_one(Report, restored.report_id)
@@ -291,7 +300,7 @@ def _whom(form: Any) -> tuple[int | None, int | None]:
 def _change_list(me: Attendee, topic: Topic, form: Any, **change: Any) -> Attendance:
     """The person's own change to who took part, about the one the form names."""
     participant_id, attendance_id = _whom(form)
-    return outcomes.set_taking_part(
+    return taking_part.set_taking_part(
         me.session,
         me.event,
         topic,
@@ -321,7 +330,7 @@ def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """Add someone to who took part (a participant, a typed name), or put them back."""
     if form.get("present") == "0":  # a form from before taking off asked first
         return take_off(topic_id, me, form)
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    topic = reports.session_topic(me.session, me.event, topic_id)
     row = _change_list(me, topic, form, name=str(form.get("name") or ""))
     return see_other(f"{me.home}/reports/{topic_id}?changed={row.id}#people")
 
@@ -330,10 +339,10 @@ def correct_people(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
 def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     """Take someone off who took part: the first post asks (the page, or with JavaScript a
     question before it is sent); the one with `confirm` does it."""
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
+    topic = reports.session_topic(me.session, me.event, topic_id)
     participant_id, attendance_id = _whom(form)
     if form.get("confirm") != "1":
-        view = outcomes.report_view(me.session, me.event, topic)
+        view = reports.report_view(me.session, me.event, topic)
         person = next(
             (
                 p
@@ -346,7 +355,7 @@ def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
         if person is None:
             return see_other(f"{me.home}/reports/{topic_id}#people")
         if not view.may_take_off(me.participant, person):
-            raise Refused(str(outcomes.TAKE_OFF_RULE))
+            raise Refused(str(taking_part.TAKE_OFF_RULE))
         return render(
             me.request,
             "participant/take_off.html",
@@ -358,8 +367,8 @@ def take_off(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
 
 @router.post("/reports/{topic_id}/complete")
 def complete(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
-    outcomes.complete_report(me.session, me.event, topic, me.participant, form.get("done") == "1")
+    topic = reports.session_topic(me.session, me.event, topic_id)
+    reports.complete_report(me.session, me.event, topic, me.participant, form.get("done") == "1")
     return see_other(f"{me.home}/reports/{topic_id}")
 
 
@@ -375,8 +384,8 @@ def _action_form_again(
 @router.post("/reports/{topic_id}/actions", again=_action_form_again)
 def add_action(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     data = valid(ActionForm, form, *ACTION_FIELDS, "owner")
-    topic = outcomes.session_topic(me.session, me.event, topic_id)
-    action = outcomes.add_action(
+    topic = reports.session_topic(me.session, me.event, topic_id)
+    action = actions.add_action(
         me.session,
         me.event,
         topic,
@@ -406,13 +415,13 @@ def _action_page(
     progress_values: dict[str, str] | None = None,
     progress_errors: FormErrors | None = None,
 ) -> Response:
-    action = outcomes.action_in(me.session, me.event, action_id)
+    action = actions.action_in(me.session, me.event, action_id)
     if action.hidden:
         raise Refused(_("The facilitators have removed this action."))
-    found = outcomes.action_line(me.session, action)
+    found = actions.action_line(me.session, action)
     report = me.session.get_one(Report, action.report_id)
-    may_change = outcomes.may_change(me.session, action, me.participant)
-    theme_ids = outcomes.theme_ids(me.session, action)
+    may_change = actions.may_change(me.session, action, me.participant)
+    theme_ids = actions.theme_ids(me.session, action)
     return render(
         me.request,
         "participant/action.html",
@@ -425,11 +434,11 @@ def _action_page(
             "may_change": may_change,
             "link": update_link(settings, signer, action) if may_change else "",
             "link_path": update_path(signer, action),
-            "updates": outcomes.progress(me.session, action),
+            "updates": actions.progress(me.session, action),
             "statuses": STATUSES,
             "status_labels": STATUS_LABELS,
             "themes": event_service.themes(me.session, me.event),
-            "attendees": outcomes.people(me.session, me.session.get_one(Topic, report.topic_id)),
+            "attendees": taking_part.people(me.session, me.session.get_one(Topic, report.topic_id)),
             "values": values or _action_values(action, theme_ids),
             "errors": errors or {},
             "progress_values": progress_values or {"status": action.status},
@@ -480,11 +489,11 @@ def _edit_action_again(
 def edit_action(
     action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    action = outcomes.action_in(me.session, me.event, action_id)
-    outcomes.check_may_change(me.session, action, me.participant)
+    action = actions.action_in(me.session, me.event, action_id)
+    actions.check_may_change(me.session, action, me.participant)
     data = valid(ActionForm, form, *ACTION_FIELDS, "owner")
     owner_id, theme_ids = _owner_id(form), _themes(form)
-    outcomes.edit_action(
+    actions.edit_action(
         me.session, me.event, action, me.participant, data, owner_id=owner_id, theme_ids=theme_ids
     )
     return see_other(f"{me.home}/actions/{action_id}?saved=1")
@@ -517,18 +526,18 @@ def post_progress(
     action_id: RowId, me: AttendeeDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
     data = valid(ProgressForm, form, "status", "note")
-    action = outcomes.action_in(me.session, me.event, action_id)
-    outcomes.check_may_change(me.session, action, me.participant)
+    action = actions.action_in(me.session, me.event, action_id)
+    actions.check_may_change(me.session, action, me.participant)
     written_by = me.participant.display_name
-    outcomes.post_progress(me.session, action, data, via_link=False, written_by=written_by)
+    actions.post_progress(me.session, action, data, via_link=False, written_by=written_by)
     return see_other(f"{me.home}/actions/{action_id}#progress")
 
 
 @router.post("/actions/{action_id}/renew-link")
 def renew_link(action_id: RowId, me: AttendeeDep) -> Response:
-    action = outcomes.action_in(me.session, me.event, action_id)
-    outcomes.check_may_change(me.session, action, me.participant)
-    outcomes.renew_link(me.session, action)
+    action = actions.action_in(me.session, me.event, action_id)
+    actions.check_may_change(me.session, action, me.participant)
+    actions.renew_link(me.session, action)
     return see_other(f"{me.home}/actions/{action_id}?renewed=1#link")
 
 
@@ -540,8 +549,8 @@ def my_actions(me: AttendeeDep) -> Response:
         {
             "event": me.event,
             "participant": me.participant,
-            "lines": outcomes.action_lines(me.session, me.event, owner_id=me.participant.id),
-            "for_others": outcomes.action_lines(me.session, me.event, written_by=me.participant.id),
+            "lines": actions.action_lines(me.session, me.event, owner_id=me.participant.id),
+            "for_others": actions.action_lines(me.session, me.event, written_by=me.participant.id),
             "status_labels": STATUS_LABELS,
         },
     )
@@ -558,8 +567,8 @@ def _vote_page(me: Attendee, *, status_code: int = 200, error: str = "") -> Resp
         {
             "event": me.event,
             "participant": me.participant,
-            "lines": [line for line in outcomes.sessions(me.session, me.event) if line.report],
-            "actions": outcomes.action_lines(me.session, me.event),
+            "lines": [line for line in reports.sessions(me.session, me.event) if line.report],
+            "actions": actions.action_lines(me.session, me.event),
             "mine": mine,
             "left": me.event.dots_per_person - sum(mine.values()),
             "vote_held": convergence.vote_held(me.session, me.event),
@@ -689,7 +698,7 @@ def news_page(request: Request, me: AttendeeDep) -> Response:
         {
             "event": me.event,
             "participant": me.participant,
-            "news": outcomes.news(me.session, me.event, limit=100),
+            "news": reports.news(me.session, me.event, limit=100),
             **live.page_parts(me.request, me.session, me.event),
         },
     )

@@ -45,9 +45,11 @@ from app.broker import Broker, Change
 from app.db import Database
 from app.models import Event, SlotKind
 from app.models.base import utcnow
-from app.services import convergence, marketplace, outcomes, wall
+from app.services import actions as action_service
+from app.services import convergence, marketplace, wall
 from app.services import events as event_service
 from app.services import live as live_service
+from app.services import reports as report_service
 from app.templating import render_part
 from app.web.agenda import shared_announcements
 from app.web.kit.forms import whole_number
@@ -278,7 +280,7 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         boundaries.append(midnight.astimezone(UTC))
     breakouts = [s for s in slots if s.kind == SlotKind.breakout]
     newest = sorted(cards, key=lambda c: c.topic.created_at, reverse=True)[:6]
-    actions = outcomes.action_lines(session, event)
+    actions = action_service.action_lines(session, event)
     top = sorted((a for a in actions if a.dots), key=lambda a: -a.dots)[:8]
     return {
         "event": event,
@@ -300,11 +302,11 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         "announcements": live_service.announcements(session, event),
         "join_link": join_link,
         "now": now,
-        "news": outcomes.news(session, event, limit=6),
+        "news": report_service.news(session, event, limit=6),
         "top": top,
         "groups": convergence.groups(session, event),
         "actions": actions,
-        "reports": outcomes.report_states(session, event),
+        "reports": report_service.report_states(session, event),
     }
 
 
