@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlmodel import Field, Session
-from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.i18n import _, ngettext
@@ -46,7 +45,7 @@ from app.web.kit.deps import (
     VisitorDep,
     verify_csrf,
 )
-from app.web.kit.forms import FormErrors, form_values, validate
+from app.web.kit.forms import FormErrors, form_values, named_by_the_form, valid, validate
 from app.web.kit.identity import remember
 from app.web.kit.routing import Router
 
@@ -239,37 +238,29 @@ class EventSetup:
             return self.page(block=section, notice={section: notice} if notice else {})
         return see_other(f"/organiser/events/{self.event.id}#{section}")
 
-    def apply(
-        self,
-        form: FormData,
-        *,
-        section: str,
-        model: type[M],
-        fields: tuple[str, ...],
-        action: Callable[[M], object],
-        editing: int | str | None = None,
-    ) -> Response:
-        """Validate a section's form and carry out `action`; a text it returns is shown."""
-        values = form_values(form, *fields)
-        data, errors = validate(model, values)
-        notice = None
-        if data is not None:
-            try:
-                result = action(data)
-            except Refused as refused:
-                errors = {refused.field if refused.field in fields else "__all__": refused.message}
-            else:
-                notice = result if isinstance(result, str) else None
-        return self.section(section, values=values, errors=errors, notice=notice, editing=editing)
-
-    def run(self, section: str, action: Callable[[], object]) -> Response:
-        """Carry out a form-less action (remove, revoke) and show its section, with what
-        the action says it did (if it returns a text)."""
-        try:
-            said = action()
-        except Refused as refused:
-            return self.section(section, errors={"__all__": refused.message})
+    def done(self, section: str, said: object = None) -> Response:
+        """After a change: the section again (htmx, or with what the change says it did),
+        or back to it."""
         return self.section(section, notice=said if isinstance(said, str) else None)
+
+
+def again_in(section: str, editing: str | None = None) -> Callable[..., Response]:
+    """A refused set-up form: its section again, the words kept and the reason by its field
+    (or at the top of the section). `editing` names the form left open, with the address's
+    ids put in ("slot{slot_id}")."""
+
+    def again(
+        setup: EventSetup, values: dict[str, str], errors: FormErrors, error: str
+    ) -> Response:
+        shown = {field: said for field, said in errors.items() if field in values}
+        return setup.section(
+            section,
+            values=values,
+            errors=shown or {"__all__": error or next(iter(errors.values()), "")},
+            editing=editing.format(**setup.request.path_params) if editing else None,
+        )
+
+    return again
 
 
 async def event_setup_dep(
@@ -291,77 +282,52 @@ def event_setup(setup: SetupDep) -> Response:
     return setup.page()
 
 
-@router.post("/events/{event_id}")
+@router.post("/events/{event_id}", again=again_in("details"))
 def update_event(setup: SetupDep, form: FormDep) -> Response:
-    def save(data: EventUpdate) -> str:
-        event_service.update_event(setup.session, setup.event, data)
-        return _("Saved.")
-
-    return setup.apply(form, section="details", model=EventUpdate, fields=EVENT_FIELDS, action=save)
+    event_service.update_event(setup.session, setup.event, valid(EventUpdate, form, *EVENT_FIELDS))
+    return setup.done("details", _("Saved."))
 
 
-@router.post("/events/{event_id}/spaces")
+@router.post("/events/{event_id}/spaces", again=again_in("spaces"))
 def add_space(setup: SetupDep, form: FormDep) -> Response:
-    return setup.apply(
-        form,
-        section="spaces",
-        model=SpaceCreate,
-        fields=SPACE_FIELDS,
-        action=lambda data: event_service.add_space(setup.session, setup.event, data),
-    )
+    event_service.add_space(setup.session, setup.event, valid(SpaceCreate, form, *SPACE_FIELDS))
+    return setup.done("spaces")
 
 
-@router.post("/events/{event_id}/spaces/{space_id}")
+@router.post("/events/{event_id}/spaces/{space_id}", again=again_in("spaces", "space{space_id}"))
 def update_space(space_id: RowId, setup: SetupDep, form: FormDep) -> Response:
-    return setup.apply(
-        form,
-        section="spaces",
-        model=SpaceCreate,
-        fields=SPACE_FIELDS,
-        action=lambda data: event_service.update_space(setup.session, setup.event, space_id, data),
-        editing=space_id,
-    )
+    data = valid(SpaceCreate, form, *SPACE_FIELDS)
+    event_service.update_space(setup.session, setup.event, space_id, data)
+    return setup.done("spaces")
 
 
-@router.post("/events/{event_id}/spaces/{space_id}/delete")
+@router.post("/events/{event_id}/spaces/{space_id}/delete", again=again_in("spaces"))
 def remove_space(space_id: RowId, setup: SetupDep) -> Response:
-    def remove() -> str | None:
-        moved = wall.clear_place(setup.session, setup.event, space_id=space_id)
-        event_service.remove_space(setup.session, setup.event, space_id)
-        return _off_the_wall(moved)
-
-    return setup.run("spaces", remove)
+    moved = wall.clear_place(setup.session, setup.event, space_id=space_id)
+    event_service.remove_space(setup.session, setup.event, space_id)
+    return setup.done("spaces", _off_the_wall(moved))
 
 
-@router.post("/events/{event_id}/plenary-space")
+@router.post("/events/{event_id}/plenary-space", again=again_in("spaces"))
 def choose_plenary_space(setup: SetupDep, form: FormDep) -> Response:
     """Choose the space where everyone meets together (room signs and the projector say so)."""
-
-    def choose() -> str:
-        space_id = row_id(form.get("space_id"))
+    space_id = row_id(form.get("space_id"))
+    with named_by_the_form():  # another event's room, or one removed meanwhile
         chosen = event_service.set_plenary_space(setup.session, setup.event, space_id)
-        if chosen is None:
-            return _("Saved: no one space is named for the plenaries.")
-        return _("Saved: the plenaries are in %(space)s.", space=chosen.name)
-
-    return setup.run("spaces", choose)
+    if chosen is None:
+        return setup.done("spaces", _("Saved: no one space is named for the plenaries."))
+    return setup.done("spaces", _("Saved: the plenaries are in %(space)s.", space=chosen.name))
 
 
 SLOT_FIELDS = ("day", "start", "end", "kind", "title")
 SHIFT_FIELDS = ("minutes", "from_slot_id")
 
 
-@router.post("/events/{event_id}/slots")
+@router.post("/events/{event_id}/slots", again=again_in("slots"))
 def add_slot(setup: SetupDep, form: FormDep) -> Response:
-    return setup.apply(
-        form,
-        section="slots",
-        model=SlotForm,
-        fields=SLOT_FIELDS,
-        action=lambda data: _by_the_start(
-            lambda: event_service.add_slot(setup.session, setup.event, data.to_create())
-        ),
-    )
+    data = valid(SlotForm, form, *SLOT_FIELDS)
+    _by_the_start(lambda: event_service.add_slot(setup.session, setup.event, data.to_create()))
+    return setup.done("slots")
 
 
 def _by_the_start(action: Callable[[], T]) -> T:
@@ -375,20 +341,16 @@ def _by_the_start(action: Callable[[], T]) -> T:
         raise
 
 
-@router.post("/events/{event_id}/slots/shift")
+@router.post("/events/{event_id}/slots/shift", again=again_in("slots", "shift"))
 def shift_slots(setup: SetupDep, form: FormDep) -> Response:
     """Move the rest of a day by some minutes: every slot still to come, in one step."""
-    return setup.apply(
-        form,
-        section="slots",
-        model=SlotShift,
-        fields=SHIFT_FIELDS,
-        action=lambda data: event_service.shift_slots(setup.session, setup.event, data).summary(),
-        editing="shift",
+    data = valid(SlotShift, form, *SHIFT_FIELDS)
+    return setup.done(
+        "slots", event_service.shift_slots(setup.session, setup.event, data).summary()
     )
 
 
-@router.post("/events/{event_id}/slots/{slot_id}")
+@router.post("/events/{event_id}/slots/{slot_id}", again=again_in("slots", "slot{slot_id}"))
 def update_slot(slot_id: RowId, setup: SetupDep, form: FormDep) -> Response:
     """Change a slot's day, times, kind or title in place: its sessions and seats stay."""
 
@@ -411,24 +373,14 @@ def update_slot(slot_id: RowId, setup: SetupDep, form: FormDep) -> Response:
             titles=", ".join(f"“{topic.title}”" for topic in off),
         )
 
-    return setup.apply(
-        form,
-        section="slots",
-        model=SlotForm,
-        fields=SLOT_FIELDS,
-        action=save,
-        editing=f"slot{slot_id}",
-    )
+    return setup.done("slots", save(valid(SlotForm, form, *SLOT_FIELDS)))
 
 
-@router.post("/events/{event_id}/slots/{slot_id}/delete")
+@router.post("/events/{event_id}/slots/{slot_id}/delete", again=again_in("slots"))
 def remove_slot(slot_id: RowId, setup: SetupDep) -> Response:
-    def remove() -> str | None:
-        moved = wall.clear_place(setup.session, setup.event, slot_id=slot_id)
-        event_service.remove_slot(setup.session, setup.event, slot_id)
-        return _off_the_wall(moved)
-
-    return setup.run("slots", remove)
+    moved = wall.clear_place(setup.session, setup.event, slot_id=slot_id)
+    event_service.remove_slot(setup.session, setup.event, slot_id)
+    return setup.done("slots", _off_the_wall(moved))
 
 
 def _off_the_wall(topics: list[Topic]) -> str | None:
@@ -445,76 +397,59 @@ def _off_the_wall(topics: list[Topic]) -> str | None:
     )
 
 
-@router.post("/events/{event_id}/themes")
+@router.post("/events/{event_id}/themes", again=again_in("themes"))
 def add_theme(setup: SetupDep, form: FormDep) -> Response:
-    return setup.apply(
-        form,
-        section="themes",
-        model=ThemeCreate,
-        fields=("name", "description"),
-        action=lambda data: event_service.add_theme(setup.session, setup.event, data),
-    )
+    data = valid(ThemeCreate, form, "name", "description")
+    event_service.add_theme(setup.session, setup.event, data)
+    return setup.done("themes")
 
 
-@router.post("/events/{event_id}/themes/{theme_id}/delete")
+@router.post("/events/{event_id}/themes/{theme_id}/delete", again=again_in("themes"))
 def remove_theme(theme_id: RowId, setup: SetupDep) -> Response:
-    return setup.run(
-        "themes", lambda: event_service.remove_theme(setup.session, setup.event, theme_id)
-    )
+    event_service.remove_theme(setup.session, setup.event, theme_id)
+    return setup.done("themes")
 
 
-@router.post("/events/{event_id}/team")
+@router.post("/events/{event_id}/team", again=again_in("team"))
 def add_team_member(setup: SetupDep, form: FormDep) -> Response:
-    def add(data: TeamForm) -> str | None:
-        member, password = event_service.add_team_member(
-            setup.session, setup.event, data.email, data.name, data.role
-        )
-        if password is None:
-            return None
-        return _(
-            "We made an account for %(email)s. Give them this first password "
-            "(shown only now) and ask them to change it after logging in: %(password)s",
-            email=member.email,
-            password=password,
-        )
-
-    return setup.apply(
-        form, section="team", model=TeamForm, fields=("email", "name", "role"), action=add
+    data = valid(TeamForm, form, "email", "name", "role")
+    member, password = event_service.add_team_member(
+        setup.session, setup.event, data.email, data.name, data.role
     )
+    if password is None:
+        return setup.done("team")
+    made = _(
+        "We made an account for %(email)s. Give them this first password "
+        "(shown only now) and ask them to change it after logging in: %(password)s",
+        email=member.email,
+        password=password,
+    )
+    return setup.done("team", made)
 
 
-@router.post("/events/{event_id}/team/{organiser_id}/delete")
+@router.post("/events/{event_id}/team/{organiser_id}/delete", again=again_in("team"))
 def remove_team_member(organiser_id: RowId, setup: SetupDep) -> Response:
-    return setup.run(
-        "team", lambda: event_service.remove_team_member(setup.session, setup.event, organiser_id)
-    )
+    event_service.remove_team_member(setup.session, setup.event, organiser_id)
+    return setup.done("team")
 
 
-@router.post("/events/{event_id}/facilitator-links")
+@router.post("/events/{event_id}/facilitator-links", again=again_in("links"))
 def create_facilitator_link(setup: SetupDep, form: FormDep) -> Response:
-    return setup.apply(
-        form,
-        section="links",
-        model=TokenForm,
-        fields=("name",),
-        action=lambda data: event_service.create_facilitator_link(
-            setup.session, setup.event, data.name
-        ),
-    )
+    data = valid(TokenForm, form, "name")
+    event_service.create_facilitator_link(setup.session, setup.event, data.name)
+    return setup.done("links")
 
 
-@router.post("/events/{event_id}/facilitator-links/{link_id}/revoke")
+@router.post("/events/{event_id}/facilitator-links/{link_id}/revoke", again=again_in("links"))
 def revoke_facilitator_link(link_id: RowId, setup: SetupDep) -> Response:
-    return setup.run(
-        "links", lambda: event_service.revoke_facilitator_link(setup.session, setup.event, link_id)
-    )
+    event_service.revoke_facilitator_link(setup.session, setup.event, link_id)
+    return setup.done("links")
 
 
-@router.post("/events/{event_id}/projector-link/renew")
+@router.post("/events/{event_id}/projector-link/renew", again=again_in("links"))
 def renew_projector_link(setup: SetupDep) -> Response:
-    return setup.run(
-        "links", lambda: event_service.renew_projector_link(setup.session, setup.event)
-    )
+    event_service.renew_projector_link(setup.session, setup.event)
+    return setup.done("links")
 
 
 @router.get("/events/{event_id}/poster")

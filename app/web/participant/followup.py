@@ -9,11 +9,10 @@ from app.i18n import _
 from app.models import Action, Event, Report, Topic
 from app.models.outcomes import STATUS_LABELS, ProgressForm
 from app.services import actions
-from app.services.errors import Refused
 from app.templating import render
 from app.web.kit.common import qr_svg, see_other
 from app.web.kit.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
-from app.web.kit.forms import FormErrors, form_values, validate
+from app.web.kit.forms import FormErrors, valid
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import STATUSES, update_link
 
@@ -74,20 +73,12 @@ def action_update_page(request: Request, action: LinkedAction, session: SessionD
     return _page(request, session, action)
 
 
-@router.post("/a/{token}")
+@router.post("/a/{token}", again=_page)
 def action_update(
     request: Request, token: str, action: LinkedAction, session: SessionDep, form: FormDep
 ) -> Response:
-    values = form_values(form, "status", "note", "by")
-    data, errors = validate(ProgressForm, values)
-    if data is None:
-        return _page(request, session, action, status_code=422, values=values, errors=errors)
-    try:
-        actions.post_progress(session, action, data, via_link=True, written_by="")
-    except Refused as refused:
-        return _page(
-            request, session, action, status_code=409, values=values, error=refused.message
-        )
+    data = valid(ProgressForm, form, "status", "note", "by")
+    actions.post_progress(session, action, data, via_link=True, written_by="")
     return see_other(f"/a/{token}?saved=1#progress")
 
 

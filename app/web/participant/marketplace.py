@@ -20,7 +20,7 @@ from app.services.errors import Refused
 from app.templating import render, wants_fragment
 from app.web.kit.common import see_other
 from app.web.kit.deps import FormDep, RowId, verify_csrf
-from app.web.kit.forms import form_values, once_key, row_ids, validate
+from app.web.kit.forms import form_values, once_key, row_ids, valid, validate
 from app.web.kit.limits import rate_limited
 from app.web.kit.routing import Router
 from app.web.participant.attendee import (
@@ -77,28 +77,33 @@ def topics_page(me: AttendeeDep) -> Response:
     return me.fresh(lambda: _topics_page(me))
 
 
-@router.post("/topics")
+def _propose_again(
+    me: Attendee, form: FormData, values: dict[str, str], errors: dict[str, str], error: str
+) -> Response:
+    """A refused proposal: the topics page, the words kept, the reason by the title."""
+    typed = form_values(form, *TOPIC_FIELDS)
+    values = {**values, "themes": ",".join(str(t) for t in row_ids(form.getlist("themes")))}
+    return _topics_page(
+        me,
+        values=values,
+        errors=errors or {"title": error},
+        status_code=422,
+        propose_key=once_key(form.get("propose_key"), typed),
+    )
+
+
+@router.post("/topics", again=_propose_again)
 def propose(me: AttendeeDep, form: FormDep) -> Response:
-    values = form_values(form, *TOPIC_FIELDS)
-    theme_ids = row_ids(form.getlist("themes"))
-    propose_key = once_key(form.get("propose_key"), values)
-    data, errors = validate(TopicCreate, values)
-    if data is not None:
-        try:
-            topic = marketplace.propose_topic(
-                me.session,
-                me.event,
-                me.participant,
-                data,
-                theme_ids=theme_ids,
-                propose_key=propose_key,
-            )
-        except Refused as refused:
-            errors = {"title": refused.message}
-        else:
-            return see_other(f"{me.home}/topics/{topic.id}?proposed=1")
-    values["themes"] = ",".join(str(t) for t in theme_ids)
-    return _topics_page(me, values=values, errors=errors, status_code=422, propose_key=propose_key)
+    data = valid(TopicCreate, form, *TOPIC_FIELDS)
+    topic = marketplace.propose_topic(
+        me.session,
+        me.event,
+        me.participant,
+        data,
+        theme_ids=row_ids(form.getlist("themes")),
+        propose_key=once_key(form.get("propose_key"), form_values(form, *TOPIC_FIELDS)),
+    )
+    return see_other(f"{me.home}/topics/{topic.id}?proposed=1")
 
 
 @router.get("/wall")
