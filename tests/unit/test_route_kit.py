@@ -5,7 +5,7 @@ the kit's router, so these tests say what the kit does on its own."""
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -75,7 +75,7 @@ def _form_page(request: Request) -> Response:
 class Visitor(Asking):
     """Who asks: looked up in the thread that answers; the page depends on a version."""
 
-    looked_up_in: list[str] = []
+    looked_up_in: ClassVar[list[str]] = []
 
     def __init__(self, request: Request, version: int = 1) -> None:
         super().__init__(request, session=None)  # type: ignore[arg-type]
