@@ -21,6 +21,7 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
@@ -43,6 +44,8 @@ from app.web.kit.writer import MEMORY_ONLY, QUICK_WRITE, on_the_loop
 E = TypeVar("E", bound=Callable[..., Any])
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _ONE_TRIP = "openspace_one_trip"
+# The request a route answers, for the page `again` draws (the route may not take it).
+_answering: ContextVar[Request | None] = ContextVar("openspace_answering", default=None)
 _AGAIN = "openspace_again"
 
 
@@ -90,6 +93,8 @@ def _again(
     wanted = inspect.signature(page).parameters
     takes_more = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
     args = {name: value for name, value in route_args.items() if name in wanted}
+    if "request" in wanted and "request" not in args:
+        args["request"] = _answering.get()
     args.update({k: v for k, v in offered.items() if k in wanted or takes_more})
     response = page(**args)
     if response.status_code < 400:  # unless the page said otherwise itself
@@ -125,6 +130,7 @@ class OneTripRoute(APIRoute):
         handle = super().get_route_handler()
 
         async def gated(request: Request) -> Response:
+            _answering.set(request)
             holder = request_session.get()
             if holder is None or holder.gate is None:
                 return await handle(request)
