@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from app.services import accounts
-from app.web.kit.middleware import OneTripRoute
 from app.web.kit.routing import Router
 from tests.conftest import csrf_token
 from tests.factories import Factory
@@ -203,7 +202,7 @@ def test_api_long_text_is_refused_naming_the_field(client: TestClient, make: Fac
 def _failing_app(settings: Settings) -> FastAPI:
     """The real app with a few routes, for this test only, that fail in different ways."""
     app = create_app(settings)
-    broken = Router(route_class=OneTripRoute, prefix="/broken")
+    broken = Router(prefix="/broken")
 
     @broken.get("/plain")
     def plain() -> Response:

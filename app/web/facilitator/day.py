@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -298,7 +298,7 @@ def pitch_action(
     """Move the pitch queue on, or pause and resume the clock."""
     act = PITCH_ACTIONS.get(action)
     if act is None:
-        raise HTTPException(404, _("There is no such action."))
+        raise NotFound(_("There is no such action."))
     act(run.session, run.event)
     return run.done(None, run.base + "#pitch-h")
 
@@ -356,7 +356,7 @@ def move_form(topic_id: RowId, run: FacilitationDep) -> Response:
         (c for c in [*board.cells.values(), *board.unplaced] if c.topic.id == topic.id), None
     )
     if card is None:  # hidden: it has no card on the wall
-        raise HTTPException(404, _("This topic is not on the wall."))
+        raise NotFound(_("This topic is not on the wall."))
     return run.page("facilitator/move_to.html", wall=board, card=card)
 
 

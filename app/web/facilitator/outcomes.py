@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -14,6 +14,7 @@ from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
 from app.services import actions, contributions, convergence, policy, reports, taking_part
+from app.services.errors import NotFound
 from app.web.facilitator.day import Facilitation, FacilitationDep
 from app.web.kit.audit import audited
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
@@ -220,7 +221,7 @@ def hide(
     """Hide (or show again) a contribution or an action, from everyone."""
     find = HIDEABLE.get(kind)
     if find is None:
-        raise HTTPException(404, _("There is no such thing to hide."))
+        raise NotFound(_("There is no such thing to hide."))
     hidden = form.get("hidden") == "1"
 
     contributions.hide(run.session, run.event, find(run.session, run.event, row_id), hidden)

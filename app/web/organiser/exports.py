@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -28,6 +28,7 @@ from app.services import (
     wall,
 )
 from app.services import events as event_service
+from app.services.errors import NotFound
 from app.services.marketplace import TopicCard
 from app.templating import render_part
 from app.web.facilitator.day import agenda_printed
@@ -327,7 +328,7 @@ def export_proceedings(
     role: DownloadRole,
 ) -> Response:
     if fmt not in BOOK_FORMATS:
-        raise HTTPException(404, _("The book of proceedings comes as html, md or docx."))
+        raise NotFound(_("The book of proceedings comes as html, md or docx."))
     personal = _personal(request, role)
     body = event_file(session, settings, event, fmt, personal=personal)
     what = "proceedings" if personal else "proceedings-anonymous"
@@ -364,7 +365,7 @@ def export_actions(
             file_name(event.name, "action-due-dates", "ics"),
         )
     if fmt not in exports.FORMATS:
-        raise HTTPException(404, _("Actions can be exported as csv, xlsx, json or ics."))
+        raise NotFound(_("Actions can be exported as csv, xlsx, json or ics."))
     wanted = exports.ActionFilter.from_query(request.query_params)
     body = exports.actions_file(session, event, fmt, wanted, personal=personal)
     name = file_name(event.name, "actions" if personal else "actions-anonymous", fmt)
@@ -398,7 +399,7 @@ def personal_agenda(
     QR code that brings them back as themselves on a phone they borrow later."""
     person = session.get(Participant, participant)
     if person is None or person.event_id != event.id:
-        raise HTTPException(404, _("There is no such participant in this event."))
+        raise NotFound(_("There is no such participant in this event."))
     # Printed through a facilitator link, the QR code works only while that link does: the
     # link cannot go on acting as everyone it printed for once it is revoked.
     on_the_team = organiser is not None and event_service.role_of(session, event, organiser)

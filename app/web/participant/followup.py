@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from app.i18n import _
 from app.models import Action, Event, Report, Topic
 from app.models.outcomes import STATUS_LABELS, ProgressForm
 from app.services import actions
+from app.services.errors import NotFound
 from app.templating import render
 from app.web.kit.common import qr_svg, see_other
 from app.web.kit.deps import FormDep, SessionDep, SettingsDep, SignerDep, verify_csrf
@@ -22,8 +23,7 @@ router = Router(dependencies=[Depends(verify_csrf)])
 def linked_action(token: str, session: SessionDep, signer: SignerDep) -> Action:
     action = actions.action_from_link(session, signer.read("action", token))
     if action is None:
-        raise HTTPException(
-            404,
+        raise NotFound(
             _(
                 "This update link no longer works: it may have been replaced by a newer one. "
                 "Ask the event's organisers for the current link."

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -16,7 +16,7 @@ from app.security import new_secret
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import marketplace, policy, signups, wall
-from app.services.errors import Refused
+from app.services.errors import NotAllowed, NotFound, Refused
 from app.templating import render, wants_fragment
 from app.web.kit.common import see_other
 from app.web.kit.deps import FormDep, RowId, verify_csrf
@@ -218,7 +218,7 @@ def _my_topic(me: Attendee, topic_id: int) -> Topic:
     """A topic on the lists that this participant may change (403 otherwise)."""
     topic = me.topic(topic_id)
     if not policy.may_edit_topic(me.session, policy.participant(me.participant), topic):
-        raise HTTPException(403, _("Only the topic's conveners can change it."))
+        raise NotAllowed(_("Only the topic's conveners can change it."))
     return topic
 
 
@@ -251,7 +251,7 @@ def withdraw_topic(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     topic = me.topic(topic_id)
     who = policy.participant(me.participant)
     if not policy.may_withdraw_topic(who, topic):
-        raise HTTPException(403, _("Only the person who proposed this topic can withdraw it."))
+        raise NotAllowed(_("Only the person who proposed this topic can withdraw it."))
     if form.get("confirm") != "1":
         ctx = {
             "event": me.event,
@@ -273,7 +273,7 @@ def put_back_topic(topic_id: RowId, me: AttendeeDep, form: FormDep) -> Response:
     try:
         marketplace.withdraw_topic(me.session, topic, policy.participant(me.participant), False)
     except Refused as refused:
-        raise HTTPException(403, refused.message) from None
+        raise NotAllowed(refused.message) from None
     lost_place = form.get("placed") == "1" and not topic.placed
     done = "restored_unplaced#place" if lost_place else "restored"
     return see_other(f"{me.home}/topics/{topic_id}?done={done}")
@@ -316,7 +316,7 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
     """Sign up (switching within the slot), leave, join or leave the waitlist."""
     act = SEAT_ACTIONS.get(action)
     if act is None:
-        raise HTTPException(404, _("There is no such action."))
+        raise NotFound(_("There is no such action."))
     act(me.session, me.event, me.place(topic_id), me.participant)
     # A full session shows no trace of the seat just given up (someone waiting has it).
     return me.answer(form, anchor=f"topic-{topic_id}", done="left" if action == "leave" else "")

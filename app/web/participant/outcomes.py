@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -39,7 +39,7 @@ from app.services import (
     taking_part,
 )
 from app.services import events as event_service
-from app.services.errors import Refused
+from app.services.errors import Invalid, NotFound, Refused
 from app.templating import render
 from app.web.kit.common import ICS, absolute, download, see_other
 from app.web.kit.deps import FormDep, RowId, SettingsDep, SignerDep, verify_csrf
@@ -241,7 +241,7 @@ def edit_contribution(contribution_id: RowId, me: AttendeeDep, form: FormDep) ->
     body = str(form.get("body") or "").strip()
     version = str(form.get("version") or "")
     if whole_number(version) is None:
-        raise HTTPException(422, _("The form was incomplete. Please reload the page."))
+        raise Invalid(_("The form was incomplete. Please reload the page."))
     data, errors = validate(ContributionCreate, {"kind": ContributionKind.note, "body": body})
     if data is None:
         return _edit_page(
@@ -588,7 +588,7 @@ def vote_page(me: AttendeeDep) -> Response:
 @router.post("/vote/{kind}/{target_id}/{move}", again=_vote_page)
 def vote(kind: str, target_id: RowId, move: str, me: AttendeeDep) -> Response:
     if kind not in ("report", "action") or move not in ("place", "take"):
-        raise HTTPException(404, _("There is no such vote."))
+        raise NotFound(_("There is no such vote."))
     act = convergence.place_dot if move == "place" else convergence.take_dot
     act(me.session, me.event, me.participant, kind, target_id)
     return see_other(f"{me.home}/vote#{kind}-{target_id}")
@@ -670,7 +670,7 @@ def save_pledge(me: AttendeeDep, form: FormDep) -> Response:
 def pledge_calendar(me: AttendeeDep, settings: SettingsDep) -> Response:
     pledge = pledges.pledge_of(me.session, me.event, me.participant)
     if pledge is None:
-        raise HTTPException(404, _("Write your pledge first; then you can add its reminder."))
+        raise NotFound(_("Write your pledge first; then you can add its reminder."))
     ics = calendars.pledge_reminder(me.event, pledge, absolute(settings, f"{me.home}/pledge"))
     return download(ics, ICS, "my-pledge.ics")
 

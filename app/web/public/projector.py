@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from app import i18n
 from app.i18n import _
 from app.models import Event
+from app.services.errors import NotFound
 from app.templating import render
 from app.web.kit.common import absolute
 from app.web.kit.deps import SessionDep, SettingsDep, SignerDep
@@ -21,7 +22,7 @@ def displayed_event(request: Request, token: str, session: SessionDep, signer: S
     values = signer.read("projector", token)
     event = session.get(Event, values[0]) if values and len(values) == 2 else None
     if event is None or values is None or event.projector_version != values[1]:
-        raise HTTPException(404, _("This display link does not work any more."))
+        raise NotFound(_("This display link does not work any more."))
     i18n.narrow(event.offered, request.headers.get("accept-language", ""))
     return event
 
