@@ -322,3 +322,13 @@ def demo_join_code(output: list[str]) -> str:
             return found.group(1)
         time.sleep(0.1)
     raise SystemExit("could not read the demo join code:\n" + "".join(output))
+
+
+async def continue_as(client: httpx.AsyncClient, code: str, token: str) -> None:
+    """Open a participant's personal link and press its button, as a person does: the link
+    alone only asks (since 2026-12-07; before, a GET signed the browser in)."""
+    path = f"/e/{code}/continue/{token}"
+    await client.get(path)
+    answer = await client.post(path, data={"csrf_token": client.cookies["openspace_csrf"]})
+    if answer.status_code != 303:
+        raise SystemExit(f"the personal link did not sign in: {answer.status_code}")

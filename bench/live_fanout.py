@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
-from common import SECRET, TLS, Served, open_loop, percentiles, start_server
+from common import SECRET, TLS, Served, continue_as, open_loop, percentiles, start_server
 from overbook import prepared
 from signup_load import big_sessions
 from sqlmodel import select
@@ -114,7 +114,7 @@ async def cookies_for(base: str, code: str, people: list[int]) -> list[str]:
 
     async def one(pid: int) -> str:
         async with limits, httpx.AsyncClient(base_url=base, verify=TLS) as client:
-            await client.get(f"/e/{code}/continue/" + signer.sign("device", pid, 1))
+            await continue_as(client, code, signer.sign("device", pid, 1))
             return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
     return await asyncio.gather(*(one(pid) for pid in people))

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import httpx
-from common import SECRET, TLS, fresh_database, percentiles, server
+from common import SECRET, TLS, continue_as, fresh_database, percentiles, server
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -82,7 +82,7 @@ async def phone(
     base: str, code: str, token: str, plan: list[tuple[str, int]], results: list[tuple[int, float]]
 ) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=base, timeout=120, verify=TLS)
-    await client.get(f"/e/{code}/continue/{token}")
+    await continue_as(client, code, token)
     csrf = client.cookies["openspace_csrf"]
     for action, topic_id in plan:
         started = time.perf_counter()

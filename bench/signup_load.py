@@ -29,6 +29,7 @@ from common import (
     Answered,
     RawPhone,
     closed_loop,
+    continue_as,
     open_loop,
     percentiles,
     start_server,
@@ -91,7 +92,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ]
         await asyncio.gather(
             *(
-                c.get(f"/e/{code}/continue/" + signer.sign("device", pid, 1))
+                continue_as(c, code, signer.sign("device", pid, 1))
                 for c, pid in zip(clients, people, strict=False)
             )
         )
@@ -108,8 +109,10 @@ async def main_async(args: argparse.Namespace) -> None:
             return await client.get("/healthz")
 
         for client in clients[:20]:  # warm up
-            await toggle(client, 0)
-            await toggle(client, 1)
+            for n in (0, 1):
+                answer = await toggle(client, n)
+                if "/join" in answer.headers.get("location", "/join"):  # not signed in
+                    raise SystemExit(f"a sign-up was not taken: {answer.status_code}")
         before = served.cpu_seconds()
         signup_rate, signup_lat, signup_st = await closed_loop(clients, toggle, args.per_client)
         signup_cpu = (served.cpu_seconds() - before) / signup_st.total()
@@ -149,7 +152,7 @@ async def main_async(args: argparse.Namespace) -> None:
         # 2026-12-03 the changes were taps of the clients, who after the open loop already
         # sat where they tapped: no tap changed anything, and nearly every reload was a 304.)
         changer = httpx.AsyncClient(base_url=base, timeout=120, verify=TLS)
-        await changer.get(f"/e/{code}/continue/" + signer.sign("device", people[-1], 1))
+        await continue_as(changer, code, signer.sign("device", people[-1], 1))
 
         async def changes() -> int:
             """The wall changes beside the reloads, every 0.5 s; returns how many changes."""
