@@ -59,6 +59,7 @@ from app.web.kit.middleware import (
 from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
+from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, outcomes
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
@@ -255,6 +256,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         marketplace,
         organiser,
         tracker,
+        organiser_outbox,
         facilitator,
         facilitator_outcomes,
         projector,

@@ -120,7 +120,8 @@ def envelope(settings: Settings, message: Message, text: str, html: str) -> Emai
     email["From"] = Address(one_line(sender_name, NAME_MAX), addr_spec=sender_address)
     email["To"] = Address(one_line(message.to_name, NAME_MAX), addr_spec=message.to_address)
     email["Subject"] = one_line(message.subject, SUBJECT_MAX)
-    email["Date"] = format_datetime(utcnow())
+    # A sent message shown again (the organiser's outbox) keeps the moment it went.
+    email["Date"] = format_datetime(message.sent_at or utcnow())
     email["Message-ID"] = message_id_header(settings, message)
     # Out-of-office replies and the like are not sent back to an automatic message.
     email["Auto-Submitted"] = "auto-generated"

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from app.db import Database
+from app.i18n import _
 from app.models.base import utcnow
 from app.models.mail import (
     ERROR_MAX,
@@ -30,6 +31,7 @@ from app.models.mail import (
     MessageState,
     Purpose,
 )
+from app.services.errors import NotFound
 
 # How long a sender holds a claimed message: far longer than one SMTP conversation takes.
 LEASE = timedelta(minutes=5)
@@ -280,6 +282,14 @@ def messages(
     if states:
         query = query.where(col(Message.state).in_(states))
     return list(session.exec(query.limit(limit)))
+
+
+def event_message(session: Session, event_id: int, message_id: int) -> Message:
+    """One of the event's messages; any other is not found."""
+    message = session.get(Message, message_id)
+    if message is None or message.event_id != event_id:
+        raise NotFound(_("There is no such message."))
+    return message
 
 
 def counts(session: Session, event_id: int | None = None) -> dict[MessageState, int]:

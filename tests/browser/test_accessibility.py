@@ -22,7 +22,16 @@ from sqlmodel import col, select
 from app import i18n
 from app.config import ROOT, Settings
 from app.i18n import LANGUAGES
-from app.models import Action, Contribution, Event, Participant, ProjectorView, Role, Topic
+from app.models import (
+    Action,
+    Contribution,
+    Event,
+    Message,
+    Participant,
+    ProjectorView,
+    Role,
+    Topic,
+)
 from app.models.agenda import TopicCreate
 from app.models.event import SlotKind
 from app.models.live import AnnouncementCreate
@@ -85,6 +94,7 @@ EXCLUDED = {
     "/events/{event_id}/export/sessions.ics": "iCalendar file",
     "/events/{event_id}/export/actions.{fmt}": "CSV, XLSX, JSON or iCalendar file",
     "/events/{event_id}/export/archive.zip": "ZIP file",
+    "/organiser/events/{event_id}/outbox/{message_id}/eml": "e-mail file (.eml)",
 }
 # Whole branches of routes that are not pages.
 EXCLUDED_PREFIXES = {
@@ -210,6 +220,8 @@ VISITS = [
             "/organiser/events/{event_id}/poster",
             "/organiser/events/{event_id}/actions",
             "/organiser/events/{event_id}/pledges",
+            "/organiser/events/{event_id}/outbox",
+            "/organiser/events/{event_id}/outbox/{message_id}",
             "/organiser/actions",
             "/organiser/account",
         )
@@ -328,8 +340,15 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             session,
             event,
             owner,
-            PledgeForm(text="Take the bus to work", may_contact=True, remind_on=date(2027, 11, 4)),
+            PledgeForm(
+                text="Take the bus to work",
+                may_contact=True,
+                postcard=True,
+                remind_on=date(2027, 11, 4),
+            ),
         )
+        # The pledge's postcard, waiting in the outbox.
+        postcard = session.exec(select(Message).where(Message.event_id == event.id)).one()
         # The team: a facilitator link, a colleague, an API token.
         link = event_service.create_facilitator_link(session, event, "Laptop at the desk")
         colleague = accounts.create_organiser(
@@ -362,6 +381,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "device_token": signer.sign("device", owner.id, owner.link_version),
             "facilitator_token": signer.sign("facilitator", link.id or 0),
             "organiser_email": organiser.email,
+            "message_id": postcard.id,
         }
 
 

@@ -1,0 +1,120 @@
+"""The organiser's Outbox: an event's messages, each as its recipient reads it, and as a file."""
+
+from email.message import EmailMessage
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.config import Settings
+from app.models import Event
+from app.models.mail import STATE_LABELS, Message, MessageState
+from app.security import LinkSigner
+from app.services import mail, outbox
+from app.services.errors import Refused
+from app.templating import render
+from app.web.kit.audit import audited
+from app.web.kit.common import download
+from app.web.kit.deps import (
+    CurrentOrganiser,
+    OrganisedEvent,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+)
+from app.web.kit.routing import Router
+from app.web.mail_links import mail_links
+
+router = Router(prefix="/organiser", dependencies=[Depends(audited)])
+
+EML = "message/rfc822"
+
+
+@router.get("/events/{event_id}/outbox")
+def outbox_page(
+    request: Request,
+    event: OrganisedEvent,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
+) -> Response:
+    """What the event's messages are doing: waiting, sent, failed; filtered by state."""
+    assert event.id is not None
+    state = request.query_params.get("state", "")
+    states = [MessageState(state)] if state in MessageState.__members__.values() else []
+    counts = outbox.counts(session, event.id)
+    return render(
+        request,
+        "organiser/outbox.html",
+        {
+            "organiser": organiser,
+            "event": event,
+            "messages": outbox.messages(session, event_id=event.id, states=states),
+            "state": states[0] if states else "",
+            "counts": counts,
+            "total": sum(counts.values()),
+            "state_labels": STATE_LABELS,
+            "mail_server": bool(settings.smtp_url),
+        },
+    )
+
+
+@router.get("/events/{event_id}/outbox/{message_id}")
+def message_page(
+    request: Request,
+    event: OrganisedEvent,
+    message_id: RowId,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    """One message as its recipient reads it, with every try at sending it."""
+    message, email, reason = _drawn(session, settings, signer, event, message_id)
+    return render(
+        request,
+        "organiser/message.html",
+        {
+            "organiser": organiser,
+            "event": event,
+            "message": message,
+            "state_labels": STATE_LABELS,
+            "attempts": outbox.attempts(session, message),
+            "html": _part(email, "html"),
+            "text": _part(email, "plain"),
+            "reason": reason,
+        },
+    )
+
+
+@router.get("/events/{event_id}/outbox/{message_id}/eml")
+def message_file(
+    event: OrganisedEvent,
+    message_id: RowId,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    """The message as an .eml file, with the headers it is sent with."""
+    message, email, reason = _drawn(session, settings, signer, event, message_id)
+    if email is None:
+        raise Refused(reason)
+    return download(bytes(email), EML, f"message-{message.id}.eml")
+
+
+def _drawn(
+    session: Session, settings: Settings, signer: LinkSigner, event: Event, message_id: int
+) -> tuple[Message, EmailMessage | None, str]:
+    """The message, drawn as it would go now (or why there is nothing to send)."""
+    assert event.id is not None
+    message = outbox.event_message(session, event.id, message_id)
+    try:
+        return message, mail.compose(session, settings, message, mail_links(settings, signer)), ""
+    except mail.NothingToSend as reason:
+        return message, None, str(reason)
+
+
+def _part(email: EmailMessage | None, subtype: str) -> str:
+    body = email.get_body(preferencelist=(subtype,)) if email is not None else None
+    return str(body.get_content()) if body is not None else ""
