@@ -106,7 +106,8 @@ class Counts:
 
     people: int
     topics: int
-    sessions: int
+    sessions: int  # held: their time has begun
+    to_come: int  # on the agenda, their time still to come
     reports: int
     agreed: int
     pledges: int
@@ -146,6 +147,16 @@ class Book:
             (n.people, ngettext("person joined", "people joined", n.people)),
             (n.topics, ngettext("topic proposed", "topics proposed", n.topics)),
             (n.sessions, ngettext("session held", "sessions held", n.sessions)),
+            *(
+                [
+                    (
+                        n.to_come,
+                        ngettext("session still to come", "sessions still to come", n.to_come),
+                    )
+                ]
+                if n.to_come
+                else []
+            ),
             (n.reports, ngettext("report written", "reports written", n.reports)),
             (n.agreed, ngettext("action agreed", "actions agreed", n.agreed)),
             (n.pledges, ngettext("pledge made", "pledges made", n.pledges)),
@@ -280,7 +291,7 @@ def book(
     return Book(
         event=event,
         personal=personal,
-        counts=_counts(session, event, len(held), len(chapters), all_actions),
+        counts=_counts(session, event, [line.slot for line in held], len(chapters), all_actions),
         chapters=chapters,
         unreported=[line for line in held if line.topic.id not in topic_ids],
         themes=_by_theme(session, event, all_actions),
@@ -298,10 +309,14 @@ def _people_names(session: Session, event: Event) -> dict[int, str]:
 def _counts(
     session: Session,
     event: Event,
-    sessions: int,
+    slots: list[Slot],
     reports: int,
     actions: list[action_service.ActionLine],
 ) -> Counts:
+    """The day's figures; a session on the agenda counts as held once its time has begun."""
+    now = utcnow()
+    held = sum(1 for slot in slots if slot.starts_at <= now)
+
     def count(table: type[Participant] | type[Topic] | type[Pledge]) -> int:
         return session.exec(
             select(func.count()).select_from(table).where(table.event_id == event.id)
@@ -310,7 +325,8 @@ def _counts(
     return Counts(
         people=count(Participant),
         topics=count(Topic),
-        sessions=sessions,
+        sessions=held,
+        to_come=len(slots) - held,
         reports=reports,
         agreed=sum(ActionStatus(line.action.status) in AGREED for line in actions),
         pledges=count(Pledge),

@@ -3,9 +3,11 @@ on; names in any script, e-mails only where shared, nothing typed taken for mark
 
 import io
 import re
-from datetime import time
+from collections.abc import Iterator
+from datetime import time, timedelta
 from pathlib import Path
 
+import pytest
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
@@ -14,7 +16,8 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import Database
-from app.models import Contribution, ContributionKind, Event, Organiser, Topic
+from app.models import Contribution, ContributionKind, Event, Organiser, Slot, Topic
+from app.models.base import set_clock
 from app.models.outcomes import PledgeForm
 from app.services import actions, convergence, demo, pledges, proceedings, reports
 from tests.conftest import log_in, text_of
@@ -24,10 +27,20 @@ from tests.integration.test_errors_and_cli import _cli
 Exported = tuple[Organiser, Event, Topic, Topic]
 
 
+@pytest.fixture
+def after_the_day(exported: Exported, database: Database) -> Iterator[Exported]:
+    """The event of `exported`, read a week after its last session (the clock moved on)."""
+    with database.read() as session:
+        last = max(slot.ends_at for slot in session.exec(select(Slot)).all())
+    set_clock(last + timedelta(days=7))
+    yield exported
+    set_clock(None)
+
+
 def test_the_proceedings_page_has_a_cover_contents_and_a_report_per_session(
-    client: TestClient, exported: Exported
+    client: TestClient, after_the_day: Exported
 ) -> None:
-    organiser, event, _, _ = exported
+    organiser, event, _, _ = after_the_day
     log_in(client, organiser.email)
     event_page = client.get(f"/organiser/events/{event.id}").text
     assert f'href="/events/{event.id}/proceedings"' in event_page
@@ -48,8 +61,10 @@ def test_the_proceedings_page_has_a_cover_contents_and_a_report_per_session(
     assert "Free bus passes for carers" in anonymous and "without personal data" in anonymous
 
 
-def test_the_book_as_docx_opens_in_a_word_reader(client: TestClient, exported: Exported) -> None:
-    organiser, event, _, _ = exported
+def test_the_book_as_docx_opens_in_a_word_reader(
+    client: TestClient, after_the_day: Exported
+) -> None:
+    organiser, event, _, _ = after_the_day
     log_in(client, organiser.email)
     response = client.get(f"/events/{event.id}/export/proceedings.docx")
     assert response.status_code == 200
@@ -135,9 +150,9 @@ def _docx(client: TestClient, event: Event, query: str = "") -> DocxDocument:
 
 
 def test_the_book_puts_each_figure_beside_its_label_counting_what_it_says(
-    client: TestClient, make: Factory, exported: Exported
+    client: TestClient, make: Factory, after_the_day: Exported
 ) -> None:
-    organiser, event, _, _ = exported
+    organiser, event, _, _ = after_the_day
     _votes_and_a_pledge(make, event)
     log_in(client, organiser.email)
     paragraphs = [p.text for p in _docx(client, event).paragraphs]
@@ -150,6 +165,17 @@ def test_the_book_puts_each_figure_beside_its_label_counting_what_it_says(
     assert "- **1** pledge made\n" in markdown and "- **2** actions agreed\n" in markdown
     page = text_of(client.get(f"/events/{event.id}/proceedings").text)
     assert "1 pledge made" in page and "2 actions agreed" in page
+
+
+def test_before_the_day_the_book_counts_sessions_to_come_not_held(
+    client: TestClient, exported: Exported
+) -> None:
+    """Printed the evening before (to check it), the book does not say the day has happened."""
+    organiser, event, _, _ = exported
+    log_in(client, organiser.email)
+    paragraphs = [p.text for p in _docx(client, event).paragraphs]
+    assert "0 sessions held" in paragraphs and "2 sessions still to come" in paragraphs
+    assert "2 sessions held" not in paragraphs
 
 
 def test_the_book_writes_dates_in_words(client: TestClient, exported: Exported) -> None:
