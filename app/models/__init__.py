@@ -39,6 +39,7 @@ from app.models.outcomes import (
     Report,
 )
 from app.models.people import ApiToken, Organiser, Participant
+from app.models.privacy import Erasure, EventPrivacy
 from app.models.server import ServerSecret
 
 __all__ = [
@@ -57,7 +58,9 @@ __all__ = [
     "ContributionRevision",
     "ConvenerElsewhere",
     "Dot",
+    "Erasure",
     "Event",
+    "EventPrivacy",
     "EventStaff",
     "FacilitatorLink",
     "Interest",

@@ -36,8 +36,9 @@ from app.models.outcomes import (
     PledgeForm,
     ProgressForm,
 )
+from app.models.privacy import ErasedBy, ErasureMode, PrivacyForm
 from app.services import actions as action_service
-from app.services import archive, audit, contributions, convergence, demo, events, pledges
+from app.services import archive, audit, contributions, convergence, demo, events, pledges, privacy
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import PASSWORD, Factory, outcomes_event
 from tests.integration.test_errors_and_cli import _cli
@@ -145,6 +146,13 @@ def _rich_event(database: Database) -> Event:
                 kind="moved",
             )
         )
+        privacy.save_settings(
+            session, event, PrivacyForm(controller="Leeds Health Partnership", retention_months=18)
+        )
+        left = Participant(event_id=event.id or 0, display_name="Someone who asked to go")
+        session.add(left)
+        session.flush()
+        privacy.erase(session, event, left, ErasureMode.name_off, ErasedBy.person)
         written = session.exec(select(Contribution)).first()
         assert written is not None and written.author_id is not None
         contributions.edit_contribution(
