@@ -1,5 +1,7 @@
 """Organiser accounts: passwords, sign-ins and guessing, and their API tokens."""
 
+import threading
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -83,13 +85,47 @@ def record_wrong_password(session: Session, organiser_id: int, now: datetime) ->
     )
     organiser = session.get(Organiser, organiser_id, populate_existing=True)
     assert organiser is not None
-    over = organiser.failed_logins - FREE_TRIES
-    if over < 0:
+    until = next_pause(organiser.failed_logins, now)
+    if until is None:
         return None
-    pause = min(FIRST_PAUSE * 2 ** min(over, 20), LONGEST_PAUSE)
-    organiser.login_locked_until = now + pause
+    organiser.login_locked_until = until
     session.add(organiser)
-    return organiser.login_locked_until
+    return until
+
+
+def next_pause(failed: int, now: datetime) -> datetime | None:
+    """Until when an account with `failed` wrong passwords in a row takes none, if at all."""
+    over = failed - FREE_TRIES
+    return None if over < 0 else now + min(FIRST_PAUSE * 2 ** min(over, 20), LONGEST_PAUSE)
+
+
+class NoSuchAccounts:
+    """Wrong passwords for addresses that have no account, paused exactly like an account's,
+    so that a pause never tells a guesser which addresses have one. Kept in this process's
+    memory (the newest `KEPT` addresses): nothing about them is written anywhere."""
+
+    KEPT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
+
+    def paused_until(self, email: str, now: datetime) -> datetime | None:
+        _count, until = self._failed.get(email.strip().casefold(), (0, None))
+        return until if until is not None and until > now else None
+
+    def record_wrong_password(self, email: str, now: datetime) -> datetime | None:
+        key = email.strip().casefold()
+        with self._lock:
+            failed = self._failed.pop(key, (0, None))[0] + 1
+            until = next_pause(failed, now)
+            self._failed[key] = (failed, until)
+            while len(self._failed) > self.KEPT:
+                self._failed.popitem(last=False)
+        return until
+
+
+no_such_accounts = NoSuchAccounts()
 
 
 def record_sign_in(session: Session, organiser_id: int) -> None:

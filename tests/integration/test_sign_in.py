@@ -227,6 +227,29 @@ def test_wrong_passwords_pause_the_account_not_the_address(app: FastAPI, make: F
     assert len(lines) >= 5 and "wrong password" in lines[0].action
 
 
+def test_a_pause_does_not_tell_which_addresses_have_an_account(app: FastAPI, make: Factory) -> None:
+    """Guessing at an address with no account is paused exactly as at one with: the answers
+    alone cannot tell a guesser who has an account here."""
+    target = make.organiser()
+
+    def guesses(email: str) -> list[tuple[int, str]]:
+        with TestClient(app, follow_redirects=False) as guesser:
+            token = csrf_token(guesser)
+            answers = [
+                guesser.post(
+                    "/login", data={"email": email, "password": f"guess {n}", "csrf_token": token}
+                )
+                for n in range(7)
+            ]
+        said = [text_of(a.text).replace(email, "ADDRESS") for a in answers]
+        return [
+            (a.status_code, re.sub(r"\d+ seconds?", "N seconds", t))
+            for a, t in zip(answers, said, strict=True)
+        ]
+
+    assert guesses(target.email) == guesses("nobody-" + target.email)
+
+
 def test_new_password_opens_a_paused_account(app: FastAPI, make: Factory) -> None:
     target = make.organiser()
     with TestClient(app, follow_redirects=False) as guesser:

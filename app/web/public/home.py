@@ -132,7 +132,10 @@ def log_in(
     values = form_values(form, "email", "password", "next")
     account = accounts.organiser_by_email(session, values["email"])
     now = utcnow()
-    paused = accounts.paused_until(account, now) if account is not None else None
+    if account is not None:
+        paused = accounts.paused_until(account, now)
+    else:  # paused alike, so that a pause tells nobody which addresses have an account
+        paused = accounts.no_such_accounts.paused_until(values["email"], now)
     organiser = None
     if paused is None:
         # The password is checked outside any write turn (argon2 takes tens of ms), and its
@@ -146,6 +149,8 @@ def log_in(
                     audit.record(writing, None, account.email, "log-in: wrong password", "")
                 elif account.failed_logins:
                     accounts.record_sign_in(writing, account.id)
+        else:
+            paused = accounts.no_such_accounts.record_wrong_password(values["email"], now)
     if organiser is None:
         values["password"] = ""
         headers = {}
@@ -155,8 +160,8 @@ def log_in(
             headers["Retry-After"] = str(wait)
             message = (
                 ngettext(
-                    "Too many wrong passwords for this account. Try again in %(num)d second.",
-                    "Too many wrong passwords for this account. Try again in %(num)d seconds.",
+                    "Too many wrong passwords for this address. Try again in %(num)d second.",
+                    "Too many wrong passwords for this address. Try again in %(num)d seconds.",
                     wait,
                 )
                 + " "
