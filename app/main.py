@@ -61,6 +61,7 @@ from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, outcomes
+from app.web.participant import mail_choices as participant_mail
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
@@ -261,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilitator_outcomes,
         projector,
         followup,
+        participant_mail,
         exports,
     ):
         app.include_router(module.router)
