@@ -62,7 +62,7 @@ from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.organiser import outbox as organiser_outbox
-from app.web.participant import followup, marketplace, outcomes
+from app.web.participant import followup, marketplace, my_data, outcomes
 from app.web.participant import mail_choices as participant_mail
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
@@ -271,6 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projector,
         followup,
         participant_mail,
+        my_data,
         exports,
     ):
         app.include_router(module.router)
