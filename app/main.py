@@ -14,7 +14,6 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,8 +27,9 @@ from app.security import LinkSigner
 from app.services import mail_sender
 from app.services.errors import DomainError
 from app.templating import follow_template_edits, wants_fragment
+from app.web.api import docs as api_docs
 from app.web.api import routes as api
-from app.web.api.schema import document_pages
+from app.web.api.schema import allowed_methods, document_api
 from app.web.facilitator import day as facilitator
 from app.web.facilitator import outcomes as facilitator_outcomes
 from app.web.kit.assets import HashedStaticFiles
@@ -39,7 +39,6 @@ from app.web.kit.csrf import TokenRefused, token_refused
 from app.web.kit.deps import LoginRequired, PasswordChangeRequired
 from app.web.kit.errors import (
     api_validation_error,
-    busy_page,
     domain_error,
     error_page,
     given_back,
@@ -62,8 +61,7 @@ from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.organiser import outbox as organiser_outbox
-from app.web.participant import followup, marketplace, my_data, outcomes
-from app.web.participant import mail_choices as participant_mail
+from app.web.participant import followup, marketplace, outcomes
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
@@ -102,10 +100,6 @@ def install_error_pages(app: FastAPI) -> None:
             f"{home}/join?{urlencode({'next': going})}" if going != home else f"{home}/join"
         )
 
-    @app.exception_handler(PoolTimeout)
-    async def no_connection_came_free(request: Request, exc: PoolTimeout) -> Response:
-        return await busy_page(request)
-
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         fault = StorageFault.of(exc)
@@ -116,6 +110,8 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else ""
+        if exc.status_code == 405:
+            exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
         if exc.status_code == 404 and message == "Not Found":
             message = str(UNKNOWN_ADDRESS)
         if exc.status_code == 405 and message == "Method Not Allowed":
@@ -190,8 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Commits leave SQLite's log for `checkpoint_forever` to copy into the database file.
     database = Database(settings, autocheckpoint=False)
-    if database.budget is not None and not database.budget.fits:
-        raise RuntimeError(database.budget.refusal())
     # No key in the source: the configured one, else the one this installation made.
     settings = settings.model_copy(update={"secret_key": load_key(settings, database).value})
     follow_template_edits(settings.environment == "development")
@@ -225,7 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="OpenSpace",
         version="0.1.0",
         description="Run an open space event and follow up what it agreed.",
-        docs_url="/api/docs",
+        docs_url=None,  # app/web/api/docs.py serves it from our own files
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -270,13 +264,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilitator_outcomes,
         projector,
         followup,
-        participant_mail,
-        my_data,
         exports,
     ):
         app.include_router(module.router)
     app.include_router(api.router)
-    document_pages(app)
+    app.include_router(api_docs.router)
+    document_api(app, api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -51,6 +51,36 @@ _NOT_TEXT = re.compile(
 # The days a person may give: every event, deadline and reminder falls well within them, and
 # a day's clock in any time zone, or the day after, stays within the dates Python can hold.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+# Those days, and moments in them, as a script writes them in JSON (ISO 8601): a day of the
+# calendar, a time of day, and a UTC offset if any. The API's OpenAPI document states the
+# same patterns, and the server takes nothing else: pydantic alone would also read a number,
+# or a string of digits, as seconds since 1970.
+_YEAR = "(19[0-9]{2}|2[0-9]{3})"
+_LEAP_YEAR = "((19|2[0-9])(0[48]|[2468][048]|[13579][26])|2[048]00)"
+DAY_TEXT = (
+    f"({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    f"|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])"
+    f"|{_LEAP_YEAR}-02-29)"
+)
+UTC_OFFSET_TEXT = "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+MOMENT_TEXT = (
+    f"{DAY_TEXT}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?{UTC_OFFSET_TEXT}?"
+)
+# Text with something in it once what is not text and the spaces around it are gone (see
+# Form): a character that is neither a space (str.isspace) nor one of _NOT_TEXT's, as a
+# JSON Schema pattern. (The planes' last two non-characters are left out: a pattern cannot
+# name them the same way in every regular expression language.)
+MEANT_TEXT = (
+    "[^\\u0000-\\u0020\\u007f\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000\\ufdd0-\\ufdef\\ufffe\\uffff]"
+)
+TIME_ZONES = tuple(sorted(available_timezones()))
+
+
+_DAY = re.compile(DAY_TEXT)
+_MOMENT = re.compile(MOMENT_TEXT)
+_ZONES = frozenset(TIME_ZONES)
 
 
 def as_typed(text: str) -> str:
@@ -58,11 +88,20 @@ def as_typed(text: str) -> str:
     return _NOT_TEXT.sub("", text)
 
 
+def _meant_text(schema: dict[str, Any]) -> None:
+    """In a Form's JSON Schema: text that may not be empty has something in it once cleaned."""
+    for field in schema["properties"].values():
+        if field.get("minLength", 0) > 0:
+            field.setdefault("pattern", MEANT_TEXT)
+
+
 class Form(SQLModel):
     """Input from a person: surrounding spaces and control characters are not part of what
     they meant, and a date is a day of the calendar people live by."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        str_strip_whitespace=True, json_schema_extra=_meant_text
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -98,11 +137,32 @@ class EventBase(SQLModel):
         return [code for code in self.languages.split(",") if code in LANGUAGES] or [DEFAULT]
 
 
+def _event_rules(schema: dict[str, Any]) -> None:
+    """The rules of EventCreate's validators, in its JSON Schema (the API's document)."""
+    _meant_text(schema)
+    fields = schema["properties"]
+    fields["starts_on"]["pattern"] = f"^{DAY_TEXT}$"
+    fields["starts_on"]["description"] = f"A day from {FIRST_DAY} to {LAST_DAY}, like 2026-06-21"
+    fields["timezone"]["enum"] = list(TIME_ZONES)
+    code = "|".join(LANGUAGES)
+    fields["languages"]["pattern"] = f"^,*({code})(,+({code}))*,*$"
+    fields["languages"]["description"] = "Language codes, separated by commas"
+
+
 class EventCreate(EventBase, Form):
+    model_config = ConfigDict(json_schema_extra=_event_rules)
+
+    @field_validator("starts_on", mode="before")
+    @classmethod
+    def _written_day(cls, value: Any) -> Any:
+        if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+            return value
+        raise ValueError(_("Please enter a date like 2026-06-21."))
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones():
+        if value not in _ZONES:
             raise ValueError(_("Please choose a time zone from the list, such as Europe/London."))
         return value
 
@@ -216,16 +276,51 @@ class SlotBase(SQLModel):
     title: str = Field(default="", max_length=SLOT_TITLE_MAX)
 
 
-class SlotCreate(SlotBase, Form):
-    """A slot given as two moments; a moment without a UTC offset is in the event's zone."""
+def _slot_rules(schema: dict[str, Any]) -> None:
+    """The rules of SlotCreate's validators, in its JSON Schema (the API's document)."""
+    _meant_text(schema)
+    fields = schema["properties"]
+    offset = {"pattern": f"{UTC_OFFSET_TEXT}$"}
+    for name in ("starts_at", "ends_at"):
+        fields[name].pop("format")  # "date-time" demands an offset, which may be left out
+        fields[name]["pattern"] = f"^{MOMENT_TEXT}$"
+        fields[name]["description"] = (
+            f"A moment from {FIRST_DAY} to {LAST_DAY}: 2026-06-21T10:45 is the venue's time, "
+            "2026-06-21T09:45Z or 2026-06-21T10:45+01:00 say their offset"
+        )
+    fields["ends_at"]["description"] += (
+        "; after starts_at: a slot that does not end after it starts is refused (422, ends_at)"
+    )
+    schema["anyOf"] = [
+        {"properties": {"starts_at": offset, "ends_at": offset}},
+        {"properties": {"starts_at": {"not": offset}, "ends_at": {"not": offset}}},
+    ]
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> "SlotCreate":
-        if (self.starts_at.tzinfo is None) != (self.ends_at.tzinfo is None):
+
+class SlotCreate(SlotBase, Form):
+    """A slot given as two moments; a moment without a UTC offset is in the event's zone.
+    Both have an offset or neither has, and the slot ends after it starts."""
+
+    model_config = ConfigDict(json_schema_extra=_slot_rules)
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _written_moment(cls, value: Any) -> Any:
+        if isinstance(value, datetime) or (isinstance(value, str) and _MOMENT.fullmatch(value)):
+            return value
+        raise ValueError(_("Please enter a date and time like 2026-06-21T10:45."))
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if starts_at is None:  # refused already
+            return ends_at
+        if (starts_at.tzinfo is None) != (ends_at.tzinfo is None):
             raise ValueError(_("Give both times with a UTC offset, or neither."))
-        if self.ends_at <= self.starts_at:
+        if ends_at <= starts_at:
             raise ValueError(_("The slot must end after it starts."))
-        return self
+        return ends_at
 
 
 class Slot(SlotBase, table=True):

@@ -77,7 +77,6 @@ EXCLUDED = {
     "/healthz": "JSON for the load balancer",
     "/readyz": "JSON for the load balancer",
     "/sw.js": "the service worker's JavaScript",
-    "/docs/oauth2-redirect": "Swagger UI's OAuth helper for the API docs, unused",
     "/j/{code}": "redirect to /join?code=… (the join QR code's short link)",
     "/e/{code}/live": "Server-Sent Events stream",
     "/display/{token}/live": "Server-Sent Events stream",
@@ -98,7 +97,8 @@ EXCLUDED = {
 }
 # Whole branches of routes that are not pages.
 EXCLUDED_PREFIXES = {
-    "/api/": "the JSON API and its generated Swagger UI and OpenAPI schema, for developers",
+    "/api/": "the JSON API and its OpenAPI schema (/api/docs, its Swagger UI, is checked by "
+    "tests/browser/test_api_docs.py)",
 }
 
 
@@ -149,9 +149,6 @@ VISITS = [
     Visit("anonymous", "/e/{code}/join"),
     Visit("anonymous", "/e/{code}/join", submit="/e/{code}/join"),
     Visit("anonymous", "/a/{token}", "?saved=1", params=ACTION_LINK),
-    # A person's e-mail choices, by the links in every message.
-    Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
-    Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     # Links that sign someone in only ask, on a page with a button.
     Visit("anonymous", "/f/{token}", params=(("token", "facilitator_token"),)),
     Visit("anonymous", "/e/{code}/continue/{token}", params=(("token", "device_token"),)),
@@ -385,8 +382,6 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "facilitator_token": signer.sign("facilitator", link.id or 0),
             "organiser_email": organiser.email,
             "message_id": postcard.id,
-            "mail_token": signer.sign("mail-choices", owner.id),
-            "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
         }
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from app.i18n import _
 from app.models import ActionStatus, Event, Organiser, Role
@@ -45,6 +45,18 @@ def api_organiser(
 
 
 ApiOrganiser = Annotated[Organiser, Depends(api_organiser)]
+
+
+class SpaceInput(SpaceCreate):
+    """A space as a script sends it: its capacity a JSON number. (The set-up page's form sends
+    it as text, so the model takes "12"; pydantic would take true, too.)"""
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _json_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(_("Please enter a whole number."))
+        return value
 
 
 def _event(session: SessionDep, organiser: Organiser, event_id: int, *, write: bool) -> Event:
@@ -161,7 +173,7 @@ def list_spaces(event: ReadableEvent, session: SessionDep) -> list[object]:
     status_code=201,
     responses={**WRITE, **REFUSED, **NOT_JSON},
 )
-def add_space(data: SpaceCreate, event: WritableEvent, session: SessionDep) -> object:
+def add_space(data: SpaceInput, event: WritableEvent, session: SessionDep) -> object:
     return event_service.add_space(session, event, data)
 
 
@@ -171,7 +183,7 @@ def add_space(data: SpaceCreate, event: WritableEvent, session: SessionDep) -> o
     responses={**WRITE, **REFUSED, **NOT_JSON},
 )
 def update_space(
-    space_id: RowId, data: SpaceCreate, event: WritableEvent, session: SessionDep
+    space_id: RowId, data: SpaceInput, event: WritableEvent, session: SessionDep
 ) -> object:
     return event_service.update_space(session, event, space_id, data)
 

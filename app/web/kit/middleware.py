@@ -25,7 +25,7 @@ from app.db import NO_WAIT_OPTION, Database, StorageFault
 # Re-exported: the audit log and older log configurations look for them here.
 from app.logs import JsonLogFormatter as JsonLogFormatter
 from app.logs import request_id as request_id
-from app.web.kit.errors import BodyTooLarge, busy_page, storage_fault_page, too_large_page
+from app.web.kit.errors import BodyTooLarge, storage_fault_page, too_large_page
 from app.web.kit.writer import OneWriter
 
 log = logging.getLogger("openspace")
@@ -149,26 +149,6 @@ class TransactionMiddleware:
             if self.sqlite
             else database.max_connections
         )
-        self.wait = database.settings.db_pool_timeout_seconds
-
-    async def _take_turn(self, *gates: anyio.Semaphore | None) -> bool:
-        """Wait for each gate in turn, for at most the pool's timeout in all: a burst larger
-        than the pool waits instead of failing. False, holding none, when time ran out."""
-        taken: list[anyio.Semaphore] = []
-        try:
-            with anyio.move_on_after(self.wait):
-                for gate in gates:
-                    if gate is not None:
-                        await gate.acquire()
-                        taken.append(gate)
-                return True
-        except BaseException:
-            for gate in taken:
-                gate.release()
-            raise
-        for gate in taken:
-            gate.release()
-        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
@@ -183,10 +163,15 @@ class TransactionMiddleware:
         gates = loop_gates(self.max_sessions)
         sessions = None if write and self.sqlite else gates.sessions
         writers = gates.writers if write and not self.sqlite else None
-        if not await self._take_turn(writers, sessions):
-            page = await busy_page(Request(scope, receive))
-            await page(scope, receive, send)
-            return
+        if writers is not None:
+            await writers.acquire()
+        if sessions is not None:
+            try:
+                await sessions.acquire()
+            except BaseException:
+                if writers is not None:
+                    writers.release()
+                raise
         held = True
 
         async def done(commit: bool) -> None:
@@ -437,12 +422,6 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's API docs page loads Swagger UI from its CDN and starts it with an inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    "https://fastapi.tiangolo.com; object-src 'none'; frame-ancestors 'none'"
-)
 
 
 class SecurityHeadersMiddleware:
@@ -456,12 +435,11 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if scope["path"] == "/api/docs" else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", policy)
+                headers.setdefault("content-security-policy", CSP)
                 headers["x-content-type-options"] = "nosniff"
                 headers["referrer-policy"] = "same-origin"
                 headers["x-frame-options"] = "DENY"
