@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from app.db import Database
+from app.db import Database, libpq_url
 
 log = logging.getLogger("openspace.live")
 
@@ -119,7 +119,7 @@ class PostgresBroker(Broker):
 
     def __init__(self, database_url: str, *, retry_seconds: float = 1.0) -> None:
         super().__init__()
-        self._url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._url = libpq_url(database_url)
         self._retry = retry_seconds
         self._tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._listening = 0
@@ -174,4 +174,5 @@ def make_broker(database: Database) -> Broker:
     """PostgreSQL's notifications when the database is PostgreSQL, else in-process."""
     if database.settings.is_sqlite:
         return InProcessBroker(database)
-    return PostgresBroker(database.settings.database_url)
+    # Straight to PostgreSQL: a pooler in transaction mode would not keep a LISTEN.
+    return PostgresBroker(database.settings.direct_url)

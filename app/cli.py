@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from app import keys
 from app.config import ROOT, Settings, get_settings
-from app.db import Database, normalise_url
+from app.db import Database, connection_budget, normalise_url
 from app.models import Event
 from app.models.base import set_clock
 from app.models.mail import MessageState
@@ -118,10 +118,18 @@ def log_config(level: str) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, with_demo: bool) -> None:
-    """Migrate, optionally make the demo event, then serve with uvicorn (app/serving.py)."""
+def serve(settings: Settings, host: str, port: int, workers: int, with_demo: bool) -> int:
+    """Migrate, optionally make the demo event, then serve with uvicorn (app/serving.py);
+    refused (status 2) when the workers cannot share PostgreSQL's connections."""
     from app import serving
 
+    # Each worker sizes its pool for this many processes sharing the server (app/budget.py).
+    settings = settings.model_copy(update={"workers": workers})
+    os.environ["OPENSPACE_WORKERS"] = str(workers)
+    budget = connection_budget(settings)
+    if budget is not None and not budget.fits:
+        print(budget.refusal(), file=sys.stderr)
+        return 2
     if "base_url" not in settings.model_fields_set:
         # Links and QR codes point at where we serve, unless a public address is configured;
         # the variable carries it to the worker processes too.
@@ -240,7 +248,8 @@ def restore_database(settings: Settings, path: str, confirmed: bool) -> int:
 
 
 def doctor(settings: Settings) -> int:
-    """Print how this installation is set up: database, schema and where its key comes from."""
+    """Print how this installation is set up: database, schema, where its key comes from, and
+    how the server processes share PostgreSQL's connections."""
     database = Database(settings)
     url = make_url(normalise_url(settings.database_url)).render_as_string(hide_password=True)
     print(f"environment:  {settings.environment}")
@@ -254,7 +263,19 @@ def doctor(settings: Settings) -> int:
     print("schema:       up to date")
     print(f"signing key:  {keys.load_key(settings, database).source}")
     print(f"public URL:   {settings.base_url}")
+    budget = database.budget
     database.dispose()
+    if settings.pooled:
+        direct = make_url(normalise_url(settings.direct_url)).render_as_string(hide_password=True)
+        print(f"direct:       {direct} (live updates, backups)")
+    if budget is None:
+        if settings.is_sqlite:
+            print("connections:  SQLite, one writer at a time")
+        return 0
+    print(f"connections:  {budget.describe()}")
+    if not budget.fits:
+        print(f"              {budget.refusal()}")
+        return 1
     return 0
 
 
@@ -424,7 +445,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mail-test", help="send one test message and print the mail server's answer"
     )
     p_mail_test.add_argument("address")
-    sub.add_parser("doctor", help="check the set-up: database, schema, where the key comes from")
+    p_doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up: database, schema, where the key comes from, connections",
+    )
+    p_doctor.add_argument(
+        "--workers", type=int, help="count this many workers per host (as serve --workers)"
+    )
     p_rotate = sub.add_parser(
         "rotate-key", help="replace the signing key (ends every sign-in and private link)"
     )
@@ -433,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "serve":
-        serve(settings, args.host, args.port, args.workers, args.demo)
+        return serve(settings, args.host, args.port, args.workers, args.demo)
     elif args.command == "migrate":
         migrate(settings)
         print("Database is up to date.")
@@ -454,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "restore":
         return restore_database(settings, args.file, args.yes)
     elif args.command == "doctor":
+        if args.workers is not None:
+            settings = settings.model_copy(update={"workers": args.workers})
         return doctor(settings)
     elif args.command == "rotate-key":
         return rotate_key(settings, args.yes)

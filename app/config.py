@@ -26,8 +26,19 @@ class Settings(BaseSettings):
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     sqlite_busy_timeout_ms: int = 15_000
+    # Through a connection pooler such as PgBouncer in transaction mode: DATABASE_URL points
+    # at the pooler and this at PostgreSQL itself, for what needs a session of its own (the
+    # live updates' LISTEN, backups, migrations).
+    database_direct_url: str = ""
+    # The most each process's pool opens, if PostgreSQL has room for it (app/budget.py).
     db_pool_size: int = 10
     db_pool_overflow: int = 20
+    # A request that finds every connection taken waits this long, then answers 503.
+    db_pool_timeout_seconds: float = Field(default=10, gt=0)
+    # Server processes sharing PostgreSQL's connections: each host's workers (set by
+    # `openspace serve --workers`) times the hosts.
+    workers: int = Field(default=1, ge=1)
+    hosts: int = Field(default=1, ge=1)
     cookie_secure: bool | None = None
     session_max_age_days: int = 120
     # An organiser's sign-in ends after this long without a request.
@@ -81,6 +92,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def pooled(self) -> bool:
+        """Whether DATABASE_URL is a connection pooler (a direct URL is set beside it)."""
+        return bool(self.database_direct_url) and not self.is_sqlite
+
+    @property
+    def direct_url(self) -> str:
+        """PostgreSQL itself: the direct URL, else the database URL."""
+        return self.database_direct_url or self.database_url
 
     @property
     def proxies(self) -> list[str]:

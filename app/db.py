@@ -1,5 +1,6 @@
 """Engine, sessions and the one write-transaction helper (SQLite pragmas or PostgreSQL)."""
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from app import budget
+from app.budget import Budget
 from app.config import Settings
+
+log = logging.getLogger("openspace")
 
 WRITE_OPTION = "openspace_write"
 # A write transaction that starts only if the database is free at once (SQLITE_BUSY if not).
@@ -68,19 +73,48 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(settings: Settings, autocheckpoint: bool = True) -> Engine:
-    """An engine for the configured database, tuned for concurrent writers.
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as psycopg and libpq's tools take it (no SQLAlchemy driver name)."""
+    return normalise_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def connection_budget(settings: Settings) -> Budget | None:
+    """This process's share of PostgreSQL's connections; None on SQLite, or when the server
+    does not answer (the configured pool is used then)."""
+    if settings.is_sqlite:
+        return None
+    try:
+        return budget.learn(
+            libpq_url(settings.direct_url),
+            processes=settings.workers * settings.hosts,
+            wanted=settings.db_pool_size + settings.db_pool_overflow,
+            pooled=settings.pooled,
+        )
+    except psycopg.Error as exc:
+        log.warning("could not learn PostgreSQL's connection limit: %s", exc)
+        return None
+
+
+def make_engine(settings: Settings, autocheckpoint: bool = True, pool: int | None = None) -> Engine:
+    """An engine for the configured database, tuned for concurrent writers; on PostgreSQL
+    its pool opens at most `pool` connections (the configured size, if not given).
 
     Without `autocheckpoint`, a SQLite commit never copies the write-ahead log back into the
     database file (the one commit in a thousand pages that does so also waits for the disk):
     `Database.checkpoint` does it, off the requests' way."""
     url = normalise_url(settings.database_url)
     if not url.startswith("sqlite"):
+        most = settings.db_pool_size + settings.db_pool_overflow if pool is None else pool
+        size = min(settings.db_pool_size, most)
         return create_engine(
             url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_overflow,
+            pool_size=size,
+            max_overflow=most - size,
+            pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=True,
+            # A pooler in transaction mode hands each transaction whichever server
+            # connection is free: a statement prepared on one is unknown to the next.
+            connect_args={"prepare_threshold": None} if settings.pooled else {},
         )
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:" and not path.startswith("file:"):
@@ -137,7 +171,10 @@ class Database:
 
     def __init__(self, settings: Settings, autocheckpoint: bool = True) -> None:
         self.settings = settings
-        self.engine = make_engine(settings, autocheckpoint)
+        self.budget = connection_budget(settings)
+        # A budget that does not fit refuses to serve (app.main); a command still runs.
+        pool = max(1, self.budget.pool) if self.budget is not None else None
+        self.engine = make_engine(settings, autocheckpoint, pool)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         # Called after each commit with the changes it made (see app.broker).
         self.on_commit: list[Callable[[list[Any]], None]] = []
@@ -145,6 +182,8 @@ class Database:
     @property
     def max_connections(self) -> int:
         """How many sessions can hold a connection at once."""
+        if self.budget is not None:
+            return max(1, self.budget.pool)
         return self.settings.db_pool_size + self.settings.db_pool_overflow
 
     def session(self, *, write: bool) -> Session:

@@ -14,6 +14,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,6 +40,7 @@ from app.web.kit.csrf import TokenRefused, token_refused
 from app.web.kit.deps import LoginRequired, PasswordChangeRequired
 from app.web.kit.errors import (
     api_validation_error,
+    busy_page,
     domain_error,
     error_page,
     given_back,
@@ -61,7 +63,8 @@ from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
 from app.web.organiser import exports, tracker
 from app.web.organiser import outbox as organiser_outbox
-from app.web.participant import followup, marketplace, outcomes
+from app.web.participant import followup, marketplace, my_data, outcomes
+from app.web.participant import mail_choices as participant_mail
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
@@ -99,6 +102,10 @@ def install_error_pages(app: FastAPI) -> None:
         return see_other(
             f"{home}/join?{urlencode({'next': going})}" if going != home else f"{home}/join"
         )
+
+    @app.exception_handler(PoolTimeout)
+    async def no_connection_came_free(request: Request, exc: PoolTimeout) -> Response:
+        return await busy_page(request)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
@@ -186,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Commits leave SQLite's log for `checkpoint_forever` to copy into the database file.
     database = Database(settings, autocheckpoint=False)
+    if database.budget is not None and not database.budget.fits:
+        raise RuntimeError(database.budget.refusal())
     # No key in the source: the configured one, else the one this installation made.
     settings = settings.model_copy(update={"secret_key": load_key(settings, database).value})
     follow_template_edits(settings.environment == "development")
@@ -264,6 +273,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilitator_outcomes,
         projector,
         followup,
+        participant_mail,
+        my_data,
         exports,
     ):
         app.include_router(module.router)

@@ -46,6 +46,18 @@ class Purpose(StrEnum):
     actions = "actions"
 
 
+PURPOSE_LABELS = {
+    Purpose.pledge: lazy("Your pledge's postcard"),
+    Purpose.actions: lazy("Updates on the actions you own"),
+}
+PURPOSE_HINTS = {
+    Purpose.pledge: lazy("Your pledge in your own words, on the day you chose."),
+    Purpose.actions: lazy(
+        "The private link to post progress, a reminder before a due date, and a few after it."
+    ),
+}
+
+
 class Message(SQLModel, table=True):
     """One e-mail in the outbox, to one person; written in the transaction of its cause."""
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import field_validator
 from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
@@ -43,6 +44,24 @@ class PrivacyForm(Form):
     contact: str = Field(default="", max_length=200)
     notice: str = Field(default="", max_length=NOTICE_MAX)
     retention_months: int = Field(default=RETENTION_MONTHS, ge=1, le=120)
+
+
+class ErasureForm(Form):
+    """A person's choice of what goes; asked again before it is done (`confirmed`)."""
+
+    mode: ErasureMode
+    confirmed: bool = False
+
+    @field_validator("confirmed", mode="before")
+    @classmethod
+    def _ticked(cls, value: object) -> bool:
+        return value in (True, "on", "1", "true", "yes")
+
+
+class OrganiserErasureForm(ErasureForm):
+    """An organiser erases someone on their request: why, for the audit log."""
+
+    reason: str = Field(min_length=1, max_length=300)
 
 
 class EventPrivacy(SQLModel, table=True):

@@ -109,7 +109,8 @@ def restore(settings: Settings, source: Path) -> Copied:
 
 def _pg(settings: Settings) -> str:
     """The database address as libpq tools take it (no SQLAlchemy driver name)."""
-    url = make_url(settings.database_url).set(drivername="postgresql")
+    # PostgreSQL itself: pg_dump's snapshot needs a session a pooler would not keep.
+    url = make_url(settings.direct_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 
 

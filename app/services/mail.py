@@ -7,8 +7,10 @@ now: an action moved to someone else or a pledge taken back leaves nothing to se
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
@@ -77,6 +79,25 @@ class Links:
 
     base_url: str
     action: Callable[[Action], str]
+    # A person's page of what they get by e-mail, where they stop it.
+    choices: Callable[[int], str]
+    # Where a mail program posts RFC 8058's one-click unsubscribe, for one purpose.
+    stop: Callable[[int, Purpose], str]
+
+
+class OneLineHeader(UnstructuredHeader):
+    """A header always written on one line: a folded List-Unsubscribe breaks some senders'
+    DKIM signatures, and Python would fold a long address into encoded words."""
+
+    max_count = 1
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"  # type: ignore[attr-defined]
+
+
+_headers = HeaderRegistry()
+_headers.map_to_type("list-unsubscribe", OneLineHeader)  # type: ignore[arg-type]
+POLICY = default_policy.clone(header_factory=_headers)
 
 
 class NothingToSend(Exception):
@@ -90,12 +111,20 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
         raise NothingToSend("The person has not asked for this (or no longer does).")
     event = session.get(Event, message.event_id) if message.event_id else None
     context: dict[str, Any] = {"event_name": event.name if event else "", "site": links.base_url}
+    person = message.participant_id
+    if person is not None:
+        context["choices_link"] = links.choices(person)
     with i18n.speaking(message.language):
         if message.kind == MessageKind.pledge_postcard:
             context.update(_pledge(session, message))
         elif message.kind in (MessageKind.action_owner, MessageKind.due_soon, MessageKind.overdue):
             context["actions"] = _actions(session, message, links)
-    return draw(settings, message, context)
+    email = draw(settings, message, context)
+    if purpose is not None and person is not None:
+        # RFC 8058: the mail program posts "List-Unsubscribe=One-Click" to this address.
+        email["List-Unsubscribe"] = f"<{links.stop(person, purpose)}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return email
 
 
 def draw(settings: Settings, message: Message, context: dict[str, Any]) -> EmailMessage:
@@ -115,7 +144,7 @@ def draw(settings: Settings, message: Message, context: dict[str, Any]) -> Email
 
 def envelope(settings: Settings, message: Message, text: str, html: str) -> EmailMessage:
     """The headers and the two parts; no typed name or subject can add a header."""
-    email = EmailMessage()
+    email = EmailMessage(policy=POLICY)
     sender_name, sender_address = parseaddr(settings.mail_from)
     email["From"] = Address(one_line(sender_name, NAME_MAX), addr_spec=sender_address)
     email["To"] = Address(one_line(message.to_name, NAME_MAX), addr_spec=message.to_address)

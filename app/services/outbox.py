@@ -72,16 +72,46 @@ def set_consent(session: Session, participant_id: int, purpose: Purpose, given: 
         session.add(MailConsent(participant_id=participant_id, purpose=purpose))
     elif not given and row is not None:
         session.delete(row)
-        session.execute(
-            update(Message)
-            .where(
-                col(Message.participant_id) == participant_id,
-                col(Message.kind).in_(KINDS_FOR[purpose]),
-                col(Message.state) == MessageState.waiting,
-            )
-            .values(state=MessageState.cancelled, last_error="The person withdrew consent.")
-        )
+        cancel_waiting(session, participant_id, KINDS_FOR[purpose], "The person withdrew consent.")
     session.flush()
+
+
+def consents(session: Session, participant_id: int) -> set[Purpose]:
+    """The purposes the participant has ticked."""
+    rows = session.exec(
+        select(MailConsent.purpose).where(MailConsent.participant_id == participant_id)
+    ).all()
+    return {Purpose(purpose) for purpose in rows}
+
+
+def cancel_waiting(
+    session: Session, participant_id: int, kinds: Sequence[MessageKind], reason: str
+) -> None:
+    """Stop the participant's waiting messages of these kinds (one being sent right now finds
+    its consent gone when it is drawn, or is the last)."""
+    session.execute(
+        update(Message)
+        .where(
+            col(Message.participant_id) == participant_id,
+            col(Message.kind).in_(kinds),
+            col(Message.state) == MessageState.waiting,
+        )
+        .values(state=MessageState.cancelled, last_error=reason[:ERROR_MAX])
+    )
+
+
+def waiting_for(session: Session, participant_id: int) -> list[Message]:
+    """The participant's messages still to go, soonest first."""
+    return list(
+        session.exec(
+            select(Message)
+            .where(
+                Message.participant_id == participant_id,
+                col(Message.state).in_([MessageState.waiting, MessageState.sending]),
+            )
+            .order_by(col(Message.due_at), col(Message.id))
+        )
+    )
 
 
 KINDS_FOR: dict[Purpose, tuple[MessageKind, ...]] = {

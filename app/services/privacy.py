@@ -42,6 +42,7 @@ from app.models import (
     Participant,
     Pledge,
     Report,
+    Role,
     SeatNotice,
     SignUp,
     Slot,
@@ -62,6 +63,7 @@ from app.models.privacy import (
 )
 from app.services import outbox
 from app.services.agenda import agenda_changed
+from app.services.events import team
 from app.services.pledges import months_after
 
 # What stands where a name or an address was, in texts that are kept (the audit log).
@@ -86,6 +88,11 @@ def save_settings(session: Session, event: Event, data: PrivacyForm) -> EventPri
     session.add(row)
     session.flush()
     return row
+
+
+def organiser_names(session: Session, event: Event) -> list[str]:
+    """Who to ask when the organiser named nobody: the event's organisers."""
+    return [o.name for o, role in team(session, event) if role == Role.organiser]
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,12 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             .where(CoConvener.participant_id == pid)
         )
     )
-    titles = dict(session.exec(select(Topic.id, Topic.title).where(Topic.event_id == event.id)))
+    titles = {
+        tid: title
+        for tid, title in session.exec(
+            select(Topic.id, Topic.title).where(Topic.event_id == event.id)
+        )
+    }
 
     def seats(model: Any) -> list[dict[str, Any]]:
         rows = session.exec(select(model).where(model.participant_id == pid).order_by(model.id))
@@ -164,7 +176,7 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
         )
         contributions.append(
             {
-                "kind": row.kind.value,
+                "kind": str(row.kind),
                 "text": row.body,
                 "written_at": _iso(row.created_at),
                 "edited_at": _iso(row.edited_at),
@@ -196,12 +208,12 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
                 "title": action.title,
                 "first_step": action.first_step,
                 "due_on": _iso(action.due_on),
-                "status": action.status.value,
+                "status": str(action.status),
                 "you_own_it": action.owner_id == pid,
                 "you_wrote_it": action.created_by_id == pid,
                 "updates": [
                     {
-                        "status": u.status.value,
+                        "status": str(u.status),
                         "note": u.note,
                         "at": _iso(u.created_at),
                         # Someone else's name is theirs, not this person's.
@@ -233,7 +245,7 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             "joined_at": _iso(person.created_at),
             "agenda_printed_at": _iso(person.agenda_printed_at),
         },
-        "mail_consents": [{"purpose": c.purpose.value, "at": _iso(c.created_at)} for c in consents],
+        "mail_consents": [{"purpose": str(c.purpose), "at": _iso(c.created_at)} for c in consents],
         "topics_proposed": [
             {"title": t.title, "description": t.description, "at": _iso(t.created_at)}
             for t in topics
@@ -269,18 +281,16 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
         },
         "messages": [
             {
-                "kind": m.kind.value,
+                "kind": str(m.kind),
                 "to": m.to_address,
                 "subject": m.subject,
-                "state": m.state.value,
+                "state": str(m.state),
                 "due_at": _iso(m.due_at),
                 "sent_at": _iso(m.sent_at),
             }
             for m in messages
         ],
-        "erasures": [
-            {"mode": e.mode.value, "at": _iso(e.at)} for e in erasures_of(session, person)
-        ],
+        "erasures": [{"mode": str(e.mode), "at": _iso(e.at)} for e in erasures_of(session, person)],
     }
 
 

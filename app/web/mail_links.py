@@ -5,9 +5,15 @@ from functools import partial
 from app.config import Settings
 from app.security import LinkSigner
 from app.services.mail import Links
+from app.web.participant.mail_choices import choices_link, stop_link
 from app.web.participant.outcomes import update_link
 
 
 def mail_links(settings: Settings, signer: LinkSigner) -> Links:
     """Links for the messages of this installation (its public address, its signing key)."""
-    return Links(base_url=settings.base_url, action=partial(update_link, settings, signer))
+    return Links(
+        base_url=settings.base_url,
+        action=partial(update_link, settings, signer),
+        choices=partial(choices_link, settings, signer),
+        stop=partial(stop_link, settings, signer),
+    )

@@ -149,6 +149,9 @@ VISITS = [
     Visit("anonymous", "/e/{code}/join"),
     Visit("anonymous", "/e/{code}/join", submit="/e/{code}/join"),
     Visit("anonymous", "/a/{token}", "?saved=1", params=ACTION_LINK),
+    # A person's e-mail choices, by the links in every message.
+    Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
+    Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     # Links that sign someone in only ask, on a page with a button.
     Visit("anonymous", "/f/{token}", params=(("token", "facilitator_token"),)),
     Visit("anonymous", "/e/{code}/continue/{token}", params=(("token", "device_token"),)),
@@ -382,6 +385,8 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "facilitator_token": signer.sign("facilitator", link.id or 0),
             "organiser_email": organiser.email,
             "message_id": postcard.id,
+            "mail_token": signer.sign("mail-choices", owner.id),
+            "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
         }
 
 

@@ -235,7 +235,8 @@ def test_focus_is_visible_on_links_buttons_and_fields(new_context: Contexts, mak
         page.get_by_role("link", name="OpenSpace"),
         page.get_by_label("Your name"),
         page.get_by_label("Your e-mail"),
-        page.get_by_role("checkbox"),
+        page.get_by_role("checkbox", name="Put my e-mail next to my name"),
+        page.get_by_role("checkbox", name="E-mail me the private link"),
         page.get_by_role("button", name="Join"),
     ):
         tab_to(page, control)  # checks the ring on each

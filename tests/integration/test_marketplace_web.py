@@ -657,6 +657,25 @@ def test_without_javascript_a_leave_says_so_at_the_top_of_the_page_it_returns_to
     assert "You left" not in text_of(odd)
 
 
+def test_without_javascript_a_sign_up_and_the_waitlist_say_so_at_the_top(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space]
+) -> None:
+    """Back at the top of a long wall after a tap, the person reads what the tap did."""
+    event, slot, _booth, hall = day
+    topic = placed_topic(make, event, slot, hall, "Warm spaces")
+    _join(client, event)
+    taps, wall = f"/e/{event.join_code}/topics/{topic.id}", f"/e/{event.join_code}/wall"
+    said = {
+        "sign-up": "You have a seat in “Warm spaces”.",
+        "leave": "You left “Warm spaces”.",
+    }
+    for action, words in said.items():
+        tapped = post_form(client, f"{taps}/{action}", {"next": wall})
+        page = client.get(tapped.headers["location"]).text  # type: ignore[attr-defined]
+        assert words in text_of(page)
+        assert f'<a href="#topic-{topic.id}">Go to the session</a>' in page
+
+
 def _slot_that_ended_an_hour_ago(database: Database, event: Event) -> Slot:
     with database.write() as session:
         past = Slot(

@@ -5,18 +5,10 @@ The test starts a PostgreSQL server of its own (initdb in a temporary folder) so
 restart it without disturbing anything else; it runs in the PostgreSQL suite."""
 
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import time as clock
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +21,7 @@ from app.models import Participant
 from app.services import marketplace
 from tests.conftest import phone
 from tests.factories import Factory, placed_topic
+from tests.postgres import own_postgres
 from tests.processes import join_over_http, serving
 from tests.sse import EventStream
 
@@ -36,49 +29,6 @@ pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
     reason="restarts a PostgreSQL server: part of the PostgreSQL suite",
 )
-
-
-@contextmanager
-def own_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
-    """A PostgreSQL server of the test's own: its URL, and a function that restarts it."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if not found:
-        pytest.fail("PostgreSQL's server programs are not installed (/usr/lib/postgresql)")
-    bin_dir = found[-1].parent
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    home = Path(tempfile.mkdtemp(prefix="openspace-pg-"))
-    user = pwd.getpwnam("postgres")
-    os.chown(home, user.pw_uid, user.pw_gid)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data, log = home / "data", home / "server.log"
-
-    def pg_ctl(*args: str) -> None:
-        command = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", *args]
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True)
-
-    subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1"
-
-    def restart() -> None:
-        pg_ctl("-m", "fast", "stop")  # what a restart or a failover does to connections
-        time.sleep(1.5)
-        pg_ctl("-o", options, "start")
-
-    pg_ctl("-o", options, "start")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", restart
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_postgresql_restarted_under_load_the_app_and_its_stream_recover(

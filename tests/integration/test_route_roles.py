@@ -56,6 +56,8 @@ PUBLIC = {
     "/display/{token}/live",
     "/f/{token}",
     "/a/{token}",
+    "/mail/{token}",  # a person's e-mail choices, by the signed link in each message
+    "/mail/stop/{token}",
     "/e/{code}/join",
     "/e/{code}/qr.svg",  # the join QR code, shown on the join page
     "/e/{code}/continue/{token}",

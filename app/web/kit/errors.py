@@ -58,6 +58,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 RETRY_AFTER_FAULT = 60
 RETRY_AFTER_UNAVAILABLE = 5
+RETRY_AFTER_BUSY = 2
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -195,6 +196,21 @@ def storage_fault_page(request: Request, fault: StorageFault) -> Response:
     wait = RETRY_AFTER_UNAVAILABLE if fault.kind == "unavailable" else RETRY_AFTER_FAULT
     form = getattr(request.state, "form", None)
     return given_back(request, 503, message, {"Retry-After": str(wait)}, form)
+
+
+async def busy_page(request: Request) -> Response:
+    """503 when every database connection stayed taken for as long as a request waits for
+    one (OPENSPACE_DB_POOL_TIMEOUT_SECONDS): nothing was done, and what the person sent is
+    given back to send again."""
+    log.warning("no database connection came free for %s %s", request.method, request.url.path)
+    message = _(
+        "So many people are using OpenSpace at this moment that the server could not answer "
+        "in time. Nothing was changed and nothing you sent is lost: please send it again "
+        "in a moment."
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_BUSY)}
+    form = await sent_form(request)
+    return given_back(request, 503, message, headers, form, title=_("Busy just now"))
 
 
 async def sent_form(request: Request) -> FormData | None:

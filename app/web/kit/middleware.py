@@ -25,7 +25,7 @@ from app.db import NO_WAIT_OPTION, Database, StorageFault
 # Re-exported: the audit log and older log configurations look for them here.
 from app.logs import JsonLogFormatter as JsonLogFormatter
 from app.logs import request_id as request_id
-from app.web.kit.errors import BodyTooLarge, storage_fault_page, too_large_page
+from app.web.kit.errors import BodyTooLarge, busy_page, storage_fault_page, too_large_page
 from app.web.kit.writer import OneWriter
 
 log = logging.getLogger("openspace")
@@ -149,6 +149,26 @@ class TransactionMiddleware:
             if self.sqlite
             else database.max_connections
         )
+        self.wait = database.settings.db_pool_timeout_seconds
+
+    async def _take_turn(self, *gates: anyio.Semaphore | None) -> bool:
+        """Wait for each gate in turn, for at most the pool's timeout in all: a burst larger
+        than the pool waits instead of failing. False, holding none, when time ran out."""
+        taken: list[anyio.Semaphore] = []
+        try:
+            with anyio.move_on_after(self.wait):
+                for gate in gates:
+                    if gate is not None:
+                        await gate.acquire()
+                        taken.append(gate)
+                return True
+        except BaseException:
+            for gate in taken:
+                gate.release()
+            raise
+        for gate in taken:
+            gate.release()
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(NO_DATABASE):
@@ -163,15 +183,10 @@ class TransactionMiddleware:
         gates = loop_gates(self.max_sessions)
         sessions = None if write and self.sqlite else gates.sessions
         writers = gates.writers if write and not self.sqlite else None
-        if writers is not None:
-            await writers.acquire()
-        if sessions is not None:
-            try:
-                await sessions.acquire()
-            except BaseException:
-                if writers is not None:
-                    writers.release()
-                raise
+        if not await self._take_turn(writers, sessions):
+            page = await busy_page(Request(scope, receive))
+            await page(scope, receive, send)
+            return
         held = True
 
         async def done(commit: bool) -> None:

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from app import i18n
-from app.i18n import _, lazy, ngettext
+from app.i18n import _, lazy, lazy_text, ngettext
 from app.models import Event, Participant, Slot, SlotKind, Topic
 from app.models.base import row_id, utcnow
 from app.services import events as event_service
@@ -32,6 +32,9 @@ from app.web.public import live
 # same after a leave: someone waiting has the seat).
 DONE = {
     "left": lazy("You left this session."),
+    "signed_up": lazy("You have a seat in this session."),
+    "waiting": lazy("You are on this session's waitlist."),
+    "left_waitlist": lazy("You left this session's waitlist."),
     "merged": lazy("The topic you followed was merged into this one."),
     "edited": lazy("Your changes to the topic are saved."),
     "restored": lazy("Your topic is back, where it was."),
@@ -51,8 +54,14 @@ def done_notice(request: Request, cards: Iterable[marketplace.TopicCard] = ()) -
     at = request.query_params.get("at", "")
     anchor = at if re.fullmatch(r"topic-\d+", at) else ""
     title = next((c.topic.title for c in cards if anchor == f"topic-{c.topic.id}"), None)
-    if done == "left" and title is not None:
-        notice = _("You left “%(title)s”.", title=title)
+    named = {
+        "left": lazy_text("You left “%(title)s”."),
+        "signed_up": lazy_text("You have a seat in “%(title)s”."),
+        "waiting": lazy_text("You are on the waitlist of “%(title)s”."),
+        "left_waitlist": lazy_text("You left the waitlist of “%(title)s”."),
+    }
+    if done in named and title is not None:
+        notice = _(named[done], title=title)
     else:
         notice = str(DONE.get(done) or "")
     return {"notice": notice, "notice_anchor": anchor}

@@ -303,6 +303,12 @@ def just_withdrawn(me: Attendee) -> dict[str, Any]:
 
 
 # Last: its path would otherwise catch the routes above it.
+SEAT_DONE = {
+    "sign-up": "signed_up",
+    "leave": "left",
+    "waitlist": "waiting",
+    "leave-waitlist": "left_waitlist",
+}
 SEAT_ACTIONS: dict[str, Callable[[Session, Event, signups.Placed, Participant], object]] = {
     "sign-up": signups.sign_up,
     "leave": signups.leave,
@@ -318,8 +324,9 @@ def seat_action(topic_id: RowId, action: str, me: AttendeeDep, form: FormDep) ->
     if act is None:
         raise NotFound(_("There is no such action."))
     act(me.session, me.event, me.place(topic_id), me.participant)
-    # A full session shows no trace of the seat just given up (someone waiting has it).
-    return me.answer(form, anchor=f"topic-{topic_id}", done="left" if action == "leave" else "")
+    # Said at the top of the page a form without JavaScript goes back to (a full session
+    # shows no trace of the seat just given up: someone waiting has it).
+    return me.answer(form, anchor=f"topic-{topic_id}", done=SEAT_DONE[action])
 
 
 @router.get("/spaces/{space_id}")

@@ -1,0 +1,151 @@
+"""People's data from the browser: a participant (and an action's owner, by their update link)
+sees, takes and erases what is kept about them; nobody else can."""
+
+import json
+from datetime import date, time
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.db import Database
+from app.models import Action, Event, Participant, Topic
+from app.models.agenda import TopicCreate
+from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate
+from app.models.privacy import ERASED_NAME, Erasure, ErasureMode
+from app.security import LinkSigner
+from app.services import actions, contributions, marketplace, wall
+from app.web.participant.outcomes import update_path
+from tests.conftest import phone_in, post_form, text_of
+from tests.factories import Factory
+
+NAME = "Zebedee Quixote"
+
+
+def _joined_with_topic(
+    app: FastAPI, phones: list[TestClient], make: Factory
+) -> tuple[Event, TestClient, Participant]:
+    event = make.event(starts_on=date(2027, 5, 4))
+    slot = make.slot(event, time(10), time(11))
+    room = make.space(event)
+    browser = phone_in(app, phones, event, NAME)
+    with make.database.write() as session:
+        person = session.exec(select(Participant).where(Participant.display_name == NAME)).one()
+        live_event = session.get_one(Event, event.id)
+        topic = marketplace.propose_topic(
+            session, live_event, person, TopicCreate(title="Buses at night"), at_the_desk=True
+        )
+        wall.move_by_facilitator(session, live_event, topic, slot.id, room.id)
+        contributions.contribute(
+            session, live_event, topic, person, ContributionCreate(body="Zany point about buses")
+        )
+    return event, browser, person
+
+
+def test_my_data_page_and_file_show_what_is_kept_and_nobody_elses(
+    app: FastAPI, phones: list[TestClient], make: Factory
+) -> None:
+    event, browser, _person = _joined_with_topic(app, phones, make)
+    phone_in(app, phones, event, "Amira Hussain")
+    page = browser.get(f"/e/{event.join_code}/my-data")
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert NAME in shown and "Buses at night" in shown and "Zany point about buses" in shown
+    assert "Amira" not in shown
+    home = browser.get(f"/e/{event.join_code}")
+    assert f'href="/e/{event.join_code}/my-data"' in home.text
+    download = browser.get(f"/e/{event.join_code}/my-data.json")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    data = json.loads(download.content)
+    assert data["you"]["name"] == NAME
+    assert [c["text"] for c in data["contributions"]] == ["Zany point about buses"]
+    assert "Amira" not in download.text
+
+
+def test_someone_who_has_not_joined_this_event_sees_no_ones_data(
+    app: FastAPI, phones: list[TestClient], make: Factory, client: TestClient
+) -> None:
+    event, browser, _person = _joined_with_topic(app, phones, make)
+    other_event = make.event()
+    for who, code in ((client, event.join_code), (browser, other_event.join_code)):
+        for path in ("my-data", "my-data.json", "erase"):
+            answer = who.get(f"/e/{code}/{path}")
+            assert answer.status_code in (303, 307), path
+            assert "/join" in answer.headers["location"]
+            assert NAME not in answer.text
+
+
+def test_erase_me_asks_first_then_erases_and_signs_the_phone_out(
+    app: FastAPI, phones: list[TestClient], make: Factory, database: Database
+) -> None:
+    event, browser, person = _joined_with_topic(app, phones, make)
+    watcher = phone_in(app, phones, event, "Amira Hussain")
+    assert NAME in watcher.get(f"/e/{event.join_code}/topics").text
+    url = f"/e/{event.join_code}/erase"
+    assert browser.get(url).status_code == 200
+    nothing_chosen = post_form(browser, url, {})
+    assert nothing_chosen.status_code == 422  # type: ignore[attr-defined]
+    asked = post_form(browser, url, {"mode": "everything"})
+    assert asked.status_code == 200  # type: ignore[attr-defined]
+    assert "cannot be undone" in asked.text  # type: ignore[attr-defined]
+    with database.read() as session:
+        assert session.get_one(Participant, person.id).display_name == NAME  # not yet
+    done = post_form(browser, url, {"mode": "everything", "confirmed": "yes"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert done.headers["location"].startswith(f"/e/{event.join_code}/erased")  # type: ignore[attr-defined]
+    assert browser.get(done.headers["location"]).status_code == 200  # type: ignore[attr-defined]
+    assert browser.get(f"/e/{event.join_code}/my-data").status_code in (303, 307)
+    with database.read() as session:
+        assert session.get_one(Participant, person.id).display_name == ERASED_NAME
+        log = session.exec(select(Erasure)).one()
+        assert log.mode == ErasureMode.everything
+    # The wall other phones see (drawn once and shared) is drawn again without the name.
+    topics = watcher.get(f"/e/{event.join_code}/topics").text
+    assert NAME not in topics and "Buses at night" in topics
+
+
+def test_an_action_owner_sees_and_erases_their_data_from_the_update_link(
+    app: FastAPI, phones: list[TestClient], make: Factory, database: Database, client: TestClient
+) -> None:
+    event, _browser, person = _joined_with_topic(app, phones, make)
+    with database.write() as session:
+        topic = session.exec(select(Topic)).one()
+        action = actions.add_action(
+            session,
+            session.get_one(Event, event.id),
+            topic,
+            person,
+            ActionForm(title="Free bus passes", status=ActionStatus.agreed),
+            owner_id=person.id,
+        )
+        link = update_path(LinkSigner(app.state.settings.secret_key), action)
+    page = client.get(f"{link}/my-data")
+    assert page.status_code == 200
+    assert NAME in page.text and "Free bus passes" in page.text
+    assert json.loads(client.get(f"{link}/my-data.json").content)["you"]["name"] == NAME
+    assert post_form(client, f"{link}/erase", {"mode": "name_off"}).status_code == 200  # type: ignore[attr-defined]
+    done = post_form(client, f"{link}/erase", {"mode": "name_off", "confirmed": "on"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with database.read() as session:
+        assert session.get_one(Participant, person.id).display_name == ERASED_NAME
+        assert session.get_one(Action, action.id).title == "Free bus passes"
+    assert client.get(f"{link}/my-data").status_code == 404
+
+
+def test_a_link_for_an_action_with_a_typed_owner_shows_no_ones_data(
+    app: FastAPI, phones: list[TestClient], make: Factory, database: Database, client: TestClient
+) -> None:
+    event, _browser, person = _joined_with_topic(app, phones, make)
+    with database.write() as session:
+        topic = session.exec(select(Topic)).one()
+        action = actions.add_action(
+            session,
+            session.get_one(Event, event.id),
+            topic,
+            person,
+            ActionForm(title="Night routes", owner_name="The council"),
+        )
+        link = update_path(LinkSigner(app.state.settings.secret_key), action)
+    assert client.get(f"{link}/my-data").status_code == 404
+    assert NAME not in client.get(f"{link}/my-data").text
