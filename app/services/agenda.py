@@ -1,7 +1,8 @@
 """What every change to the agenda shares: its version, bumped once as the change commits and
 announced to live pages, and how its slot times are written."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, cast, func, update
@@ -34,6 +35,25 @@ def agenda_changed(
 
 
 _CHANGED = "openspace.agenda_changed"
+
+
+@contextmanager
+def trial(session: Session) -> Iterator[None]:
+    """Do something only to see what it would do, then take it back: nothing of it is stored,
+    and no page hears of it (its change marks go with it)."""
+    marks = session.info.get(_CHANGED)
+    before = None if marks is None else dict(marks)
+    nested = session.begin_nested()
+    try:
+        yield
+    finally:
+        nested.rollback()
+        if before is None:
+            session.info.pop(_CHANGED, None)
+        else:
+            session.info[_CHANGED] = before
+
+
 # Built once: it runs on every write of the busiest half hour (see app.services.signups).
 # The session's copy of the event, if it has one, is given the new version by hand: the ORM
 # cannot work out which objects match from parameters given only when the statement runs.

@@ -24,6 +24,7 @@ from app.models.agenda import TopicCreate
 from app.models.base import utcnow
 from app.services import policy, signups
 from app.services.agenda import agenda_changed
+from app.services.agenda import trial as agenda_trial
 from app.services.errors import NotFound, Refused
 from app.services.rows import add_once, copy_of
 from app.services.signups import NO_SUCH_TOPIC
@@ -378,6 +379,31 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
     Returns how many of the duplicate's people (seated or waiting) now have a seat in the
     kept topic, and how many wait for one.
     """
+    seated, waiting = _merge(session, event, keep, duplicate)
+    return len(seated), len(waiting)
+
+
+@dataclass
+class MergeOutcome:
+    """What a merge would do to the duplicate's people: who would have a seat in the kept
+    topic, and who would wait for one (busy at its time, or no room left)."""
+
+    seated: list[int]
+    waiting: list[int]
+
+
+def merge_outcome(session: Session, event: Event, keep: Topic, duplicate: Topic) -> MergeOutcome:
+    """What merging would do, found by doing it and taking it back (so that the preview can
+    never say other than the merge does)."""
+    with agenda_trial(session):
+        seated, waiting = _merge(session, event, keep, duplicate)
+    session.expire_all()
+    return MergeOutcome(seated, waiting)
+
+
+def _merge(
+    session: Session, event: Event, keep: Topic, duplicate: Topic
+) -> tuple[list[int], list[int]]:
     check_mergeable(keep, duplicate)
     assert keep.id is not None and duplicate.id is not None
     signups.lock_slots(session, [keep.slot_id, duplicate.slot_id])
@@ -428,8 +454,9 @@ def merge_topics(session: Session, event: Event, keep: Topic, duplicate: Topic) 
         if not signups.has_place(session, keep, participant_id):
             signups.convener_elsewhere(session, keep, participant_id, True)
     signups.seat_conveners(session, keep)  # the duplicate's conveners now convene it too
+    left_waiting = [p for p in people if p not in seated]
     signups.tell(session, keep, seated, signups.MERGED_SEATED)
-    signups.tell(session, keep, [p for p in people if p not in seated], signups.MERGED_WAITING)
+    signups.tell(session, keep, left_waiting, signups.MERGED_WAITING)
     session.flush()
     agenda_changed(session, event.id)
-    return len(seated), len(people) - len(seated)
+    return seated, left_waiting

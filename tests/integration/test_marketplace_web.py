@@ -430,8 +430,8 @@ def test_facilitator_hides_restores_merges_and_edits(
     # First what it will do (it cannot be undone); nothing is merged yet.
     preview = text_of(post_form(client, f"{base}/topics/merge", pair).text)
     assert "Merge “Damp homes” into “Housing damp”?" in preview
-    assert "1 person has a seat in it. They get a seat in “Housing damp” where" in preview
-    assert "waitlist." not in preview.split("They get")[0]
+    assert "1 person will have a seat in “Housing damp” Convener of Damp homes" in preview
+    assert "will wait" not in preview and "different times" not in preview
     assert "This cannot be undone." in preview
     with database.read() as session:
         assert not session.get_one(Topic, dup.id).hidden
@@ -674,6 +674,45 @@ def test_without_javascript_a_sign_up_and_the_waitlist_say_so_at_the_top(
         page = client.get(tapped.headers["location"]).text  # type: ignore[attr-defined]
         assert words in text_of(page)
         assert f'<a href="#topic-{topic.id}">Go to the session</a>' in page
+
+
+def test_a_merge_across_times_warns_and_names_who_keeps_a_seat_and_who_waits(
+    client: TestClient, make: Factory, day: tuple[Event, Slot, Space, Space], database: Database
+) -> None:
+    """Merging a 10:45 duplicate into a 14:00 topic moves its people to 14:00: the preview
+    says so, and names who then has a seat and who waits (busy at 14:00) — and the merge does
+    exactly that."""
+    event, morning, _booth, hall = day
+    afternoon = make.slot(event, time(14, 0), time(15, 0))
+    keep = placed_topic(make, event, afternoon, hall, "Housing damp")
+    dup = placed_topic(make, event, morning, hall, "Damp homes")
+    other = placed_topic(make, event, afternoon, _booth, "Bus passes")
+    free, busy = make.participant(event, "Ada Free"), make.participant(event, "Bea Busy")
+    with database.write() as session:
+        for person in (free, busy):
+            signups.sign_up(session, event, session.get_one(Topic, dup.id), person)
+        signups.sign_up(session, event, session.get_one(Topic, other.id), busy)
+    owner = _team_member(make, event, Role.facilitator)
+    log_in(client, owner.email)
+    base = f"/facilitate/{event.id}"
+    pair = {"keep": str(keep.id), "duplicate": str(dup.id)}
+    preview = text_of(post_form(client, f"{base}/topics/merge", pair).text)
+    assert "They are at different times:" in preview and "Its people move to 14:00" in preview
+    assert "1 person will have a seat in “Housing damp” Ada Free" in preview
+    assert "1 person will wait for a seat" in preview and "Bea Busy" in preview
+    with database.read() as session:  # the preview changed nothing
+        assert not session.get_one(Topic, dup.id).hidden
+        assert signups.seats_taken(session, keep.id or 0) == 0
+        version = session.get_one(Event, event.id).agenda_version
+    post_form(client, f"{base}/topics/merge", {**pair, "confirm": "1"})
+    with database.read() as session:
+        seated = session.exec(select(SignUp.participant_id).where(SignUp.topic_id == keep.id))
+        assert set(seated) == {free.id}
+        waiting = session.exec(
+            select(WaitlistEntry.participant_id).where(WaitlistEntry.topic_id == keep.id)
+        )
+        assert list(waiting) == [busy.id]
+        assert session.get_one(Event, event.id).agenda_version > version
 
 
 def _slot_that_ended_an_hour_ago(database: Database, event: Event) -> Slot:

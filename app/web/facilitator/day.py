@@ -688,13 +688,19 @@ def merge_topics(run: FacilitationDep, form: FormDep) -> Response:
     JavaScript; the second (`confirm`) does it."""
     if form.get("confirm") != "1":
         kept, merged = _merge_pair(run, form)
-        assert merged.id is not None
+        will = marketplace.merge_outcome(run.session, run.event, kept, merged)
+        names = {
+            pid: name
+            for pid, (name, _email) in participant_service.contacts(run.session, run.event).items()
+        }
         return run.page(
             "facilitator/merge.html",
             kept=kept,
             merged=merged,
-            seated=signups.seats_taken(run.session, merged.id),
-            waiting=signups.waiting_for(run.session, merged.id),
+            seated=[names.get(p, "") for p in will.seated],
+            waiting=[names.get(p, "") for p in will.waiting],
+            kept_slot=run.session.get(Slot, kept.slot_id) if kept.slot_id else None,
+            merged_slot=run.session.get(Slot, merged.slot_id) if merged.slot_id else None,
         )
 
     def merge() -> str:
