@@ -305,6 +305,15 @@ def erasures_of(session: Session, person: Participant) -> list[Erasure]:
     )
 
 
+def erasures_in(session: Session, event: Event) -> list[Erasure]:
+    """The event's erasure log, newest first."""
+    return list(
+        session.exec(
+            select(Erasure).where(Erasure.event_id == event.id).order_by(col(Erasure.id).desc())
+        )
+    )
+
+
 def is_erased(session: Session, person: Participant) -> bool:
     return bool(erasures_of(session, person))
 

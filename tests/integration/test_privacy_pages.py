@@ -9,14 +9,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Action, Event, Participant, Topic
+from app.models import Action, AuditEntry, Event, Organiser, Participant, Topic
 from app.models.agenda import TopicCreate
 from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate
 from app.models.privacy import ERASED_NAME, Erasure, ErasureMode
 from app.security import LinkSigner
 from app.services import actions, contributions, marketplace, wall
 from app.web.participant.outcomes import update_path
-from tests.conftest import phone_in, post_form, text_of
+from tests.conftest import log_in, phone_in, post_form, text_of
 from tests.factories import Factory
 
 NAME = "Zebedee Quixote"
@@ -25,7 +25,13 @@ NAME = "Zebedee Quixote"
 def _joined_with_topic(
     app: FastAPI, phones: list[TestClient], make: Factory
 ) -> tuple[Event, TestClient, Participant]:
-    event = make.event(starts_on=date(2027, 5, 4))
+    return _joined_with_topic_by(app, phones, make, make.organiser())
+
+
+def _joined_with_topic_by(
+    app: FastAPI, phones: list[TestClient], make: Factory, organiser: Organiser
+) -> tuple[Event, TestClient, Participant]:
+    event = make.event(organiser, starts_on=date(2027, 5, 4))
     slot = make.slot(event, time(10), time(11))
     room = make.space(event)
     browser = phone_in(app, phones, event, NAME)
@@ -149,3 +155,93 @@ def test_a_link_for_an_action_with_a_typed_owner_shows_no_ones_data(
         link = update_path(LinkSigner(app.state.settings.secret_key), action)
     assert client.get(f"{link}/my-data").status_code == 404
     assert NAME not in client.get(f"{link}/my-data").text
+
+
+# --- the organiser ------------------------------------------------------------------------------
+
+
+def test_an_organiser_finds_exports_and_erases_a_person_with_the_reason_in_the_audit_log(
+    app: FastAPI, phones: list[TestClient], make: Factory, database: Database, client: TestClient
+) -> None:
+    organiser = make.organiser()
+    event, _browser, person = _joined_with_topic_by(app, phones, make, organiser)
+    log_in(client, organiser.email)
+    people = f"/organiser/events/{event.id}/people"
+    found = client.get(people, params={"q": "quix"})
+    assert found.status_code == 200
+    page_url = f"{people}/{person.id}"
+    assert f'href="{page_url}"' in found.text
+    assert NAME in client.get(page_url).text
+    exported = client.get(f"{page_url}/data.json")
+    assert exported.status_code == 200
+    assert json.loads(exported.content)["you"]["name"] == NAME
+    unconfirmed = post_form(
+        client, f"{page_url}/erase", {"mode": "name_off", "reason": f"{NAME} asked by phone"}
+    )
+    assert unconfirmed.status_code == 422  # type: ignore[attr-defined]
+    with database.read() as session:
+        assert session.get_one(Participant, person.id).display_name == NAME
+    done = post_form(
+        client,
+        f"{page_url}/erase",
+        {"mode": "name_off", "reason": f"{NAME} asked by phone", "confirmed": "on"},
+    )
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with database.read() as session:
+        assert session.get_one(Participant, person.id).display_name == ERASED_NAME
+        erasure = session.exec(select(Erasure)).one()
+        assert erasure.asked_by == "organiser"
+        lines = session.exec(select(AuditEntry).where(AuditEntry.event_id == event.id)).all()
+    erasing = [line for line in lines if "erase" in line.action]
+    assert erasing and "asked by phone" in erasing[0].target
+    assert all(NAME not in line.target for line in lines)
+    assert any("Export one person" in line.action for line in lines)
+    log = client.get(people).text
+    assert "by an organiser" in log and NAME not in log
+
+
+def test_only_the_events_organisers_reach_its_people(
+    app: FastAPI, phones: list[TestClient], make: Factory, client: TestClient
+) -> None:
+    event, _browser, person = _joined_with_topic(app, phones, make)
+    stranger = make.organiser()
+    log_in(client, stranger.email)
+    for path in ("people", f"people/{person.id}", f"people/{person.id}/data.json", "privacy"):
+        assert client.get(f"/organiser/events/{event.id}/{path}").status_code == 403, path
+    answer = post_form(
+        client,
+        f"/organiser/events/{event.id}/people/{person.id}/erase",
+        {"mode": "everything", "reason": "no", "confirmed": "on"},
+    )
+    assert answer.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_the_privacy_notice_is_set_per_event_and_linked_before_joining(
+    make: Factory, client: TestClient
+) -> None:
+    organiser = make.organiser()
+    event = make.event(organiser)
+    join = client.get(f"/e/{event.join_code}/join").text
+    assert f'href="/e/{event.join_code}/privacy"' in join
+    assert "12 months" in text_of(join)
+    notice = text_of(client.get(f"/e/{event.join_code}/privacy").text)
+    assert "12 months" in notice and organiser.name in notice
+    log_in(client, organiser.email)
+    url = f"/organiser/events/{event.id}/privacy"
+    assert "still open" not in client.get(url).text
+    refused = post_form(client, url, {"retention_months": "0"})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    saved = post_form(
+        client,
+        url,
+        {
+            "controller": "Leeds Health Partnership",
+            "contact": "dpo@leeds.example",
+            "notice": "",
+            "retention_months": "6",
+        },
+    )
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    notice = text_of(client.get(f"/e/{event.join_code}/privacy").text)
+    assert "Leeds Health Partnership" in notice and "dpo@leeds.example" in notice
+    assert "6 months" in notice

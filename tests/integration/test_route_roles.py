@@ -61,6 +61,8 @@ PUBLIC = {
     "/e/{code}/join",
     "/e/{code}/qr.svg",  # the join QR code, shown on the join page
     "/e/{code}/continue/{token}",
+    "/e/{code}/privacy",  # the privacy notice, read before joining
+    "/e/{code}/erased",  # said to someone whose data is gone: they are nobody now
     "/api/docs",
     "/api/docs/oauth2-redirect",
     "/docs/oauth2-redirect",

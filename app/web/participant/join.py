@@ -13,7 +13,7 @@ from app.models.people import ParticipantJoin
 from app.security import LinkSigner, new_secret
 from app.services import events as event_service
 from app.services import participants as participant_service
-from app.services import signups
+from app.services import privacy, signups
 from app.services.agenda import time_style
 from app.templating import render, wants_fragment
 from app.web.agenda import shared_cards, shared_slots
@@ -58,7 +58,9 @@ def device_path(
 
 
 @router.get("/join")
-def join_form(request: Request, event: JoinedEvent, participant: MaybeParticipant) -> Response:
+def join_form(
+    request: Request, event: JoinedEvent, participant: MaybeParticipant, session: SessionDep
+) -> Response:
     if participant is not None:
         return see_other(_after_join(event, request.query_params.get("next")))
     return render(
@@ -70,6 +72,7 @@ def join_form(request: Request, event: JoinedEvent, participant: MaybeParticipan
             "errors": {},
             "join_key": new_secret(),
             "next": _after_join(event, request.query_params.get("next")),
+            "kept_months": privacy.settings_of(session, event).retention_months,
         },
     )
 
@@ -107,6 +110,7 @@ def join(
                 "errors": errors,
                 "join_key": join_key,
                 "next": after,
+                "kept_months": privacy.settings_of(session, event).retention_months,
             },
             status_code=422,
         )
