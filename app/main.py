@@ -65,6 +65,7 @@ from app.web.organiser import exports, people, tracker
 from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, my_data, outcomes
 from app.web.participant import mail_choices as participant_mail
+from app.web.participant import pledge_answer
 from app.web.participant import join as participant
 from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
@@ -274,6 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projector,
         followup,
         participant_mail,
+        pledge_answer,
         my_data,
         people,
         exports,

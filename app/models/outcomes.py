@@ -15,6 +15,7 @@ from app.models.people import check_email
 CONTRIBUTION_MAX = 4000
 ACTION_TITLE_MAX = 200
 PLEDGE_MAX = 500
+ANSWER_MAX = 1000
 UPDATE_MAX = 2000
 OWNER_NAME_MAX = 120
 
@@ -270,3 +271,10 @@ class Pledge(SQLModel, table=True):
     remind_on: date
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # "How did it go?": the author's answer, months later, by the link in their postcard.
+    answer: str = Field(default="", max_length=ANSWER_MAX, sa_type=Text)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PledgeAnswerForm(Form):
+    answer: str = Field(min_length=1, max_length=ANSWER_MAX)

@@ -83,6 +83,8 @@ class Links:
     choices: Callable[[int], str]
     # Where a mail program posts RFC 8058's one-click unsubscribe, for one purpose.
     stop: Callable[[int, Purpose], str]
+    # Where a pledge's author answers "How did it go?".
+    pledge_answer: Callable[[Pledge], str]
 
 
 class OneLineHeader(UnstructuredHeader):
@@ -116,7 +118,7 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
         context["choices_link"] = links.choices(person)
     with i18n.speaking(message.language):
         if message.kind == MessageKind.pledge_postcard:
-            context.update(_pledge(session, message))
+            context.update(_pledge(session, message, links))
         elif message.kind in (MessageKind.action_owner, MessageKind.due_soon, MessageKind.overdue):
             context["actions"] = _actions(session, message, links)
     email = draw(settings, message, context)
@@ -166,7 +168,7 @@ def message_id_header(settings: Settings, message: Message) -> str:
     return f"<{message.message_id}@{domain}>"
 
 
-def _pledge(session: Session, message: Message) -> dict[str, Any]:
+def _pledge(session: Session, message: Message, links: Links) -> dict[str, Any]:
     pledge_id = session.exec(
         select(MessageCause.pledge_id).where(
             MessageCause.message_id == message.id, col(MessageCause.pledge_id).is_not(None)
@@ -180,6 +182,7 @@ def _pledge(session: Session, message: Message) -> dict[str, Any]:
         "pledge_text": pledge.text,
         "name": person.display_name if person else "",
         "made_on": i18n.when(pledge.created_at, None, "date"),
+        "answer_link": links.pledge_answer(pledge),
     }
 
 

@@ -10,7 +10,7 @@ from app.i18n import _
 from app.models import Event, Participant, Pledge
 from app.models.base import utcnow
 from app.models.mail import Purpose
-from app.models.outcomes import PledgeForm
+from app.models.outcomes import PledgeAnswerForm, PledgeForm
 from app.services import mail_causes, outbox
 from app.services.errors import Refused
 
@@ -70,6 +70,19 @@ def save_pledge(
     outbox.set_consent(session, participant.id, Purpose.pledge, data.postcard)
     mail_causes.pledge_saved(session, event, participant, pledge)
     return pledge
+
+
+def pledge_from_link(session: Session, values: list[int] | None) -> Pledge | None:
+    """The pledge a postcard's signed answer link names, if it is still kept."""
+    if not values or len(values) != 1:
+        return None
+    return session.get(Pledge, values[0])
+
+
+def answer_pledge(session: Session, pledge: Pledge, data: PledgeAnswerForm) -> None:
+    """Keep the author's "how did it go?" with their pledge (a new answer replaces it)."""
+    pledge.answer, pledge.answered_at = data.answer, utcnow()
+    session.add(pledge)
 
 
 @dataclass

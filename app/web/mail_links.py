@@ -7,6 +7,7 @@ from app.security import LinkSigner
 from app.services.mail import Links
 from app.web.participant.mail_choices import choices_link, stop_link
 from app.web.participant.outcomes import update_link
+from app.web.participant.pledge_answer import answer_link
 
 
 def mail_links(settings: Settings, signer: LinkSigner) -> Links:
@@ -16,4 +17,5 @@ def mail_links(settings: Settings, signer: LinkSigner) -> Links:
         action=partial(update_link, settings, signer),
         choices=partial(choices_link, settings, signer),
         stop=partial(stop_link, settings, signer),
+        pledge_answer=partial(answer_link, settings, signer),
     )

@@ -152,6 +152,7 @@ VISITS = [
     # A person's e-mail choices, by the links in every message.
     Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
     Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
+    Visit("anonymous", "/p/{token}", params=(("token", "pledge_token"),)),
     # Links that sign someone in only ask, on a page with a button.
     Visit("anonymous", "/f/{token}", params=(("token", "facilitator_token"),)),
     Visit("anonymous", "/e/{code}/continue/{token}", params=(("token", "device_token"),)),
@@ -339,7 +340,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         convergence.open_vote(session, event, True, 5)
         convergence.place_dot(session, event, owner, "action", owned.id or 0)
         convergence.place_dot(session, event, owner, "report", report.id or 0)
-        pledges.save_pledge(
+        pledge = pledges.save_pledge(
             session,
             event,
             owner,
@@ -387,6 +388,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "message_id": postcard.id,
             "mail_token": signer.sign("mail-choices", owner.id),
             "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
+            "pledge_token": signer.sign("pledge-answer", pledge.id or 0),
         }
 
 

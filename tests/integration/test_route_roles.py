@@ -58,6 +58,7 @@ PUBLIC = {
     "/a/{token}",
     "/mail/{token}",  # a person's e-mail choices, by the signed link in each message
     "/mail/stop/{token}",
+    "/p/{token}",  # a pledge's "how did it go?", by the link in its postcard
     "/e/{code}/join",
     "/e/{code}/qr.svg",  # the join QR code, shown on the join page
     "/e/{code}/continue/{token}",
