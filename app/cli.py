@@ -23,7 +23,16 @@ from app.models.base import set_clock
 from app.models.mail import MessageState
 from app.models.people import OrganiserCreate
 from app.security import LinkSigner, shown_join_code
-from app.services import accounts, archive, backup, demo, mail_sender, outbox, proceedings
+from app.services import (
+    accounts,
+    archive,
+    backup,
+    demo,
+    mail_sender,
+    outbox,
+    privacy,
+    proceedings,
+)
 from app.services import events as event_service
 from app.web.kit.forms import validate
 from app.web.mail_links import mail_links
@@ -332,15 +341,21 @@ def show_outbox(settings: Settings, event_ref: str | None, states: Sequence[str]
     return 0
 
 
+def _clock_at(now: str) -> bool:
+    """Set the app's clock to `now` (ISO time; UTC unless a zone is given); False if unreadable."""
+    try:
+        moment = datetime.fromisoformat(now)
+    except ValueError:
+        print(f"--now {now!r}: give a time such as 2027-11-04T09:30+00:00.", file=sys.stderr)
+        return False
+    set_clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return True
+
+
 def send_due(settings: Settings, now: str | None) -> int:
     """Plan the reminders due and send every message due (at `now`, if given), then exit."""
-    if now:
-        try:
-            moment = datetime.fromisoformat(now)
-        except ValueError:
-            print(f"--now {now!r}: give a time such as 2027-11-04T09:30+00:00.", file=sys.stderr)
-            return 2
-        set_clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    if now and not _clock_at(now):
+        return 2
     database = Database(settings)
     key = keys.load_key(settings, database).value
     links = mail_links(settings, LinkSigner(key))
@@ -355,6 +370,23 @@ def send_due(settings: Settings, now: str | None) -> int:
         f"Sent {len(done.sent)}, failed {len(done.failed)}, to try again {len(done.retried)}, "
         f"no longer needed {len(done.cancelled)}; {waiting} waiting."
     )
+    return 0
+
+
+def purge_due(settings: Settings, now: str | None, dry_run: bool) -> int:
+    """Take the names off every event whose retention is due (at `now`, if given), then exit."""
+    if now and not _clock_at(now):
+        return 2
+    database = Database(settings)
+    done = privacy.purge_due(database, dry_run=dry_run)
+    database.dispose()
+    for purged in done:
+        if dry_run:
+            print(f"Due: event {purged.event_id} ({purged.name}).")
+        else:
+            print(f"Names taken off event {purged.event_id} ({purged.name}): {purged.people}.")
+    if not done:
+        print("No event's retention is due.")
     return 0
 
 
@@ -441,6 +473,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_send.add_argument(
         "--now", help="act as if it were this moment (ISO time; UTC unless a zone is given)"
     )
+    p_purge = sub.add_parser(
+        "purge-due",
+        aliases=["retention"],
+        help="take the names off every event whose retention is due, then exit (for cron)",
+    )
+    p_purge.add_argument(
+        "--now", help="act as if it were this moment (ISO time; UTC unless a zone is given)"
+    )
+    p_purge.add_argument("--dry-run", action="store_true", help="only say which events are due")
     p_mail_test = sub.add_parser(
         "mail-test", help="send one test message and print the mail server's answer"
     )
@@ -492,6 +533,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "send-due":
         migrate(settings)
         return send_due(settings, args.now)
+    elif args.command in ("purge-due", "retention"):
+        migrate(settings)
+        return purge_due(settings, args.now, args.dry_run)
     elif args.command == "mail-test":
         return mail_test(settings, args.address)
     return 0

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from app.config import Settings
 from app.db import Database
 from app.models.mail import Message, MessageKind, MessageState
-from app.services import mail, mail_causes, outbox
+from app.services import mail, mail_causes, outbox, privacy
 
 log = logging.getLogger("openspace.mail")
 
@@ -137,7 +137,7 @@ def send_due(
 async def send_forever(database: Database, settings: Settings, links: mail.Links) -> None:
     """Every server process's sender: now and then, plan reminders and send what is due, in
     a thread (a slow mail server holds up no request)."""
-    planned = float("-inf")
+    planned = purged = float("-inf")
     while True:
         await asyncio.sleep(settings.mail_every_seconds)
         plan = time.monotonic() - planned >= PLAN_EVERY_SECONDS
@@ -147,6 +147,13 @@ async def send_forever(database: Database, settings: Settings, links: mail.Links
             log.warning("the sender could not finish its turn", exc_info=True)
         if plan:
             planned = time.monotonic()
+        if time.monotonic() - purged >= privacy.PURGE_EVERY_SECONDS:
+            # Retention too runs by itself, in every process (each event's purge once).
+            try:
+                await asyncio.to_thread(privacy.purge_due, database)
+            except Exception:
+                log.warning("retention could not finish its turn", exc_info=True)
+            purged = time.monotonic()
 
 
 def _send_batch(

@@ -66,6 +66,8 @@ from app.services.agenda import agenda_changed
 from app.services.events import team
 from app.services.pledges import months_after
 
+# How often each server process looks for events whose retention is due.
+PURGE_EVERY_SECONDS = 3600
 # What stands where a name or an address was, in texts that are kept (the audit log).
 MARK = "[erased]"
 OPEN = (ActionStatus.proposed, ActionStatus.agreed, ActionStatus.in_progress)
