@@ -23,6 +23,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import policy, signups
 from app.services.agenda import agenda_changed, time_style
+from app.services.agenda import trial as agenda_trial
 from app.services.errors import Refused
 from app.services.marketplace import TopicCard
 
@@ -187,6 +188,42 @@ def plan_move(
     moves, other = _moves_for(session, event, topic, slot_id, space_id)
     changing = [(t, s, sp) for t, s, sp in moves if (t.slot_id, t.space_id) != (s, sp)]
     return other, signups.plan_moves(session, changing)
+
+
+def seated_from_waitlists(
+    session: Session, event: Event, topic: Topic, slot_id: int | None, space_id: int | None
+) -> dict[int, list[int]]:
+    """Who, waiting for a session that a move changes, would have a seat in it after the
+    move (a move back to a bigger room, say): per topic, in waitlist order. Found by making
+    the move and taking it back, so the preview cannot say other than the move does."""
+    other = occupant(session, slot_id, space_id)
+    topic_ids = [t.id for t in (topic, other) if t is not None and t.id is not None]
+    waiting = {
+        topic_id: list(
+            session.exec(
+                select(WaitlistEntry.participant_id)
+                .where(WaitlistEntry.topic_id == topic_id)
+                .order_by(col(WaitlistEntry.id))
+            )
+        )
+        for topic_id in topic_ids
+    }
+    if not any(waiting.values()):
+        return {}
+    with agenda_trial(session):
+        move_by_facilitator(session, event, topic, slot_id, space_id)
+        seated = {
+            topic_id: set(
+                session.exec(select(SignUp.participant_id).where(SignUp.topic_id == topic_id))
+            )
+            for topic_id in topic_ids
+        }
+    session.expire_all()
+    return {
+        topic_id: [p for p in people if p in seated[topic_id]]
+        for topic_id, people in waiting.items()
+        if any(p in seated[topic_id] for p in people)
+    }
 
 
 def move_by_facilitator(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app.db import Database
-from app.models import Event, Pitch, Role, SignUp, Topic
+from app.models import Event, Pitch, Role, SignUp, Topic, WaitlistEntry
 from app.models.agenda import TopicCreate
 from app.services import events as event_service
 from app.services import marketplace, wall
@@ -58,6 +58,17 @@ def _seated(database: Database, topic_id: int) -> list[int]:
                 select(SignUp.participant_id)
                 .where(SignUp.topic_id == topic_id)
                 .order_by(col(SignUp.id))
+            )
+        )
+
+
+def _waiting(database: Database, topic_id: int) -> list[int]:
+    with database.read() as session:
+        return list(
+            session.exec(
+                select(WaitlistEntry.participant_id)
+                .where(WaitlistEntry.topic_id == topic_id)
+                .order_by(col(WaitlistEntry.id))
             )
         )
 
@@ -422,6 +433,32 @@ def test_facilitator_undo_that_changes_seats_asks_first(
     assert done.status_code == 303
     assert _where(database, buses) == (None, None)
     assert "Move undone." in text_of(facilitator.get(done.headers["location"]).text)
+
+
+def test_undoing_a_move_to_a_small_room_says_who_gets_their_seat_back(
+    app: FastAPI,
+    facilitator: TestClient,
+    phones: list[TestClient],
+    day: Day,
+    database: Database,
+) -> None:
+    """Moved from the hall to the 2-seat café corner, the session sent its last to sign up
+    to the waitlist; moving it back, the preview names who gets a seat again, and they do."""
+    buses = _placed(database, day, "Buses", day.morning.id, day.hall.id or 0)
+    base = f"/facilitate/{day.event.id}"
+    guests = [phone_in(app, phones, day.event, f"Guest {n}") for n in range(4)]
+    for guest in guests:
+        assert post_form(guest, f"/e/{day.code}/topics/{buses}/sign-up", {}).status_code == 303
+    small = {"cell": f"{day.morning.id}:{day.booth.id}", "confirm": "1"}
+    moved = post_form(facilitator, f"{base}/topics/{buses}/move", small)
+    # Its convener and the first to sign up keep the two seats.
+    assert moved.status_code == 303 and len(_waiting(database, buses)) == 3
+    back = {"cell": f"{day.morning.id}:{day.hall.id}", "undo": "1", "swapped": ""}
+    asked = text_of(post_form(facilitator, f"{base}/topics/{buses}/move", back).text)
+    assert "3 waiting for it get a seat: Guest 1, Guest 2, Guest 3" in asked
+    assert len(_waiting(database, buses)) == 3  # the preview changed nothing
+    post_form(facilitator, f"{base}/topics/{buses}/move", {**back, "confirm": "1"})
+    assert _waiting(database, buses) == [] and len(_seated(database, buses)) == 5
 
 
 # --- the merge form --------------------------------------------------------------------------

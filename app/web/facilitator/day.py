@@ -519,8 +519,11 @@ def _move_preview(
     slots = {slot.id: slot for slot in event_service.slots(run.session, run.event)}
     spaces = {space.id: space for space in event_service.spaces(run.session, run.event)}
     on_paper = signups.printed(run.session, {p for plan in plans for p in plan.people})
+    slot_id, space_id = _cell(cell)
+    from_waitlists = wall.seated_from_waitlists(run.session, run.event, topic, slot_id, space_id)
     return run.page(
         "facilitator/move.html",
+        from_waitlists=from_waitlists,
         topic=topic,
         swapped=swapped,
         plans=plans,
