@@ -280,6 +280,8 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             "remind_on": _iso(pledge.remind_on),
             "may_contact": pledge.may_contact,
             "written_at": _iso(pledge.created_at),
+            "answer": pledge.answer,
+            "answered_at": _iso(pledge.answered_at),
         },
         "messages": [
             {

@@ -2,6 +2,7 @@
 what they wrote) in no text column of any table, in no export and not in the archive."""
 
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from datetime import date, time
@@ -288,3 +289,37 @@ def test_erased_person_is_signed_out_everywhere(
     with database.read() as session:
         person = session.get_one(Participant, day.person.id)
         assert person.link_version == day.person.link_version + 1
+
+
+def test_my_data_holds_every_row_of_the_person_and_nobody_elses(
+    make: Factory, database: Database
+) -> None:
+    day = everything_done(make)
+    with database.read() as session:
+        data = privacy.my_data(
+            session,
+            session.get_one(Event, day.event.id),
+            session.get_one(Participant, day.person.id),
+        )
+    assert data["you"] == {
+        **data["you"],
+        "name": NAME,
+        "email": EMAIL,
+        "organisation": ORGANISATION,
+    }
+    assert [t["title"] for t in data["topics_proposed"]] == ["Buses at night"]
+    assert [s["topic"] for s in data["interests"]] == ["Housing"]
+    assert [s["topic"] for s in data["waitlists"]] == ["Housing"]
+    assert [c["text"] for c in data["contributions"]] == [WRITTEN[1]]
+    assert [v["text"] for v in data["contributions"][0]["earlier_versions"]] == [WRITTEN[0]]
+    assert [t["session"] for t in data["took_part"]] == ["Buses at night"]
+    assert [(a["title"], a["you_own_it"]) for a in data["actions"]] == [("Free bus passes", True)]
+    notes = [u["note"] for u in data["actions"][0]["updates"] if u["by_you"]]
+    assert WRITTEN[3] in notes
+    assert len(data["dots"]) == 1
+    assert data["pledge"]["text"] == WRITTEN[2]
+    assert {m["kind"] for m in data["messages"]} >= {"pledge_postcard", "action_owner"}
+    assert {c["purpose"] for c in data["mail_consents"]} == {"actions", "pledge"}
+    whole = json.dumps(data, ensure_ascii=False)
+    assert OTHERS not in whole and "amira@example.org" not in whole
+    assert "Buses every ten minutes" not in whole  # someone else's words in their session

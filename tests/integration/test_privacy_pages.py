@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Action, AuditEntry, Event, Organiser, Participant, Topic
+from app.models import Action, AuditEntry, Contribution, Event, Organiser, Participant, Topic
 from app.models.agenda import TopicCreate
 from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate
 from app.models.privacy import ERASED_NAME, Erasure, ErasureMode
@@ -102,8 +102,20 @@ def test_erase_me_asks_first_then_erases_and_signs_the_phone_out(
     assert done.headers["location"].startswith(f"/e/{event.join_code}/erased")  # type: ignore[attr-defined]
     assert browser.get(done.headers["location"]).status_code == 200  # type: ignore[attr-defined]
     assert browser.get(f"/e/{event.join_code}/my-data").status_code in (303, 307)
+    # The phone still on the wall: its live updates stop, and what it sends is nobody's.
+    assert browser.get(f"/e/{event.join_code}/live").status_code == 204
+    with database.read() as session:
+        topic_id = session.exec(select(Topic.id)).first()
+    late = post_form(
+        browser,
+        f"/e/{event.join_code}/reports/{topic_id}/contributions",
+        {"kind": "key_point", "body": "Written after erasure"},
+    )
+    assert late.status_code in (303, 307)  # type: ignore[attr-defined]
+    assert "/join" in late.headers["location"]  # type: ignore[attr-defined]
     with database.read() as session:
         assert session.get_one(Participant, person.id).display_name == ERASED_NAME
+        assert session.exec(select(Contribution)).all() == []
         log = session.exec(select(Erasure)).one()
         assert log.mode == ErasureMode.everything
     # The wall other phones see (drawn once and shared) is drawn again without the name.
