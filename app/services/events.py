@@ -39,6 +39,7 @@ from app.security import new_join_code, new_secret, normalise_join_code
 from app.services import signups, wall
 from app.services.accounts import create_organiser, organiser_by_email
 from app.services.agenda import agenda_changed
+from app.services.agenda import trial as agenda_trial
 from app.services.errors import NotFound, Refused
 
 T = TypeVar("T", bound=SQLModel)
@@ -532,6 +533,30 @@ def shift_slots(
     told = _tell_time_changed(session, [slot.id for slot in moving if slot.id is not None])
     agenda_changed(session, event.id)
     return Shifted(moving, told, how)
+
+
+@dataclass
+class ShiftPreview:
+    """What moving the rest of a day would do: each slot's times now and then, and how many
+    people with a seat in a moved session would be told."""
+
+    slots: list[tuple[Slot, datetime, datetime]]  # the slot (as it is now), its new times
+    told: int
+    how: str
+
+
+def shift_outcome(session: Session, event: Event, data: SlotShift) -> ShiftPreview:
+    """What shift_slots would do, found by doing it and taking it back (nothing stored, no
+    page told), so the preview cannot say other than the shift does."""
+    with agenda_trial(session):
+        shifted = shift_slots(session, event, data)
+        after = [(slot.id, slot.starts_at, slot.ends_at) for slot in shifted.slots]
+        told, how = len(shifted.told), shifted.how
+    session.expire_all()
+    slots = {slot.id: slot for slot in _locked_slots(session, event)}
+    return ShiftPreview(
+        [(slots[i], start, end) for i, start, end in after if i in slots], told, how
+    )
 
 
 def remove_slot(session: Session, event: Event, slot_id: int) -> None:

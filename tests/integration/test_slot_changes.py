@@ -290,19 +290,35 @@ def test_shifting_from_a_chosen_slot_by_the_facilitator_leaves_earlier_ones(
     log_in(client, facilitator.email)
     home = client.get(f"/facilitate/{event.id}")
     assert "Move the rest of the day" in home.text
-    done = post_form(
-        client,
-        f"/facilitate/{event.id}/slots/shift",
-        {"minutes": "-5", "from_slot_id": str(today.later.id)},
-    )
-    assert done.status_code == 303
-    assert "Moved 2 slots 5 minutes earlier" in text_of(client.get(done.headers["location"]).text)
+    shift = {"minutes": "-5", "from_slot_id": str(today.later.id)}
+    url = f"/facilitate/{event.id}/slots/shift"
+    # First what it will do: each slot's times now and then; nothing has moved yet.
+    asked = post_form(client, url, shift)
+    assert asked.status_code == 200  # type: ignore[attr-defined]
+    preview = text_of(asked.text)  # type: ignore[attr-defined]
+    assert "Move 2 slots 5 minutes earlier?" in preview
+    later = _moved(today.later, -5)
+    assert f"{_at(event, today.later.starts_at)}–" in preview and _at(event, later[0]) in preview
+    assert _times(database, today.later) == [(today.later.starts_at, today.later.ends_at)]
+    done = post_form(client, url, {**shift, "confirm": "1"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    home = client.get(done.headers["location"]).text  # type: ignore[attr-defined]
+    assert "Moved 2 slots 5 minutes earlier" in text_of(home)
     assert _times(database, today.next, today.later, today.evening) == [
         (today.next.starts_at, today.next.ends_at),
         _moved(today.later, -5),
         _moved(today.evening, -5),
     ]
     assert _told(database, signups.TIME_CHANGED) == set()
+    # The notice offers to move them back, once.
+    assert "Undo: move them back" in home and 'name="minutes" value="5"' in home
+    assert "Undo: move them back" not in client.get(f"/facilitate/{event.id}").text
+    undo = {"minutes": "5", "from_slot_id": str(today.later.id), "confirm": "1"}
+    assert post_form(client, url, undo).status_code == 303  # type: ignore[attr-defined]
+    assert _times(database, today.later, today.evening) == [
+        (today.later.starts_at, today.later.ends_at),
+        (today.evening.starts_at, today.evening.ends_at),
+    ]
 
 
 @pytest.mark.parametrize(

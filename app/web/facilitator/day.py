@@ -204,6 +204,18 @@ def facilitation(
 FacilitationDep = Annotated[Facilitation, Depends(facilitation)]
 
 
+def _shift_undo(run: Facilitation) -> dict[str, int] | None:
+    """What the notice of a shift just made offers to undo (`?shifted=…&from=…`): shown with
+    that notice only, so the page loaded again later offers nothing."""
+    query = run.request.query_params
+    minutes = whole_number(query.get("shifted", "").lstrip("-"), 180)
+    first = row_id(query.get("from", ""))
+    if not minutes or not first or FLASH_COOKIE not in run.request.cookies:
+        return None
+    sign = -1 if query.get("shifted", "").startswith("-") else 1
+    return {"minutes": -sign * minutes, "from_slot_id": first}
+
+
 def _home(
     run: Facilitation, settings: Settings, signer: LinkSigner, status_code: int = 200, **extra: Any
 ) -> Response:
@@ -232,6 +244,7 @@ def _home(
             "pitch_lengths": (30, 45, 60, 90, 120, 180, 300),
             "values": {},
             "errors": {},
+            "shift_undo": _shift_undo(run),
             **extra,
         },
     )
@@ -321,11 +334,18 @@ def _shift_again(
 def shift_slots(
     run: FacilitationDep, form: FormDep, settings: SettingsDep, signer: SignerDep
 ) -> Response:
-    """Move the rest of the day by some minutes: every slot still to come, in one step."""
+    """Move the rest of the day by some minutes: every slot still to come, in one step. The
+    first post shows what moves (old and new times, who is told); the second (`confirm`) does
+    it, and its notice offers to move them back."""
     data = valid(SlotShift, form, "minutes", "from_slot_id")
     with named_by_the_form():
+        if form.get("confirm") != "1":
+            preview = event_service.shift_outcome(run.session, run.event, data)
+            return run.page("facilitator/shift.html", preview=preview, data=data)
         shifted = event_service.shift_slots(run.session, run.event, data)
-    return run.done(shifted.summary(), run.base + "#day-h")
+    first = shifted.slots[0].id if shifted.slots else ""
+    back = f"{run.base}?shifted={data.minutes}&from={first}#day-h"
+    return run.done(shifted.summary(), back)
 
 
 @router.post("/facilitate/{event_id}/marketplace")
