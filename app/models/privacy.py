@@ -89,6 +89,9 @@ class Erasure(SQLModel, table=True):
     )
     mode: ErasureMode = Field(sa_type=String(16))
     asked_by: ErasedBy = Field(sa_type=String(16))
+    # A hash of when their row was made and the key of the form that made it: an archive made
+    # before the erasure still holds that row, and importing it erases them again.
+    fingerprint: str = Field(default="", max_length=64, index=True)
     # How many rows of each kind changed ("contributions deleted: 2, …"), no content.
     summary: str = Field(default="", max_length=1000)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

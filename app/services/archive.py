@@ -86,6 +86,7 @@ from app.models.outcomes import (
 )
 from app.models.people import NAME_MAX, ParticipantJoin, check_email
 from app.security import normalise_join_code
+from app.services import privacy
 from app.services.convergence import DOTS_RANGE
 from app.services.events import event_by_code, free_join_code
 from app.services.live import PITCH_SECONDS
@@ -601,6 +602,11 @@ def load(
             f"{name}: --link-account {', '.join(sorted(unused))}: the archive gives no such "
             "account a role, or it has no account on this server yet (a new one is made "
             "without --link-account)."
+        )
+    erased = privacy.erase_again(session, loading.event)
+    if erased:
+        loading.notes.append(
+            f"{erased} people erased since the archive was made were erased again."
         )
     if loading.organisers == 0:
         raise ImportRefused(

@@ -15,6 +15,7 @@ text column of every table, so a new one that holds a name is found):
   sat and what they chose (no text: anonymous once the name is off).
 """
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -355,6 +356,34 @@ class _Erasing:
         return self.person.id
 
 
+def fingerprint(person: Participant) -> str:
+    """What recognises the person's row in a copy of the event made before their erasure
+    (no name, no address: when the row was made, and the random key of the join form)."""
+    made = person.created_at.astimezone(UTC).isoformat()
+    return hashlib.sha256(f"{made}|{person.join_key or ''}".encode()).hexdigest()
+
+
+def erase_again(session: Session, event: Event) -> int:
+    """Erase again, in the same mode, the people of an imported event who were erased since
+    the archive was made; how many."""
+    people = list(session.exec(select(Participant).where(Participant.event_id == event.id)))
+    prints = {fingerprint(person): person for person in people}
+    found = session.exec(
+        select(Erasure.fingerprint, Erasure.mode, Erasure.asked_by).where(
+            col(Erasure.fingerprint).in_(prints), col(Erasure.event_id) != event.id
+        )
+    ).all()
+    modes: dict[str, tuple[ErasureMode, ErasedBy]] = {}
+    for known, mode, asked_by in found:
+        if known not in modes or mode == ErasureMode.everything:
+            modes[known] = (ErasureMode(mode), ErasedBy(asked_by))
+    again = [(prints[known], how) for known, how in modes.items()]
+    again = [(person, how) for person, how in again if not is_erased(session, person)]
+    for person, (mode, asked_by) in again:
+        erase(session, event, person, mode, asked_by)
+    return len(again)
+
+
 def _lock(session: Session, person: Participant) -> Participant:
     """The person's row, locked until the erasure commits (their own edit waits, or went
     first); on SQLite the one writer already makes it so."""
@@ -386,6 +415,7 @@ def erase(
         mode == ErasureMode.name_off or any(e.mode == ErasureMode.everything for e in earlier)
     ):
         return earlier[-1]  # nothing is left that this mode would take
+    known = earlier[0].fingerprint if earlier else fingerprint(person)
     work = _Erasing(session, event, person)
     needles = [person.display_name, person.email, person.organisation] if not earlier else []
     pattern = _pattern(needles)
@@ -407,6 +437,7 @@ def erase(
         participant_id=person.id,
         mode=mode,
         asked_by=asked_by,
+        fingerprint=known,
         summary=summary[:1000],
     )
     session.add(erasure)

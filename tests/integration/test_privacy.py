@@ -28,6 +28,7 @@ from app.models.outcomes import (
 from app.models.privacy import ERASED_NAME, ErasedBy, Erasure, ErasureMode
 from app.services import (
     actions,
+    archive,
     audit,
     contributions,
     convergence,
@@ -39,6 +40,7 @@ from app.services import (
     taking_part,
     wall,
 )
+from app.services.events import team
 from app.services.policy import FACILITATOR
 from app.web.organiser.exports import EVENT_FORMATS, event_file
 from tests.factories import Factory
@@ -323,3 +325,23 @@ def test_my_data_holds_every_row_of_the_person_and_nobody_elses(
     whole = json.dumps(data, ensure_ascii=False)
     assert OTHERS not in whole and "amira@example.org" not in whole
     assert "Buses every ten minutes" not in whole  # someone else's words in their session
+
+
+def test_an_archive_made_before_an_erasure_does_not_bring_the_person_back(
+    make: Factory, database: Database
+) -> None:
+    day = everything_done(make)
+    with database.read() as session:
+        event = session.get_one(Event, day.event.id)
+        before = archive.dumps(archive.dump(session, event, archive.schema_revision(session)))
+        organisers = [o.email for o, _role in team(session, event)]
+    _erase(database, day, ErasureMode.everything)
+    with database.write() as session:
+        imported, notes = archive.load(
+            session, io.BytesIO(before), "event.json", link_accounts=set(organisers)
+        )
+    assert any("erased again" in note for note in notes)
+    with database.read() as session:
+        assert found_in_tables(session, (NAME, EMAIL, ORGANISATION, *WRITTEN)) == []
+        modes = session.exec(select(Erasure.mode).where(Erasure.event_id == imported.id)).all()
+        assert modes == [ErasureMode.everything]
