@@ -1,0 +1,32 @@
+"""The follow-up dashboard: what became of an event's actions, pledges and sessions."""
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from app.models.outcomes import STATUS_LABELS
+from app.services import charts, followup_stats
+from app.templating import render
+from app.web.kit.audit import audited
+from app.web.kit.deps import CurrentOrganiser, OrganisedEvent, SessionDep
+from app.web.kit.routing import Router
+
+router = Router(prefix="/organiser", dependencies=[Depends(audited)])
+
+
+@router.get("/events/{event_id}/dashboard")
+def followup_dashboard(
+    request: Request, event: OrganisedEvent, session: SessionDep, organiser: CurrentOrganiser
+) -> Response:
+    board = followup_stats.dashboard(session, event)
+    return render(
+        request,
+        "organiser/dashboard.html",
+        {
+            "organiser": organiser,
+            "event": event,
+            "board": board,
+            "charts": {figure.key: charts.draw(figure) for figure in board.figures},
+            "status_labels": STATUS_LABELS,
+            "stale_days": followup_stats.STALE_AFTER.days,
+        },
+    )
