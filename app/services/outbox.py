@@ -223,9 +223,15 @@ def _add_cause(
         "created_at": utcnow(),
     }
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(MessageCause).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = (
+        insert(MessageCause)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(MessageCause.id))
+    )
+    # A row comes back only if it was written. (The driver's rowcount is no answer: psycopg
+    # gave -1 for this statement, and a lost race made a second message with no cause.)
+    return session.execute(statement).first() is not None
 
 
 def cancel(session: Session, message: Message, reason: str) -> None:
