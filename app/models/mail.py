@@ -36,6 +36,8 @@ class MessageKind(StrEnum):
     action_owner = "action_owner"
     due_soon = "due_soon"
     overdue = "overdue"
+    # An organiser pressed "remind now" in the tracker.
+    reminder = "reminder"
     test = "test"
 
 

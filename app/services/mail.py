@@ -34,6 +34,7 @@ SUBJECTS = {
     MessageKind.action_owner: lazy("Your actions from %(event)s: your private link"),
     MessageKind.due_soon: lazy("Due soon: your actions from %(event)s"),
     MessageKind.overdue: lazy("Past the due date: your actions from %(event)s"),
+    MessageKind.reminder: lazy("A reminder from the organisers: your actions from %(event)s"),
     MessageKind.test: lazy("A test message from OpenSpace"),
 }
 # Which consent each kind needs (the test message goes only to who runs the test).
@@ -42,8 +43,16 @@ PURPOSE = {
     MessageKind.action_owner: Purpose.actions,
     MessageKind.due_soon: Purpose.actions,
     MessageKind.overdue: Purpose.actions,
+    MessageKind.reminder: Purpose.actions,
 }
 OPEN = (ActionStatus.proposed, ActionStatus.agreed, ActionStatus.in_progress)
+# What an action's owner hears about it.
+OWNER_KINDS = (
+    MessageKind.action_owner,
+    MessageKind.due_soon,
+    MessageKind.overdue,
+    MessageKind.reminder,
+)
 
 _env = Environment(
     loader=FileSystemLoader(ROOT / "templates"),
@@ -119,7 +128,7 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
     with i18n.speaking(message.language):
         if message.kind == MessageKind.pledge_postcard:
             context.update(_pledge(session, message, links))
-        elif message.kind in (MessageKind.action_owner, MessageKind.due_soon, MessageKind.overdue):
+        elif message.kind in OWNER_KINDS:
             context["actions"] = _actions(session, message, links)
     email = draw(settings, message, context)
     if purpose is not None and person is not None:

@@ -6,16 +6,19 @@ makes the message with its private link (actions given to one owner in one sessi
 reminders when the sender plans them (`plan_reminders`), at most weekly and three times.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
 from app import i18n
 from app.db import Database
+from app.i18n import _, lazy
 from app.models import Action, Event, Participant, Pledge
 from app.models.base import utcnow
 from app.models.mail import MailConsent, Message, MessageCause, MessageKind, MessageState, Purpose
 from app.services import mail, outbox
+from app.services.errors import Refused
 from app.services.outbox import Letter
 
 # Actions given to one owner within this long of each other go in one message.
@@ -215,3 +218,139 @@ def _remind(session: Session, event: Event, action: Action, now: datetime) -> in
         action_id=action.id,
     )
     return int(new)
+
+
+# --- the tracker: whether owners are reached, and "remind now" ------------------------------
+
+
+REACH_LABELS = {
+    "no_mail": lazy("no e-mail"),
+    "none": lazy("no message yet"),
+    "waiting": lazy("mail waiting"),
+    "reached": lazy("reached"),
+    "failed": lazy("mail failed"),
+    "not_reached": lazy("not reached"),
+}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What the tracker says of an action's owner and the mail about the action."""
+
+    # "no_mail" (no address, or they did not ask), "none", "waiting", "reached", "failed", or
+    # "not_reached" (the last nudge went and the action is still open past its due date).
+    state: str
+    at: datetime | None = None
+    detail: str = ""
+
+    @property
+    def may_remind(self) -> bool:
+        return self.state != "no_mail"
+
+
+def reach(session: Session, actions: list[Action]) -> dict[int, Reach]:
+    """For each action with an owner: whether mail reaches them, and the last message."""
+    owned = [a for a in actions if a.id is not None and a.owner_id is not None]
+    if not owned:
+        return {}
+    owners = {a.owner_id for a in owned}
+    reachable = set(
+        session.exec(
+            select(Participant.id)
+            .join(MailConsent, col(MailConsent.participant_id) == Participant.id)
+            .where(
+                col(Participant.id).in_(owners),
+                col(Participant.email) != "",
+                MailConsent.purpose == Purpose.actions,
+            )
+        ).all()
+    )
+    rows = session.exec(
+        select(MessageCause.action_id, MessageCause.key, Message)
+        .join(Message, col(Message.id) == MessageCause.message_id)
+        .where(
+            col(MessageCause.action_id).in_([a.id for a in owned]),
+            Message.state != MessageState.cancelled,
+        )
+        .order_by(col(Message.id))
+    ).all()
+    last: dict[int, Message] = {}
+    nudges: dict[int, int] = {}
+    for action_id, key, message in rows:
+        assert action_id is not None
+        last[action_id] = message
+        if key.startswith("overdue:") and message.state == MessageState.sent:
+            nudges[action_id] = nudges.get(action_id, 0) + 1
+    found: dict[int, Reach] = {}
+    for action in owned:
+        assert action.id is not None
+        latest = last.get(action.id)
+        if action.owner_id not in reachable:
+            found[action.id] = Reach("no_mail")
+        elif latest is None:
+            found[action.id] = Reach("none")
+        elif latest.state == MessageState.failed:
+            found[action.id] = Reach("failed", latest.due_at, latest.last_error)
+        elif latest.state != MessageState.sent:
+            found[action.id] = Reach("waiting", latest.due_at)
+        elif nudges.get(action.id, 0) >= MAX_NUDGES and action.status in mail.OPEN:
+            found[action.id] = Reach("not_reached", latest.sent_at)
+        else:
+            found[action.id] = Reach("reached", latest.sent_at)
+    return found
+
+
+def remind_now(session: Session, event: Event, action: Action) -> bool:
+    """An organiser's "remind now": one message to the owner, once a day however often it is
+    pressed (with their other actions reminded the same day, in one message); whether it is
+    new. Refused when the owner cannot be reached by mail."""
+    owner = session.get(Participant, action.owner_id) if action.owner_id else None
+    if owner is None or not owner.email or action.hidden:
+        raise Refused(_("This action's owner cannot be reached by e-mail."))
+    if not outbox.has_consent(session, owner.id, Purpose.actions):
+        raise Refused(_("This action's owner did not ask for e-mail about their actions."))
+    if action.status not in mail.OPEN:
+        raise Refused(_("This action is closed: there is nothing to remind its owner of."))
+    assert event.id is not None and action.id is not None and owner.id is not None
+    now = utcnow()
+    today = now.astimezone(event.zone).date().isoformat()
+    language = _language(event)
+    _message, new = outbox.enqueue(
+        session,
+        f"remind-now:{action.id}:{today}",
+        Letter(
+            kind=MessageKind.reminder,
+            to_address=owner.email,
+            to_name=owner.display_name,
+            language=language,
+            subject=mail.subject(MessageKind.reminder, event, language),
+            due_at=now,
+            event_id=event.id,
+            participant_id=owner.id,
+            group_key=f"reminder:{owner.id}:{today}",
+        ),
+        action_id=action.id,
+    )
+    return new
+
+
+def remind_overdue(session: Session, event: Event) -> int:
+    """ "Remind now" for every open action of the event past its due date whose owner asked
+    for mail; how many reminders are new (one a day per action, one message per owner)."""
+    now = utcnow()
+    today = now.astimezone(event.zone).date()
+    overdue = session.exec(
+        select(Action)
+        .join(Participant, col(Participant.id) == Action.owner_id)
+        .join(MailConsent, col(MailConsent.participant_id) == Participant.id)
+        .where(
+            Action.event_id == event.id,
+            MailConsent.purpose == Purpose.actions,
+            col(Participant.email) != "",
+            col(Action.hidden).is_(False),
+            col(Action.status).in_(mail.OPEN),
+            col(Action.due_on) < today,
+        )
+        .order_by(col(Action.id))
+    ).all()
+    return sum(remind_now(session, event, action) for action in overdue)

@@ -116,7 +116,12 @@ def waiting_for(session: Session, participant_id: int) -> list[Message]:
 
 KINDS_FOR: dict[Purpose, tuple[MessageKind, ...]] = {
     Purpose.pledge: (MessageKind.pledge_postcard,),
-    Purpose.actions: (MessageKind.action_owner, MessageKind.due_soon, MessageKind.overdue),
+    Purpose.actions: (
+        MessageKind.action_owner,
+        MessageKind.due_soon,
+        MessageKind.overdue,
+        MessageKind.reminder,
+    ),
 }
 
 

@@ -15,11 +15,12 @@ from sqlmodel import col, func, select
 
 from app.config import Settings
 from app.db import Database
-from app.models import Event, Message, Participant, Topic, metadata
-from app.models.base import set_clock
+from app.models import Action, Event, Message, Participant, Topic, metadata
+from app.models.base import set_clock, utcnow
 from app.models.mail import MessageCause, MessageState, Purpose
 from app.models.outcomes import ActionForm, ActionStatus, PledgeForm
 from app.services import actions, mail_causes, mail_sender, outbox, pledges
+from app.services.errors import Refused
 from app.services.mail import Links
 from tests.factories import Factory, placed_topic
 from tests.mail_sink import MailSink
@@ -53,6 +54,10 @@ steps = st.lists(
         st.tuples(st.just("pledge"), st.integers(0, 1), st.booleans(), st.integers(1, 3)),
         st.tuples(st.just("later"), st.integers(0, 40)),
         st.tuples(st.just("send"), st.integers(1, 3)),
+        # An organiser presses "remind now" for one action (several times), or for every
+        # overdue one.
+        st.tuples(st.just("remind"), st.integers(0, 3), st.integers(1, 3)),
+        st.tuples(st.just("remind overdue"), st.integers(1, 2)),
     ),
     min_size=1,
     max_size=14,
@@ -77,6 +82,7 @@ def test_one_message_per_cause_whatever_happens_in_whatever_order(
     sink.received.clear()
     now = datetime(2027, 5, 4, 12, tzinfo=LONDON)
     set_clock(now)
+    pressed: set[tuple[str, ...]] = set()
     try:
         event, topic, people = _world(make)
         for step in steps:
@@ -109,6 +115,13 @@ def test_one_message_per_cause_whatever_happens_in_whatever_order(
                             remind_on=pledges.months_after(STARTS_ON, int(months)),
                         ),
                     )
+            elif step[0] == "remind":
+                _, key, presses = step
+                _press(database, event, f"Action {key}", int(presses), pressed)
+            elif step[0] == "remind overdue":
+                for _press_again in range(int(step[1])):
+                    with database.write() as session:
+                        mail_causes.remind_overdue(session, session.get_one(Event, event.id))
             elif step[0] == "later":
                 now += timedelta(days=int(step[1]))
                 set_clock(now)
@@ -131,6 +144,9 @@ def test_one_message_per_cause_whatever_happens_in_whatever_order(
                 select(MessageCause.message_id, func.count()).group_by(col(MessageCause.message_id))
             ).all()
             messages = session.exec(select(func.count()).select_from(Message)).one()
+            reminder_keys = session.exec(
+                select(MessageCause.key).where(col(MessageCause.key).startswith("remind-now:"))
+            ).all()
     finally:
         set_clock(None)
     ids = [received.message["Message-ID"] for received in sink.received]
@@ -138,6 +154,25 @@ def test_one_message_per_cause_whatever_happens_in_whatever_order(
     assert len(ids) == len(sent), "delivered and recorded as sent differ"
     # Every message has a cause, and a cause (a unique key) belongs to one message.
     assert len(causes_per_message) == messages
+    # "Remind now" pressed (once or more) on a day left that day's one cause for the action.
+    assert pressed <= {tuple(key.split(":")[1:]) for key in reminder_keys}
+
+
+def _press(
+    database: Database, event: Event, title: str, presses: int, pressed: set[tuple[str, ...]]
+) -> None:
+    """The organiser presses "remind now" for the action of this title, if there is one;
+    `pressed` gets (action id, day) of each press taken."""
+    for _press_again in range(presses):
+        with database.write() as session:
+            action = session.exec(select(Action).where(Action.title == title)).first()
+            if action is None:
+                return
+            try:
+                mail_causes.remind_now(session, session.get_one(Event, event.id), action)
+            except Refused:
+                return  # closed, or an owner who cannot be reached: nothing is made
+            pressed.add((str(action.id), utcnow().astimezone(LONDON).date().isoformat()))
 
 
 def test_several_senders_at_once_deliver_each_message_exactly_once(

@@ -10,11 +10,20 @@ from sqlmodel import Session
 from app.models import Action, ActionStatus, Event, Organiser, Role
 from app.models.base import utcnow
 from app.models.outcomes import STATUS_LABELS
-from app.services import actions, audit, pledges
+from app.services import actions, audit, mail, mail_causes, pledges
 from app.services import events as event_service
 from app.templating import render
 from app.web.kit.audit import audited
-from app.web.kit.deps import CurrentOrganiser, OrganisedEvent, SessionDep, SettingsDep, SignerDep
+from app.web.kit.common import see_other
+from app.web.kit.deps import (
+    CurrentOrganiser,
+    OrganisedEvent,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+    verify_csrf,
+)
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import update_link
 
@@ -50,6 +59,11 @@ def _tracker(
         "status_labels": STATUS_LABELS,
         "overdue": {line.action.id for line in lines if actions.overdue(line, now)},
         "links": {line.action.id: link(line.action) for line in lines} if link else {},
+        # Whether mail reaches each owner, and "remind now" (on one event's tracker).
+        "reach": mail_causes.reach(session, [line.action for line in lines]) if single else {},
+        "reminded": request.query_params.get("reminded", ""),
+        "reach_labels": mail_causes.REACH_LABELS,
+        "open_statuses": mail.OPEN,
     }
     return render(request, "organiser/actions.html", ctx)
 
@@ -82,6 +96,21 @@ def event_actions(
         single=event,
         link=lambda action: update_link(settings, signer, action),
     )
+
+
+@router.post("/events/{event_id}/actions/{action_id}/remind", dependencies=[Depends(verify_csrf)])
+def remind_owner(event: OrganisedEvent, action_id: RowId, session: SessionDep) -> Response:
+    """Remind an action's owner now, through the outbox (once a day, however often pressed)."""
+    action = actions.action_in(session, event, action_id)
+    new = mail_causes.remind_now(session, event, action)
+    return see_other(f"/organiser/events/{event.id}/actions?reminded={int(new)}#action-{action.id}")
+
+
+@router.post("/events/{event_id}/actions/remind-overdue", dependencies=[Depends(verify_csrf)])
+def remind_overdue(event: OrganisedEvent, session: SessionDep) -> Response:
+    """Remind the owners of every overdue action now, one message each."""
+    made = mail_causes.remind_overdue(session, event)
+    return see_other(f"/organiser/events/{event.id}/actions?reminded={made}")
 
 
 @router.get("/events/{event_id}/pledges")
