@@ -42,7 +42,8 @@ from app.web.organiser.exports import EVENT_FORMATS, event_file
 def migrate(settings: Settings) -> None:
     """Bring the database schema up to date."""
     config = Config(str(ROOT / "alembic.ini"))
-    database = Database(settings)
+    # Straight to PostgreSQL, past any pooler: a migration is one long session.
+    database = Database(settings.model_copy(update={"database_url": settings.direct_url}))
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -22,6 +22,7 @@ from app.db import Database, normalise_url
 from app.main import create_app
 from app.models import Event, Organiser, Topic, metadata
 from tests import factories
+from tests.postgres import pgbouncer
 
 
 def _database_url(tmp_dir: Path) -> str:
@@ -30,10 +31,23 @@ def _database_url(tmp_dir: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The database the app uses, and PostgreSQL's own address when that is a PgBouncer in
+    front of it (TEST_PGBOUNCER=1 with a PostgreSQL TEST_DATABASE_URL), else ""."""
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    if not os.environ.get("TEST_PGBOUNCER") or url.startswith("sqlite"):
+        yield url, ""
+        return
+    with pgbouncer(url) as through:
+        yield through, url
+
+
+@pytest.fixture(scope="session")
+def settings(database_urls: tuple[str, str]) -> Settings:
     return Settings(
         environment="test",
-        database_url=_database_url(tmp_path_factory.mktemp("db")),
+        database_url=database_urls[0],
+        database_direct_url=database_urls[1],
         secret_key="test-secret-key-that-is-long-enough-for-anything",
         base_url="http://testserver",
         sqlite_busy_timeout_ms=30_000,

@@ -104,9 +104,11 @@ def pgbouncer(server_url: str, pool_size: int = 20) -> Iterator[str]:
         f"logfile = {home / 'pgbouncer.log'}\n"
     )
     process = subprocess.Popen(
-        [*_as_postgres(), program, str(home / "pgbouncer.ini")],
+        [program, str(home / "pgbouncer.ini")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
+        # Our own child (not runuser's), so that stopping it leaves nothing behind.
+        user="postgres" if os.geteuid() == 0 else None,
     )
     try:
         deadline = time.monotonic() + 15

@@ -36,6 +36,7 @@ def start(settings: Settings, port: int | None = None, log: Path | None = None) 
     env = {
         **os.environ,
         "OPENSPACE_DATABASE_URL": settings.database_url,
+        "OPENSPACE_DATABASE_DIRECT_URL": settings.database_direct_url,
         "OPENSPACE_SECRET_KEY": SECRET,
         "OPENSPACE_ENVIRONMENT": "test",
         "OPENSPACE_BASE_URL": base,

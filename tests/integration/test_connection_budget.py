@@ -29,7 +29,7 @@ from app.db import Database, libpq_url
 from app.main import create_app
 from app.services import marketplace
 from tests.factories import Factory, placed_topic
-from tests.postgres import free_port, own_postgres
+from tests.postgres import free_port, own_postgres, pgbouncer
 from tests.processes import SECRET
 
 pytestmark = pytest.mark.skipif(
@@ -52,14 +52,16 @@ def _env(url: str, base: str) -> dict[str, str]:
     }
 
 
-def _serve(url: str, workers: int, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def _serve(
+    url: str, workers: int, log: Path, direct_url: str = ""
+) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", str(workers)],
         cwd=ROOT,
-        env=_env(url, base),
+        env={**_env(url, base), "OPENSPACE_DATABASE_DIRECT_URL": direct_url},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -119,7 +121,7 @@ def test_workers_that_fit_start_and_serve_a_burst_without_an_error(
     settings: Settings, tmp_path: Path
 ) -> None:
     with own_postgres(max_connections=SMALL) as (url, _restart):
-        own = settings.model_copy(update={"database_url": url})
+        own = settings.model_copy(update={"database_url": url, "database_direct_url": ""})
         migrate(own)
         database = Database(own)
         make = Factory(database)
@@ -147,6 +149,42 @@ def test_workers_that_fit_start_and_serve_a_burst_without_an_error(
         f"4 workers, max_connections={SMALL}: 120 phones × 4 requests in {took:.1f} s, "
         f"answers {dict(statuses)}, at most {peak[0]} connections at once (this test's "
         "sampler included)"
+    )
+    assert set(statuses) == {200, 303}
+    assert peak[0] <= SMALL - 3
+
+
+def test_through_pgbouncer_more_workers_than_the_server_takes_serve_a_burst(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Six workers, refused on their own (below), share PgBouncer's eight server connections;
+    their listeners go straight to PostgreSQL."""
+    with own_postgres(max_connections=SMALL) as (url, _restart), pgbouncer(url, 8) as through:
+        own = settings.model_copy(update={"database_url": through, "database_direct_url": url})
+        migrate(own)
+        database = Database(own)
+        make = Factory(database)
+        event = make.event(name="A burst through PgBouncer")
+        slot, hall = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Hall", 500)
+        topic = placed_topic(make, event, slot, hall, "Everyone at once")
+        with database.write() as session:
+            marketplace.open_marketplace(session, event, True)
+        database.dispose()
+        log = tmp_path / "serve.log"
+        base, process = _serve(through, 6, log, direct_url=url)
+        try:
+            _until_started(process, log, 6)
+            with _peak_connections(url) as peak, ThreadPoolExecutor(max_workers=60) as pool:
+                answers = list(
+                    pool.map(lambda n: _one_phone(base, event.join_code, topic.id, n), range(120))
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    statuses = Counter(status for answer in answers for status in answer)
+    print(
+        f"6 workers through PgBouncer (8 server connections), max_connections={SMALL}: "
+        f"answers {dict(statuses)}, at most {peak[0]} connections at once"
     )
     assert set(statuses) == {200, 303}
     assert peak[0] <= SMALL - 3

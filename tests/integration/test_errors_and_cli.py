@@ -211,7 +211,11 @@ def test_server_error_shows_the_apps_page_without_a_trace(
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPENSPACE_DATABASE_URL": settings.database_url}
+    env = {
+        **os.environ,
+        "OPENSPACE_DATABASE_URL": settings.database_url,
+        "OPENSPACE_DATABASE_DIRECT_URL": settings.database_direct_url,
+    }
     env.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],

@@ -35,7 +35,7 @@ def test_postgresql_restarted_under_load_the_app_and_its_stream_recover(
     settings: Settings,
 ) -> None:
     with own_postgres() as (url, restart):
-        own = settings.model_copy(update={"database_url": url})
+        own = settings.model_copy(update={"database_url": url, "database_direct_url": ""})
         migrate(own)
         database = Database(own)
         make = Factory(database)
