@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.i18n import _
 from app.models import Event, Participant, Pledge
 from app.models.base import utcnow
-from app.models.mail import Purpose
+from app.models.mail import Message, MessageCause, MessageState, Purpose
 from app.models.outcomes import PledgeAnswerForm, PledgeForm
 from app.services import mail_causes, outbox
 from app.services.errors import Refused
@@ -83,6 +83,38 @@ def answer_pledge(session: Session, pledge: Pledge, data: PledgeAnswerForm) -> N
     """Keep the author's "how did it go?" with their pledge (a new answer replaces it)."""
     pledge.answer, pledge.answered_at = data.answer, utcnow()
     session.add(pledge)
+
+
+@dataclass(frozen=True)
+class Postcard:
+    """A pledge's postcard printed on paper: for an author with no address, or whose
+    e-mailed postcard could not be delivered."""
+
+    pledge: Pledge
+    name: str
+
+
+def postcards_to_print(session: Session, event: Event, until: date) -> list[Postcard]:
+    """The pledges due by `until` whose postcard does not go (or did not get) there by mail."""
+    rows = session.exec(
+        select(Pledge, Participant)
+        .join(Participant, col(Participant.id) == Pledge.participant_id)
+        .where(Pledge.event_id == event.id, col(Pledge.remind_on) <= until)
+        .order_by(col(Pledge.remind_on), col(Pledge.id))
+    ).all()
+    by_mail = set(
+        session.exec(
+            select(MessageCause.pledge_id)
+            .join(Message, col(Message.id) == MessageCause.message_id)
+            .where(
+                col(MessageCause.pledge_id).in_([pledge.id for pledge, _who in rows]),
+                col(Message.state).in_(
+                    [MessageState.waiting, MessageState.sending, MessageState.sent]
+                ),
+            )
+        ).all()
+    )
+    return [Postcard(pledge, who.display_name) for pledge, who in rows if pledge.id not in by_mail]
 
 
 @dataclass

@@ -226,6 +226,7 @@ VISITS = [
             "/organiser/events/{event_id}/pledges",
             "/organiser/events/{event_id}/outbox",
             "/organiser/events/{event_id}/outbox/{message_id}",
+            "/organiser/events/{event_id}/postcards",
             "/organiser/actions",
             "/organiser/account",
         )

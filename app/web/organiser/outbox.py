@@ -1,5 +1,6 @@
 """The organiser's Outbox: an event's messages, each as its recipient reads it, and as a file."""
 
+from datetime import date, timedelta
 from email.message import EmailMessage
 
 from fastapi import Depends, Request
@@ -7,14 +8,16 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.config import Settings
+from app.i18n import _
 from app.models import Event
+from app.models.base import utcnow
 from app.models.mail import STATE_LABELS, Message, MessageState
 from app.security import LinkSigner
-from app.services import mail, outbox
+from app.services import mail, outbox, pledges
 from app.services.errors import Refused
 from app.templating import render
 from app.web.kit.audit import audited
-from app.web.kit.common import download
+from app.web.kit.common import download, qr_inline
 from app.web.kit.deps import (
     CurrentOrganiser,
     OrganisedEvent,
@@ -25,10 +28,13 @@ from app.web.kit.deps import (
 )
 from app.web.kit.routing import Router
 from app.web.mail_links import mail_links
+from app.web.participant.pledge_answer import answer_link
 
 router = Router(prefix="/organiser", dependencies=[Depends(audited)])
 
 EML = "message/rfc822"
+# The printed postcards: those falling due within this many days, unless another day is asked.
+PRINT_AHEAD_DAYS = 31
 
 
 @router.get("/events/{event_id}/outbox")
@@ -56,8 +62,39 @@ def outbox_page(
             "total": sum(counts.values()),
             "state_labels": STATE_LABELS,
             "mail_server": bool(settings.smtp_url),
+            "to_print": len(
+                pledges.postcards_to_print(session, event, _print_until(request, event))
+            ),
+            "print_until": _print_until(request, event),
         },
     )
+
+
+@router.get("/events/{event_id}/postcards")
+def printed_postcards(
+    request: Request,
+    event: OrganisedEvent,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    """Pledges to post or hand out on paper (A6, four to an A4 page): for authors with no
+    address, or whose e-mailed postcard could not be delivered; each with a QR code to answer
+    "How did it go?"."""
+    until = _print_until(request, event)
+    cards = []
+    for card in pledges.postcards_to_print(session, event, until):
+        link = answer_link(settings, signer, card.pledge)
+        cards.append((card, link, qr_inline(link, _("QR code to answer how it went"))))
+    return render(request, "print/postcards.html", {"event": event, "cards": cards, "until": until})
+
+
+def _print_until(request: Request, event: Event) -> date:
+    """The last reminder day of the postcards to print: asked in the address, or a month on."""
+    try:
+        return date.fromisoformat(request.query_params.get("until", ""))
+    except ValueError:
+        return utcnow().astimezone(event.zone).date() + timedelta(days=PRINT_AHEAD_DAYS)
 
 
 @router.get("/events/{event_id}/outbox/{message_id}")
