@@ -18,9 +18,26 @@ from app.models import (
 )
 from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
-from app.models.outcomes import ActionForm, ContributionCreate
+from app.models.mail import Purpose
+from app.models.outcomes import (
+    ActionForm,
+    ContributionCreate,
+    PledgeAnswerForm,
+    PledgeForm,
+    ProgressForm,
+)
 from app.models.people import OrganiserCreate, ParticipantJoin
-from app.services import actions, contributions, marketplace, reports, signups, wall
+from app.services import (
+    actions,
+    contributions,
+    mail_causes,
+    marketplace,
+    outbox,
+    pledges,
+    reports,
+    signups,
+    wall,
+)
 from app.services import events as event_service
 from app.services.accounts import create_organiser, organiser_by_email, set_password
 from app.services.errors import Refused
@@ -255,6 +272,7 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
             with suppress(Refused):  # a full room: they sit elsewhere
                 signups.sign_up(session, event, topic, person)
     _first_reports(session, event, placed[:2], people)
+    _the_months_after(session, event, people)
     return event, organiser, password
 
 
@@ -310,3 +328,50 @@ def _first_reports(
             )
         convener = session.get_one(Participant, topic.convener_id)
         reports.complete_report(session, event, topic, convener, True)
+
+
+PLEDGES = [
+    ("Ask every new patient which language they want their letters in.", True),
+    ("Walk my team to the warm space at the library, so they can tell people about it.", True),
+    ("Put the map of warm spaces up in our reception.", False),
+]
+
+
+def _the_months_after(session: Session, event: Event, people: list[Participant]) -> None:
+    """What the Outbox shows from the start: postcards waiting for their day (and one to print,
+    for someone with no address), an owner's private link waiting to go, an owner who has
+    posted progress, and a pledge already answered."""
+    with_address = [p for p in people if p.email]
+    without = [p for p in people if not p.email]
+    for (text, by_mail), person in zip(PLEDGES, [*with_address[:2], without[0]], strict=True):
+        pledge = pledges.save_pledge(
+            session, event, person, PledgeForm(text=text, postcard=by_mail)
+        )
+        if not by_mail:
+            pledges.answer_pledge(
+                session,
+                pledge,
+                PledgeAnswerForm(answer="Done the week after; people ask about it."),
+            )
+    owned = [a for a in actions.action_lines(session, event) if a.action.owner_id]
+    owner = session.get(Participant, owned[0].action.owner_id) if owned else None
+    if owner is None or owner.id is None:
+        return
+    if not owner.email:
+        owner.email = "owner@example.org"
+        session.add(owner)
+    outbox.set_consent(session, owner.id, Purpose.actions, True)
+    for line in owned:
+        # An owner given an action before asking for mail hears of it once they ask.
+        mail_causes.action_owned(session, event, line.action)
+    actions.post_progress(
+        session,
+        owned[0].action,
+        ProgressForm(
+            status=ActionStatus.in_progress,
+            note="The libraries sent their list; two wards still to reply.",
+            by=owner.display_name,
+        ),
+        via_link=True,
+        written_by="",
+    )

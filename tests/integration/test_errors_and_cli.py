@@ -19,7 +19,9 @@ from app.models import (
     AuditEntry,
     Contribution,
     Event,
+    Message,
     Participant,
+    Pledge,
     Report,
     Slot,
     Space,
@@ -252,7 +254,13 @@ def test_demo_command_makes_a_realistic_event(settings: Settings, database: Data
     assert count(database, Report) == 2 and count(database, Action) == 2
     with database.read() as session:
         complete = session.exec(select(Report).where(col(Report.completed_at).is_not(None))).all()
+        # The months after, without waiting for them: the outbox holds postcards and an
+        # owner's link, a pledge has its answer, an owner has posted progress.
+        waiting = sorted(m.kind for m in session.exec(select(Message)))
+        answered = session.exec(select(Pledge).where(Pledge.answer != "")).all()
     assert len(complete) == 1
+    assert waiting == ["action_owner", "pledge_postcard", "pledge_postcard"]
+    assert len(answered) == 1
 
 
 def test_create_organiser_command_then_log_in(settings: Settings, database: Database) -> None:
