@@ -117,6 +117,18 @@ def postcards_to_print(session: Session, event: Event, until: date) -> list[Post
     return [Postcard(pledge, who.display_name) for pledge, who in rows if pledge.id not in by_mail]
 
 
+def postcard_messages(session: Session, event: Event) -> dict[int, Message]:
+    """Each pledge's latest postcard e-mail that was not cancelled (none: it goes on paper)."""
+    rows = session.exec(
+        select(MessageCause.pledge_id, Message)
+        .join(Message, col(Message.id) == MessageCause.message_id)
+        .join(Pledge, col(Pledge.id) == MessageCause.pledge_id)
+        .where(Pledge.event_id == event.id, Message.state != MessageState.cancelled)
+        .order_by(col(Message.id))
+    ).all()
+    return {pledge_id: message for pledge_id, message in rows if pledge_id is not None}
+
+
 @dataclass
 class PledgeLine:
     pledge: Pledge

@@ -63,3 +63,13 @@ def test_postcards_to_print_are_those_that_do_not_go_by_mail(
 
     later = text_of(client.get(f"/organiser/events/{event.id}/postcards?until=2028-03-01").text)
     assert "Learn Welsh" in later
+
+    # The pledges page says how each postcard goes.
+    listed = client.get(f"/organiser/events/{event.id}/pledges").text
+    rows = {
+        text: text_of(listed[listed.index(text) :].split("</li>")[0])
+        for text in ("Plant a tree", "Walk to work", "Call my MP")
+    }
+    assert "postcard on paper" in rows["Plant a tree"]
+    assert "postcard by e-mail: Sent 4 November 2027" in rows["Walk to work"]
+    assert "postcard by e-mail: Failed — print it instead" in rows["Call my MP"]

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.models import Action, ActionStatus, Event, Organiser, Role
 from app.models.base import utcnow
+from app.models.mail import STATE_LABELS
 from app.models.outcomes import STATUS_LABELS
 from app.services import actions, audit, mail, mail_causes, pledges
 from app.services import events as event_service
@@ -126,6 +127,8 @@ def event_pledges(
             "event": event,
             "lines": lines,
             "consenting": sum(1 for line in lines if line.pledge.may_contact),
+            "postcards": pledges.postcard_messages(session, event),
+            "state_labels": STATE_LABELS,
         },
     )
 
