@@ -12,6 +12,7 @@ from app.models.agenda import (
 )
 from app.models.audit import AuditEntry
 from app.models.base import metadata
+from app.models.carry import CarriedAction
 from app.models.event import (
     Event,
     EventStaff,
@@ -52,6 +53,7 @@ __all__ = [
     "ApiToken",
     "Attendance",
     "AuditEntry",
+    "CarriedAction",
     "CoConvener",
     "Contribution",
     "ContributionKind",

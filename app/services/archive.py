@@ -97,7 +97,15 @@ VERSION = 1
 ORGANISER_CARRIED = ("id", "email", "name", "created_at")
 # The outbox stays with the installation that writes it: a copy of an event must not send
 # its messages a second time, nor mail people who asked the first installation.
-SKIPPED_TABLES = {"apitoken", "message", "messagecause", "messageattempt", "mailconsent"}
+# A carried action links to another event's action, which a copy of this event does not hold.
+SKIPPED_TABLES = {
+    "apitoken",
+    "message",
+    "messagecause",
+    "messageattempt",
+    "mailconsent",
+    "carriedaction",
+}
 NO_PASSWORD = "!"  # matches no password: the owner of the account sets a new one
 CHUNK = 2000
 

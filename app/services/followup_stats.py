@@ -187,14 +187,14 @@ def _history(session: Session, ids: list[int]) -> dict[int, list[ActionUpdate]]:
 
 
 def _status_at(current: str, history: list[ActionUpdate], moment: datetime) -> str:
-    """The action's status at `moment`: that of the last update before it. Before its first
+    """The action's status at `moment`: that of the last update made by then. Before its first
     update an action was open (it was written on the day as proposed, agreed or under way);
     one never updated has always had the status it has."""
     if not history:
         return current
     status = ActionStatus.agreed.value
     for row in history:
-        if row.created_at >= moment:
+        if row.created_at > moment:
             break
         status = row.status
     return status
@@ -211,7 +211,7 @@ def burn_down(session: Session, event: Event, lines: list[ActionLine], now: date
         counted = dict.fromkeys(Tally.ALL, 0)
         for line in lines:
             action = line.action
-            if action.created_at < moment:
+            if action.created_at <= moment:
                 status = _status_at(action.status, history[action.id or 0], moment)
                 counted[_tally_of(status)] += 1
         rows.append((i18n.when(day, None, "medium"), [counted[t] for t in Tally.ALL]))
