@@ -96,13 +96,15 @@ def test_every_participant_flow_with_javascript_off(
     hall_session = page.locator(".session", has_text=HALL_TOPIC)
     expect(garden_session).to_contain_text("0 of 15 seats taken")
     garden_session.get_by_role("button", name="Sign up").click()
-    expect(page).to_have_url(f"{live_server}/e/{code}/wall#topic-{garden.id}")
+    signed_up = f"/e/{code}/wall?done=signed_up&at=topic-{garden.id}#topic-{garden.id}"
+    expect(page).to_have_url(live_server + signed_up)  # at the session, said at the top too
     expect(garden_session).to_contain_text("You have a seat here")
     expect(garden_session).to_contain_text("1 of 15 seats taken")
 
     # --- the law of two feet: switch to the other session of the same slot -------------------
     hall_session.get_by_role("button", name="Switch to this session").click()
-    expect(page).to_have_url(f"{live_server}/e/{code}/wall#topic-{hall.id}")
+    switched = f"/e/{code}/wall?done=signed_up&at=topic-{hall.id}#topic-{hall.id}"
+    expect(page).to_have_url(live_server + switched)
     expect(hall_session).to_contain_text("You have a seat here")
     expect(hall_session).to_contain_text("1 of 30 seats taken")
     expect(garden_session).not_to_contain_text("You have a seat here")
@@ -167,7 +169,7 @@ def test_every_participant_flow_with_javascript_off(
         "Walk my children to school twice a week"
     )
     expect(page.get_by_label("Yes, the organisers may contact me about my pledge")).to_be_checked()
-    page.get_by_label("My e-mail address, for that").fill("amira@example.org")
+    page.get_by_label("My e-mail address, for these").fill("amira@example.org")
     page.get_by_role("button", name="Make my pledge").click()
     expect(page).to_have_url(f"{live_server}/e/{code}/pledge?saved=1")
     expect(page.get_by_role("status")).to_have_text("Your pledge is saved.")

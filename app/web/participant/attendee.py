@@ -46,6 +46,10 @@ DONE = {
 }
 
 
+# What a session's card itself shows after the tap (a form without JavaScript opens there).
+SHOWN_ON_THE_CARD = frozenset({"signed_up", "waiting", "left_waitlist"})
+
+
 def done_notice(request: Request, cards: Iterable[marketplace.TopicCard] = ()) -> dict[str, str]:
     """The notice of what a form without JavaScript just did, from the address it was sent
     back to (`?done=…&at=…`), and the anchor of the session it concerns. At the top of the
@@ -276,7 +280,11 @@ class Attendee(Asking):
         status = 200 if error is None else 409
         if not wants_fragment(self.request) and error is None:
             if done:  # said at the top of the page, with a link down to the session
-                return see_other(f"{back}{'&' if '?' in back else '?'}done={done}&at={anchor}")
+                said = f"{back}{'&' if '?' in back else '?'}done={done}&at={anchor}"
+                # A session that shows what was done opens there (a seat, a waitlist place);
+                # one that shows no trace of it (a seat given up) opens at the notice.
+                shown = done in SHOWN_ON_THE_CARD and anchor
+                return see_other(said + (f"#{anchor}" if shown else ""))
             return see_other(back + (f"#{anchor}" if anchor else ""))
         fragment = str(form.get("fragment") or "")
         fragment_id = str(form.get("fragment_id") or "")
