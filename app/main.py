@@ -61,7 +61,7 @@ from app.web.kit.middleware import (
 )
 from app.web.mail_links import mail_links
 from app.web.organiser import events as organiser
-from app.web.organiser import carry, dashboard, exports, people, tracker
+from app.web.organiser import carry, dashboard, exports, one_year_on, people, tracker
 from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, my_data, outcomes
 from app.web.participant import mail_choices as participant_mail
@@ -271,6 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracker,
         dashboard,
         carry,
+        one_year_on,
         organiser_outbox,
         facilitator,
         facilitator_outcomes,
