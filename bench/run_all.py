@@ -56,6 +56,8 @@ def main() -> None:
         run(["exports.py", *pg]),
         run(["page_weight.py"]),
         run(["page_weight.py", "--language", "ur"]),
+        run(["erase.py"]),
+        run(["erase.py", "--workers", "2", *pg]),
     ]
     readme = HERE / "README.md"
     text = readme.read_text()

@@ -430,7 +430,8 @@ def erase(
         # Every browser and personal link that signed in as them is nobody now.
         person.link_version += 1
         session.add(person)
-    agenda_changed(session, event.id, None)  # the wall, the book and live screens redraw
+    # The wall, the book and live screens are drawn again; nobody's own seats changed.
+    agenda_changed(session, event.id)
     summary = ", ".join(f"{what}: {n}" for what, n in sorted(work.counts.items()))
     erasure = Erasure(
         event_id=event.id,
@@ -629,7 +630,7 @@ def purge(session: Session, event: Event) -> int:
         .where(col(ActionUpdate.action_id).in_(actions), col(ActionUpdate.written_by) != "")
         .values(written_by=ERASED_NAME)
     )
-    agenda_changed(session, event.id, None)
+    agenda_changed(session, event.id)
     return done
 
 
