@@ -60,13 +60,12 @@ from app.web.kit.middleware import (
     TransactionMiddleware,
 )
 from app.web.mail_links import mail_links
-from app.web.organiser import events as organiser
 from app.web.organiser import carry, dashboard, exports, one_year_on, people, tracker
+from app.web.organiser import events as organiser
 from app.web.organiser import outbox as organiser_outbox
-from app.web.participant import followup, marketplace, my_data, outcomes
-from app.web.participant import mail_choices as participant_mail
-from app.web.participant import pledge_answer
+from app.web.participant import followup, marketplace, my_data, outcomes, pledge_answer
 from app.web.participant import join as participant
+from app.web.participant import mail_choices as participant_mail
 from app.web.participant.attendee import NotJoined
 from app.web.public import home as public
 from app.web.public import projector
