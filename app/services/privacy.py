@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, update
@@ -67,6 +68,78 @@ from app.services.agenda import agenda_changed
 from app.services.events import team
 from app.services.pledges import months_after
 
+
+class Kept(StrEnum):
+    """What erasure does with a text column (see TEXT_COLUMNS)."""
+
+    details = "the person's own details: taken off"
+    typed_name = "a name someone typed: taken off where it is theirs"
+    marked = "text that may quote their name or address: those marked erased"
+    their_words = "what they wrote: kept without their name, or deleted with what they wrote"
+    group_words = "written for the group (a title, a step): kept, without their name"
+    not_personal = "no participant's data: set-up, codes, states, keys, the team"
+
+
+# Every text column of every table, and what erasure does with it. A column added without a
+# line here fails tests/unit/test_privacy_columns.py: say whether it can hold a person's data
+# (and, if it can, make `erase` take it off, and the table-scan test prove it).
+TEXT_COLUMNS: dict[str, Kept] = {
+    "participant.display_name": Kept.details,
+    "participant.organisation": Kept.details,
+    "participant.email": Kept.details,
+    "participant.join_key": Kept.details,
+    "message.to_address": Kept.details,
+    "message.to_name": Kept.details,
+    "attendance.name": Kept.typed_name,
+    "action.owner_name": Kept.typed_name,
+    "actiongroup.initiator": Kept.typed_name,
+    "actionupdate.written_by": Kept.typed_name,
+    "auditentry.actor": Kept.marked,
+    "auditentry.target": Kept.marked,
+    "message.subject": Kept.marked,
+    "message.last_error": Kept.marked,
+    "messageattempt.reply": Kept.marked,
+    "contribution.body": Kept.their_words,
+    "contributionrevision.body": Kept.their_words,
+    "pledge.text": Kept.their_words,
+    "pledge.answer": Kept.their_words,
+    "actionupdate.note": Kept.their_words,
+    "topic.title": Kept.group_words,
+    "topic.description": Kept.group_words,
+    "action.title": Kept.group_words,
+    "action.first_step": Kept.group_words,
+    "actiongroup.name": Kept.group_words,
+    "announcement.text": Kept.group_words,
+    **{
+        f"{table}.{column}": Kept.not_personal
+        for table, columns in {
+            "event": "name theme_question timezone venue principles languages join_code "
+            "projector_view",
+            # Organiser accounts are the team's, kept as long as the installation keeps them.
+            "organiser": "email name password_hash",
+            "serversecret": "name value",
+            "apitoken": "name token_hash",
+            "auditentry": "action request_id",
+            "eventprivacy": "controller contact notice",
+            "eventstaff": "role",
+            "facilitatorlink": "label",
+            "slot": "kind title",
+            "space": "name access_notes",
+            "theme": "name description",
+            "erasure": "mode asked_by fingerprint summary",
+            "mailconsent": "purpose",
+            "message": "kind language message_id group_key state",
+            "messageattempt": "outcome",
+            "topic": "language propose_key",
+            "seatnotice": "kind",
+            "action": "status write_key",
+            "contribution": "kind write_key",
+            "actionupdate": "status",
+            "messagecause": "key",
+        }.items()
+        for column in columns.split()
+    },
+}
 # How often each server process looks for events whose retention is due.
 PURGE_EVERY_SECONDS = 3600
 # What stands where a name or an address was, in texts that are kept (the audit log).
@@ -482,6 +555,16 @@ def _delete_writing(work: _Erasing) -> None:
         action.link_version += 1
         session.add(action)
         work.counts["actions left without an owner"] += 1
+    if work.person.display_name != ERASED_NAME:  # their name still tells which notes
+        name = _plain(work.person.display_name)
+        for note in session.exec(
+            select(ActionUpdate)
+            .join(Action, col(Action.id) == ActionUpdate.action_id)
+            .where(Action.event_id == work.event.id, ActionUpdate.note != "")
+        ):
+            if _plain(note.written_by) == name:
+                session.delete(note)
+                work.counts["updates deleted"] += 1
     session.flush()
 
 
