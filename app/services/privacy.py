@@ -63,7 +63,7 @@ from app.models.privacy import (
     EventPrivacy,
     PrivacyForm,
 )
-from app.services import outbox
+from app.services import outbox, signups
 from app.services.agenda import agenda_changed
 from app.services.events import team
 from app.services.pledges import months_after
@@ -550,11 +550,19 @@ def _delete_writing(work: _Erasing) -> None:
         for note in notes:
             session.delete(note)
             work.counts["updates deleted"] += 1
-        # Others may depend on the action: it stays, without an owner, for the group.
+        # Others may depend on the action: it stays, without an owner, for the group, and
+        # the session's convener is told on their pages.
         action.owner_id, action.owner_name = None, ""
         action.link_version += 1
         session.add(action)
         work.counts["actions left without an owner"] += 1
+        topic = session.exec(
+            select(Topic)
+            .join(Report, col(Report.topic_id) == Topic.id)
+            .where(Report.id == action.report_id)
+        ).one()
+        if topic.convener_id != pid:
+            signups.tell(session, topic, [topic.convener_id], signups.OWNER_GONE)
     if work.person.display_name != ERASED_NAME:  # their name still tells which notes
         name = _plain(work.person.display_name)
         for note in session.exec(

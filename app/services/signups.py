@@ -510,6 +510,7 @@ FEWER_SEATS = "fewer_seats"  # its room now takes fewer people: they wait for a 
 MERGED_SEATED = "merged"  # the topic they followed was merged into one they have a seat in
 MERGED_WAITING = "merged_waiting"  # … into one whose waitlist they are in
 TIME_CHANGED = "time_changed"  # its slot's times changed: same room, a new time
+OWNER_GONE = "owner_gone"  # to its convener: an action's owner erased their data, it has none
 NOTICES = (
     MOVED_KEPT,
     MOVED_WAITING,
@@ -520,6 +521,7 @@ NOTICES = (
     MERGED_SEATED,
     MERGED_WAITING,
     TIME_CHANGED,
+    OWNER_GONE,
 )
 
 

@@ -257,3 +257,40 @@ def test_the_privacy_notice_is_set_per_event_and_linked_before_joining(
     notice = text_of(client.get(f"/e/{event.join_code}/privacy").text)
     assert "Leeds Health Partnership" in notice and "dpo@leeds.example" in notice
     assert "6 months" in notice
+
+
+def test_the_convener_is_told_when_an_action_loses_its_owner_to_erasure(
+    app: FastAPI, phones: list[TestClient], make: Factory, database: Database
+) -> None:
+    event, browser, person = _joined_with_topic(app, phones, make)
+    convener_phone = phone_in(app, phones, event, "Amira Hussain")
+    hall = make.space(event, "Hall")
+    with database.write() as session:
+        live_event = session.get_one(Event, event.id)
+        convener = session.exec(
+            select(Participant).where(Participant.display_name == "Amira Hussain")
+        ).one()
+        slot_id = session.exec(select(Topic.slot_id)).one()
+        theirs = marketplace.propose_topic(
+            session, live_event, convener, TopicCreate(title="Housing"), at_the_desk=True
+        )
+        wall.move_by_facilitator(session, live_event, theirs, slot_id, hall.id)
+        actions.add_action(
+            session,
+            live_event,
+            theirs,
+            convener,
+            ActionForm(title="Ask the landlords", status=ActionStatus.agreed),
+            owner_id=person.id,
+        )
+    before = text_of(convener_phone.get(f"/e/{event.join_code}").text)
+    assert "no owner any more" not in before
+    done = post_form(
+        browser, f"/e/{event.join_code}/erase", {"mode": "everything", "confirmed": "yes"}
+    )
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    home = text_of(convener_phone.get(f"/e/{event.join_code}").text)
+    assert "Housing" in home and "has no owner any more" in home
+    with database.read() as session:
+        action = session.exec(select(Action)).one()
+        assert action.owner_id is None and action.title == "Ask the landlords"
