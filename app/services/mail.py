@@ -94,6 +94,8 @@ class Links:
     stop: Callable[[int, Purpose], str]
     # Where a pledge's author answers "How did it go?".
     pledge_answer: Callable[[Pledge], str]
+    # The event's privacy notice: what is kept, and how to see, take and erase it.
+    privacy: Callable[[Event], str]
 
 
 class OneLineHeader(UnstructuredHeader):
@@ -125,6 +127,8 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
     person = message.participant_id
     if person is not None:
         context["choices_link"] = links.choices(person)
+    if event is not None:
+        context["privacy_link"] = links.privacy(event)
     with i18n.speaking(message.language):
         if message.kind == MessageKind.pledge_postcard:
             context.update(_pledge(session, message, links))

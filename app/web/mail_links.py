@@ -6,6 +6,7 @@ from app.config import Settings
 from app.security import LinkSigner
 from app.services.mail import Links
 from app.web.participant.mail_choices import choices_link, stop_link
+from app.web.participant.my_data import privacy_link
 from app.web.participant.outcomes import update_link
 from app.web.participant.pledge_answer import answer_link
 
@@ -18,4 +19,5 @@ def mail_links(settings: Settings, signer: LinkSigner) -> Links:
         choices=partial(choices_link, settings, signer),
         stop=partial(stop_link, settings, signer),
         pledge_answer=partial(answer_link, settings, signer),
+        privacy=partial(privacy_link, settings),
     )

@@ -4,8 +4,9 @@ what they wrote) in no text column of any table, in no export and not in the arc
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import String, Text, TypeDecorator
@@ -32,6 +33,7 @@ from app.services import (
     audit,
     contributions,
     convergence,
+    mail_sender,
     marketplace,
     outbox,
     pledges,
@@ -41,9 +43,11 @@ from app.services import (
     wall,
 )
 from app.services.events import team
+from app.services.mail import Links
 from app.services.policy import FACILITATOR
 from app.web.organiser.exports import EVENT_FORMATS, event_file
 from tests.factories import Factory
+from tests.mail_sink import MailSink
 
 NAME, EMAIL, ORGANISATION = "Zebedee Quixote", "zq@quixote.example", "Quixotic Trust"
 # What the person wrote: gone after "delete what I wrote too".
@@ -355,3 +359,21 @@ def test_an_archive_made_before_an_erasure_does_not_bring_the_person_back(
         assert found_in_tables(session, (NAME, EMAIL, ORGANISATION, *WRITTEN)) == []
         modes = session.exec(select(Erasure.mode).where(Erasure.event_id == imported.id)).all()
         assert modes == [ErasureMode.everything]
+
+
+def test_every_message_links_the_events_privacy_notice(
+    make: Factory,
+    database: Database,
+    mail_settings: Settings,
+    links: Links,
+    sink: MailSink,
+    clock: Callable[[datetime], None],
+) -> None:
+    day = everything_done(make)
+    clock(datetime(2027, 12, 1, 9, tzinfo=UTC))  # the postcard's day has come
+    mail_sender.send_due(database, mail_settings, links)
+    received = sink.to(EMAIL)
+    assert {m.message["Subject"] for m in received} and len(received) >= 2
+    notice = f"/e/{day.event.join_code}/privacy"
+    for message in received:
+        assert notice in message.part("plain") and notice in message.part("html")

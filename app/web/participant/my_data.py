@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from app.config import Settings
 from app.i18n import _
 from app.models import Action, Event, Participant
 from app.models.privacy import MODE_LABELS, ErasedBy, ErasureForm, ErasureMode
 from app.services import privacy
 from app.services.errors import NotFound
 from app.templating import render
-from app.web.kit.common import download, see_other
+from app.web.kit.common import absolute, download, see_other
 from app.web.kit.deps import FormDep, JoinedEvent, SessionDep, verify_csrf
 from app.web.kit.forms import FormErrors, valid
 from app.web.kit.routing import Router
@@ -188,6 +189,11 @@ def owner_erase(
 
 
 # --- the privacy notice -------------------------------------------------------------------------
+
+
+def privacy_link(settings: Settings, event: Event) -> str:
+    """The event's privacy notice, as every message links it."""
+    return absolute(settings, f"/e/{event.join_code}/privacy")
 
 
 @router.get("/e/{code}/privacy")
