@@ -312,7 +312,7 @@ def pledges_answered(pledges: list[Pledge]) -> Figure:
         ),
         columns=[_("Pledges")],
         rows=[(_("Answered"), [answered]), (_("Not answered yet"), [len(pledges) - answered])],
-        label=_("Pledges"),
+        label=_("How it went"),
     )
 
 
