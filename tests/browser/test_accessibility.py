@@ -33,19 +33,23 @@ from app.models import (
     Topic,
 )
 from app.models.agenda import TopicCreate
+from app.models.base import set_clock
 from app.models.event import SlotKind
 from app.models.live import AnnouncementCreate
 from app.models.outcomes import ActionStatus, GroupForm, PledgeForm, ProgressForm
 from app.models.people import OrganiserCreate
+from app.models.privacy import ErasedBy, ErasureMode
 from app.security import LinkSigner
 from app.services import (
     accounts,
     audit,
+    carry_over,
     contributions,
     convergence,
     live,
     marketplace,
     pledges,
+    privacy,
     report_writing,
     reports,
     signups,
@@ -54,6 +58,7 @@ from app.services import actions as action_service
 from app.services import events as event_service
 from tests.browser.pages import PHONE
 from tests.factories import PASSWORD, Factory, outcomes_event
+from tests.integration.test_followup_dashboard import a_year_on
 from tests.routes import all_routes
 
 pytestmark = pytest.mark.browser
@@ -94,6 +99,11 @@ EXCLUDED = {
     "/events/{event_id}/export/actions.{fmt}": "CSV, XLSX, JSON or iCalendar file",
     "/events/{event_id}/export/archive.zip": "ZIP file",
     "/organiser/events/{event_id}/outbox/{message_id}/eml": "e-mail file (.eml)",
+    "/organiser/events/{event_id}/one-year-on.docx": "Word file (DOCX) of the one-year-on page",
+    "/e/{code}/my-data.json": "JSON file: what is kept about the person, to take away",
+    "/a/{token}/my-data.json": "JSON file: what is kept about the action's owner, to take away",
+    "/organiser/events/{event_id}/people/{participant_id}/data.json": "JSON file: one "
+    "person's data, exported on their request",
 }
 # Whole branches of routes that are not pages.
 EXCLUDED_PREFIXES = {
@@ -113,6 +123,7 @@ class Visit:
     view: str = ""  # the projector's view, switched by the facilitator before the visit
     download: bool = False  # served as a download: opened the way the saved file would be
     submit: str = ""  # a form's action: send it with its fields empty, and check the errors
+    pick: str = ""  # "name=value" chosen in the form sent: its next step, not its errors
     status: int = 200
 
     def url(self, ids: dict[str, Any]) -> str:
@@ -124,7 +135,7 @@ class Visit:
     def __str__(self) -> str:
         state = f" [{self.view}]" if self.view else ""
         if self.submit:
-            state = f" [{self.submit} sent empty]"
+            state = f" [{self.submit} sent {self.pick or 'empty'}]"
         return f"{self.role} {self.route}{self.query}{state}"
 
 
@@ -137,6 +148,7 @@ PRINT_PAGES = [
     ("/events/{event_id}/export/proceedings.{fmt}", "", True),
 ]
 ACTION_LINK = (("token", "action_token"),)
+LAST_YEAR = (("event_id", "last_year_id"),)
 
 VISITS = [
     # Anyone: the front door, joining, logging in, and an action's private update link.
@@ -153,6 +165,20 @@ VISITS = [
     Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
     Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     Visit("anonymous", "/p/{token}", params=(("token", "pledge_token"),)),
+    # People's data: the notice (read before joining), and what is kept about an action's
+    # owner, to see or erase by its update link: the choice, refused empty, then asked again.
+    Visit("anonymous", "/e/{code}/privacy"),
+    Visit("anonymous", "/a/{token}/my-data", params=ACTION_LINK),
+    Visit("anonymous", "/a/{token}/erase", params=ACTION_LINK),
+    Visit("anonymous", "/a/{token}/erase", params=ACTION_LINK, submit="/a/{token}/erase"),
+    Visit(
+        "anonymous",
+        "/a/{token}/erase",
+        params=ACTION_LINK,
+        submit="/a/{token}/erase",
+        pick="mode=everything",
+    ),
+    Visit("anonymous", "/e/{code}/erased", "?mode=everything"),  # signed out by then
     # Links that sign someone in only ask, on a page with a button.
     Visit("anonymous", "/f/{token}", params=(("token", "facilitator_token"),)),
     Visit("anonymous", "/e/{code}/continue/{token}", params=(("token", "device_token"),)),
@@ -175,8 +201,12 @@ VISITS = [
             ("/e/{code}/vote", ""),
             ("/e/{code}/pledge", "?saved=1"),
             ("/e/{code}/news", ""),
+            ("/e/{code}/my-data", ""),
+            ("/e/{code}/erase", ""),
         )
     ),
+    Visit("participant", "/e/{code}/erase", submit="/e/{code}/erase"),
+    Visit("participant", "/e/{code}/erase", submit="/e/{code}/erase", pick="mode=name_off"),
     Visit("participant", "/e/{code}/topics/{topic_id}", params=(("topic_id", "unplaced_id"),)),
     # A topic of her own: its page offers to edit and withdraw it; the edit page, refused.
     Visit("participant", "/e/{code}/topics/{topic_id}", params=(("topic_id", "own_topic_id"),)),
@@ -227,15 +257,33 @@ VISITS = [
             "/organiser/events/{event_id}/outbox",
             "/organiser/events/{event_id}/outbox/{message_id}",
             "/organiser/events/{event_id}/postcards",
+            "/organiser/events/{event_id}/dashboard",
+            "/organiser/events/{event_id}/people/{participant_id}",
+            "/organiser/events/{event_id}/privacy",
             "/organiser/actions",
             "/organiser/account",
         )
+    ),
+    # Last year's event a year on: late, quiet, done and dropped actions, a pledge answered.
+    Visit("organiser", "/organiser/events/{event_id}/dashboard", params=LAST_YEAR),
+    Visit("organiser", "/organiser/events/{event_id}/carried", "?brought=2"),
+    Visit("organiser", "/organiser/events/{event_id}/people", "?q=a&erased=name_off"),
+    Visit(
+        "organiser",
+        "/organiser/events/{event_id}/people/{participant_id}",
+        submit="/organiser/events/{event_id}/people/{participant_id}/erase",
+    ),
+    Visit(
+        "organiser",
+        "/organiser/events/{event_id}/privacy",
+        submit="/organiser/events/{event_id}/privacy",
     ),
     Visit(
         "organiser", "/organiser/events/{event_id}", submit="/organiser/events/{event_id}/spaces"
     ),
     Visit("organiser", "/organiser/account", submit="/organiser/account/password"),
     *(Visit("organiser", route, query, download=d) for route, query, d in PRINT_PAGES),
+    Visit("organiser", "/organiser/events/{event_id}/one-year-on", params=LAST_YEAR),
     Visit("organiser", "/organiser/events/{event_id}/audit"),  # last: the prints are logged
 ]
 ROLES = ["anonymous", "participant", "projector", "facilitator", "organiser"]
@@ -273,10 +321,16 @@ def test_every_page_route_is_visited_by_some_role(app: FastAPI) -> None:
 
 @pytest.fixture
 def site(make: Factory, settings: Settings) -> dict[str, Any]:
-    """The `exported` event with everything else a page can show, and the ids to reach it."""
+    """The `exported` event with everything else a page can show, and the ids to reach it;
+    and last year's event, a year of follow-up on, whose open actions it carries."""
+    try:
+        last_year = a_year_on(make)  # moves the clock through the year
+    finally:
+        set_clock(None)
     organiser, event, transport, housing = outcomes_event(make)
     make.slot(event, time(12, 0), time(13, 0), SlotKind.plenary)
     make.space(event, "Garden room", 12)
+    leaving = make.participant(event, "Leaving Soon", "leaving@example.org")
     signer = LinkSigner(settings.secret_key)
     with make.database.write() as session:
         event = session.get_one(Event, event.id)
@@ -362,6 +416,17 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         )
         event_service.add_team_member(session, event, colleague.email, "", Role.facilitator)
         accounts.create_api_token(session, organiser, "Spreadsheet")
+        # Someone who asked the organisers to take their name off; last year's open work.
+        privacy.erase(
+            session,
+            event,
+            session.get_one(Participant, leaving.id),
+            ErasureMode.name_off,
+            ErasedBy.organiser,
+        )
+        earlier = session.get_one(Event, last_year.event.id)
+        event_service.add_team_member(session, earlier, organiser.email, "", Role.organiser)
+        assert carry_over.carry_open_actions(session, organiser, event, earlier.id) == 2
         audit.record(
             session,
             event.id,
@@ -373,6 +438,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         return {
             "code": event.join_code,
             "event_id": event.id,
+            "last_year_id": last_year.event.id,
             "topic_id": transport.id,
             "unplaced_id": unplaced.id,
             "own_topic_id": own.id,
@@ -401,12 +467,18 @@ AXE_SCRIPT = Axe().axe_script  # axe-core, from axe-playwright-python
 TABS = 2
 # A form sent with every field it shows emptied (novalidate: the server answers), by the
 # browser, so that an htmx form swaps in its errors the way it does for a person.
-SEND_EMPTY = """action => {
+SEND_EMPTY = """([action, pick]) => {
   const form = [...document.forms].find(f => f.getAttribute("action") === action);
   if (!form) throw new Error("no form " + action);
   for (const field of form.querySelectorAll("input:not([type=hidden]), textarea")) {
     if (field.type === "checkbox" || field.type === "radio") field.checked = false;
     else field.value = "";
+  }
+  if (pick) {  // "name=value": that one chosen (a radio button or a tick box)
+    const [name, value] = pick.split("=");
+    const chosen = form.querySelector(`input[name="${name}"][value="${value}"]`);
+    if (!chosen) throw new Error("no " + pick + " in " + action);
+    chosen.checked = true;
   }
   form.noValidate = true;
   form.requestSubmit();
@@ -518,8 +590,12 @@ def show(page: Page, step: Visit, ids: dict[str, Any]) -> None:
     loaded = page.goto(url)
     assert loaded is not None and loaded.status == step.status, f"{step}: {loaded}"
     assert page.url.endswith(url), f"{step}: sent on to {page.url}"
-    if step.submit:
-        page.evaluate(SEND_EMPTY, step.fill(step.submit, ids))
+    if step.submit and step.pick:  # a plain form: the next page is its next step
+        with page.expect_navigation():
+            page.evaluate(SEND_EMPTY, [step.fill(step.submit, ids), step.pick])
+        page.wait_for_load_state()
+    elif step.submit:
+        page.evaluate(SEND_EMPTY, [step.fill(step.submit, ids), ""])
         page.locator('[aria-invalid="true"], .error').first.wait_for()
         page.wait_for_load_state()
     # What folds away (forms to change a space, an action...) is checked unfolded too.
