@@ -316,8 +316,9 @@ def test_propose_and_sign_up_with_javascript_off(
     expect(session).to_contain_text("Garden")
     anchor = session.get_attribute("id")
     session.get_by_role("button", name="Sign up").click()
-    # Without JavaScript the form posts and the wall comes back, scrolled to the session.
-    expect(page).to_have_url(f"{live_server}/e/{code}/wall#{anchor}")
+    # Without JavaScript the form posts and the wall comes back, scrolled to the session
+    # (and saying so at the top).
+    expect(page).to_have_url(f"{live_server}/e/{code}/wall?done=signed_up&at={anchor}#{anchor}")
     expect(page.locator(".session", has_text="Warm spaces")).to_contain_text("You have a seat here")
     expect(page.locator(".session", has_text="Warm spaces")).to_contain_text("1 of 15 seats taken")
 

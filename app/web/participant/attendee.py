@@ -297,7 +297,10 @@ class Attendee(Asking):
                 return status_line(error or str(GONE), 409)
             ctx.update(
                 error=error,
-                notice=str(DONE[done]) if done and error is None else "",
+                # The card itself shows a seat or a waitlist place: said only without it.
+                notice=str(DONE[done])
+                if done and done not in SHOWN_ON_THE_CARD and error is None
+                else "",
                 error_anchor=anchor,
                 next=back,
                 fragment_id=fragment_id,
