@@ -1,6 +1,6 @@
 """Pages that answer 304 while nothing changed, and parts of pages drawn once and shared.
 
-Route modules use three things from here:
+Route modules use these from here:
 
 - `Asking`: who is asking (a participant in their event, say), looked up when first used in
   the thread that answers the request. A subclass says how to find them (`look_up`) and
