@@ -1,6 +1,7 @@
 """What the benchmarks share: a real server on a free port, a fresh database, percentiles."""
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -121,6 +122,11 @@ def start_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    return _answering(process, port, "/healthz")
+
+
+def _answering(process: subprocess.Popen[bytes], port: int, path: str) -> Served:
+    """Collect what the server prints and wait until `path` answers 200."""
     output: list[str] = []
 
     def drain() -> None:
@@ -133,7 +139,7 @@ def start_server(
     deadline = time.monotonic() + 90
     while True:
         try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
+            if httpx.get(f"{base}{path}").status_code == 200:
                 break
         except httpx.HTTPError:
             pass
@@ -142,6 +148,43 @@ def start_server(
             raise SystemExit("the server did not start:\n" + "".join(output))
         time.sleep(0.1)
     return Served(base, port, process, output)
+
+
+def start_bare(workers: int = 1) -> Served:
+    """The baseline: bench/bare_app.py (a bare FastAPI app) on a free loopback port, served
+    as `openspace serve` serves the app (app/cli.py `serve`): through `python -m app.serving`
+    (uvicorn with the same HTTP protocol and header deadline), the same workers, log level and
+    logging, no access log, the same keep-alive and shutdown timeouts. GET /sync and /async
+    answer a tiny JSON; POST /form reads a one-field form."""
+    from app.cli import log_config
+    from app.config import Settings
+
+    port = free_port()
+    env = environment("", port, workers)
+    fields = Settings.model_fields
+    options = {
+        "app": "bench.bare_app:app",
+        "host": "127.0.0.1",
+        "port": port,
+        "workers": workers,
+        "proxy_headers": False,  # as the app's server with no trusted proxies (the default)
+        "forwarded_allow_ips": [],
+        "log_level": env["OPENSPACE_LOG_LEVEL"],
+        "log_config": log_config(env["OPENSPACE_LOG_LEVEL"]),
+        "access_log": False,
+        "timeout_keep_alive": fields["keep_alive_seconds"].default,
+        "timeout_graceful_shutdown": 3,
+        "timeout_worker_healthcheck": 30,
+    }
+    arguments = {"uvicorn": options, "header_timeout": fields["header_timeout_seconds"].default}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.serving", json.dumps(arguments)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    return _answering(process, port, "/sync")
 
 
 @contextmanager

@@ -1,11 +1,14 @@
-"""Sign-up throughput and the wall under load, each against a bare endpoint of the same server.
+"""Sign-up throughput and the wall under load; sign-ups against a bare FastAPI app, same run.
 
 One event in a fresh database (the overbooking set-up, plus one 10,000-seat session per slot),
 `openspace serve` with --workers, and --clients concurrent participants:
 
 1. closed loop: each client signs up and leaves in turn as fast as answers come back, then the
-   same clients call the bare endpoint (`/healthz`: no database, no template) the same number
-   of times; prints requests/s, p50/p99, and the ratio of the two throughputs;
+   same clients call the app's own `/healthz` (no database, no template, but all of our
+   middleware) the same number of times, then the baseline: a bare FastAPI app
+   (bench/bare_app.py, started in the same run with the same server options, common.start_bare)
+   with its sync GET and its one-field form POST; prints requests/s, p50/p99, the server's
+   processor time per request, and the sign-up's and /healthz's ratios to the bare app;
 2. open loop: sign-ups sent at --rate requests/s for --seconds whatever the answers do;
    prints the rate achieved and p50/p99; run twice, with httpx and with phones that send the
    form and read only the answer's status and headers (common.RawPhone);
@@ -32,6 +35,7 @@ from common import (
     continue_as,
     open_loop,
     percentiles,
+    start_bare,
     start_server,
 )
 from overbook import prepared
@@ -83,6 +87,11 @@ async def main_async(args: argparse.Namespace) -> None:
     served = start_server(url, workers=args.workers)
     base, output = served.base, served.output
     try:
+        baseline = start_bare(workers=args.workers)
+    except BaseException:
+        served.stop()
+        raise
+    try:
         # Idle connections are dropped before the server's 5 s keep-alive ends, so a request
         # never goes out on a connection the server is closing.
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
@@ -105,8 +114,17 @@ async def main_async(args: argparse.Namespace) -> None:
                 data={"csrf_token": client.cookies["openspace_csrf"]},
             )
 
-        async def bare(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        async def healthz(client: httpx.AsyncClient, n: int) -> httpx.Response:
             return await client.get("/healthz")
+
+        # The same clients, at the bare app's address (one connection each: the first request
+        # there replaces the connection to the app, so each loop below is warmed up first).
+        async def bare_get(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.get(f"{baseline.base}/sync")
+
+        async def bare_form(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            token = client.cookies["openspace_csrf"]
+            return await client.post(f"{baseline.base}/form", data={"csrf_token": token})
 
         for client in clients[:20]:  # warm up
             for n in (0, 1):
@@ -118,10 +136,18 @@ async def main_async(args: argparse.Namespace) -> None:
         signup_cpu = (served.cpu_seconds() - before) / signup_st.total()
         before = served.cpu_seconds()
         try:
-            bare_rate, bare_lat, bare_st = await closed_loop(clients, bare, args.per_client)
+            own_rate, own_lat, own_st = await closed_loop(clients, healthz, args.per_client)
         except httpx.HTTPError:
             raise SystemExit("the server stopped answering:\n" + "".join(output[-40:])) from None
-        bare_cpu = (served.cpu_seconds() - before) / bare_st.total()
+        own_cpu = (served.cpu_seconds() - before) / own_st.total()
+        await asyncio.gather(*(bare_get(client, 0) for client in clients))  # connect
+        before = baseline.cpu_seconds()
+        bare_rate, bare_lat, bare_st = await closed_loop(clients, bare_get, args.per_client)
+        bare_cpu = (baseline.cpu_seconds() - before) / bare_st.total()
+        before = baseline.cpu_seconds()
+        form_rate, form_lat, form_st = await closed_loop(clients, bare_form, args.per_client)
+        form_cpu = (baseline.cpu_seconds() - before) / form_st.total()
+        await asyncio.gather(*(healthz(client, 0) for client in clients))  # back to the app
         fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
         # The same people again, from phones that send the form and read only the answer's
         # status and headers (see RawPhone): the load generator shares the server's cores.
@@ -184,16 +210,28 @@ async def main_async(args: argparse.Namespace) -> None:
             await client.aclose()
     finally:
         served.stop()
+        baseline.stop()
     print(
         f"sign-up load on {kind}, {args.workers} worker(s), {args.clients} clients, "
         f"{time.strftime('%Y-%m-%d')}"
     )
     print(line("sign-up/leave, closed loop", signup_rate, signup_lat, signup_st))
-    print(line("bare endpoint, closed loop", bare_rate, bare_lat, bare_st))
-    print(f"  sign-up throughput / bare endpoint throughput: {signup_rate / bare_rate:.0%}")
+    print(line("own /healthz (not the baseline)", own_rate, own_lat, own_st))
+    print(line("baseline: bare FastAPI GET", bare_rate, bare_lat, bare_st))
+    print(line("baseline: bare FastAPI form POST", form_rate, form_lat, form_st))
     print(
         f"  server processor time per request: sign-up/leave {1000 * signup_cpu:.2f} ms, "
-        f"bare endpoint {1000 * bare_cpu:.2f} ms ({bare_cpu / signup_cpu:.0%})"
+        f"own /healthz {1000 * own_cpu:.2f} ms, bare GET {1000 * bare_cpu:.2f} ms, "
+        f"bare form POST {1000 * form_cpu:.2f} ms"
+    )
+    print(
+        f"  ratios to the bare GET: sign-up throughput {signup_rate / bare_rate:.2f}, "
+        f"processor time {signup_cpu / bare_cpu:.2f}; /healthz throughput "
+        f"{own_rate / bare_rate:.2f}, processor time {own_cpu / bare_cpu:.2f}"
+    )
+    print(
+        f"  ratios to the bare form POST: sign-up throughput {signup_rate / form_rate:.2f}, "
+        f"processor time {signup_cpu / form_cpu:.2f}"
     )
     print(line(f"sign-up/leave, open loop at {args.rate:.0f}/s", fixed_rate, fixed_lat, fixed_st))
     print(line("  the same, light client", light_rate, light_lat, light_st))
