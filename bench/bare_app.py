@@ -8,8 +8,19 @@ middleware: issue 25).
 from typing import Annotated
 
 from fastapi import FastAPI, Form
+from fastapi.responses import HTMLResponse
+from jinja2 import DictLoader, Environment
 
 app = FastAPI()
+pages = Environment(
+    loader=DictLoader(
+        {
+            "page.html": "<!doctype html><html lang=en><title>{{ title }}</title>"
+            "<ul>{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul></html>"
+        }
+    ),
+    autoescape=True,
+)
 
 
 @app.get("/sync")
@@ -20,6 +31,12 @@ def sync() -> dict[str, bool]:
 @app.get("/async")
 async def asynchronous() -> dict[str, bool]:
     return {"ok": True}
+
+
+@app.get("/page")
+def page() -> HTMLResponse:
+    """A tiny Jinja page: what drawing any page costs FastAPI and Jinja alone."""
+    return HTMLResponse(pages.get_template("page.html").render(title="Wall", items=range(10)))
 
 
 @app.post("/form")

@@ -187,6 +187,75 @@ def start_bare(workers: int = 1) -> Served:
     return _answering(process, port, "/sync")
 
 
+@dataclass
+class Bare:
+    """The bare FastAPI app's figures for one kind of request, measured in the run."""
+
+    label: str
+    rate: float
+    latencies: list[float]
+    statuses: Counter[int]
+    cpu_seconds: float  # server processor time per request
+
+    def line(self) -> str:
+        p = percentiles(self.latencies)
+        return (
+            f"  baseline: bare FastAPI {self.label}  {self.rate:.0f}/s  p50 {p['p50']:6.1f}"
+            f"  p99 {p['p99']:7.1f} ms  {1000 * self.cpu_seconds:.2f} ms processor time"
+            f"  {dict(sorted(self.statuses.items()))}"
+        )
+
+    def ratio(self, name: str, rate: float, latencies: list[float]) -> str:
+        """Ours ÷ the bare app's: throughput, p50, p99."""
+        mine, bare = percentiles(latencies), percentiles(self.latencies)
+        return (
+            f"  {name} ÷ bare {self.label}: throughput {rate / self.rate:.2f}, "
+            f"p50 {mine['p50'] / bare['p50']:.1f}×, p99 {mine['p99'] / bare['p99']:.1f}×"
+        )
+
+
+async def bare_baseline(
+    workers: int,
+    clients: int,
+    *,
+    path: str = "/form",
+    rate: float | None = None,
+    seconds: float = 10,
+    per_client: int = 10,
+) -> Bare:
+    """Start the bare app with `openspace serve`'s options and the same number of workers,
+    send it the same number of clients' requests — an open loop at `rate`/s for `seconds`, or
+    each client `per_client` in turn — measure, stop it. `/form` posts a one-field form as a
+    sign-up does; `/sync`, `/async` and `/page` (a tiny Jinja page) are GETs."""
+    served = start_bare(workers=workers)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
+    phones = [
+        httpx.AsyncClient(base_url=served.base, timeout=120, limits=limits)
+        for _ in range(clients)
+    ]
+
+    async def ask(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        if path == "/form":
+            return await client.post(path, data={"csrf_token": "x" * 43})
+        return await client.get(path)
+
+    try:
+        await asyncio.gather(*(ask(client, 0) for client in phones))  # connect
+        before = served.cpu_seconds()
+        if rate is None:
+            achieved, latencies, statuses = await closed_loop(phones, ask, per_client)
+        else:
+            achieved, latencies, statuses = await open_loop(phones, ask, rate, seconds)
+        cpu = (served.cpu_seconds() - before) / max(1, statuses.total())
+    finally:
+        for client in phones:
+            await client.aclose()
+        served.stop()
+    kind = "form POST" if path == "/form" else f"GET {path}"
+    loop = "closed loop" if rate is None else f"at {rate:.0f}/s"
+    return Bare(f"{kind}, {loop}", achieved, latencies, statuses, cpu)
+
+
 @contextmanager
 def server(
     database_url: str, workers: int = 1, demo: bool = False

@@ -5,6 +5,8 @@ leaving at --rate requests/s.
 Prints erasures/s, the sign-up p50/p99 before the erasures (the same open loop, alone) and
 during them, the ratio of the two p99s, and the table scan: every text column of every table
 (found from the schema) searched for the erased people's names — the figure to read is 0.
+The baseline: a bare FastAPI app (bench/bare_app.py) started after the run with the same
+server options, workers, clients and rate, answering a one-field form POST; ratios to it.
 """
 
 import argparse
@@ -14,7 +16,15 @@ import time
 from collections import Counter
 
 import httpx
-from common import SECRET, TLS, continue_as, open_loop, percentiles, start_server
+from common import (
+    SECRET,
+    TLS,
+    bare_baseline,
+    continue_as,
+    open_loop,
+    percentiles,
+    start_server,
+)
 from overbook import prepared
 from signup_load import big_sessions, line
 from sqlalchemy import String, Text, TypeDecorator
@@ -118,6 +128,8 @@ async def main_async(args: argparse.Namespace) -> int:
             await client.aclose()
     finally:
         served.stop()
+    # The baseline, with the same options, workers, clients and rate: a bare FastAPI form POST.
+    bare = await bare_baseline(args.workers, args.clients, rate=args.rate, seconds=args.seconds)
     found = scan(database, erased_names)
     p_before, p_during = percentiles(before[1]), percentiles(during_lat)
     print(
@@ -132,6 +144,10 @@ async def main_async(args: argparse.Namespace) -> int:
     print(line("erase (the confirmed post alone)", len(erase_lat) / took, erase_lat, erased))
     print(line("sign-up/leave before", before[0], before[1], before[2]))
     print(line("sign-up/leave during erasures", len(during_lat) / took, during_lat, during_st))
+    print(bare.line())
+    print(bare.ratio("sign-up/leave before", before[0], before[1]))
+    print(bare.ratio("sign-up/leave during", len(during_lat) / took, during_lat))
+    print(bare.ratio("erase (the confirmed post)", len(erase_lat) / took, erase_lat))
     print(f"  sign-up p99 during / before: {p_during['p99'] / p_before['p99']:.2f}")
     print(f"  table scan for the erased names: {len(found)} found")
     for place in found[:10]:

@@ -3,10 +3,12 @@
 Starts `openspace serve` on a fresh database (SQLite by default, or --database-url), then
 measures the same join flow twice in one run: one phone at a time (the baseline), and
 --concurrency phones at once. Prints latency percentiles, throughput, failures, and the
-ratio of the burst's median to the baseline's median. Nothing here is typed in by hand.
+ratio of the burst's median to the baseline's median; and the same number of requests to a
+bare FastAPI app (bench/bare_app.py) served with the same options, with ratios to it. Nothing here is typed in by hand.
 """
 
 import argparse
+import asyncio
 import os
 import re
 import statistics
@@ -14,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from common import TLS, demo_join_code, fresh_database, server
+from common import TLS, bare_baseline, demo_join_code, fresh_database, server
 
 
 def one_join(base: str, code: str, n: int) -> tuple[float, int]:
@@ -72,6 +74,10 @@ def main() -> None:
         baseline = run(base, code, min(60, args.people), 1, 10_000)
         burst = run(base, code, args.people, args.concurrency, 20_000)
 
+    # The baseline: as many clients, each sending as many requests as its joins made (three a
+    # join), one-field form POSTs to a bare FastAPI app served with the same options.
+    per_client = 3 * args.people // args.concurrency
+    bare = asyncio.run(bare_baseline(args.workers, args.concurrency, per_client=per_client))
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
         f"join burst on {kind}, {args.workers} worker(s), {os.cpu_count()} cores, "
@@ -90,6 +96,12 @@ def main() -> None:
     print(
         f"burst median / baseline median: {burst['p50_ms'] / baseline['p50_ms']:.1f}x; "
         f"throughput burst / baseline: {burst['joins_per_s'] / baseline['joins_per_s']:.1f}x"
+    )
+    print(bare.line())
+    joins = 3 * burst["joins_per_s"]
+    print(
+        f"  a join's three requests ÷ three bare form POSTs: throughput {joins / bare.rate:.2f}, "
+        f"p50 {burst['p50_ms'] / (3 * statistics.median(bare.latencies) * 1000):.1f}×"
     )
     if burst["failures"] or baseline["failures"]:
         raise SystemExit("some joins failed")

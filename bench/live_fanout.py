@@ -10,7 +10,9 @@ the server). Prints:
    each stream received the update (p50/p99/max over every stream and change), and how many
    streams got every change;
 3. sign-ups sent at --rate/s for --seconds, first with no stream open, then with all of them
-   open: rate achieved, p50/p99 (same run, same server);
+   open: rate achieved, p50/p99 (same run, same server), and the same rate of one-field form
+   POSTs from as many clients to a bare FastAPI app (bench/bare_app.py) served with the same
+   options and workers — the baseline — with ratios to it;
 4. restart: the server is stopped and started again on the same port while a change is made;
    every stream reconnects after the delay the server gave it and must end up at the current
    version; prints how long until all were reconnected and current, from the stop.
@@ -27,7 +29,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
-from common import SECRET, TLS, Served, continue_as, open_loop, percentiles, start_server
+from common import (
+    SECRET,
+    TLS,
+    Served,
+    bare_baseline,
+    continue_as,
+    open_loop,
+    percentiles,
+    start_server,
+)
 from overbook import prepared
 from signup_load import big_sessions
 from sqlmodel import select
@@ -223,6 +234,12 @@ async def main_async(args: argparse.Namespace) -> None:
         f"  sign-up p99 with streams / without: "
         f"{percentiles(loud[1])['p99'] / max(percentiles(quiet[1])['p99'], 0.001):.1f}×"
     )
+    # The baseline: a bare FastAPI app with the same options and workers, the same clients'
+    # count and rate of one-field form POSTs (no streams: it has none to send).
+    bare = await bare_baseline(args.workers, len(clients), rate=args.rate, seconds=args.seconds)
+    print(bare.line())
+    print(bare.ratio("sign-ups, no streams", quiet[0], quiet[1]))
+    print(bare.ratio("sign-ups, streams open", loud[0], loud[1]))
 
     # 4. restart under every stream
     if args.restart:

@@ -6,6 +6,8 @@ database, serves it with `openspace serve`, then lets --clients concurrent parti
 them. Afterwards it checks the database: no session over capacity, seats taken equal to
 sign-up rows, nobody waiting for a session with a free seat, nobody with two seats in a slot;
 then frees one seat in every session that has a queue and checks the first in line got it.
+A bare FastAPI app (bench/bare_app.py), served with the same options and workers and sent the
+same number of form POSTs by as many clients, is the baseline the figures are divided by.
 Prints the figures; exits non-zero if any check fails or any response was a 5xx.
 """
 
@@ -17,7 +19,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import httpx
-from common import SECRET, TLS, continue_as, fresh_database, percentiles, server
+from common import SECRET, TLS, bare_baseline, continue_as, fresh_database, percentiles, server
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -234,6 +236,9 @@ async def main_async(args: argparse.Namespace) -> int:
         checked, in_order, moved_on = await promotion_order(base, code, database, by_person)
         for client in clients:
             await client.aclose()
+    # The baseline: the same clients, each sending as many one-field form POSTs in turn to a
+    # bare FastAPI app served with the same options and workers.
+    bare = await bare_baseline(args.workers, args.clients, per_client=per_client)
     statuses = Counter(status for status, _ in results)
     figures = percentiles([seconds for _, seconds in results])
     print(f"overbooking stress on {kind}, {args.workers} worker(s), {time.strftime('%Y-%m-%d')}")
@@ -246,6 +251,8 @@ async def main_async(args: argparse.Namespace) -> int:
         f"  latency ms: p50 {figures['p50']:.0f}, p95 {figures['p95']:.0f}, "
         f"p99 {figures['p99']:.0f}, max {figures['max']:.0f}"
     )
+    print(bare.line())
+    print(bare.ratio("attempts", len(results) / elapsed, [seconds for _, seconds in results]))
     for name, value in invariants.items():
         print(f"  {name}: {value}")
     print(
