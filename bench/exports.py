@@ -6,13 +6,16 @@ sign-ups and 300 pledges is written straight into a fresh database (the set-up i
 measured). Then each format is made `--runs` times the way a download makes it (the same
 function the routes and `openspace export` call) and the median is printed, with the size of
 the file and its ratio to a baseline measured in the same run: reading the event's actions
-(`action_lines`), the query every export starts from.
+(`action_lines`), the query every export starts from; and "÷ bare": how many requests for a
+tiny Jinja page of a bare FastAPI app (bench/bare_app.py, served in the same run with
+`openspace serve`'s options) take as long as one export.
 
     .venv/bin/python bench/exports.py
     .venv/bin/python bench/exports.py --database-url postgresql://postgres@127.0.0.1:5432/openspace_bench
 """
 
 import argparse
+import asyncio
 import os
 import random
 import statistics
@@ -22,7 +25,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-from common import fresh_database
+from common import bare_baseline, fresh_database
 from sqlmodel import select
 
 from app.cli import migrate
@@ -271,7 +274,12 @@ def main() -> int:
     print(
         f"baseline (read the {ACTIONS} actions): median {base * 1000:.0f} ms over {args.runs} runs"
     )
-    print(f"{'format':<8}{'median':>10}{'ratio':>8}{'size':>12}   under 2 s")
+    # The baseline every benchmark has: a bare FastAPI app served with `openspace serve`'s
+    # options, one client asking its tiny Jinja page in turn; an export's median ÷ its median.
+    bare = asyncio.run(bare_baseline(1, 1, path="/page", per_client=50))
+    page = statistics.median(bare.latencies)
+    print(bare.line())
+    print(f"{'format':<8}{'median':>10}{'ratio':>8}{'÷ bare':>9}{'size':>12}   under 2 s")
     worst = 0.0
     makers = [(fmt, lambda s, e, fmt=fmt: event_file(s, settings, e, fmt)) for fmt in EVENT_FORMATS]
     makers.append(("due.ics", lambda s, e: calendars.action_due_dates(s, e)))
@@ -279,7 +287,8 @@ def main() -> int:
         median, size = timed(make)
         worst = max(worst, median)
         print(
-            f"{label:<8}{median * 1000:>8.0f} ms{median / base:>7.1f}×{size / 1024:>9.0f} KiB   "
+            f"{label:<8}{median * 1000:>8.0f} ms{median / base:>7.1f}×{median / page:>8.0f}×"
+            f"{size / 1024:>9.0f} KiB   "
             f"{'yes' if median < 2 else 'NO'}"
         )
     print(f"slowest format: {worst:.2f} s (one core)")

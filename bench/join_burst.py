@@ -4,7 +4,8 @@ Starts `openspace serve` on a fresh database (SQLite by default, or --database-u
 measures the same join flow twice in one run: one phone at a time (the baseline), and
 --concurrency phones at once. Prints latency percentiles, throughput, failures, and the
 ratio of the burst's median to the baseline's median; and the same number of requests to a
-bare FastAPI app (bench/bare_app.py) served with the same options, with ratios to it. Nothing here is typed in by hand.
+bare FastAPI app (bench/bare_app.py) served with the same options, with ratios to it.
+Nothing here is typed in by hand.
 """
 
 import argparse

@@ -7,7 +7,8 @@ scripts (htmx included), and icon; every later page with those already cached (t
 names change with their content, and they are cached for a year). Then the updates: one
 sign-up by someone else as the Server-Sent Events carry it to this phone, the parts of
 pages that htmx fetches when the stream says something changed, and the answer to this
-phone's own sign-up. Targets: first page under 50 KB, each update under 5 KB.
+phone's own sign-up. Targets: first page under 50 KB, each update under 5 KB. The baseline:
+the tiny Jinja page of a bare FastAPI app (bench/bare_app.py) served with the same options.
 """
 
 import argparse
@@ -17,7 +18,7 @@ import time
 from urllib.parse import urljoin
 
 import httpx
-from common import TLS, demo_join_code, fresh_database, server
+from common import TLS, demo_join_code, fresh_database, server, start_bare
 
 FIRST_PAGE_LIMIT = 50 * 1024
 UPDATE_LIMIT = 5 * 1024
@@ -163,6 +164,13 @@ def main() -> None:
             answer.read()
             updates.append(("answer to my own sign-up (htmx)", wire_bytes(answer)))
 
+    # The baseline: a bare FastAPI app's tiny Jinja page, served with the same options.
+    bare = start_bare()
+    try:
+        with httpx.Client(base_url=bare.base, timeout=60, headers=PHONE) as plain:
+            _answer, bare_bytes = fetch(plain, "/page")
+    finally:
+        bare.stop()
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
         f"page weights on {kind}, demo event, in {args.language!r}, "
@@ -181,6 +189,10 @@ def main() -> None:
     print(
         f"heaviest cold page {worst_first / 1024:.1f} KB (limit 50), "
         f"heaviest update {worst_update / 1024:.1f} KB (limit 5)"
+    )
+    print(
+        f"baseline: a bare FastAPI Jinja page is {bare_bytes} bytes; the heaviest cold page "
+        f"is {worst_first / bare_bytes:.0f}× that"
     )
     if worst_first > FIRST_PAGE_LIMIT or worst_update > UPDATE_LIMIT:
         raise SystemExit("over the limit")

@@ -12,7 +12,9 @@ Prints, for each route: requests, p50/p99 latency and 5xx; the server's resident
 five minutes and its growth from the end of the warm-up (the first five minutes, or a sixth
 of a shorter run) to the last minute; how many streams stayed open and how often they had to
 reconnect; and the overbooking checks on the database at the end. Exits non-zero on any 5xx,
-a failed check, or memory growth of 10% or more.
+a failed check, or memory growth of 10% or more. The baseline: a bare FastAPI app
+(bench/bare_app.py) served with the same options, asked for its tiny Jinja page at the soak's
+rate for a minute; ratios to it.
 """
 
 import argparse
@@ -25,7 +27,7 @@ from collections import Counter, defaultdict
 from urllib.parse import urlsplit
 
 import httpx
-from common import TLS, percentiles, start_server
+from common import TLS, bare_baseline, percentiles, start_server
 from live_fanout import Listener
 from overbook import check, prepared
 from signup_load import big_sessions
@@ -231,6 +233,15 @@ async def main_async(args: argparse.Namespace) -> int:
         f"{statistics.median(last) / 1024:.0f} MiB)"
     )
     print(f"  live streams: {open_streams} of {args.people} opened; {reconnects} reconnects")
+    # The baseline: a bare FastAPI app, same options and workers, asked for its tiny Jinja page
+    # at the soak's own request rate by as many clients, for a minute.
+    rate = total / length
+    bare = await bare_baseline(
+        args.workers, min(args.people, 200), path="/page", rate=rate, seconds=60
+    )
+    print(bare.line())
+    every = [seconds for samples in stats.latencies.values() for seconds in samples]
+    print(bare.ratio("every request of the soak", rate, every))
     checks = check(database)
     print("  " + "; ".join(f"{k}: {v}" for k, v in checks.items()))
     failed = (
