@@ -5,10 +5,12 @@ One event in a fresh database (the overbooking set-up, plus one 10,000-seat sess
 
 1. closed loop: each client signs up and leaves in turn as fast as answers come back, then the
    same clients call the app's own `/healthz` (no database, no template, but all of our
-   middleware) the same number of times, then the baseline: a bare FastAPI app
-   (bench/bare_app.py, started in the same run with the same server options, common.start_bare)
-   with its sync GET and its one-field form POST; prints requests/s, p50/p99, the server's
-   processor time per request, and the sign-up's and /healthz's ratios to the bare app;
+   middleware) the same number of times, then each phone's "My agenda" page, then the baseline:
+   a bare FastAPI app (bench/bare_app.py, started in the same run with the same server
+   options, common.start_bare) with its sync GET, its one-field form POST, its async GET and
+   its tiny Jinja page; prints requests/s, p50/p99, the server's processor time per request,
+   and the ratios of the sign-up and /healthz (to the bare GET and POST) and of "My agenda"
+   (to the bare Jinja page);
 2. open loop: sign-ups sent at --rate requests/s for --seconds whatever the answers do;
    prints the rate achieved and p50/p99; run twice, with httpx and with phones that send the
    form and read only the answer's status and headers (common.RawPhone);
@@ -140,6 +142,20 @@ async def main_async(args: argparse.Namespace) -> None:
         except httpx.HTTPError:
             raise SystemExit("the server stopped answering:\n" + "".join(output[-40:])) from None
         own_cpu = (served.cpu_seconds() - before) / own_st.total()
+
+        async def my_agenda(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.get(f"/e/{code}")
+
+        before = served.cpu_seconds()
+        mine_rate, mine_lat, mine_st = await closed_loop(clients, my_agenda, args.per_client)
+        mine_cpu = (served.cpu_seconds() - before) / mine_st.total()
+
+        async def bare_async(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.get(f"{baseline.base}/async")
+
+        async def bare_page(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.get(f"{baseline.base}/page")
+
         await asyncio.gather(*(bare_get(client, 0) for client in clients))  # connect
         before = baseline.cpu_seconds()
         bare_rate, bare_lat, bare_st = await closed_loop(clients, bare_get, args.per_client)
@@ -147,6 +163,12 @@ async def main_async(args: argparse.Namespace) -> None:
         before = baseline.cpu_seconds()
         form_rate, form_lat, form_st = await closed_loop(clients, bare_form, args.per_client)
         form_cpu = (baseline.cpu_seconds() - before) / form_st.total()
+        before = baseline.cpu_seconds()
+        async_rate, async_lat, async_st = await closed_loop(clients, bare_async, args.per_client)
+        async_cpu = (baseline.cpu_seconds() - before) / async_st.total()
+        before = baseline.cpu_seconds()
+        page_rate, page_lat, page_st = await closed_loop(clients, bare_page, args.per_client)
+        page_cpu = (baseline.cpu_seconds() - before) / page_st.total()
         await asyncio.gather(*(healthz(client, 0) for client in clients))  # back to the app
         fixed_rate, fixed_lat, fixed_st = await open_loop(clients, toggle, args.rate, args.seconds)
         # The same people again, from phones that send the form and read only the answer's
@@ -219,6 +241,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print(line("own /healthz (not the baseline)", own_rate, own_lat, own_st))
     print(line("baseline: bare FastAPI GET", bare_rate, bare_lat, bare_st))
     print(line("baseline: bare FastAPI form POST", form_rate, form_lat, form_st))
+    print(line("baseline: bare FastAPI async GET", async_rate, async_lat, async_st))
+    print(line("baseline: bare FastAPI Jinja page", page_rate, page_lat, page_st))
+    print(line("my agenda (a phone's home page)", mine_rate, mine_lat, mine_st))
     print(
         f"  server processor time per request: sign-up/leave {1000 * signup_cpu:.2f} ms, "
         f"own /healthz {1000 * own_cpu:.2f} ms, bare GET {1000 * bare_cpu:.2f} ms, "
@@ -232,6 +257,11 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"  ratios to the bare form POST: sign-up throughput {signup_rate / form_rate:.2f}, "
         f"processor time {signup_cpu / form_cpu:.2f}"
+    )
+    print(
+        f"  processor time: bare async GET {1000 * async_cpu:.2f} ms, bare Jinja page "
+        f"{1000 * page_cpu:.2f} ms, my agenda {1000 * mine_cpu:.2f} ms; my agenda ÷ bare Jinja "
+        f"page: throughput {mine_rate / page_rate:.2f}, processor time {mine_cpu / page_cpu:.2f}"
     )
     print(line(f"sign-up/leave, open loop at {args.rate:.0f}/s", fixed_rate, fixed_lat, fixed_st))
     print(line("  the same, light client", light_rate, light_lat, light_st))
