@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Multiplies the participants' rate limits (app/web/kit/limits.py); 0 turns them off.
     rate_limit_scale: float = 1.0
+    # Where the rate limits count (app/rates.py), redis://host:6379/0; empty: in PostgreSQL
+    # on PostgreSQL, in each process's memory on SQLite.
+    redis_url: str = ""
     # The most a request may send (a form, an API call's JSON); more is refused with 413
     # before it is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
     mail_from: str = "OpenSpace <openspace@localhost>"
     # How often each server process looks for mail that is due.
     mail_every_seconds: float = Field(default=10, gt=0)
+    # The domain whose mail for reply+…@ reaches `openspace receive-mail`: with it, messages to
+    # action owners carry a signed Reply-To there, and a reply becomes an update. Empty: off.
+    reply_domain: str = Field(default="", pattern=r"^[A-Za-z0-9.-]*$", max_length=200)
 
     @field_validator("trusted_proxies")
     @classmethod

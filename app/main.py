@@ -24,6 +24,7 @@ from app.db import Database, StorageFault
 from app.i18n import _, lazy
 from app.keys import load_key
 from app.memory import leave_startup_objects_out_of_collections, release_free_memory_forever
+from app.rates import counts_for
 from app.security import LinkSigner
 from app.services import mail_sender
 from app.services.errors import DomainError
@@ -49,7 +50,6 @@ from app.web.kit.errors import (
     storage_fault_page,
 )
 from app.web.kit.identity import IdentityRefreshMiddleware
-from app.web.kit.limits import Limiter
 from app.web.kit.middleware import (
     BodyLimitMiddleware,
     CsrfCookieMiddleware,
@@ -239,7 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The event's topic cards, slots and announcements, per agenda version (app.web.kit.cache).
     app.state.shared_rows = VersionedParts[list[Any]](max_entries_per_event=3)
     app.state.broker = broker
-    app.state.limiter = Limiter()
+    app.state.limiter = counts_for(database, settings.secret_key)
     app.state.live = live
 
     app.add_middleware(TransactionMiddleware, database=database)

@@ -41,6 +41,7 @@ from app.models.outcomes import (
 )
 from app.models.people import ApiToken, Organiser, Participant
 from app.models.privacy import Erasure, EventPrivacy
+from app.models.rates import RateCount
 from app.models.server import ServerSecret
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "Pitch",
     "Pledge",
     "ProjectorView",
+    "RateCount",
     "Report",
     "Role",
     "SeatNotice",

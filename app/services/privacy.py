@@ -136,6 +136,8 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "contribution": "kind write_key",
             "actionupdate": "status",
             "messagecause": "key",
+            # A keyed hash of an address or a browser, not the address: gone in two minutes.
+            "ratecount": "kind who",
         }.items()
         for column in columns.split()
     },

@@ -13,10 +13,11 @@ from sqlmodel import select
 
 from app.models import Event, Role, Topic
 from app.models.agenda import TopicCreate
+from app.rates import InMemory
 from app.services import events as event_service
 from app.services import marketplace
 from app.web.kit.common import IDENTITY_COOKIE
-from app.web.kit.limits import LIMITS, Limiter
+from app.web.kit.limits import LIMITS
 from tests.browser.pages import PHONE, join, log_in, settled
 from tests.browser.test_accessibility import axe_findings, start_axe
 from tests.factories import Factory, placed_topic
@@ -378,7 +379,7 @@ def test_a_pause_gives_back_what_was_sent_and_goes_once_it_goes_through(
     status_line = page.locator("#connection")
     expect(status_line).to_be_visible()
     expect(status_line).to_contain_text("wait a minute")
-    app.state.limiter = Limiter()  # the minute has passed
+    app.state.limiter = InMemory()  # the minute has passed
     card.get_by_role("button", name="I’m interested").click()
     expect(card).to_contain_text("1 interested")
     expect(status_line).to_be_hidden()
@@ -387,7 +388,7 @@ def test_a_pause_gives_back_what_was_sent_and_goes_once_it_goes_through(
     page.get_by_role("button", name="Propose").click()
     expect(page.get_by_role("heading", level=1, name="Please slow down a little")).to_be_visible()
     expect(page.get_by_label("Your topic, in a few words")).to_have_value("Rain gardens")
-    app.state.limiter = Limiter()
+    app.state.limiter = InMemory()
     page.get_by_role("button", name="Send it again").click()
     expect(page.get_by_role("heading", level=1, name="Rain gardens")).to_be_visible()
 

@@ -2,24 +2,23 @@
 
 A person is limited to what a person can do by hand (proposing a topic every few seconds is
 already a lot); an address is limited far more generously, because a whole room on the
-venue's Wi-Fi may reach us from one address. Counts are kept per minute in this process:
-with several workers, each counts on its own, so the limits are per worker.
+venue's Wi-Fi may reach us from one address. The counts are shared by every worker and
+host (app/rates.py: PostgreSQL or Redis), except on SQLite, where each process counts its own.
 """
 
 import ipaddress
 import math
-import time
-from collections import deque
 
+import anyio.to_thread
 from fastapi import HTTPException, Request
 
 from app.config import Settings
 from app.i18n import _
+from app.rates import Counts
 from app.web.kit.common import IDENTITY_COOKIE
 from app.web.kit.middleware import UNSAFE_METHODS
 from app.web.kit.writer import memory_only
 
-WINDOW = 60.0
 # Per minute: (per person, per address).
 LIMITS = {
     "join": (10, 600),
@@ -42,48 +41,6 @@ def category(path: str) -> str:
     if path.startswith("/e/{code}/topics/"):
         return "sign-up"
     return "write"
-
-
-class Limiter:
-    """Sliding one-minute windows of counts, per (action, who): what was allowed in the last
-    minute, whenever that minute began (a fixed window would let twice the limit through
-    across its edge, and forget a burst the moment it turns)."""
-
-    def __init__(self) -> None:
-        self._times: dict[tuple[str, str], deque[float]] = {}
-        self._swept = time.monotonic()
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = time.monotonic()
-        if now - self._swept > WINDOW:  # forget whoever has been quiet for a minute
-            self._swept = now
-            self._times = {k: q for k, q in self._times.items() if q and q[-1] > now - WINDOW}
-        times = self._times.setdefault(key, deque())
-        while times and times[0] <= now - WINDOW:
-            times.popleft()
-        return times
-
-    def allow(self, kind: str, who: str, limit: int) -> bool:
-        """Count one more if it is within the limit, and whether it was."""
-        times = self._recent((kind, who))
-        if len(times) >= limit:
-            return False
-        times.append(time.monotonic())
-        return True
-
-    def spent(self, kind: str, who: str, limit: int) -> bool:
-        """Whether the limit is already used up, without counting."""
-        return len(self._recent((kind, who))) >= limit
-
-    def note(self, kind: str, who: str) -> None:
-        """Count one, whatever the limit."""
-        self._recent((kind, who)).append(time.monotonic())
-
-    def retry_after(self, kind: str, who: str) -> int:
-        """Seconds until the oldest count of the last minute no longer counts."""
-        times = self._recent((kind, who))
-        oldest = times[0] if times else time.monotonic() - WINDOW
-        return max(1, math.ceil(oldest + WINDOW - time.monotonic()))
 
 
 def address_of(request: Request) -> str:
@@ -121,13 +78,13 @@ def looked_up(request: Request, found: bool, member: bool) -> None:
     address that has typed too many wrong ones this minute — right or wrong alike, so that
     guessing tells nothing (codes cannot be enumerated); else count it if it matched no
     event. People already in the event carry on."""
-    limiter: Limiter = request.app.state.limiter
+    limiter: Counts = request.app.state.limiter
     limit = _scaled(request, WRONG_CODES)
     if limit <= 0:
         return
     address = address_of(request)
     if not member and limiter.spent("code", address, limit):
-        seconds = limiter.retry_after("code", address)
+        seconds = limiter.retry_after("code", address, limit)
         raise _refused(
             seconds,
             _(
@@ -141,6 +98,8 @@ def looked_up(request: Request, found: bool, member: bool) -> None:
         limiter.note("code", address)
 
 
+# On SQLite the counts are in memory; elsewhere they are asked for in a thread of their own,
+# outside the request's transaction (a refused request still counts).
 @memory_only
 async def rate_limited(request: Request) -> None:
     """Router dependency of the participant pages: refuse a post beyond the limits with 429."""
@@ -149,14 +108,26 @@ async def rate_limited(request: Request) -> None:
     settings: Settings = request.app.state.settings
     if settings.rate_limit_scale <= 0:
         return
-    limiter: Limiter = request.app.state.limiter
+    limiter: Counts = request.app.state.limiter
     route = request.scope.get("route")
     kind = category(getattr(route, "path", request.url.path))
     per_person, per_address = (_scaled(request, n) for n in LIMITS[kind])
     person = request.cookies.get(IDENTITY_COOKIE) or request.cookies.get("openspace_csrf") or ""
-    for who, limit in (
-        ("a:" + address_of(request), per_address),
-        ("p:" + person[-40:], per_person),
-    ):
-        if who != "p:" and not limiter.allow(kind, who, limit):
-            raise _refused(limiter.retry_after(kind, who))
+    counted = [("a:" + address_of(request), per_address)]
+    if person:
+        counted.append(("p:" + person[-40:], per_person))
+    if limiter.shared:  # a database or Redis to ask: not on the event loop
+        seconds = await anyio.to_thread.run_sync(_count, limiter, kind, counted)
+    else:
+        seconds = _count(limiter, kind, counted)
+    if seconds:
+        raise _refused(seconds)
+
+
+def _count(limiter: Counts, kind: str, counted: list[tuple[str, int]]) -> int:
+    """Count one for each (who, limit) in turn: 0 if all were within their limits, else the
+    seconds to wait before the first that was not is."""
+    for who, limit in counted:
+        if not limiter.allow(kind, who, limit):
+            return limiter.retry_after(kind, who, limit)
+    return 0
