@@ -93,21 +93,21 @@ def draw(figure: Figure) -> Markup:
         )
         chart.x_labels = [_short(label) for label, _values in rows]
     else:
-        chart = pygal.HorizontalStackedBar(
-            height=max(160, 90 + ROW_HEIGHT * len(rows)), print_values=False, **config
-        )
+        drawing = pygal.HorizontalBar if figure.kind == "grouped" else pygal.HorizontalStackedBar
+        chart = drawing(height=max(160, 90 + ROW_HEIGHT * len(rows)), print_values=False, **config)
         rows = rows[::-1]  # pygal draws the first row at the bottom; the table has it on top
         chart.x_labels = [_short(label) for label, _values in rows]
-    chart.y_labels = _whole_numbers(rows)
+    chart.y_labels = _whole_numbers(rows, figure.kind == "grouped")
     for n, column in enumerate(figure.columns):
         chart.add(column, [values[n] for _label, values in rows])
     chart.add_xml_filter(_accessible(figure))
     return Markup(chart.render(is_unicode=True))
 
 
-def _whole_numbers(rows: list[tuple[str, list[int]]]) -> list[int]:
+def _whole_numbers(rows: list[tuple[str, list[int]]], grouped: bool = False) -> list[int]:
     """The value axis's marks: counts are whole, so no mark falls between two."""
-    top = max((sum(values) for _label, values in rows), default=0)
+    each = (max(values, default=0) if grouped else sum(values) for _label, values in rows)
+    top = max(each, default=0)
     step = max(1, math.ceil(top / 5))
     return list(range(0, top + step, step)) if top else [0, 1]
 

@@ -74,10 +74,13 @@ class Figure:
     columns: list[str]
     # One row per label (a date, a theme, a session): one number per column.
     rows: list[tuple[str, list[int]]]
-    # "time": the rows follow each other in time (a stacked area); "bars": side by side.
+    # "time": the rows follow each other in time (a stacked area); "bars": stacked bars side
+    # by side; "grouped": a bar per column (counts that overlap, so they do not add up).
     kind: str = "bars"
     # What the first column of the table is.
     label: str = ""
+    # The table's last row, when its rows add up to a whole (the events side by side).
+    totals: list[int] | None = None
 
     @property
     def empty(self) -> bool:
