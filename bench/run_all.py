@@ -1,4 +1,5 @@
-"""Run every benchmark and write what they print into bench/README.md (the figures section).
+"""Run every benchmark and write what they print into bench/README.md: each benchmark's output
+replaces the block between its `<!-- figures: NAME -->` and `<!-- /figures: NAME -->` marks.
 
     .venv/bin/python bench/run_all.py [--postgres postgresql://postgres@127.0.0.1:5432/openspace_bench]
 
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MARK = "<!-- figures: written by bench/run_all.py -->"
 
 
 def run(args: list[str]) -> str:
@@ -30,43 +30,43 @@ def main() -> None:
     parser.add_argument(
         "--postgres", default="postgresql://postgres@127.0.0.1:5432/openspace_bench"
     )
-    pg = ["--database-url", parser.parse_args().postgres]
-    sections = [
-        run(["join_burst.py", "--people", "300", "--concurrency", "50"]),
-        run(
-            [
-                "join_burst.py",
-                "--people",
-                "300",
-                "--concurrency",
-                "50",
-                "--workers",
-                "2",
-                "--database-url",
-                pg[1],
-            ]
-        ),
-        run(["overbook.py"]),
-        run(["overbook.py", "--workers", "4", *pg]),
-        run(["signup_load.py"]),
-        run(["signup_load.py", *pg]),
-        run(["live_fanout.py"]),
-        run(["live_fanout.py", "--workers", "4", *pg]),
-        run(["exports.py"]),
-        run(["exports.py", *pg]),
-        run(["page_weight.py"]),
-        run(["page_weight.py", "--language", "ur"]),
-        run(["erase.py"]),
-        run(["erase.py", "--workers", "2", *pg]),
+    parser.add_argument("--only", nargs="*", default=[], help="these scripts only, e.g. erase.py")
+    options = parser.parse_args()
+    pg = ["--database-url", options.postgres]
+    runs = [
+        ["join_burst.py", "--people", "300", "--concurrency", "50"],
+        ["join_burst.py", "--people", "300", "--concurrency", "50", "--workers", "2", *pg],
+        ["overbook.py"],
+        ["overbook.py", "--workers", "4", *pg],
+        ["signup_load.py"],
+        ["signup_load.py", *pg],
+        ["live_fanout.py"],
+        ["live_fanout.py", "--workers", "4", *pg],
+        ["exports.py"],
+        ["exports.py", *pg],
+        ["page_weight.py"],
+        ["page_weight.py", "--language", "ur"],
+        ["erase.py"],
+        ["erase.py", "--workers", "2", *pg],
     ]
+    outputs: dict[str, list[str]] = {}
+    for args in runs:
+        if options.only and args[0] not in options.only:
+            continue
+        outputs.setdefault(args[0], []).append(run(args))
     readme = HERE / "README.md"
     text = readme.read_text()
-    head = text.split(MARK)[0]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    readme.write_text(
-        f"{head}{MARK}\n\nRun {stamp} on this project's machine (2 cores; the load generator "
-        "shares them with the server).\n\n```\n" + "\n".join(sections) + "```\n"
-    )
+    for name, printed in outputs.items():
+        begin, end = f"<!-- figures: {name} -->", f"<!-- /figures: {name} -->"
+        before, _old, after = text.partition(begin)
+        _old, _end, after = after.partition(end)
+        if not _end:
+            raise SystemExit(f"bench/README.md has no {begin} … {end} block")
+        body = "\n".join(printed)
+        block = f"{begin}\nRun by `run_all.py` {stamp} (2 cores, shared with the load).\n\n"
+        text = f"{before}{block}```\n{body}```\n{end}{after}"
+    readme.write_text(text)
 
 
 if __name__ == "__main__":
