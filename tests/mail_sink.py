@@ -1,5 +1,6 @@
 """A real SMTP server for the tests (aiosmtpd on a free port) that keeps what it receives."""
 
+import asyncio
 import email
 import socket
 import threading
@@ -34,6 +35,12 @@ class MailSink:
     received: list[Received] = field(default_factory=list)
     # Addresses refused at RCPT with this answer ("550 5.1.1 No such user").
     refuse: dict[str, str] = field(default_factory=dict)
+    # A slow server: it takes each message, then waits this long before it answers.
+    answer_after: float = 0.0
+    # A stuck server: messages after the first `hold_after` are taken (kept in `received`, as
+    # a server that queued them) but not answered until `release` is set.
+    hold_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -58,6 +65,11 @@ class MailSink:
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
             number = len(self.received)
+        if self.answer_after:
+            await asyncio.sleep(self.answer_after)
+        if self.hold_after is not None and number > self.hold_after:
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
         return f"250 OK queued as test-{number}"
 
 

@@ -25,9 +25,14 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start(settings: Settings, port: int | None = None, log: Path | None = None) -> Server:
+def start(
+    settings: Settings,
+    port: int | None = None,
+    log: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> Server:
     """Start serving the test database and wait until it answers (what the server prints
-    goes to `log`, if given)."""
+    goes to `log`, if given; `extra` adds settings, OPENSPACE_SMTP_URL say)."""
     if port is None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -42,6 +47,7 @@ def start(settings: Settings, port: int | None = None, log: Path | None = None) 
         "OPENSPACE_BASE_URL": base,
         "OPENSPACE_DB_POOL_SIZE": "2",
         "OPENSPACE_RATE_LIMIT_SCALE": "100",
+        **(extra or {}),
     }
     output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
@@ -63,8 +69,8 @@ def start(settings: Settings, port: int | None = None, log: Path | None = None) 
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[Server]:
-    server = start(settings)
+def serving(settings: Settings, extra: dict[str, str] | None = None) -> Iterator[Server]:
+    server = start(settings, extra=extra)
     try:
         yield server
     finally:
@@ -91,3 +97,25 @@ def join_over_http(base: str, code: str, name: str) -> int | None:
             return answer.status_code
     except httpx.HTTPError:
         return None
+
+
+def command(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """Start `openspace ARGS` on the test database, with the settings' mail server; what it
+    prints is piped."""
+    environment = {
+        **os.environ,
+        "OPENSPACE_DATABASE_URL": settings.database_url,
+        "OPENSPACE_SECRET_KEY": settings.secret_key,
+        "OPENSPACE_BASE_URL": settings.base_url,
+        "OPENSPACE_SMTP_URL": settings.smtp_url,
+        "OPENSPACE_MAIL_FROM": settings.mail_from,
+    }
+    environment.pop("DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

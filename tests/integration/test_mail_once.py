@@ -1,9 +1,7 @@
 """One message per cause, and each message delivered once: over repeated causes, several
 senders at once, and the commands an operator runs."""
 
-import os
 import subprocess
-import sys
 import threading
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from app.services.errors import Refused
 from app.services.mail import Links
 from tests.factories import Factory, placed_topic
 from tests.mail_sink import MailSink
+from tests.processes import command
 
 LONDON = ZoneInfo("Europe/London")
 STARTS_ON = date(2027, 5, 4)
@@ -232,25 +231,10 @@ def test_planning_reminders_in_many_processes_at_once_makes_one_each(
     assert len(keys) == 5
 
 
-def _cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "OPENSPACE_DATABASE_URL": settings.database_url,
-        "OPENSPACE_SECRET_KEY": settings.secret_key,
-        "OPENSPACE_BASE_URL": settings.base_url,
-        "OPENSPACE_SMTP_URL": settings.smtp_url,
-        "OPENSPACE_MAIL_FROM": settings.mail_from,
-        **env,
-    }
-    environment.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    process = command(settings, *args)
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def test_send_due_now_sends_what_falls_due_on_that_day_and_outbox_lists_it(
