@@ -12,8 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.models import Event, Topic
 
 
 def free_port() -> int:
@@ -126,3 +131,29 @@ def pgbouncer(server_url: str, pool_size: int = 20) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def one_open_session(
+    settings: "Settings", url: str, direct_url: str, name: str, place: str, seats: int
+) -> tuple["Settings", "Event", "Topic"]:
+    """The app's settings for the server at `url` (its tables made), and an event there with
+    one session placed in `place` of `seats` at 10:00 and the marketplace open — what the tests
+    with a server of their own start from. The database's connections are closed again."""
+    from datetime import time as clock
+
+    from app.cli import migrate
+    from app.db import Database
+    from app.services import marketplace
+    from tests.factories import Factory, placed_topic
+
+    own = settings.model_copy(update={"database_url": url, "database_direct_url": direct_url})
+    migrate(own)
+    database = Database(own)
+    make = Factory(database)
+    event = make.event(name=name)
+    slot, space = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, place, seats)
+    topic = placed_topic(make, event, slot, space, "Everyone at once")
+    with database.write() as session:
+        marketplace.open_marketplace(session, event, True)
+    database.dispose()
+    return own, event, topic

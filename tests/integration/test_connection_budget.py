@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import time as clock
 from pathlib import Path
 
 import httpx
@@ -23,13 +22,11 @@ import psycopg
 import pytest
 import uvicorn
 
-from app.cli import migrate
 from app.config import Settings
-from app.db import Database, libpq_url
+from app.db import libpq_url
 from app.main import create_app
-from app.services import marketplace
-from tests.factories import Factory, placed_topic
-from tests.postgres import free_port, own_postgres, pgbouncer
+from tests.factories import Factory
+from tests.postgres import free_port, one_open_session, own_postgres, pgbouncer
 from tests.processes import SECRET
 
 pytestmark = pytest.mark.skipif(
@@ -121,16 +118,9 @@ def test_workers_that_fit_start_and_serve_a_burst_without_an_error(
     settings: Settings, tmp_path: Path
 ) -> None:
     with own_postgres(max_connections=SMALL) as (url, _restart):
-        own = settings.model_copy(update={"database_url": url, "database_direct_url": ""})
-        migrate(own)
-        database = Database(own)
-        make = Factory(database)
-        event = make.event(name="A burst on a small server")
-        slot, hall = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Hall", 500)
-        topic = placed_topic(make, event, slot, hall, "Everyone at once")
-        with database.write() as session:
-            marketplace.open_marketplace(session, event, True)
-        database.dispose()
+        _own, event, topic = one_open_session(
+            settings, url, "", "A burst on a small server", "Hall", 500
+        )
         log = tmp_path / "serve.log"
         base, process = _serve(url, 4, log)
         try:
@@ -160,16 +150,9 @@ def test_through_pgbouncer_more_workers_than_the_server_takes_serve_a_burst(
     """Six workers, refused on their own (below), share PgBouncer's eight server connections;
     their listeners go straight to PostgreSQL."""
     with own_postgres(max_connections=SMALL) as (url, _restart), pgbouncer(url, 8) as through:
-        own = settings.model_copy(update={"database_url": through, "database_direct_url": url})
-        migrate(own)
-        database = Database(own)
-        make = Factory(database)
-        event = make.event(name="A burst through PgBouncer")
-        slot, hall = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Hall", 500)
-        topic = placed_topic(make, event, slot, hall, "Everyone at once")
-        with database.write() as session:
-            marketplace.open_marketplace(session, event, True)
-        database.dispose()
+        _own, event, topic = one_open_session(
+            settings, through, url, "A burst through PgBouncer", "Hall", 500
+        )
         log = tmp_path / "serve.log"
         base, process = _serve(through, 6, log, direct_url=url)
         try:

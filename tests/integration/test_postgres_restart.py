@@ -8,20 +8,16 @@ import os
 import threading
 import time
 from collections import Counter
-from datetime import time as clock
 
 import httpx
 import pytest
 from sqlmodel import col, select
 
-from app.cli import migrate
 from app.config import Settings
 from app.db import Database
 from app.models import Participant
-from app.services import marketplace
 from tests.conftest import phone
-from tests.factories import Factory, placed_topic
-from tests.postgres import own_postgres
+from tests.postgres import one_open_session, own_postgres
 from tests.processes import join_over_http, serving
 from tests.sse import EventStream
 
@@ -35,15 +31,8 @@ def test_postgresql_restarted_under_load_the_app_and_its_stream_recover(
     settings: Settings,
 ) -> None:
     with own_postgres() as (url, restart):
-        own = settings.model_copy(update={"database_url": url, "database_direct_url": ""})
-        migrate(own)
+        own, event, topic = one_open_session(settings, url, "", "Restarted under load", "Garden", 9)
         database = Database(own)
-        make = Factory(database)
-        event = make.event(name="Restarted under load")
-        slot, garden = make.slot(event, clock(10, 0), clock(11, 0)), make.space(event, "Garden", 9)
-        topic = placed_topic(make, event, slot, garden, "Care work")
-        with database.write() as session:
-            marketplace.open_marketplace(session, event, True)
         statuses: Counter[int | None] = Counter()
         acknowledged: list[str] = []
         lock = threading.Lock()
