@@ -198,6 +198,10 @@ class Event(EventBase, table=True):
     dots_per_person: int = Field(default=5)
     # Once closed, the event takes no more proposals or sign-ups.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When "send the book to those who asked" was pressed (each person gets it once, ever).
+    book_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Its organisers get a weekly digest of its open actions (unless one turns theirs off).
+    weekly_digest: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property

@@ -38,6 +38,13 @@ class MessageKind(StrEnum):
     overdue = "overdue"
     # An organiser pressed "remind now" in the tracker.
     reminder = "reminder"
+    # On the day: a session the person has (or waits for) a seat in moved, was cancelled, or
+    # gave them a seat from its waitlist.
+    session_news = "session_news"
+    # The book of proceedings is ready.
+    book = "book"
+    # To an organiser, weekly while an event has open actions.
+    digest = "digest"
     test = "test"
 
 
@@ -46,17 +53,26 @@ class Purpose(StrEnum):
 
     pledge = "pledge"
     actions = "actions"
+    sessions = "sessions"
+    book = "book"
 
 
 PURPOSE_LABELS = {
     Purpose.pledge: lazy("Your pledge's postcard"),
     Purpose.actions: lazy("Updates on the actions you own"),
+    Purpose.sessions: lazy("News about the sessions you signed up for"),
+    Purpose.book: lazy("The book of proceedings when it is ready"),
 }
 PURPOSE_HINTS = {
     Purpose.pledge: lazy("Your pledge in your own words, on the day you chose."),
     Purpose.actions: lazy(
         "The private link to post progress, a reminder before a due date, and a few after it."
     ),
+    Purpose.sessions: lazy(
+        "On the day: when a session of yours moves or is cancelled, or you get a seat from "
+        "its waitlist."
+    ),
+    Purpose.book: lazy("A link to every session's report, once, after the closing circle."),
 }
 
 
@@ -79,6 +95,9 @@ class Message(SQLModel, table=True):
     # The Message-ID header, made once: a message sent again after a lost claim keeps it,
     # so the recipient's mail program shows one message, never two.
     message_id: str = Field(max_length=255, unique=True)
+    # News of the day: where the session was and where the person stood in it before the
+    # first change this message tells of; if the changes end there, it is not sent.
+    baseline: str = Field(default="", max_length=200)
     # Causes with the same group join this message while it waits (one message for several
     # actions of one owner).
     group_key: str = Field(default="", max_length=160, index=True)
@@ -103,6 +122,9 @@ class MessageCause(SQLModel, table=True):
     )
     pledge_id: int | None = Field(
         default=None, foreign_key="pledge.id", index=True, ondelete="CASCADE"
+    )
+    topic_id: int | None = Field(
+        default=None, foreign_key="topic.id", index=True, ondelete="CASCADE"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -41,6 +41,8 @@ class Organiser(SQLModel, table=True):
     # Wrong passwords in a row, and until when the account refuses to check another one.
     failed_logins: int = Field(default=0)
     login_locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The weekly digest of their events' open actions, by e-mail (they may turn it off).
+    weekly_digest: bool = Field(default=True)
 
 
 class OrganiserCreate(Form):

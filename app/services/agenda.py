@@ -1,6 +1,7 @@
 """What every change to the agenda shares: its version, bumped once as the change commits and
 announced to live pages, and how its slot times are written."""
 
+import copy
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
@@ -35,23 +36,26 @@ def agenda_changed(
 
 
 _CHANGED = "openspace.agenda_changed"
+# The marks a change leaves in `session.info` for the commit to act on; a trial takes each
+# back (app.services.day_mail adds its notes of the day's news).
+TAKEN_BACK = [_CHANGED]
 
 
 @contextmanager
 def trial(session: Session) -> Iterator[None]:
     """Do something only to see what it would do, then take it back: nothing of it is stored,
-    and no page hears of it (its change marks go with it)."""
-    marks = session.info.get(_CHANGED)
-    before = None if marks is None else dict(marks)
+    and no page or person hears of it (its marks go with it)."""
+    before = {key: copy.deepcopy(session.info[key]) for key in TAKEN_BACK if key in session.info}
     nested = session.begin_nested()
     try:
         yield
     finally:
         nested.rollback()
-        if before is None:
-            session.info.pop(_CHANGED, None)
-        else:
-            session.info[_CHANGED] = before
+        for key in TAKEN_BACK:
+            if key in before:
+                session.info[key] = before[key]
+            else:
+                session.info.pop(key, None)
 
 
 # Built once: it runs on every write of the busiest half hour (see app.services.signups).

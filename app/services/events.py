@@ -36,7 +36,7 @@ from app.models.event import (
 )
 from app.models.people import OrganiserCreate
 from app.security import new_join_code, new_secret, normalise_join_code
-from app.services import signups, wall
+from app.services import day_mail, signups, wall
 from app.services.accounts import create_organiser, organiser_by_email
 from app.services.agenda import agenda_changed
 from app.services.agenda import trial as agenda_trial
@@ -401,6 +401,8 @@ def update_slot(session: Session, event: Event, slot_id: int, data: SlotCreate) 
     if data.kind == SlotKind.plenary and slot.kind != SlotKind.plenary:
         off = wall.clear_place(session, event, slot_id=slot_id)
     retimed = (starts_at, ends_at) != (slot.starts_at, slot.ends_at)
+    if retimed:
+        day_mail.note_slots(session, [slot_id])
     slot.starts_at, slot.ends_at = starts_at, ends_at
     slot.kind, slot.title = data.kind, data.title
     session.add(slot)
@@ -526,6 +528,7 @@ def shift_slots(
                     "minutes",
                 )
         changes.append((slot, starts_at, ends_at))
+    day_mail.note_slots(session, [slot.id for slot, _start, _end in changes if slot.id is not None])
     for slot, starts_at, ends_at in changes:
         slot.starts_at, slot.ends_at = starts_at, ends_at
         session.add(slot)

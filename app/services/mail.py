@@ -20,11 +20,11 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.config import ROOT, Settings
 from app.i18n import lazy
-from app.models import Action, Event, Participant, Pledge
+from app.models import Action, Event, Participant, Pledge, Topic
 from app.models.base import utcnow
 from app.models.mail import Message, MessageCause, MessageKind, Purpose
 from app.models.outcomes import STATUS_LABELS, ActionStatus
-from app.services import outbox
+from app.services import day_mail, outbox
 
 NAME_MAX = 120
 SUBJECT_MAX = 200
@@ -44,6 +44,8 @@ PURPOSE = {
     MessageKind.due_soon: Purpose.actions,
     MessageKind.overdue: Purpose.actions,
     MessageKind.reminder: Purpose.actions,
+    MessageKind.session_news: Purpose.sessions,
+    MessageKind.book: Purpose.book,
 }
 OPEN = (ActionStatus.proposed, ActionStatus.agreed, ActionStatus.in_progress)
 # What an action's owner hears about it.
@@ -134,6 +136,8 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
             context.update(_pledge(session, message, links))
         elif message.kind in OWNER_KINDS:
             context["actions"] = _actions(session, message, links)
+        elif message.kind == MessageKind.session_news:
+            context.update(_session_news(session, message, event, links))
     email = draw(settings, message, context)
     if purpose is not None and person is not None:
         # RFC 8058: the mail program posts "List-Unsubscribe=One-Click" to this address.
@@ -197,6 +201,23 @@ def _pledge(session: Session, message: Message, links: Links) -> dict[str, Any]:
         "made_on": i18n.when(pledge.created_at, None, "date"),
         "answer_link": links.pledge_answer(pledge),
     }
+
+
+def _session_news(
+    session: Session, message: Message, event: Event | None, links: Links
+) -> dict[str, Any]:
+    topic_id = session.exec(
+        select(MessageCause.topic_id).where(
+            MessageCause.message_id == message.id, col(MessageCause.topic_id).is_not(None)
+        )
+    ).first()
+    topic = session.get(Topic, topic_id) if topic_id else None
+    if topic is None or event is None:
+        raise NothingToSend("The session is no longer kept.")
+    news = day_mail.news(session, message, topic, event)
+    if news is None:
+        raise NothingToSend("The session is back where it was: there is nothing to tell.")
+    return {**news, "agenda_link": f"{links.base_url}/e/{event.join_code}"}
 
 
 @dataclass

@@ -22,7 +22,7 @@ from app.models import (
 )
 from app.models.agenda import TopicCreate
 from app.models.base import utcnow
-from app.services import policy, signups
+from app.services import day_mail, policy, signups
 from app.services.agenda import agenda_changed
 from app.services.agenda import trial as agenda_trial
 from app.services.errors import NotFound, Refused
@@ -141,6 +141,8 @@ def set_hidden(session: Session, topic: Topic, hidden: bool) -> None:
     """Hide a topic from the wall and the lists (or restore it); nothing is deleted. A
     restored duplicate is a topic of its own again (its links no longer lead elsewhere)."""
     signups.lock_slots(session, [topic.slot_id])
+    if topic.hidden != hidden:
+        day_mail.note(session, topic.id)  # cancelled, or back on the wall
     topic.hidden = hidden
     if not hidden:
         topic.merged_into_id = None
@@ -434,6 +436,7 @@ def _merge(
         .order_by(col(WaitlistEntry.id))
     ).all()
     people = [s.participant_id for s in moved] + [w.participant_id for w in waiting]
+    day_mail.note(session, keep.id, people)
     session.execute(delete(SignUp).where(col(SignUp.topic_id) == duplicate.id))
     session.execute(delete(WaitlistEntry).where(col(WaitlistEntry.topic_id) == duplicate.id))
     session.execute(

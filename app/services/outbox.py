@@ -122,6 +122,8 @@ KINDS_FOR: dict[Purpose, tuple[MessageKind, ...]] = {
         MessageKind.overdue,
         MessageKind.reminder,
     ),
+    Purpose.sessions: (MessageKind.session_news,),
+    Purpose.book: (MessageKind.book,),
 }
 
 
@@ -162,6 +164,7 @@ def enqueue(
     *,
     action_id: int | None = None,
     pledge_id: int | None = None,
+    topic_id: int | None = None,
 ) -> tuple[Message, bool]:
     """The message for the cause `key`, made now unless the cause has one; whether it is new.
 
@@ -188,7 +191,7 @@ def enqueue(
         session.add(message)
         session.flush()
     assert message.id is not None
-    if not _add_cause(session, key, message.id, action_id, pledge_id):
+    if not _add_cause(session, key, message.id, action_id, pledge_id, topic_id):
         # Another transaction wrote this cause in the meantime: its message is the one.
         if new:
             session.delete(message)
@@ -217,7 +220,12 @@ def _waiting_in_group(session: Session, group_key: str) -> Message | None:
 
 
 def _add_cause(
-    session: Session, key: str, message_id: int, action_id: int | None, pledge_id: int | None
+    session: Session,
+    key: str,
+    message_id: int,
+    action_id: int | None,
+    pledge_id: int | None,
+    topic_id: int | None,
 ) -> bool:
     """Write the cause unless its key is taken; whether it was written."""
     values = {
@@ -225,6 +233,7 @@ def _add_cause(
         "message_id": message_id,
         "action_id": action_id,
         "pledge_id": pledge_id,
+        "topic_id": topic_id,
         "created_at": utcnow(),
     }
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert

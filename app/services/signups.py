@@ -36,6 +36,7 @@ from app.models import (
     WaitlistEntry,
 )
 from app.models.base import utcnow
+from app.services import day_mail
 from app.services.agenda import agenda_changed
 from app.services.errors import NotFound, Refused
 
@@ -401,6 +402,7 @@ def _promote(session: Session, topic_id: int | None) -> list[int]:
             if seats_taken(session, topic.id or 0) >= space.capacity:
                 break
             old = _seat_in_slot(session, first, topic.slot_id)
+            day_mail.note(session, topic.id, [first])  # they wait: a seat is news
             left = _take_seat(session, topic, topic.slot_id, first, old, True, promoted=True)
             promoted.append(first)
             if left is not None and left != topic.id:
@@ -716,6 +718,7 @@ def trim_to_capacity(session: Session, topic: Topic, capacity: int) -> list[int]
     out = order[capacity:]
     if not out:
         return []
+    day_mail.note(session, topic.id, out)
     session.execute(
         delete(SignUp).where(col(SignUp.topic_id) == topic.id, col(SignUp.participant_id).in_(out))
     )

@@ -21,7 +21,7 @@ from app.models import (
     WaitlistEntry,
 )
 from app.models.base import utcnow
-from app.services import policy, signups
+from app.services import day_mail, policy, signups
 from app.services.agenda import agenda_changed, time_style
 from app.services.agenda import trial as agenda_trial
 from app.services.errors import Refused
@@ -53,6 +53,9 @@ def _put(
     Returns what became of the seats of each session that changed place.
     """
     signups.lock_slots(session, [slot for _, slot, _ in moves] + [t.slot_id for t, _, _ in moves])
+    for topic, slot_id, space_id in moves:
+        if (topic.slot_id, topic.space_id) != (slot_id, space_id):
+            day_mail.note(session, topic.id)  # what its people knew, before it moves
     plans = signups.plan_moves(
         session,
         [

@@ -27,7 +27,7 @@ from app.web.kit.routing import Router
 router = Router(prefix="/mail")
 
 # The number a purpose is signed as in a one-click link; a new purpose takes the next number.
-SIGNED_AS = {Purpose.pledge: 1, Purpose.actions: 2}
+SIGNED_AS = {Purpose.pledge: 1, Purpose.actions: 2, Purpose.sessions: 3, Purpose.book: 4}
 
 
 def choices_path(signer: LinkSigner, participant_id: int) -> str:
