@@ -3,8 +3,10 @@
 import argparse
 import getpass
 import os
+import signal
 import smtplib
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from app.services import (
     archive,
     backup,
     demo,
+    mail_receiver,
     mail_sender,
     outbox,
     privacy,
@@ -408,6 +411,29 @@ def mail_test(settings: Settings, address: str) -> int:
     return 0
 
 
+def receive_mail(settings: Settings, host: str, port: int, lmtp: bool) -> int:
+    """Take replies to our messages by SMTP (or LMTP) until stopped; each becomes an update,
+    or waits for the organiser on the Outbox page."""
+    database = Database(settings)
+    signer = LinkSigner(keys.load_key(settings, database).value)
+    try:
+        server = mail_receiver.start(database, signer, host, port, lmtp=lmtp)
+    except (OSError, RuntimeError) as exc:
+        print(f"Cannot take mail on {host}:{port}: {exc}", file=sys.stderr)
+        database.dispose()
+        return 1
+    stopped = threading.Event()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopped.set())
+    print(f"Taking replies by {'LMTP' if lmtp else 'SMTP'} on {host}:{port}.", flush=True)
+    if not settings.reply_domain:
+        print("OPENSPACE_REPLY_DOMAIN is not set: messages carry no reply address yet.")
+    stopped.wait()
+    server.stop()
+    database.dispose()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openspace` console script."""
     parser = argparse.ArgumentParser(prog="openspace", description=__doc__)
@@ -487,6 +513,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mail-test", help="send one test message and print the mail server's answer"
     )
     p_mail_test.add_argument("address")
+    p_receive = sub.add_parser(
+        "receive-mail",
+        help="take owners' replies by SMTP (or LMTP) and post them as updates, until stopped",
+    )
+    p_receive.add_argument("--host", default="127.0.0.1")
+    p_receive.add_argument("--port", type=int, required=True)
+    p_receive.add_argument(
+        "--lmtp", action="store_true", help="speak LMTP (a mail server's local delivery)"
+    )
     p_doctor = sub.add_parser(
         "doctor",
         help="check the set-up: database, schema, where the key comes from, connections",
@@ -539,6 +574,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return purge_due(settings, args.now, args.dry_run)
     elif args.command == "mail-test":
         return mail_test(settings, args.address)
+    elif args.command == "receive-mail":
+        migrate(settings)
+        return receive_mail(settings, args.host, args.port, args.lmtp)
     return 0
 
 

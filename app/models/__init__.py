@@ -24,7 +24,7 @@ from app.models.event import (
     Theme,
 )
 from app.models.live import Announcement, Pitch, ProjectorView
-from app.models.mail import MailConsent, Message, MessageAttempt, MessageCause
+from app.models.mail import InboundMail, MailConsent, Message, MessageAttempt, MessageCause
 from app.models.outcomes import (
     Action,
     ActionGroup,
@@ -66,6 +66,7 @@ __all__ = [
     "EventPrivacy",
     "EventStaff",
     "FacilitatorLink",
+    "InboundMail",
     "Interest",
     "MailConsent",
     "Message",

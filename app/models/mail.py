@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from app.i18n import lazy
 from app.models.base import UTCDateTime, utcnow
+from app.models.event import Form
 
 ADDRESS_MAX = 254
 SUBJECT_MAX = 300
@@ -147,3 +148,73 @@ class MailConsent(SQLModel, table=True):
     participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
     purpose: Purpose = Field(sa_type=String(16))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InboundState(StrEnum):
+    placed = "placed"
+    unplaced = "unplaced"
+    dismissed = "dismissed"
+
+
+class NotPlaced(StrEnum):
+    """Why a reply could not be posted as an update by itself."""
+
+    no_address = "no_address"
+    bad_signature = "bad_signature"
+    unknown = "unknown"
+    not_owner = "not_owner"
+    erased = "erased"
+    empty = "empty"
+    several = "several"
+    unreadable = "unreadable"
+
+
+NOT_PLACED_LABELS = {
+    NotPlaced.no_address: lazy("It was not sent to a reply address of ours."),
+    NotPlaced.bad_signature: lazy("Its reply address was altered or not made by us."),
+    NotPlaced.unknown: lazy("The message or action it answers is no longer kept."),
+    NotPlaced.not_owner: lazy("The person no longer owns the action it answers."),
+    NotPlaced.erased: lazy("The person asked for their data to be erased."),
+    NotPlaced.empty: lazy("Nothing was left once the quoted message was taken off."),
+    NotPlaced.several: lazy("It answers a message about several actions."),
+    NotPlaced.unreadable: lazy("It could not be read."),
+}
+INBOUND_TEXT_MAX = 20_000
+
+
+class InboundMail(SQLModel, table=True):
+    """A reply that came in by e-mail: posted as an update, or kept for the organiser to place."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # One row per message and recipient: a mail server delivering it again changes nothing.
+    key: str = Field(max_length=64, unique=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    event_id: int | None = Field(
+        default=None, foreign_key="event.id", index=True, ondelete="CASCADE"
+    )
+    # Who it is from, when the reply address (or the sender's address) says so.
+    participant_id: int | None = Field(
+        default=None, foreign_key="participant.id", index=True, ondelete="SET NULL"
+    )
+    # The message of ours it answers.
+    message_id: int | None = Field(
+        default=None, foreign_key="message.id", index=True, ondelete="SET NULL"
+    )
+    sender: str = Field(default="", max_length=ADDRESS_MAX + 122)
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    text: str = Field(default="", max_length=INBOUND_TEXT_MAX, sa_type=Text)
+    state: InboundState = Field(default=InboundState.unplaced, sa_type=String(16))
+    reason: str = Field(default="", max_length=16)
+    # Where it went: the action and the update it became.
+    action_id: int | None = Field(
+        default=None, foreign_key="action.id", index=True, ondelete="SET NULL"
+    )
+    update_id: int | None = Field(
+        default=None, foreign_key="actionupdate.id", index=True, ondelete="SET NULL"
+    )
+
+
+class PlaceReplyForm(Form):
+    """The organiser's choice of the action a kept reply is about."""
+
+    action_id: int = Field(gt=0)

@@ -222,6 +222,8 @@ class ActionUpdate(SQLModel, table=True):
     note: str = Field(default="", max_length=UPDATE_MAX, sa_type=Text)
     written_by: str = Field(default="", max_length=OWNER_NAME_MAX)
     via_link: bool = Field(default=False)
+    # Posted by the owner replying to one of our e-mails (app/services/mail_replies.py).
+    via_mail: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

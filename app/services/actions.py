@@ -166,9 +166,16 @@ def edit_action(
 
 
 def post_progress(
-    session: Session, action: Action, data: ProgressForm, *, via_link: bool, written_by: str
+    session: Session,
+    action: Action,
+    data: ProgressForm,
+    *,
+    via_link: bool,
+    written_by: str,
+    via_mail: bool = False,
 ) -> ActionUpdate:
-    """Progress on the action: a note and its status now (months later, through its link)."""
+    """Progress on the action: a note and its status now (months later, through its link, or
+    by replying to a reminder)."""
     if action.hidden:
         raise Refused(_("This action has been removed by the facilitators."))
     assert action.id is not None
@@ -178,6 +185,7 @@ def post_progress(
         note=data.note,
         written_by=data.by or written_by,
         via_link=via_link,
+        via_mail=via_mail,
     )
     session.add(update_row)
     action.status, action.updated_at = data.status, utcnow()

@@ -98,6 +98,8 @@ class Links:
     pledge_answer: Callable[[Pledge], str]
     # The event's privacy notice: what is kept, and how to see, take and erase it.
     privacy: Callable[[Event], str]
+    # Where an owner's reply to the message goes, to become an update ("": not set up).
+    reply_to: Callable[[Message], str] | None = None
 
 
 class OneLineHeader(UnstructuredHeader):
@@ -138,7 +140,12 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
             context["actions"] = _actions(session, message, links)
         elif message.kind == MessageKind.session_news:
             context.update(_session_news(session, message, event, links))
+    reply_to = links.reply_to(message) if links.reply_to and message.kind in OWNER_KINDS else ""
+    context["reply_by_mail"] = bool(reply_to)
     email = draw(settings, message, context)
+    if reply_to:
+        # The owner's reply comes back to `openspace receive-mail` and becomes an update.
+        email["Reply-To"] = Address(email["From"].addresses[0].display_name, addr_spec=reply_to)
     if purpose is not None and person is not None:
         # RFC 8058: the mail program posts "List-Unsubscribe=One-Click" to this address.
         email["List-Unsubscribe"] = f"<{links.stop(person, purpose)}>"

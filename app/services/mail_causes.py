@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.db import Database
 from app.i18n import _, lazy
-from app.models import Action, Event, Participant, Pledge
+from app.models import Action, ActionUpdate, Event, Participant, Pledge
 from app.models.base import utcnow
 from app.models.mail import MailConsent, Message, MessageCause, MessageKind, MessageState, Purpose
 from app.services import mail, outbox
@@ -230,6 +230,7 @@ REACH_LABELS = {
     "reached": lazy("reached"),
     "failed": lazy("mail failed"),
     "not_reached": lazy("not reached"),
+    "answered": lazy("answered by e-mail"),
 }
 
 
@@ -238,7 +239,8 @@ class Reach:
     """What the tracker says of an action's owner and the mail about the action."""
 
     # "no_mail" (no address, or they did not ask), "none", "waiting", "reached", "failed", or
-    # "not_reached" (the last nudge went and the action is still open past its due date).
+    # "not_reached" (the last nudge went and the action is still open past its due date), or
+    # "answered" (the owner replied by e-mail since the last message).
     state: str
     at: datetime | None = None
     detail: str = ""
@@ -281,12 +283,29 @@ def reach(session: Session, actions: list[Action]) -> dict[int, Reach]:
         last[action_id] = message
         if key.startswith("overdue:") and message.state == MessageState.sent:
             nudges[action_id] = nudges.get(action_id, 0) + 1
+    # The owner's latest reply by e-mail (app/services/mail_replies.py) to each action.
+    replies = {
+        update.action_id: update.created_at
+        for update in session.exec(
+            select(ActionUpdate)
+            .where(
+                col(ActionUpdate.action_id).in_([a.id for a in owned]),
+                col(ActionUpdate.via_mail).is_(True),
+            )
+            .order_by(col(ActionUpdate.id))
+        )
+    }
     found: dict[int, Reach] = {}
     for action in owned:
         assert action.id is not None
         latest = last.get(action.id)
+        replied = replies.get(action.id)
         if action.owner_id not in reachable:
             found[action.id] = Reach("no_mail")
+        elif replied is not None and (
+            latest is None or replied >= (latest.sent_at or latest.due_at)
+        ):
+            found[action.id] = Reach("answered", replied)
         elif latest is None:
             found[action.id] = Reach("none")
         elif latest.state == MessageState.failed:

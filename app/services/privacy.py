@@ -9,6 +9,7 @@ text column of every table, so a new one that holds a name is found):
 - attendance.name, action.owner_name, actiongroup.initiator, actionupdate.written_by: a
   name typed by someone (theirs, when it matches theirs);
 - message (to_address, to_name, subject, last_error), messageattempt.reply: mail to them;
+- inboundmail (sender, subject, text): their replies by e-mail (deleted);
 - mailconsent: what they ticked;
 - auditentry.target: a form an organiser or facilitator sent with their name in it;
 - signup, waitlistentry, interest, dot, seatnotice, coconvener, convenerelsewhere: where they
@@ -52,7 +53,7 @@ from app.models import (
     WaitlistEntry,
 )
 from app.models.base import utcnow
-from app.models.mail import MailConsent, Message, MessageCause
+from app.models.mail import InboundMail, MailConsent, Message, MessageCause
 from app.models.outcomes import ActionStatus
 from app.models.privacy import (
     ERASED_NAME,
@@ -90,6 +91,7 @@ TEXT_COLUMNS: dict[str, Kept] = {
     "participant.join_key": Kept.details,
     "message.to_address": Kept.details,
     "message.to_name": Kept.details,
+    "inboundmail.sender": Kept.details,
     "attendance.name": Kept.typed_name,
     "action.owner_name": Kept.typed_name,
     "actiongroup.initiator": Kept.typed_name,
@@ -99,11 +101,13 @@ TEXT_COLUMNS: dict[str, Kept] = {
     "message.subject": Kept.marked,
     "message.last_error": Kept.marked,
     "messageattempt.reply": Kept.marked,
+    "inboundmail.subject": Kept.marked,
     "contribution.body": Kept.their_words,
     "contributionrevision.body": Kept.their_words,
     "pledge.text": Kept.their_words,
     "pledge.answer": Kept.their_words,
     "actionupdate.note": Kept.their_words,
+    "inboundmail.text": Kept.their_words,
     "topic.title": Kept.group_words,
     "topic.description": Kept.group_words,
     "action.title": Kept.group_words,
@@ -136,6 +140,7 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "contribution": "kind write_key",
             "actionupdate": "status",
             "messagecause": "key",
+            "inboundmail": "key state reason",
             # A keyed hash of an address or a browser, not the address: gone in two minutes.
             "ratecount": "kind who",
         }.items()
@@ -295,7 +300,7 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
                         "note": u.note,
                         "at": _iso(u.created_at),
                         # Someone else's name is theirs, not this person's.
-                        "by_you": u.via_link or _plain(u.written_by) == name,
+                        "by_you": u.via_link or u.via_mail or _plain(u.written_by) == name,
                     }
                     for u in updates
                 ],
@@ -546,7 +551,8 @@ def _delete_writing(work: _Erasing) -> None:
     for action in owned:
         notes = session.exec(
             select(ActionUpdate).where(
-                ActionUpdate.action_id == action.id, col(ActionUpdate.via_link).is_(True)
+                ActionUpdate.action_id == action.id,
+                col(ActionUpdate.via_link).is_(True) | col(ActionUpdate.via_mail).is_(True),
             )
         ).all()
         for note in notes:
@@ -612,6 +618,18 @@ def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
         for attempt in outbox.attempts(session, message):
             attempt.reply = _scrubbed(attempt.reply, pattern)
             session.add(attempt)
+    replies = select(InboundMail).where(InboundMail.participant_id == work.pid)
+    if work.person.email:
+        replies = select(InboundMail).where(
+            (col(InboundMail.participant_id) == work.pid)
+            | (
+                (col(InboundMail.event_id) == work.event.id)
+                & func.lower(InboundMail.sender).contains(work.person.email.lower())
+            )
+        )
+    for reply in session.exec(replies):
+        session.delete(reply)
+        work.counts["replies by e-mail"] += 1
     consents = session.exec(select(MailConsent).where(MailConsent.participant_id == work.pid))
     for consent in consents:
         session.delete(consent)

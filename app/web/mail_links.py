@@ -4,6 +4,7 @@ from functools import partial
 
 from app.config import Settings
 from app.security import LinkSigner
+from app.services import mail_replies
 from app.services.mail import Links
 from app.web.participant.mail_choices import choices_link, stop_link
 from app.web.participant.my_data import privacy_link
@@ -20,4 +21,5 @@ def mail_links(settings: Settings, signer: LinkSigner) -> Links:
         stop=partial(stop_link, settings, signer),
         pledge_answer=partial(answer_link, settings, signer),
         privacy=partial(privacy_link, settings),
+        reply_to=partial(mail_replies.reply_address, settings, signer),
     )

@@ -11,21 +11,24 @@ from app.config import Settings
 from app.i18n import _
 from app.models import Event
 from app.models.base import utcnow
-from app.models.mail import STATE_LABELS, Message, MessageState
+from app.models.mail import NOT_PLACED_LABELS, STATE_LABELS, Message, MessageState, PlaceReplyForm
 from app.security import LinkSigner
-from app.services import mail, outbox, pledges
+from app.services import actions, mail, mail_replies, outbox, pledges
 from app.services.errors import Refused
 from app.templating import render
 from app.web.kit.audit import audited
-from app.web.kit.common import download, qr_inline
+from app.web.kit.common import download, qr_inline, see_other
 from app.web.kit.deps import (
     CurrentOrganiser,
+    FormDep,
     OrganisedEvent,
     RowId,
     SessionDep,
     SettingsDep,
     SignerDep,
+    verify_csrf,
 )
+from app.web.kit.forms import valid
 from app.web.kit.routing import Router
 from app.web.mail_links import mail_links
 from app.web.participant.pledge_answer import answer_link
@@ -44,8 +47,12 @@ def outbox_page(
     session: SessionDep,
     organiser: CurrentOrganiser,
     settings: SettingsDep,
+    error: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
-    """What the event's messages are doing: waiting, sent, failed; filtered by state."""
+    """What the event's messages are doing: waiting, sent, failed; filtered by state. And the
+    replies by e-mail that could not be placed on an action by themselves."""
     assert event.id is not None
     state = request.query_params.get("state", "")
     states = [MessageState(state)] if state in MessageState.__members__.values() else []
@@ -54,6 +61,15 @@ def outbox_page(
         request,
         "organiser/outbox.html",
         {
+            "replies": mail_replies.unplaced(session, event),
+            "reply_reasons": NOT_PLACED_LABELS,
+            "reply_options": [("", _("Choose an action"))]
+            + [
+                (str(line.action.id), f"{line.action.title} — {line.owner}".removesuffix(" — "))
+                for line in actions.action_lines(session, event)
+            ],
+            "reply_error": error or next(iter((errors or {}).values()), ""),
+            "placed": request.query_params.get("placed", ""),
             "organiser": organiser,
             "event": event,
             "messages": outbox.messages(session, event_id=event.id, states=states),
@@ -67,7 +83,33 @@ def outbox_page(
             ),
             "print_until": _print_until(request, event),
         },
+        status_code=status_code,
     )
+
+
+@router.post(
+    "/events/{event_id}/outbox/replies/{reply_id}/place",
+    dependencies=[Depends(verify_csrf)],
+    again=outbox_page,
+)
+def place_reply(
+    event: OrganisedEvent, reply_id: RowId, session: SessionDep, form: FormDep
+) -> Response:
+    """Post a kept reply as an update on the action the organiser chose."""
+    chosen = valid(PlaceReplyForm, form, "action_id")
+    action = mail_replies.place(session, event, reply_id, chosen.action_id)
+    return see_other(f"/organiser/events/{event.id}/outbox?placed={action.id}#replies")
+
+
+@router.post(
+    "/events/{event_id}/outbox/replies/{reply_id}/dismiss",
+    dependencies=[Depends(verify_csrf)],
+    again=outbox_page,
+)
+def dismiss_reply(event: OrganisedEvent, reply_id: RowId, session: SessionDep) -> Response:
+    """Set a kept reply aside (its words are deleted)."""
+    mail_replies.dismiss(session, event, reply_id)
+    return see_other(f"/organiser/events/{event.id}/outbox#replies")
 
 
 @router.get("/events/{event_id}/postcards")
