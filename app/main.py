@@ -60,10 +60,11 @@ from app.web.kit.middleware import (
     TransactionMiddleware,
 )
 from app.web.mail_links import mail_links
-from app.web.organiser import carry, dashboard, exports, one_year_on, people, tracker
+from app.web.organiser import carry, dashboard, exports, how_it_went, one_year_on, people, tracker
 from app.web.organiser import events as organiser
 from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, my_data, outcomes, pledge_answer
+from app.web.participant import check_out as participant_check_out
 from app.web.participant import join as participant
 from app.web.participant import mail_choices as participant_mail
 from app.web.participant.attendee import NotJoined
@@ -269,6 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organiser,
         tracker,
         dashboard,
+        how_it_went,
         carry,
         one_year_on,
         organiser_outbox,
@@ -279,6 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         participant_mail,
         pledge_answer,
         my_data,
+        participant_check_out,
         people,
         exports,
     ):

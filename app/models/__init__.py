@@ -4,6 +4,7 @@ from app.models.agenda import (
     CoConvener,
     ConvenerElsewhere,
     Interest,
+    SeatChange,
     SeatNotice,
     SignUp,
     Topic,
@@ -23,7 +24,7 @@ from app.models.event import (
     Space,
     Theme,
 )
-from app.models.live import Announcement, Pitch, ProjectorView
+from app.models.live import Announcement, CheckOut, Pitch, ProjectorView
 from app.models.mail import InboundMail, MailConsent, Message, MessageAttempt, MessageCause
 from app.models.outcomes import (
     Action,
@@ -55,6 +56,7 @@ __all__ = [
     "Attendance",
     "AuditEntry",
     "CarriedAction",
+    "CheckOut",
     "CoConvener",
     "Contribution",
     "ContributionKind",
@@ -80,6 +82,7 @@ __all__ = [
     "RateCount",
     "Report",
     "Role",
+    "SeatChange",
     "SeatNotice",
     "ServerSecret",
     "SignUp",

@@ -116,3 +116,19 @@ class SeatNotice(SQLModel, table=True):
     # What happened, one of signups.NOTICES ("moved", "waitlisted", …).
     kind: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SeatChange(SQLModel, table=True):
+    """A seat taken or given up in a slot, by the person or for them from a waitlist: what
+    the morning after counts (sign-ups, switches, promotions, moves once a session began).
+    Only what people did in the app; a facilitator's moves of whole sessions are not here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    slot_id: int = Field(foreign_key="slot.id", ondelete="CASCADE")
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    # The session left (None: no seat in the slot before) and the one taken (None: only left).
+    from_topic_id: int | None = Field(default=None, foreign_key="topic.id", ondelete="SET NULL")
+    to_topic_id: int | None = Field(default=None, foreign_key="topic.id", ondelete="SET NULL")
+    promoted: bool = Field(default=False)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

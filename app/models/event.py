@@ -196,6 +196,10 @@ class Event(EventBase, table=True):
     # Convergence: whether the dot vote is open, and how many dots each person has.
     vote_open: bool = Field(default=False)
     dots_per_person: int = Field(default=5)
+    # The closing circle's check-out: open while it holds a key (random, made when the
+    # facilitator opens it). Answers carry a keyed hash of who answered, to take one per
+    # person; closing throws the key away, so no one can tell whose answer is which.
+    checkout_key: str | None = Field(default=None, max_length=64)
     # Once closed, the event takes no more proposals or sign-ups.
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When "send the book to those who asked" was pressed (each person gets it once, ever).
@@ -207,6 +211,10 @@ class Event(EventBase, table=True):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def checkout_open(self) -> bool:
+        return self.checkout_key is not None
 
 
 class EventPublic(EventBase):

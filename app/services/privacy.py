@@ -12,8 +12,10 @@ text column of every table, so a new one that holds a name is found):
 - inboundmail (sender, subject, text): their replies by e-mail (deleted);
 - mailconsent: what they ticked;
 - auditentry.target: a form an organiser or facilitator sent with their name in it;
-- signup, waitlistentry, interest, dot, seatnotice, coconvener, convenerelsewhere: where they
-  sat and what they chose (no text: anonymous once the name is off).
+- signup, waitlistentry, interest, dot, seatnotice, coconvener, convenerelsewhere,
+  seatchange: where they sat and what they chose (no text: anonymous once the name is off);
+- checkout: an answer they put their name to (an anonymous one holds nothing of anyone: no
+  participant, no time, and a hash whose key goes when the check-out closes).
 """
 
 import hashlib
@@ -36,6 +38,7 @@ from app.models import (
     ActionUpdate,
     Attendance,
     AuditEntry,
+    CheckOut,
     CoConvener,
     Contribution,
     ContributionRevision,
@@ -106,6 +109,8 @@ TEXT_COLUMNS: dict[str, Kept] = {
     "contributionrevision.body": Kept.their_words,
     "pledge.text": Kept.their_words,
     "pledge.answer": Kept.their_words,
+    # Only a named answer is anyone's: an anonymous one is no one's to erase.
+    "checkout.words": Kept.their_words,
     "actionupdate.note": Kept.their_words,
     "inboundmail.text": Kept.their_words,
     "topic.title": Kept.group_words,
@@ -118,7 +123,7 @@ TEXT_COLUMNS: dict[str, Kept] = {
         f"{table}.{column}": Kept.not_personal
         for table, columns in {
             "event": "name theme_question timezone venue principles languages join_code "
-            "projector_view",
+            "projector_view checkout_key",
             # Organiser accounts are the team's, kept as long as the installation keeps them.
             "organiser": "email name password_hash",
             "serversecret": "name value",
@@ -135,6 +140,9 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "message": "kind language message_id group_key state",
             "messageattempt": "outcome",
             "topic": "language propose_key",
+            # The check-out's key, and each answer's keyed hash of its author (both go when
+            # it closes; without the key the hash names no one).
+            "checkout": "marker",
             "seatnotice": "kind",
             "action": "status write_key",
             "contribution": "kind write_key",
@@ -307,6 +315,7 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             }
         )
     pledge = session.exec(select(Pledge).where(Pledge.participant_id == pid)).first()
+    named = session.exec(select(CheckOut).where(CheckOut.participant_id == pid)).all()
     took_part = session.exec(
         select(Attendance, Report)
         .join(Report, col(Report.id) == Attendance.report_id)
@@ -364,6 +373,8 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             "answer": pledge.answer,
             "answered_at": _iso(pledge.answered_at),
         },
+        # Only answers they put their name to: an anonymous one cannot be told apart.
+        "check_out": [{"words": c.words, "how_useful": c.usefulness} for c in named],
         "messages": [
             {
                 "kind": str(m.kind),
@@ -503,6 +514,7 @@ def erase(
         _delete_writing(work)
     _stop_mail(work, pattern)
     if not earlier:
+        _unname_check_out(work)
         _rename_typed(work, person.display_name, person.email)
         _scrub_audit(work, pattern)
         person.display_name, person.organisation, person.email = ERASED_NAME, "", ""
@@ -547,6 +559,9 @@ def _delete_writing(work: _Erasing) -> None:
             outbox.cancel(session, message, "The person's data was erased.")
         session.delete(pledge)
         work.counts["pledges deleted"] += 1
+    for answer in session.exec(select(CheckOut).where(CheckOut.participant_id == pid)):
+        session.delete(answer)
+        work.counts["check-out answers deleted"] += 1
     owned = list(session.exec(select(Action).where(Action.owner_id == pid)))
     for action in owned:
         notes = session.exec(
@@ -634,6 +649,14 @@ def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
     for consent in consents:
         session.delete(consent)
         work.counts["consents"] += 1
+
+
+def _unname_check_out(work: _Erasing) -> None:
+    """A check-out answer they put their name to stays, as an anonymous one."""
+    for answer in work.session.exec(select(CheckOut).where(CheckOut.participant_id == work.pid)):
+        answer.participant_id = None
+        work.session.add(answer)
+        work.counts["check-out answers made anonymous"] += 1
 
 
 def _rename_typed(work: _Erasing, name: str, email: str) -> None:

@@ -46,6 +46,7 @@ from app.models.outcomes import (
     Pledge,
 )
 from app.services import actions as action_service
+from app.services import check_out as check_out_service
 from app.services import participants
 from app.services import reports as report_service
 from app.services import taking_part as taking_part_service
@@ -121,6 +122,8 @@ class Book:
     chapters: list[Chapter]
     unreported: list[report_service.SessionLine]
     themes: list[ThemeActions]
+    # The closing circle's check-out (names only on a named answer, in a book with names).
+    check_out: check_out_service.Answers | None = None
     made_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -196,6 +199,22 @@ class Book:
         if action.first_step:
             text += " — " + _("first step: %(step)s", step=action.first_step)
         return text
+
+    def check_out_summary(self) -> str:
+        """How many answered the check-out, and how useful they found the day."""
+        answers = self.check_out
+        if answers is None:
+            return ""
+        marks = ", ".join(f"{mark}: {n}" for mark, n in answers.marks)
+        return ngettext(
+            "%(num)d answer to “What will you take with you?”. How useful was today, "
+            "from 1 to 5: %(average)s on average (%(marks)s).",
+            "%(num)d answers to “What will you take with you?”. How useful was today, "
+            "from 1 to 5: %(average)s on average (%(marks)s).",
+            answers.count,
+            average=f"{answers.average or 0:.1f}",
+            marks=marks,
+        )
 
     def cover_line(self) -> str:
         """What the book is, of which day, where, and whether it holds names."""
@@ -288,6 +307,10 @@ def book(
             )
         )
     all_actions = [a for chapter in chapters for a in chapter.actions]
+    answers = check_out_service.answers(session, event)
+    if not personal:
+        for answer in answers.lines:
+            answer.name = ""
     return Book(
         event=event,
         personal=personal,
@@ -295,6 +318,7 @@ def book(
         chapters=chapters,
         unreported=[line for line in held if line.topic.id not in topic_ids],
         themes=_by_theme(session, event, all_actions),
+        check_out=answers if answers.lines else None,
     )
 
 
@@ -417,6 +441,8 @@ def _markdown(the_book: Book) -> bytes:
         out.append(f"- [{_md(chapter.topic.title)}](#{chapter.anchor})")
     if the_book.themes:
         out.append(f"- {_('Actions by theme')}")
+    if the_book.check_out:
+        out.append(f"- {_('Check-out')}")
     if the_book.unreported:
         out.append(f"- {_('Sessions without a report')}")
     for chapter in the_book.chapters:
@@ -447,6 +473,14 @@ def _markdown(the_book: Book) -> bytes:
             out += [
                 f"- {_md(line.action.title)} — {_md(line.report_title)}" for line in theme.actions
             ]
+    if the_book.check_out:
+        out += ["", f"## {_('Check-out')}", "", _md(the_book.check_out_summary()), ""]
+        out += [
+            f"- {_md(line.words)} ({line.usefulness}/5"
+            + (f", {_md(line.name)})" if line.name else ")")
+            for line in the_book.check_out.lines
+            if line.words
+        ]
     if the_book.unreported:
         out += ["", f"## {_('Sessions without a report')}", ""]
         out += [

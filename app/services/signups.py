@@ -27,6 +27,7 @@ from app.models import (
     ConvenerElsewhere,
     Event,
     Participant,
+    SeatChange,
     SeatNotice,
     SignUp,
     Slot,
@@ -99,6 +100,7 @@ _TOPICS = Topic.__table__  # type: ignore[attr-defined]
 _CO = CoConvener.__table__  # type: ignore[attr-defined]
 _ELSEWHERE = ConvenerElsewhere.__table__  # type: ignore[attr-defined]
 _NOTICES = SeatNotice.__table__  # type: ignore[attr-defined]
+_SEAT_CHANGES = SeatChange.__table__  # type: ignore[attr-defined]
 
 _TOPIC_PLACE = sa_select(
     _TOPICS.c.id, _TOPICS.c.event_id, _TOPICS.c.slot_id, _TOPICS.c.space_id, _TOPICS.c.hidden
@@ -137,6 +139,7 @@ _STANDING = sa_select(
     sa_select(_TOPICS.c.slot_id).where(_TOPICS.c.id == bindparam("topic_id")).scalar_subquery(),
 )
 _SEAT = insert(_SIGN_UPS)
+_SEAT_CHANGED = insert(_SEAT_CHANGES)
 _GIVE_UP_SEAT = delete(_SIGN_UPS).where(_SIGN_UPS.c.id == bindparam("seat_id"))
 _QUEUE = insert(_WAITLIST)
 _WAITING_ID = sa_select(_WAITLIST.c.id).where(*_IN_LINE)
@@ -260,6 +263,28 @@ def _seat(
     session.execute(_SEAT, params={**params, "created_at": utcnow(), "promoted": promoted})
 
 
+def _seat_changed(
+    session: Session,
+    event_id: int,
+    slot_id: int,
+    participant_id: int,
+    left: int | None,
+    taken: int | None,
+    promoted: bool = False,
+) -> None:
+    """Keep what the person did (or the waitlist did for them), for "how the day went"."""
+    params = {
+        "event_id": event_id,
+        "slot_id": slot_id,
+        "participant_id": participant_id,
+        "from_topic_id": left,
+        "to_topic_id": taken,
+        "promoted": promoted,
+        "at": utcnow(),
+    }
+    session.execute(_SEAT_CHANGED, params=params)
+
+
 def _take_seat(
     session: Session,
     topic: Placed,
@@ -282,6 +307,7 @@ def _take_seat(
         session.execute(_GIVE_UP_SEAT, params={"seat_id": seat_id})
         _gone_elsewhere(session, left, participant_id)
     _seat(session, topic.id, slot_id, participant_id, promoted)
+    _seat_changed(session, topic.event_id, slot_id, participant_id, left, topic.id, promoted)
     session.execute(_BACK_HERE, params={"topic_id": topic.id, "participant_id": participant_id})
     if waiting:
         session.execute(_DEQUEUE, params={"topic_id": topic.id, "participant_id": participant_id})
@@ -434,6 +460,7 @@ def leave(session: Session, event: Event, topic: Placed, participant: Participan
     if seat is None or seat[1] != topic.id:
         return
     session.execute(_GIVE_UP_SEAT, params={"seat_id": seat[0]})
+    _seat_changed(session, topic.event_id, topic.slot_id, participant.id, topic.id, None)
     _gone_elsewhere(session, topic.id, participant.id)
     _promote(session, topic.id)
     agenda_changed(session, event.id, [participant.id])

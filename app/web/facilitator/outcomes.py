@@ -13,7 +13,15 @@ from app.models import Action, Attendance, Contribution, Event, Participant, Top
 from app.models.base import row_id
 from app.models.outcomes import KIND_LABELS, STATUS_LABELS, GroupForm
 from app.security import LinkSigner
-from app.services import actions, contributions, convergence, policy, reports, taking_part
+from app.services import (
+    actions,
+    check_out,
+    contributions,
+    convergence,
+    policy,
+    reports,
+    taking_part,
+)
 from app.services.errors import NotFound
 from app.web.facilitator.day import Facilitation, FacilitationDep
 from app.web.kit.audit import audited
@@ -38,6 +46,7 @@ def _outcomes(run: Facilitation, status_code: int = 200, **extra: Any) -> Respon
             "actions": lines,
             "top": sorted(lines, key=lambda line: -line.dots)[:10],
             "groups": convergence.groups(run.session, run.event),
+            "check_out": check_out.answers(run.session, run.event),
             "status_labels": STATUS_LABELS,
             "values": {},
             "errors": {},
@@ -57,6 +66,19 @@ def vote(run: FacilitationDep, form: FormDep) -> Response:
     convergence.open_vote(run.session, run.event, is_open, whole_number(form.get("dots")))
     said = _("The dot vote is open.") if is_open else _("The dot vote is closed.")
     return run.done(said, f"{run.base}/outcomes#vote")
+
+
+@router.post("/check-out", again=_outcomes)
+def open_check_out(run: FacilitationDep, form: FormDep) -> Response:
+    """Open or close the closing circle's check-out."""
+    is_open = form.get("open") == "1"
+    check_out.open_check_out(run.session, run.event, is_open)
+    said = (
+        _("The check-out is open on every phone, and on the projector.")
+        if is_open
+        else _("The check-out is closed.")
+    )
+    return run.done(said, f"{run.base}/outcomes#check-out")
 
 
 def _group_again(

@@ -43,10 +43,10 @@ from sqlmodel import Session, select
 from app import i18n
 from app.broker import Broker, Change
 from app.db import Database
-from app.models import Event, SlotKind
+from app.models import Event, ProjectorView, SlotKind
 from app.models.base import utcnow
 from app.services import actions as action_service
-from app.services import convergence, marketplace, wall
+from app.services import check_out, convergence, marketplace, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import reports as report_service
@@ -307,6 +307,10 @@ def screen_context(session: Session, event: Event, join_link: str) -> dict[str, 
         "groups": convergence.groups(session, event),
         "actions": actions,
         "reports": report_service.report_states(session, event),
+        # Read only while the projector shows them.
+        "check_out": check_out.answers(session, event)
+        if event.projector_view == ProjectorView.checkout
+        else None,
     }
 
 
