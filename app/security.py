@@ -58,6 +58,12 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def password_mark(password_hash: str) -> int:
+    """A fingerprint of a password hash (31 bits) that a signed link carries, so that the
+    link dies with the password it was made under."""
+    return int.from_bytes(hashlib.sha256(password_hash.encode()).digest()[:4]) >> 1
+
+
 def same_secret(a: str, b: str) -> bool:
     """Constant-time comparison of two secrets."""
     return hmac.compare_digest(a.encode(), b.encode())

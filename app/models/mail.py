@@ -46,6 +46,10 @@ class MessageKind(StrEnum):
     book = "book"
     # To an organiser, weekly while an event has open actions.
     digest = "digest"
+    # To someone an organiser asked onto an event's team: the link to join it.
+    team_invite = "team_invite"
+    # To an organiser who forgot their password: the link to set a new one.
+    password_reset = "password_reset"
     test = "test"
 
 

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from app.i18n import _
+from app.i18n import _, lazy
 from app.models import ApiToken, Organiser
 from app.models.base import utcnow
-from app.models.people import OrganiserCreate
-from app.security import digest, hash_password, new_secret, verify_password
-from app.services.errors import NotFound, Refused
+from app.models.people import RESET_MINUTES, LinkState, OrganiserCreate, PasswordReset
+from app.security import digest, hash_password, new_secret, password_mark, verify_password
+from app.services import audit, mail_causes
+from app.services.errors import Gone, NotFound, Refused
 
 
 def organiser_by_email(session: Session, email: str) -> Organiser | None:
@@ -186,3 +187,74 @@ def organiser_for_api_token(session: Session, secret: str) -> Organiser | None:
         )
     ).first()
     return session.get(Organiser, token.organiser_id) if token else None
+
+
+# --- a forgotten password: a link by mail ------------------------------------------------------
+
+RESET_LIFETIME = timedelta(minutes=RESET_MINUTES)
+# However often it is asked for, an account gets one link in this long: the form cannot be
+# used to fill someone's inbox.
+RESET_EVERY = timedelta(minutes=5)
+RESET_GONE = {
+    LinkState.used: lazy(
+        "This link has been used already. Log in with your new password, or ask for a new link."
+    ),
+    LinkState.expired: lazy("This link ran out: it works for one hour. Please ask for a new one."),
+    LinkState.replaced: lazy(
+        "The password was changed after this link was sent, so it no longer works. Ask for a "
+        "new one if you need it."
+    ),
+}
+
+
+def ask_password_reset(session: Session, email: str) -> None:
+    """Send a link to set a new password if the address has an account. Nothing here tells
+    whether it has one; a paused account gets its link too (it is the owner's way in)."""
+    account = organiser_by_email(session, email)
+    if account is None or account.id is None:
+        return
+    now = utcnow()
+    recent = session.exec(
+        select(PasswordReset.id).where(
+            PasswordReset.organiser_id == account.id,
+            col(PasswordReset.asked_at) > now - RESET_EVERY,
+        )
+    ).first()
+    if recent is not None:
+        return
+    reset = PasswordReset(
+        organiser_id=account.id,
+        password_mark=password_mark(account.password_hash),
+        asked_at=now,
+        expires_at=now + RESET_LIFETIME,
+    )
+    session.add(reset)
+    session.flush()
+    mail_causes.password_reset_asked(session, reset, account)
+    audit.record(session, None, account.email, "password reset: link asked for", "")
+
+
+def opened_reset(session: Session, reset_id: int, mark: int) -> Organiser:
+    """The account a password-reset link is for, if the link still works (Gone says why not)."""
+    reset = session.exec(
+        select(PasswordReset).where(PasswordReset.id == reset_id).with_for_update()
+    ).first()
+    account = session.get(Organiser, reset.organiser_id) if reset else None
+    if reset is None or account is None:
+        raise NotFound(_("There is no such link."))
+    state = reset.state(utcnow(), mark, password_mark(account.password_hash))
+    if state != LinkState.open:
+        raise Gone(str(RESET_GONE[state]))
+    return account
+
+
+def reset_password(session: Session, reset_id: int, mark: int, password: str) -> Organiser:
+    """Set the new password by the link: it works no more, nor does any other made before,
+    and every browser signed in to the account is signed out."""
+    account = opened_reset(session, reset_id, mark)
+    reset = session.get_one(PasswordReset, reset_id)
+    reset.used_at = utcnow()
+    session.add(reset)
+    set_password(session, account, password)
+    audit.record(session, None, account.email, "password reset by a link sent by e-mail", "")
+    return account

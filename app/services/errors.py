@@ -28,3 +28,7 @@ class NotAllowed(DomainError):
 
 class Invalid(DomainError):
     """What was sent is not in the expected form; `field` says where."""
+
+
+class Gone(DomainError):
+    """It was there and is no more: a single-use link used, run out or cancelled."""

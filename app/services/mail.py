@@ -20,10 +20,12 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.config import ROOT, Settings
 from app.i18n import lazy
-from app.models import Action, Event, Participant, Pledge, Topic
+from app.models import Action, Event, Organiser, Participant, Pledge, Topic
 from app.models.base import utcnow
 from app.models.mail import Message, MessageCause, MessageKind, Purpose
 from app.models.outcomes import STATUS_LABELS, ActionStatus
+from app.models.people import LinkState, PasswordReset, TeamInvite
+from app.security import password_mark
 from app.services import day_mail, outbox
 
 NAME_MAX = 120
@@ -35,6 +37,8 @@ SUBJECTS = {
     MessageKind.due_soon: lazy("Due soon: your actions from %(event)s"),
     MessageKind.overdue: lazy("Past the due date: your actions from %(event)s"),
     MessageKind.reminder: lazy("A reminder from the organisers: your actions from %(event)s"),
+    MessageKind.team_invite: lazy("You are invited to the team of %(event)s"),
+    MessageKind.password_reset: lazy("Set a new password for OpenSpace"),
     MessageKind.test: lazy("A test message from OpenSpace"),
 }
 # Which consent each kind needs (the test message goes only to who runs the test).
@@ -98,6 +102,10 @@ class Links:
     pledge_answer: Callable[[Pledge], str]
     # The event's privacy notice: what is kept, and how to see, take and erase it.
     privacy: Callable[[Event], str]
+    # Where an invitee joins an event's team (single use, until it runs out).
+    team_invite: Callable[[TeamInvite], str]
+    # Where an organiser sets a new password (single use, within the hour).
+    password_reset: Callable[[PasswordReset], str]
     # Where an owner's reply to the message goes, to become an update ("": not set up).
     reply_to: Callable[[Message], str] | None = None
 
@@ -140,6 +148,10 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
             context["actions"] = _actions(session, message, links)
         elif message.kind == MessageKind.session_news:
             context.update(_session_news(session, message, event, links))
+        elif message.kind == MessageKind.team_invite:
+            context.update(_team_invite(session, message, links, event))
+        elif message.kind == MessageKind.password_reset:
+            context.update(_password_reset(session, message, links))
     reply_to = links.reply_to(message) if links.reply_to and message.kind in OWNER_KINDS else ""
     context["reply_by_mail"] = bool(reply_to)
     email = draw(settings, message, context)
@@ -263,3 +275,47 @@ def _actions(session: Session, message: Message, links: Links) -> list[ActionIte
         )
         for action in owned
     ]
+
+
+# The causes of the messages about an organiser's account: their keys name the row.
+INVITE_CAUSE = "team-invite"
+RESET_CAUSE = "password-reset"
+
+
+def _named_by_cause(session: Session, message: Message, prefix: str) -> list[int]:
+    """The numbers in the key of the message's cause `prefix:n:m…` (empty if it has none)."""
+    keys = session.exec(select(MessageCause.key).where(MessageCause.message_id == message.id))
+    for key in keys:
+        head, _sep, rest = key.partition(":")
+        if head == prefix and all(part.isdecimal() for part in rest.split(":")):
+            return [int(part) for part in rest.split(":")]
+    return []
+
+
+def _team_invite(
+    session: Session, message: Message, links: Links, event: Event | None
+) -> dict[str, Any]:
+    named = _named_by_cause(session, message, INVITE_CAUSE)
+    invite = session.get(TeamInvite, named[0]) if len(named) == 2 else None
+    if invite is None or event is None or invite.state(utcnow(), named[1]) != LinkState.open:
+        raise NothingToSend("The invitation was accepted, cancelled, renewed or ran out.")
+    inviter = session.get(Organiser, invite.invited_by_id) if invite.invited_by_id else None
+    return {
+        "name": invite.name,
+        "inviter": inviter.name if inviter else "",
+        "role": invite.role,
+        "link": links.team_invite(invite),
+        "until": i18n.when(invite.expires_at, event.zone, "date"),
+    }
+
+
+def _password_reset(session: Session, message: Message, links: Links) -> dict[str, Any]:
+    named = _named_by_cause(session, message, RESET_CAUSE)
+    reset = session.get(PasswordReset, named[0]) if len(named) == 1 else None
+    account = session.get(Organiser, reset.organiser_id) if reset else None
+    if reset is None or account is None:
+        raise NothingToSend("The account is gone.")
+    mark = password_mark(account.password_hash)
+    if reset.state(utcnow(), reset.password_mark, mark) != LinkState.open:
+        raise NothingToSend("The link was used, ran out, or the password changed since.")
+    return {"name": account.name, "link": links.password_reset(reset)}

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.db import Database
 from app.i18n import _, lazy
-from app.models import Action, ActionUpdate, Event, Participant, Pledge
+from app.models import Action, ActionUpdate, Event, Organiser, Participant, Pledge
 from app.models.base import utcnow
 from app.models.mail import MailConsent, Message, MessageCause, MessageKind, MessageState, Purpose
+from app.models.people import PasswordReset, TeamInvite
 from app.services import mail, outbox
 from app.services.errors import Refused
 from app.services.outbox import Letter
@@ -373,3 +374,60 @@ def remind_overdue(session: Session, event: Event) -> int:
         .order_by(col(Action.id))
     ).all()
     return sum(remind_now(session, event, action) for action in overdue)
+
+
+# --- organiser accounts: an invitation to a team, a forgotten password -----------------------
+
+
+def _invite_key(invite: TeamInvite) -> str:
+    return f"{mail.INVITE_CAUSE}:{invite.id}:{invite.version}"
+
+
+def team_invited(session: Session, event: Event, invite: TeamInvite) -> None:
+    """The invitation's message with its link: one per invitation (inviting again while it
+    is open is no new cause; a renewed one is)."""
+    assert event.id is not None
+    language = _language(event, i18n.current())
+    outbox.enqueue(
+        session,
+        _invite_key(invite),
+        Letter(
+            kind=MessageKind.team_invite,
+            to_address=invite.email,
+            to_name=invite.name,
+            language=language,
+            subject=mail.subject(MessageKind.team_invite, event, language),
+            due_at=utcnow(),
+            event_id=event.id,
+        ),
+    )
+
+
+def team_invite_message(session: Session, invite: TeamInvite) -> int | None:
+    """The id of the message carrying the invitation's newest link, if there is one."""
+    message = outbox.cause_message(session, _invite_key(invite))
+    return message.id if message else None
+
+
+def team_invite_withdrawn(session: Session, invite: TeamInvite) -> None:
+    """A cancelled invitation's message goes nowhere if it has not gone yet."""
+    message = outbox.cause_message(session, _invite_key(invite))
+    if message is not None:
+        outbox.cancel(session, message, "The organisers cancelled the invitation.")
+
+
+def password_reset_asked(session: Session, reset: PasswordReset, account: Organiser) -> None:
+    """The message with the link to set a new password, in the language it was asked in."""
+    language = i18n.current()
+    outbox.enqueue(
+        session,
+        f"{mail.RESET_CAUSE}:{reset.id}",
+        Letter(
+            kind=MessageKind.password_reset,
+            to_address=account.email,
+            to_name=account.name,
+            language=language,
+            subject=mail.subject(MessageKind.password_reset, None, language),
+            due_at=utcnow(),
+        ),
+    )

@@ -10,6 +10,7 @@ from app.web.participant.mail_choices import choices_link, stop_link
 from app.web.participant.my_data import privacy_link
 from app.web.participant.outcomes import update_link
 from app.web.participant.pledge_answer import answer_link
+from app.web.public.accounts import password_reset_link, team_invite_link
 
 
 def mail_links(settings: Settings, signer: LinkSigner) -> Links:
@@ -21,5 +22,7 @@ def mail_links(settings: Settings, signer: LinkSigner) -> Links:
         stop=partial(stop_link, settings, signer),
         pledge_answer=partial(answer_link, settings, signer),
         privacy=partial(privacy_link, settings),
+        team_invite=partial(team_invite_link, settings, signer),
+        password_reset=partial(password_reset_link, settings, signer),
         reply_to=partial(mail_replies.reply_address, settings, signer),
     )

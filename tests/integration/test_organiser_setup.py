@@ -239,39 +239,6 @@ def test_join_poster_has_code_and_qr(client: TestClient, make: Factory) -> None:
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
 
 
-def test_organiser_adds_a_facilitator_who_gets_a_first_password(
-    client: TestClient, make: Factory
-) -> None:
-    organiser = make.organiser()
-    event = make.event(organiser)
-    log_in(client, organiser.email)
-    response = post_form(
-        client,
-        f"/organiser/events/{event.id}/team",
-        {"email": "Fatima@Example.org", "name": "Fatima", "role": "facilitator"},
-        headers=HX,
-    )
-    assert response.status_code == 200
-    notice = text_of(response.text)
-    password = notice.split("after logging in: ")[1].split()[0]
-    with TestClient(client.app, follow_redirects=False) as other:  # type: ignore[arg-type]
-        log_in(other, "fatima@example.org", password)
-        # Someone else saw the first password: it is changed before anything else.
-        assert (
-            other.get(f"/facilitate/{event.id}")
-            .headers["location"]
-            .startswith("/organiser/account")
-        )
-        post_form(
-            other,
-            "/organiser/account/password",
-            {"current_password": password, "new_password": "Fatima's own password"},
-        )
-        assert other.get(f"/facilitate/{event.id}").status_code == 200
-        # A facilitator runs the day but does not set the event up.
-        assert other.get(f"/organiser/events/{event.id}").status_code == 403
-
-
 def test_last_organiser_cannot_be_removed(client: TestClient, make: Factory) -> None:
     organiser = make.organiser()
     event = make.event(organiser)

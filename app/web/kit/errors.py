@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from app.db import StorageFault
 from app.i18n import _, lazy
-from app.services.errors import DomainError, Invalid, NotAllowed, NotFound, Refused
+from app.services.errors import DomainError, Gone, Invalid, NotAllowed, NotFound, Refused
 from app.templating import render, wants_fragment
 
 log = logging.getLogger("openspace")
@@ -29,6 +29,7 @@ TITLES = {
     404: lazy("We could not find that page"),
     405: lazy("That cannot be done here"),
     409: lazy("That could not be done"),
+    410: lazy("This link no longer works"),
     413: lazy("That was too much to send at once"),
     429: lazy("Please slow down a little"),
     422: lazy("Something in the request was not right"),
@@ -53,6 +54,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     NotAllowed: 403,
     Refused: 409,
+    Gone: 410,
     Invalid: 422,
     DomainError: 409,
 }

@@ -28,7 +28,7 @@ from app.models.event import (
 from app.models.outcomes import STATUS_LABELS
 from app.models.people import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, TOKEN_NAME_MAX, check_email
 from app.security import LinkSigner
-from app.services import accounts, wall
+from app.services import accounts, invitations, wall
 from app.services import events as event_service
 from app.services.errors import Refused
 from app.templating import render, wants_fragment
@@ -142,6 +142,7 @@ def setup_context(
         "upcoming_slots": event_service.upcoming_slots(session, event),
         "themes": event_service.themes(session, event),
         "team": event_service.team(session, event),
+        "invites": invitations.waiting(session, event),
         "facilitator_links": [
             (link, absolute(settings, "/f/" + signer.sign("facilitator", link.id or 0)))
             for link in event_service.facilitator_links(session, event)
@@ -411,20 +412,36 @@ def remove_theme(theme_id: RowId, setup: SetupDep) -> Response:
 
 
 @router.post("/events/{event_id}/team", again=again_in("team"))
-def add_team_member(setup: SetupDep, form: FormDep) -> Response:
+def invite_to_team(setup: SetupDep, organiser: CurrentOrganiser, form: FormDep) -> Response:
+    """Invite someone to the team: a message with a link to join goes through the outbox."""
     data = valid(TeamForm, form, "email", "name", "role")
-    member, password = event_service.add_team_member(
-        setup.session, setup.event, data.email, data.name, data.role
+    invited = invitations.invite(
+        setup.session, setup.event, organiser, data.email, data.name, data.role
     )
-    if password is None:
-        return setup.done("team")
-    made = _(
-        "We made an account for %(email)s. Give them this first password "
-        "(shown only now) and ask them to change it after logging in: %(password)s",
-        email=member.email,
-        password=password,
+    if not invited.sent:
+        return setup.done(
+            "team",
+            _(
+                "%(email)s is invited already: the message sent before still works. "
+                "Nothing new was sent.",
+                email=invited.invite.email,
+            ),
+        )
+    return setup.done(
+        "team",
+        _(
+            "We sent an invitation to %(email)s. Without a mail server it waits in the "
+            "Outbox, where you can open it and pass its link on.",
+            email=invited.invite.email,
+        ),
     )
-    return setup.done("team", made)
+
+
+@router.post("/events/{event_id}/invites/{invite_id}/cancel", again=again_in("team"))
+def cancel_team_invite(invite_id: RowId, setup: SetupDep) -> Response:
+    """Cancel an invitation to the team: its link stops working."""
+    invitations.cancel(setup.session, setup.event, invite_id)
+    return setup.done("team")
 
 
 @router.post("/events/{event_id}/team/{organiser_id}/delete", again=again_in("team"))

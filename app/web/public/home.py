@@ -165,7 +165,7 @@ def log_in(
                     wait,
                 )
                 + " "
-                + _("Forgot it? Whoever runs this OpenSpace can give you a new password.")
+                + _("Forgot it? Ask for a link to set a new one, below.")
             )
             log.warning("log-in refused for %s: paused until %s", values["email"], paused)
         response = render(
