@@ -68,6 +68,7 @@ from app.web.participant import check_out as participant_check_out
 from app.web.participant import join as participant
 from app.web.participant import mail_choices as participant_mail
 from app.web.participant.attendee import NotJoined
+from app.web.public import accounts as public_accounts
 from app.web.public import home as public
 from app.web.public import projector
 from app.web.public.live import Live
@@ -264,6 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (
         public,
+        public_accounts,
         participant,
         outcomes,
         marketplace,

@@ -131,6 +131,8 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "auditentry": "action request_id",
             "eventprivacy": "controller contact notice",
             "eventstaff": "role",
+            # Who the team invited (to become an organiser account), until they join.
+            "teaminvite": "email name role",
             "facilitatorlink": "label",
             "slot": "kind title",
             "space": "name access_notes",
