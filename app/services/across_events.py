@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from app import i18n
@@ -32,10 +32,11 @@ from app.models import (
     Theme,
 )
 from app.models.base import utcnow
-from app.models.mail import MailConsent, Message, Purpose
+from app.models.mail import MailConsent, Message, MessageCause, Purpose
 from app.services import charts, mail_causes
 from app.services import events as event_service
 from app.services.followup_stats import (
+    CLOSED,
     STALE_AFTER,
     Figure,
     Tally,
@@ -261,19 +262,37 @@ def _late_and_quiet(session: Session, rows: dict[int | None, EventFigures], now:
 
 
 def _unreached(session: Session, rows: dict[int | None, EventFigures]) -> None:
-    """Open actions whose owner the app cannot reach, or who never answered, per event."""
-    owned = list(
+    """Open actions whose owner the app cannot reach, or who never answered, per event: those
+    whose owner gave no address or no consent are counted at once; those with messages are
+    judged as the tracker judges them (`mail_causes.reach`)."""
+    owned = (
+        col(Action.event_id).in_(list(rows)),
+        col(Action.hidden).is_(False),
+        col(Action.status).in_(OPEN),
+    )
+    consented = (
+        select(MailConsent.id)
+        .where(MailConsent.participant_id == Participant.id, MailConsent.purpose == Purpose.actions)
+        .exists()
+    )
+    reachable = and_(col(Participant.email) != "", consented)
+    for event_id, n in session.exec(
+        select(Action.event_id, func.count())
+        .join(Participant, col(Participant.id) == Action.owner_id)
+        .where(*owned, ~reachable)
+        .group_by(col(Action.event_id))
+    ):
+        rows[event_id].not_reached += n
+    mailed = select(MessageCause.id).where(MessageCause.action_id == Action.id).exists()
+    written_to = list(
         session.exec(
-            select(Action).where(
-                col(Action.event_id).in_(list(rows)),
-                col(Action.hidden).is_(False),
-                col(Action.status).in_(OPEN),
-                col(Action.owner_id).is_not(None),
-            )
+            select(Action)
+            .join(Participant, col(Participant.id) == Action.owner_id)
+            .where(*owned, reachable, mailed)
         )
     )
-    reached = mail_causes.reach(session, owned)
-    for action in owned:
+    reached = mail_causes.reach(session, written_to)
+    for action in written_to:
         if action.id in reached and reached[action.id].state in UNREACHED:
             rows[action.event_id].not_reached += 1
 
@@ -298,22 +317,26 @@ def over_time(session: Session, events: list[Event], now: datetime) -> Figure:
         .where(col(Action.event_id).in_(ids), col(Action.hidden).is_(False))
         .subquery()
     )
+    closed = [status.value for status in CLOSED]
     moves: list[tuple[datetime, int, str, str]] = []
-    updated: set[int] = set()
     for action_id, at, status, before in session.execute(
-        select(changes.c.action_id, changes.c.created_at, changes.c.status, changes.c.before)
+        select(changes.c.action_id, changes.c.created_at, changes.c.status, changes.c.before).where(
+            or_(
+                and_(changes.c.before.is_(None), changes.c.status.in_(closed)),
+                changes.c.before != changes.c.status,
+            )
+        )
     ):
-        if before is None:
-            updated.add(action_id)
-            moves.append((at, action_id, Tally.open, _tally_of(status)))
-        elif _tally_of(before) != _tally_of(status):
-            moves.append((at, action_id, _tally_of(before), _tally_of(status)))
-    for action_id, at, status in session.exec(
-        select(Action.id, Action.created_at, Action.status).where(
+        left = _tally_of(before) if before is not None else Tally.open
+        if left != _tally_of(status):
+            moves.append((at, action_id, left, _tally_of(status)))
+    updated = select(ActionUpdate.id).where(ActionUpdate.action_id == Action.id).exists()
+    for action_id, at, status, was_updated in session.execute(
+        select(Action.id, Action.created_at, Action.status, updated).where(
             col(Action.event_id).in_(ids), col(Action.hidden).is_(False)
         )
     ):
-        start = Tally.open if action_id in updated else _tally_of(status)
+        start = Tally.open if was_updated else _tally_of(status)
         moves.append((at, action_id or 0, "", start))
     moves.sort(key=lambda move: (move[0], move[2] != ""))
     counted = dict.fromkeys(Tally.ALL, 0)
