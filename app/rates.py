@@ -148,15 +148,15 @@ class HashedNames:
 _ALLOW = text(
     """
     INSERT INTO ratecount (kind, who, minute, hits)
-    SELECT :kind, :who, :minute, 1
+    SELECT CAST(:kind AS VARCHAR), CAST(:who AS VARCHAR), CAST(:minute AS BIGINT), 1
     WHERE coalesce((SELECT hits FROM ratecount
                     WHERE kind = :kind AND who = :who AND minute = :minute - 1), 0)
-          * :weight < :limit
+          * CAST(:weight AS DOUBLE PRECISION) < :limit
     ON CONFLICT (kind, who, minute) DO UPDATE SET hits = ratecount.hits + 1
     WHERE ratecount.hits
           + coalesce((SELECT hits FROM ratecount
                       WHERE kind = :kind AND who = :who AND minute = :minute - 1), 0)
-          * :weight < :limit
+          * CAST(:weight AS DOUBLE PRECISION) < :limit
     RETURNING hits
     """
 )
@@ -205,7 +205,8 @@ class InPostgres:
 
     def _read(self, kind: str, who: str, minute: Minute) -> tuple[int, int]:
         with self._engine.connect() as conn:
-            rows = dict(conn.execute(_READ, self._values(kind, who, minute)).tuples().all())
+            found = conn.execute(_READ, self._values(kind, who, minute)).all()
+        rows: dict[int, int] = {minute: hits for minute, hits in found}
         return rows.get(minute.number, 0), rows.get(minute.number - 1, 0)
 
     def spent(self, kind: str, who: str, limit: int) -> bool:
@@ -268,7 +269,9 @@ class InRedis:
     def note(self, kind: str, who: str) -> None:
         key = self._keys(kind, who, Minute.now())[0]
         with self._redis.pipeline() as pipe:
-            pipe.incr(key).expire(key, 2 * WINDOW).execute()
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW)
+            pipe.execute()
 
     def retry_after(self, kind: str, who: str, limit: int) -> int:
         minute = Minute.now()
