@@ -96,8 +96,11 @@ class ParticipantJoin(ParticipantBase, Form):
 
     # Asked for by the person: the private link and reminders for actions they come to own.
     mail_actions: bool = False
+    # … news of their sessions on the day; the book of proceedings when it is ready.
+    mail_sessions: bool = False
+    mail_book: bool = False
 
-    @field_validator("mail_actions", mode="before")
+    @field_validator("mail_actions", "mail_sessions", "mail_book", mode="before")
     @classmethod
     def _asked(cls, value: object, info: ValidationInfo) -> bool:
         ticked = value in (True, "on", "1", "true")
@@ -193,6 +196,13 @@ class PasswordReset(SQLModel, table=True):
         return LinkState.expired if now >= self.expires_at else LinkState.open
 
 
+def long_enough(password: str) -> str:
+    """A new password, if it is long enough (the one rule for every password chosen)."""
+    if len(password) < PASSWORD_MIN:
+        raise ValueError(_("Please use at least %(n)s characters.", n=PASSWORD_MIN))
+    return password
+
+
 class NewPassword(Form):
     """A password chosen by its owner, typed twice."""
 
@@ -202,9 +212,7 @@ class NewPassword(Form):
     @field_validator("password")
     @classmethod
     def _long_enough(cls, value: str) -> str:
-        if len(value) < PASSWORD_MIN:
-            raise ValueError(_("Please use at least %(n)s characters.", n=PASSWORD_MIN))
-        return value
+        return long_enough(value)
 
     @field_validator("password_again")
     @classmethod

@@ -3,8 +3,10 @@ single-use link that runs out, sent through the outbox to a real SMTP server (ai
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
@@ -23,15 +25,32 @@ NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 Clock = Callable[[datetime], None]
 
 
-def _link(sink: MailSink, address: str, path: str) -> str:
-    """The path of the one link to `path` in the newest message to `address`, as a person
-    clicks it; the text and the HTML part carry the same one."""
-    received = sink.to(address)
-    assert received, f"nothing reached {address}"
-    text, html = received[-1].part("plain"), received[-1].part("html")
-    found = re.findall(rf"http://testserver({path}/[\w.\-]+)", text)
-    assert found and found[0] in html
-    return str(found[0])
+@dataclass
+class Post:
+    """The outbox's sender and the SMTP server it hands messages to, as the tests use them."""
+
+    database: Database
+    settings: Settings
+    links: Links
+    sink: MailSink
+
+    def send(self) -> None:
+        mail_sender.send_due(self.database, self.settings, self.links)
+
+    def link(self, address: str, path: str) -> str:
+        """The path of the link to `path` in the newest message to `address`, as a person
+        clicks it; the text and the HTML part carry the same one."""
+        received = self.sink.to(address)
+        assert received, f"nothing reached {address}"
+        text, html = received[-1].part("plain"), received[-1].part("html")
+        found = re.findall(rf"http://testserver({path}/[\w.\-]+)", text)
+        assert found and found[0] in html
+        return str(found[0])
+
+
+@pytest.fixture
+def post(database: Database, mail_settings: Settings, links: Links, sink: MailSink) -> Post:
+    return Post(database, mail_settings, links, sink)
 
 
 def _kinds(database: Database, kind: MessageKind) -> list[Message]:
@@ -64,10 +83,7 @@ def test_invited_teammate_joins_by_the_mailed_link_once(
     app: FastAPI,
     client: TestClient,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser(name="Olu Organiser")
     event = make.event(organiser)
@@ -75,11 +91,13 @@ def test_invited_teammate_joins_by_the_mailed_link_once(
     said = _invite(client, event, "Nia@Example.org")
     assert "We sent an invitation to nia@example.org" in said
     assert "Nia Newcomer" in said  # listed as invited, not on the team yet
-    mail_sender.send_due(database, mail_settings, links)
-    message = sink.to("nia@example.org")[0].message
+    post.send()
+    message = post.sink.to("nia@example.org")[0].message
     assert "You are invited to the team of Reducing inequalities together" in message["Subject"]
-    assert "Olu Organiser asks you to join" in text_of(sink.to("nia@example.org")[0].part("html"))
-    path = _link(sink, "nia@example.org", "/invite")
+    assert "Olu Organiser asks you to join" in text_of(
+        post.sink.to("nia@example.org")[0].part("html")
+    )
+    path = post.link("nia@example.org", "/invite")
 
     browser, joined = _join(app, path, "Nia N.", "a long new passphrase")
     with browser:
@@ -99,7 +117,7 @@ def test_invited_teammate_joins_by_the_mailed_link_once(
         assert pressed.status_code == 410  # type: ignore[attr-defined]
     team = client.get(f"/organiser/events/{event.id}")
     assert "Nia N." in text_of(team.text) and "Invited, not joined yet" not in team.text
-    with database.read() as session:
+    with post.database.read() as session:
         lines = [
             (entry.actor, entry.action)
             for entry in session.exec(
@@ -158,13 +176,13 @@ def _outbox_link(client: TestClient, event: Event) -> str:
 
 
 def test_without_a_mail_server_the_link_waits_in_the_outbox_and_works(
-    app: FastAPI, client: TestClient, make: Factory, database: Database
+    app: FastAPI, client: TestClient, make: Factory
 ) -> None:
     organiser = make.organiser()
     event = make.event(organiser)
     log_in(client, organiser.email)
     _invite(client, event, "nia@example.org")
-    [waiting] = _kinds(database, MessageKind.team_invite)
+    [waiting] = _kinds(make.database, MessageKind.team_invite)
     assert waiting.state == MessageState.waiting
     eml = client.get(f"/organiser/events/{event.id}/outbox/{waiting.id}/eml")
     assert eml.status_code == 200 and b"/invite/" in eml.content
@@ -176,10 +194,7 @@ def test_without_a_mail_server_the_link_waits_in_the_outbox_and_works(
 def test_inviting_again_while_open_sends_nothing_new(
     client: TestClient,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser()
     event = make.event(organiser)
@@ -187,21 +202,18 @@ def test_inviting_again_while_open_sends_nothing_new(
     _invite(client, event, "nia@example.org")
     said = _invite(client, event, "NIA@example.org")
     assert "invited already" in said and "Nothing new was sent" in said
-    mail_sender.send_due(database, mail_settings, links)
+    post.send()
     _invite(client, event, "nia@example.org")
-    mail_sender.send_due(database, mail_settings, links)
-    assert len(_kinds(database, MessageKind.team_invite)) == 1
-    assert len(sink.to("nia@example.org")) == 1
+    post.send()
+    assert len(_kinds(post.database, MessageKind.team_invite)) == 1
+    assert len(post.sink.to("nia@example.org")) == 1
 
 
 def test_invitation_runs_out_and_a_new_one_replaces_it(
     app: FastAPI,
     client: TestClient,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
     clock: Clock,
 ) -> None:
     organiser = make.organiser()
@@ -209,8 +221,8 @@ def test_invitation_runs_out_and_a_new_one_replaces_it(
     log_in(client, organiser.email)
     clock(NOW)
     _invite(client, event, "nia@example.org")
-    mail_sender.send_due(database, mail_settings, links)
-    first = _link(sink, "nia@example.org", "/invite")
+    post.send()
+    first = post.link("nia@example.org", "/invite")
     clock(NOW + timedelta(days=7) - timedelta(minutes=1))
     with TestClient(app, follow_redirects=False) as browser:
         assert browser.get(first).status_code == 200
@@ -221,9 +233,9 @@ def test_invitation_runs_out_and_a_new_one_replaces_it(
         assert "This invitation ran out" in text_of(gone.text)
     assert "ran out: invite them again" in text_of(client.get(f"/organiser/events/{event.id}").text)
     _invite(client, event, "nia@example.org")
-    mail_sender.send_due(database, mail_settings, links)
-    assert len(sink.to("nia@example.org")) == 2
-    second = _link(sink, "nia@example.org", "/invite")
+    post.send()
+    assert len(post.sink.to("nia@example.org")) == 2
+    second = post.link("nia@example.org", "/invite")
     assert second != first
     with TestClient(app, follow_redirects=False) as browser:
         assert "A newer invitation replaced this one" in text_of(browser.get(first).text)
@@ -236,26 +248,23 @@ def test_cancelled_invitation_goes_nowhere_and_its_link_stops(
     app: FastAPI,
     client: TestClient,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser()
     event = make.event(organiser)
     log_in(client, organiser.email)
     _invite(client, event, "nia@example.org")
     path = _outbox_link(client, event)
-    with database.read() as session:
+    with post.database.read() as session:
         [waiting] = invitations.waiting(session, event)
     cancelled = post_form(
         client, f"/organiser/events/{event.id}/invites/{waiting.invite.id}/cancel", {}
     )
     assert cancelled.status_code == 303  # type: ignore[attr-defined]
-    [message] = _kinds(database, MessageKind.team_invite)
+    [message] = _kinds(post.database, MessageKind.team_invite)
     assert message.state == MessageState.cancelled
-    mail_sender.send_due(database, mail_settings, links)
-    assert sink.to("nia@example.org") == []
+    post.send()
+    assert post.sink.to("nia@example.org") == []
     with TestClient(app, follow_redirects=False) as browser:
         gone = browser.get(path)
         assert gone.status_code == 410
@@ -285,14 +294,11 @@ def test_an_existing_account_joins_signed_in_as_itself(
 
 def test_names_with_line_breaks_add_no_header(
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser(name="Olu\r\nBcc: boss@example.org")
     event = make.event(organiser)
-    with database.write() as session:
+    with post.database.write() as session:
         invitations.invite(
             session,
             event,
@@ -301,8 +307,8 @@ def test_names_with_line_breaks_add_no_header(
             "Nia\r\nBcc: victim@example.org\r\nSubject: hi",
             Role.facilitator,
         )
-    mail_sender.send_due(database, mail_settings, links)
-    [received] = sink.received
+    post.send()
+    [received] = post.sink.received
     assert received.rcpt_tos == ["nia@example.org"]
     assert received.message["Bcc"] is None
     assert received.message.get_all("Subject") == [received.message["Subject"]]
@@ -319,7 +325,7 @@ def _ask(browser: TestClient, email: str) -> tuple[int, str]:
 
 
 def test_forgot_password_answers_alike_and_sends_only_to_an_account(
-    client: TestClient, make: Factory, database: Database
+    client: TestClient, make: Factory
 ) -> None:
     organiser = make.organiser()
     login = text_of(client.get("/login").text)
@@ -328,12 +334,12 @@ def test_forgot_password_answers_alike_and_sends_only_to_an_account(
     unknown = _ask(client, "nobody@example.org")
     assert known == unknown
     assert known[0] == 200 and "If there is an account for ADDRESS" in known[1]
-    [message] = _kinds(database, MessageKind.password_reset)
+    [message] = _kinds(make.database, MessageKind.password_reset)
     assert message.to_address == organiser.email
     # A request over and over sends one link (the form cannot fill someone's inbox).
     for _ in range(3):
         assert _ask(client, organiser.email) == known
-    assert len(_kinds(database, MessageKind.password_reset)) == 1
+    assert len(_kinds(make.database, MessageKind.password_reset)) == 1
     # And a reset message is nobody else's to see: it is on no event's Outbox page.
     assert message.event_id is None
 
@@ -341,10 +347,7 @@ def test_forgot_password_answers_alike_and_sends_only_to_an_account(
 def test_a_new_password_by_link_signs_out_every_other_browser(
     app: FastAPI,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser(name="Olu Organiser")
     with (
@@ -354,10 +357,10 @@ def test_a_new_password_by_link_signs_out_every_other_browser(
     ):
         log_in(laptop, organiser.email)
         _ask(stranger, organiser.email)
-        mail_sender.send_due(database, mail_settings, links)
-        received = sink.to(organiser.email)[0]
+        post.send()
+        received = post.sink.to(organiser.email)[0]
         assert "Hello Olu Organiser" in received.part("plain")
-        path = _link(sink, organiser.email, "/password/new")
+        path = post.link(organiser.email, "/password/new")
         assert organiser.email in text_of(phone.get(path).text)
         done = post_form(
             phone,
@@ -380,7 +383,7 @@ def test_a_new_password_by_link_signs_out_every_other_browser(
         )
         assert wrong.status_code == 400
         log_in(stranger, organiser.email, "my fresh passphrase")
-    with database.read() as session:
+    with post.database.read() as session:
         actions = session.exec(
             select(AuditEntry.action).where(AuditEntry.actor == organiser.email)
         ).all()
@@ -391,18 +394,15 @@ def test_a_new_password_by_link_signs_out_every_other_browser(
 def test_reset_link_runs_out_in_an_hour_and_dies_with_the_password(
     app: FastAPI,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
     clock: Clock,
 ) -> None:
     organiser = make.organiser()
     with TestClient(app, follow_redirects=False) as browser:
         clock(NOW)
         _ask(browser, organiser.email)
-        mail_sender.send_due(database, mail_settings, links)
-        first = _link(sink, organiser.email, "/password/new")
+        post.send()
+        first = post.link(organiser.email, "/password/new")
         clock(NOW + timedelta(minutes=59))
         assert browser.get(first).status_code == 200
         clock(NOW + timedelta(minutes=61))
@@ -411,12 +411,12 @@ def test_reset_link_runs_out_in_an_hour_and_dies_with_the_password(
         # Two links within the hour; the newer one used, the older one works no more.
         clock(NOW + timedelta(hours=2))
         _ask(browser, organiser.email)
-        mail_sender.send_due(database, mail_settings, links)
-        older = _link(sink, organiser.email, "/password/new")
+        post.send()
+        older = post.link(organiser.email, "/password/new")
         clock(NOW + timedelta(hours=2, minutes=6))
         _ask(browser, organiser.email)
-        mail_sender.send_due(database, mail_settings, links)
-        newer = _link(sink, organiser.email, "/password/new")
+        post.send()
+        newer = post.link(organiser.email, "/password/new")
         assert len({first, older, newer}) == 3
         post_form(
             browser,
@@ -431,10 +431,7 @@ def test_reset_link_runs_out_in_an_hour_and_dies_with_the_password(
 def test_a_paused_account_gets_in_again_by_the_link(
     app: FastAPI,
     make: Factory,
-    database: Database,
-    mail_settings: Settings,
-    links: Links,
-    sink: MailSink,
+    post: Post,
 ) -> None:
     organiser = make.organiser()
     with TestClient(app, follow_redirects=False) as guesser:
@@ -447,8 +444,8 @@ def test_a_paused_account_gets_in_again_by_the_link(
         assert "Ask for a link to set a new one" in text_of(paused.text)
     with TestClient(app, follow_redirects=False) as owner:
         _ask(owner, organiser.email)
-        mail_sender.send_due(database, mail_settings, links)
-        path = _link(sink, organiser.email, "/password/new")
+        post.send()
+        path = post.link(organiser.email, "/password/new")
         post_form(
             owner,
             path,
@@ -456,6 +453,6 @@ def test_a_paused_account_gets_in_again_by_the_link(
         )
     with TestClient(app, follow_redirects=False) as owner:
         log_in(owner, organiser.email, "my fresh passphrase")
-    with database.read() as session:
+    with post.database.read() as session:
         account = session.get_one(Organiser, organiser.id)
         assert account.failed_logins == 0 and account.login_locked_until is None

@@ -26,7 +26,14 @@ from app.models.event import (
     ThemeCreate,
 )
 from app.models.outcomes import STATUS_LABELS
-from app.models.people import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, TOKEN_NAME_MAX, check_email
+from app.models.people import (
+    EMAIL_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    TOKEN_NAME_MAX,
+    check_email,
+    long_enough,
+)
 from app.security import LinkSigner
 from app.services import accounts, invitations, wall
 from app.services import events as event_service
@@ -116,9 +123,7 @@ class PasswordForm(Form):
     @field_validator("new_password")
     @classmethod
     def _long_enough(cls, value: str) -> str:
-        if len(value) < 10:
-            raise ValueError(_("Please use at least %(n)s characters.", n=10))
-        return value
+        return long_enough(value)
 
 
 def links(settings: Settings, signer: LinkSigner, event: Event) -> dict[str, str]:
