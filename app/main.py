@@ -62,6 +62,7 @@ from app.web.kit.middleware import (
 from app.web.mail_links import mail_links
 from app.web.organiser import carry, dashboard, exports, how_it_went, one_year_on, people, tracker
 from app.web.organiser import events as organiser
+from app.web.organiser import later_mail as organiser_later_mail
 from app.web.organiser import outbox as organiser_outbox
 from app.web.participant import followup, marketplace, my_data, outcomes, pledge_answer
 from app.web.participant import check_out as participant_check_out
@@ -276,6 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         carry,
         one_year_on,
         organiser_outbox,
+        organiser_later_mail,
         facilitator,
         facilitator_outcomes,
         projector,

@@ -26,7 +26,7 @@ from app.models.mail import Message, MessageCause, MessageKind, Purpose
 from app.models.outcomes import STATUS_LABELS, ActionStatus
 from app.models.people import LinkState, PasswordReset, TeamInvite
 from app.security import password_mark
-from app.services import day_mail, outbox
+from app.services import day_mail, digest, outbox
 
 NAME_MAX = 120
 SUBJECT_MAX = 200
@@ -37,6 +37,8 @@ SUBJECTS = {
     MessageKind.due_soon: lazy("Due soon: your actions from %(event)s"),
     MessageKind.overdue: lazy("Past the due date: your actions from %(event)s"),
     MessageKind.reminder: lazy("A reminder from the organisers: your actions from %(event)s"),
+    MessageKind.book: lazy("The book of %(event)s is ready"),
+    MessageKind.digest: lazy("This week's actions from %(event)s"),
     MessageKind.team_invite: lazy("You are invited to the team of %(event)s"),
     MessageKind.password_reset: lazy("Set a new password for OpenSpace"),
     MessageKind.test: lazy("A test message from OpenSpace"),
@@ -108,6 +110,8 @@ class Links:
     password_reset: Callable[[PasswordReset], str]
     # Where an owner's reply to the message goes, to become an update ("": not set up).
     reply_to: Callable[[Message], str] | None = None
+    # Where an organiser turns their weekly digest off (one click, signed).
+    digest_stop: Callable[[int], str] | None = None
 
 
 class OneLineHeader(UnstructuredHeader):
@@ -148,6 +152,10 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
             context["actions"] = _actions(session, message, links)
         elif message.kind == MessageKind.session_news:
             context.update(_session_news(session, message, event, links))
+        elif message.kind == MessageKind.book:
+            context.update(_book(message, event, links))
+        elif message.kind == MessageKind.digest:
+            context.update(_digest(session, message, event, links))
         elif message.kind == MessageKind.team_invite:
             context.update(_team_invite(session, message, links, event))
         elif message.kind == MessageKind.password_reset:
@@ -161,6 +169,9 @@ def compose(session: Session, settings: Settings, message: Message, links: Links
     if purpose is not None and person is not None:
         # RFC 8058: the mail program posts "List-Unsubscribe=One-Click" to this address.
         email["List-Unsubscribe"] = f"<{links.stop(person, purpose)}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    elif context.get("digest_stop_link"):
+        email["List-Unsubscribe"] = f"<{context['digest_stop_link']}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return email
 
@@ -237,6 +248,36 @@ def _session_news(
     if news is None:
         raise NothingToSend("The session is back where it was: there is nothing to tell.")
     return {**news, "agenda_link": f"{links.base_url}/e/{event.join_code}"}
+
+
+def _book(message: Message, event: Event | None, links: Links) -> dict[str, Any]:
+    if event is None or event.book_sent_at is None or message.participant_id is None:
+        raise NothingToSend("The event is no longer kept.")
+    return {"book_link": f"{links.choices(message.participant_id)}/book"}
+
+
+def _digest(
+    session: Session, message: Message, event: Event | None, links: Links
+) -> dict[str, Any]:
+    """The organiser's digest; nothing once they or the event turned it off, or once no
+    action is open."""
+    organiser_id = int(message.group_key.split(":")[1])
+    organiser = session.get(Organiser, organiser_id)
+    if event is None or organiser is None or organiser.email != message.to_address:
+        raise NothingToSend("The organiser or the event is no longer kept.")
+    if not (organiser.weekly_digest and event.weekly_digest):
+        raise NothingToSend("The weekly digest was turned off.")
+    found = digest.of(session, event, utcnow())
+    if not found.still_open:
+        raise NothingToSend("No action of the event is open.")
+    base = f"{links.base_url}/organiser/events/{event.id}"
+    return {
+        "digest": found,
+        "tracker_link": f"{base}/actions",
+        "pledges_link": f"{base}/pledges",
+        "settings_link": f"{links.base_url}/organiser/account",
+        "digest_stop_link": links.digest_stop(organiser_id) if links.digest_stop else "",
+    }
 
 
 @dataclass

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.i18n import _
 from app.models import Event, Participant
 from app.models.mail import Message, Purpose
-from app.services import outbox
+from app.services import outbox, proceedings
 from app.services.errors import NotFound
 
 
@@ -42,6 +42,18 @@ def choices(session: Session, participant: Participant) -> Choices:
         purposes={purpose: purpose in ticked for purpose in Purpose},
         waiting=outbox.waiting_for(session, participant.id),
     )
+
+
+def book_of(session: Session, participant: Participant) -> proceedings.Book:
+    """The book of the person's event, once it was sent to those who asked (without names:
+    a link in a message travels)."""
+    event = session.get_one(Event, participant.event_id)
+    if event.book_sent_at is None:
+        raise NotFound(_("The book of this event has not been sent yet."))
+    try:
+        return proceedings.book(session, event, personal=False)
+    except proceedings.NoReportYet:
+        raise NotFound(_("The book of this event has no report in it.")) from None
 
 
 def stop(session: Session, participant: Participant, purpose: Purpose) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from app.config import Settings
 from app.db import Database
 from app.models.mail import Message, MessageKind, MessageState
-from app.services import mail, mail_causes, outbox, privacy
+from app.services import later_mail, mail, mail_causes, outbox, privacy
 
 log = logging.getLogger("openspace.mail")
 
@@ -125,6 +125,7 @@ def send_due(
     (for the sender's loop, and for cron)."""
     if plan:
         mail_causes.plan_reminders(database)
+        later_mail.plan_digests(database)
     outcome = Outcome()
     if not settings.smtp_url:
         return outcome  # they wait in the outbox

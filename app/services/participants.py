@@ -31,9 +31,15 @@ def join_event(
         participant, new = add_once(
             session, participant, lambda: _joined_with(session, event, join_key)
         )
-    if new and data.mail_actions:
-        assert participant.id is not None
-        outbox.set_consent(session, participant.id, Purpose.actions, True)
+    asked = {
+        Purpose.actions: data.mail_actions,
+        Purpose.sessions: data.mail_sessions,
+        Purpose.book: data.mail_book,
+    }
+    for purpose, ticked in asked.items():
+        if new and ticked:
+            assert participant.id is not None
+            outbox.set_consent(session, participant.id, purpose, True)
     return participant
 
 

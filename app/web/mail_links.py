@@ -6,7 +6,7 @@ from app.config import Settings
 from app.security import LinkSigner
 from app.services import mail_replies
 from app.services.mail import Links
-from app.web.participant.mail_choices import choices_link, stop_link
+from app.web.participant.mail_choices import choices_link, digest_stop_link, stop_link
 from app.web.participant.my_data import privacy_link
 from app.web.participant.outcomes import update_link
 from app.web.participant.pledge_answer import answer_link
@@ -22,6 +22,7 @@ def mail_links(settings: Settings, signer: LinkSigner) -> Links:
         stop=partial(stop_link, settings, signer),
         pledge_answer=partial(answer_link, settings, signer),
         privacy=partial(privacy_link, settings),
+        digest_stop=partial(digest_stop_link, settings, signer),
         team_invite=partial(team_invite_link, settings, signer),
         password_reset=partial(password_reset_link, settings, signer),
         reply_to=partial(mail_replies.reply_address, settings, signer),

@@ -41,7 +41,15 @@ router = Router(
     dependencies=[Depends(verify_csrf), Depends(rate_limited)],
 )
 
-JOIN_FIELDS = ("display_name", "organisation", "email", "share_email", "mail_actions")
+JOIN_FIELDS = (
+    "display_name",
+    "organisation",
+    "email",
+    "share_email",
+    "mail_actions",
+    "mail_sessions",
+    "mail_book",
+)
 
 
 def device_path(

@@ -14,15 +14,16 @@ from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.i18n import _
-from app.models import Participant
+from app.models import Organiser, Participant
 from app.models.mail import PURPOSE_HINTS, PURPOSE_LABELS, Purpose
 from app.security import LinkSigner
-from app.services import mail_choices
+from app.services import later_mail, mail_choices
 from app.services.errors import Invalid, NotFound
 from app.templating import render
 from app.web.kit.common import absolute, see_other
 from app.web.kit.deps import FormDep, SessionDep, SignerDep, verify_csrf
 from app.web.kit.routing import Router
+from app.web.organiser.exports import book_html
 
 router = Router(prefix="/mail")
 
@@ -44,6 +45,11 @@ def choices_link(settings: Settings, signer: LinkSigner, participant_id: int) ->
 
 def stop_link(settings: Settings, signer: LinkSigner, participant_id: int, purpose: Purpose) -> str:
     return absolute(settings, stop_path(signer, participant_id, purpose))
+
+
+def digest_stop_link(settings: Settings, signer: LinkSigner, organiser_id: int) -> str:
+    """Where an organiser turns their weekly digest off, by one click or a mail program."""
+    return absolute(settings, f"/mail/digest/{signer.sign('digest-stop', organiser_id)}")
 
 
 def _gone() -> NotFound:
@@ -118,6 +124,37 @@ def _change(session: SessionDep, person: Participant, form: FormData) -> str:
         raise Invalid(_("Choose what to stop."), "stop")
     mail_choices.stop(session, person, purpose)
     return "stopped"
+
+
+@router.get("/{token}/book")
+def book_page(person: LinkedPerson, session: SessionDep) -> Response:
+    """The book of proceedings for someone it was sent to (without people's names)."""
+    book = mail_choices.book_of(session, person)
+    html = book_html(book, standalone=False, query="?personal=0", with_names=False)
+    return Response(html, media_type="text/html; charset=utf-8")
+
+
+def digest_organiser(token: str, session: SessionDep, signer: SignerDep) -> Organiser:
+    values = signer.read("digest-stop", token)
+    if not values or len(values) != 1:
+        raise _gone()
+    return later_mail.organiser(session, values[0])
+
+
+DigestOrganiser = Annotated[Organiser, Depends(digest_organiser)]
+
+
+@router.get("/digest/{token}")
+def digest_stop_page(request: Request, organiser: DigestOrganiser) -> Response:
+    """What a link scanner (or the organiser) gets: the page and its button; nothing changes."""
+    return render(request, "followup/digest_stop.html", {"organiser": organiser, "done": False})
+
+
+@router.post("/digest/{token}")
+def digest_stop(request: Request, organiser: DigestOrganiser, session: SessionDep) -> Response:
+    """RFC 8058's one-click unsubscribe from the weekly digest (and the page's button)."""
+    later_mail.set_digest(session, organiser, False)
+    return render(request, "followup/digest_stop.html", {"organiser": organiser, "done": True})
 
 
 @router.get("/stop/{token}")
