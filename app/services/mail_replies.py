@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
@@ -76,11 +77,18 @@ class Reply:
 
 
 def _header(parsed: EmailMessage, name: str) -> str:
+    """A header's text on one line ("" if missing); one that cannot be parsed as its kind
+    (an address with a line break encoded in it) is read as plain text."""
     try:
         value = parsed.get(name)
-    except Exception:  # a header the parser cannot make sense of counts as missing
-        return ""
-    return str(value) if value is not None else ""
+        return one_line(str(value), 2000) if value is not None else ""
+    except Exception:
+        pass
+    raw = next((v for k, v in parsed.raw_items() if k.lower() == name.lower()), "")
+    try:
+        return one_line(str(make_header(decode_header(str(raw)))), 2000)
+    except Exception:
+        return one_line(str(raw), 2000)
 
 
 def _body(parsed: EmailMessage) -> str:
@@ -109,21 +117,14 @@ def read(raw: bytes, recipients: list[str]) -> Reply:
         assert isinstance(parsed, EmailMessage)
     except Exception:
         whole = raw[:INBOUND_TEXT_MAX].decode("utf-8", "replace")
-        return Reply(whole=whole, identity=identity, readable=False)
-    name, address = parseaddr(_header(parsed, "From"))
-    name, address = one_line(name, NAME_MAX), one_line(address, 254)
+        tokens = _tokens(recipients)
+        return Reply(
+            whole=whole, identity=identity, readable=False, tokens=tokens, addressed=bool(tokens)
+        )
+    name, address = _sender(_header(parsed, "From"))
     sender = f"{name} <{address}>" if name and address else name or address
     headers = [_header(parsed, h) for h in ("To", "Cc", "Delivered-To", "X-Original-To")]
-    addresses = list(recipients) + [a for _n, a in getaddresses([h for h in headers if h])]
-    tokens: list[str] = []
-    addressed = False
-    for candidate in addresses:
-        local = candidate.strip().strip("<>").rpartition("@")[0]
-        if local[: len(PREFIX)].lower() == PREFIX:
-            addressed = True
-            token = local[len(PREFIX) :].lower()
-            if token not in tokens:
-                tokens.append(token)
+    tokens = _tokens(list(recipients) + [a for _n, a in getaddresses([h for h in headers if h])])
     whole = _body(parsed).replace("\r\n", "\n").replace("\r", "\n")
     message_id = one_line(_header(parsed, "Message-ID"), 250)
     return Reply(
@@ -132,10 +133,36 @@ def read(raw: bytes, recipients: list[str]) -> Reply:
         subject=one_line(_header(parsed, "Subject"), SUBJECT_MAX),
         text=strip_quoted(whole)[:INBOUND_TEXT_MAX],
         whole=whole.strip()[:INBOUND_TEXT_MAX],
-        tokens=tokens[:MAX_ADDRESSES],
-        addressed=addressed,
+        tokens=tokens,
+        addressed=bool(tokens),
         identity=message_id or identity,
     )
+
+
+_ANGLED = re.compile(r"^(.*)<([^<>\s]+@[^<>\s]+)>\s*$")
+
+
+def _sender(header: str) -> tuple[str, str]:
+    """The name and address in a From header (the address in <> wins over anything a name
+    with a colon or an "@" in it could make a parser think)."""
+    angled = _ANGLED.match(header)
+    if angled:
+        name, address = angled[1].strip().strip('"').strip(), angled[2]
+    else:
+        name, address = parseaddr(header)
+    return one_line(name, NAME_MAX), one_line(address, 254)
+
+
+def _tokens(addresses: list[str]) -> list[str]:
+    """The tokens of the reply addresses among these, each once, in order."""
+    tokens: list[str] = []
+    for candidate in addresses:
+        local = candidate.strip().strip("<>").rpartition("@")[0]
+        if local[: len(PREFIX)].lower() == PREFIX:
+            token = local[len(PREFIX) :].lower()
+            if token not in tokens:
+                tokens.append(token)
+    return tokens[:MAX_ADDRESSES]
 
 
 # The line that introduces the quoted message: "On Mon, 7 Jun 2027, Ann <a@b> wrote:" and its
@@ -325,14 +352,16 @@ def _whose(
 ) -> tuple[NotPlaced | None, Message | None, Participant | None, list[Action]]:
     """Why the reply cannot be placed (None if it can), the message it answers, its owner,
     and the actions of that message they still own."""
-    if not reply.readable:
-        return NotPlaced.unreadable, None, None, []
+    # A message with no sender, or that cannot be read, is no reply (even to a good address).
+    unreadable = not reply.readable or not reply.sender_address
     if not reply.addressed:
-        return NotPlaced.no_address, None, None, []
+        return NotPlaced.unreadable if unreadable else NotPlaced.no_address, None, None, []
     message_id = signer.read_address(PURPOSE, token)
     message = session.get(Message, message_id) if message_id is not None else None
     if message_id is None:
         return NotPlaced.bad_signature, None, None, []
+    if unreadable:
+        return NotPlaced.unreadable, message, None, []
     if message is None or message.participant_id is None:
         return NotPlaced.unknown, message, None, []
     owner = session.get(Participant, message.participant_id)

@@ -12,6 +12,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -68,19 +69,22 @@ def _receiving(settings: Settings, *extra: str) -> Iterator[int]:
         "OPENSPACE_ENVIRONMENT": "test",
         "OPENSPACE_REPLY_DOMAIN": DOMAIN,
     }
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "receive-mail", "--port", str(port), *extra],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
-            assert process.poll() is None, "the receiver stopped"
+            if process.poll() is not None:
+                log.seek(0)
+                raise AssertionError(f"the receiver stopped: {log.read().decode()[-3000:]}")
             assert time.monotonic() < deadline, "the receiver did not start"
             time.sleep(0.1)
         yield port
@@ -88,9 +92,10 @@ def _receiving(settings: Settings, *extra: str) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        log.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver(settings: Settings, database: Database) -> Iterator[int]:
     with _receiving(settings) as port:
         yield port
@@ -224,3 +229,212 @@ def test_a_reply_becomes_an_update_on_the_action_without_the_quoted_message(
     _send(receiver, reply)
     with database.read() as session:
         assert len(session.exec(select(ActionUpdate)).all()) == 1
+
+
+def _outbox_replies(client: TestClient, event: Event) -> str:
+    page = client.get(f"/organiser/events/{event.id}/outbox")
+    assert page.status_code == 200
+    if 'id="replies"' not in page.text:
+        return ""
+    start = page.text.index('id="replies"')
+    return text_of(page.text[start : page.text.index("</section>", start)])
+
+
+def test_a_reply_about_several_actions_goes_to_the_one_it_names_else_waits_for_the_organiser(
+    client: TestClient,
+    make: Factory,
+    database: Database,
+    reply_settings: Settings,
+    reply_links: Links,
+    sink: MailSink,
+    clock: Clock,
+    receiver: int,
+) -> None:
+    event, _owner, [passes, buses] = _owner_with(make, clock, ["Bus passes", "Night buses"])
+    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    assert "naming the action" in received.part("plain")
+
+    _send(receiver, _reply(received, "Night buses: the first route runs from March."))
+    night = text_of(client.get(_link(received, "Night buses")).text)
+    assert "the first route runs from March." in night
+    assert "the first route runs from March." not in text_of(
+        client.get(_link(received, "Bus passes")).text
+    )
+
+    # Naming neither: kept for the organiser, who places it on the action it is about.
+    _send(receiver, _reply(received, "All going well, more soon."))
+    log_in(client, ORGANISER)
+    waiting = _outbox_replies(client, event)
+    assert "Replies we could not place" in waiting
+    assert "All going well, more soon." in waiting and "Ada Okafor <ada@example.org>" in waiting
+    assert "It answers a message about several actions." in waiting
+    assert "wrote:" not in waiting
+    with database.read() as session:
+        [kept] = session.exec(select(InboundMail).where(InboundMail.state == "unplaced"))
+    place = f"/organiser/events/{event.id}/outbox/replies/{kept.id}/place"
+    unchosen = post_form(client, place, {"action_id": ""})
+    assert unchosen.status_code == 422  # type: ignore[attr-defined]
+    assert "All going well, more soon." in text_of(unchosen.text)  # type: ignore[attr-defined]
+    placed = post_form(client, place, {"action_id": str(passes.id)})
+    assert placed.status_code == 303  # type: ignore[attr-defined]
+    passes_page = text_of(client.get(_link(received, "Bus passes")).text)
+    assert "All going well, more soon." in passes_page and "Ada Okafor" in passes_page
+    assert "All going well, more soon." not in _outbox_replies(client, event)
+    again = post_form(client, place, {"action_id": str(buses.id)})
+    assert again.status_code == 409  # type: ignore[attr-defined]
+
+
+def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
+    client: TestClient,
+    make: Factory,
+    database: Database,
+    reply_settings: Settings,
+    reply_links: Links,
+    sink: MailSink,
+    clock: Clock,
+    receiver: int,
+) -> None:
+    event, owner, [action] = _owner_with(make, clock, ["Bus passes"])
+    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    real = received.message["Reply-To"].addresses[0].addr_spec
+    number, _dash, signature = real.partition("@")[0].removeprefix("reply+").partition("-")
+    other = int(number) + 1
+    forged = _reply(received, "Please mark it done, says someone else.")
+    forged.replace_header("To", f"reply+{other}-{signature}@{DOMAIN}")
+    _send(receiver, forged)
+    altered = _reply(received, "An altered signature.")
+    altered.replace_header("To", f"reply+{number}-{signature[:-2]}aa@{DOMAIN}")
+    _send(receiver, altered)
+    stranger = _reply(received, "No reply address at all.")
+    stranger.replace_header("To", f"outbox@{DOMAIN}")
+    _send(receiver, stranger)
+
+    page = text_of(client.get(_link(received, "Bus passes")).text)
+    assert "says someone else" not in page and "altered signature" not in page
+    log_in(client, ORGANISER)
+    waiting = _outbox_replies(client, event)
+    assert "Please mark it done, says someone else." in waiting
+    assert "An altered signature." in waiting and "No reply address at all." in waiting
+    assert waiting.count("Its reply address was altered or not made by us.") == 2
+    assert "It was not sent to a reply address of ours." in waiting
+    assert "not reached" not in _tracker_row(client, event, "Bus passes")
+    assert "answered by e-mail" not in _tracker_row(client, event, "Bus passes")
+
+    with database.read() as session:
+        kept = session.exec(select(InboundMail).order_by(InboundMail.id)).all()  # type: ignore[arg-type]
+    for row in kept:
+        dismissed = post_form(
+            client, f"/organiser/events/{event.id}/outbox/replies/{row.id}/dismiss", {}
+        )
+        assert dismissed.status_code == 303  # type: ignore[attr-defined]
+    assert _outbox_replies(client, event) == ""
+    with database.read() as session:
+        assert all(r.text == "" for r in session.exec(select(InboundMail)))
+
+    # The owner erased: their reply is not posted in their name, it waits for the organiser.
+    with database.write() as session:
+        person = session.get_one(Participant, owner.id)
+        person.display_name = "A participant"
+        session.add(person)
+    _send(receiver, _reply(received, "Still me, after erasing."))
+    assert "The person asked for their data to be erased." in _outbox_replies(client, event)
+    assert "Still me" not in text_of(client.get(_link(received, "Bus passes")).text)
+    assert action.id is not None
+
+
+def test_garbage_huge_and_hostile_messages_are_refused_or_kept_and_the_receiver_stays_up(
+    client: TestClient,
+    make: Factory,
+    database: Database,
+    reply_settings: Settings,
+    reply_links: Links,
+    sink: MailSink,
+    clock: Clock,
+    receiver: int,
+) -> None:
+    event, _owner, _made = _owner_with(make, clock, ["Bus passes"])
+    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    to = received.message["Reply-To"].addresses[0].addr_spec
+
+    # Over 10 MB: refused with 552, whether the client says its size first or not.
+    huge = _reply(received, "x" * 100 + "\n" + ("y" * 76 + "\n") * 140_000)
+    with pytest.raises(smtplib.SMTPResponseException) as refused:
+        _send(receiver, huge, to)
+    assert refused.value.smtp_code == 552
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as server:
+        server.ehlo()
+        server.esmtp_features.pop("size", None)  # a client that does not say
+        with pytest.raises(smtplib.SMTPDataError) as too_much:
+            server.sendmail("ada@example.org", [to], huge.as_bytes(policy=SMTP_POLICY))
+        assert too_much.value.smtp_code == 552
+
+    # Garbage on the wire and in the message: answered, kept, never a crash.
+    with socket.create_connection(("127.0.0.1", receiver), 10) as raw:
+        raw.recv(1024)
+        raw.sendall(
+            b"\x00\xff\xfe garbage\r\nMAIL FROM:<<<>>>\r\nRCPT TO:\r\n" + b"A" * 5000 + b"\r\n"
+        )
+        raw.sendall(b"QUIT\r\n")
+        answers = b""
+        with contextlib.suppress(OSError):
+            while chunk := raw.recv(4096):
+                answers += chunk
+        assert b"221" in answers and b"250 " not in answers
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as server:
+        server.sendmail(
+            "x@example.org",
+            [to],
+            b"\xff\xfe\x00not a message\r\n\r\n\x80\x81 binary junk \xc3\x28",
+        )
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as server:
+        server.sendmail(
+            "ada@example.org",
+            [to],
+            b"From: Ada <ada@example.org>\r\nTo: " + to.encode() + b"\r\n"
+            b"Subject: Re: hi\xe2\x80\xa8Bcc: everyone@example.org\r\n"
+            b"Message-ID: <separator@example.org>\r\nContent-Type: text/plain; charset=utf-8"
+            b"\r\n\r\nFine words.\r\n",
+        )
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as server:
+        message = (
+            b"From: =?utf-8?q?Ada=0D=0ABcc=3A_all=40example=2Eorg?= <ada@example.org>\r\n"
+            b"To: " + to.encode() + b"\r\nSubject: =?utf-8?q?Re=3A_x=0D=0ABcc=3A_y?=\r\n"
+            b"Message-ID: <injected@example.org>\r\n\r\nEncoded words.\r\n"
+        )
+        server.sendmail("ada@example.org", [to], message)
+
+    log_in(client, ORGANISER)
+    page = client.get(f"/organiser/events/{event.id}/outbox")
+    assert page.status_code == 200 and "It could not be read." in text_of(page.text)
+    with database.read() as session:
+        rows = session.exec(select(InboundMail)).all()
+        updates = session.exec(select(ActionUpdate)).all()
+    assert {u.note for u in updates} == {"Fine words.", "Encoded words."}
+    assert all("\n" not in r.sender + r.subject and "\r" not in r.sender for r in rows)
+    assert len(rows) == 3  # the junk kept too (empty once read), never dropped
+    # Still up, and a plain reply after all that is posted.
+    _send(receiver, _reply(received, "Still listening?"), to)
+    assert "Still listening?" in text_of(client.get(_link(received, "Bus passes")).text)
+
+
+def test_a_mail_server_delivers_a_reply_over_lmtp(
+    client: TestClient,
+    make: Factory,
+    database: Database,
+    settings: Settings,
+    reply_settings: Settings,
+    reply_links: Links,
+    sink: MailSink,
+    clock: Clock,
+) -> None:
+    _event, _owner, _made = _owner_with(make, clock, ["Bus passes"])
+    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    to = received.message["Reply-To"].addresses[0].addr_spec
+    with _receiving(settings, "--lmtp") as port, smtplib.LMTP("127.0.0.1", port) as lmtp:
+        refused = lmtp.sendmail(
+            "ada@example.org",
+            [to.upper()],  # a mail server may change the case of an address
+            _reply(received, "Delivered by LMTP.").as_bytes(policy=SMTP_POLICY),
+        )
+        assert refused == {}
+    assert "Delivered by LMTP." in text_of(client.get(_link(received, "Bus passes")).text)

@@ -93,7 +93,12 @@ def outbox_page(
     again=outbox_page,
 )
 def place_reply(
-    event: OrganisedEvent, reply_id: RowId, session: SessionDep, form: FormDep
+    event: OrganisedEvent,
+    reply_id: RowId,
+    session: SessionDep,
+    form: FormDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
 ) -> Response:
     """Post a kept reply as an update on the action the organiser chose."""
     chosen = valid(PlaceReplyForm, form, "action_id")
@@ -106,7 +111,13 @@ def place_reply(
     dependencies=[Depends(verify_csrf)],
     again=outbox_page,
 )
-def dismiss_reply(event: OrganisedEvent, reply_id: RowId, session: SessionDep) -> Response:
+def dismiss_reply(
+    event: OrganisedEvent,
+    reply_id: RowId,
+    session: SessionDep,
+    organiser: CurrentOrganiser,
+    settings: SettingsDep,
+) -> Response:
     """Set a kept reply aside (its words are deleted)."""
     mail_replies.dismiss(session, event, reply_id)
     return see_other(f"/organiser/events/{event.id}/outbox#replies")
