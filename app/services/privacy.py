@@ -139,7 +139,8 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "theme": "name description",
             "erasure": "mode asked_by fingerprint summary",
             "mailconsent": "purpose",
-            "message": "kind language message_id group_key state",
+            # A session's time, room id and a seat's standing, before a change of the day.
+            "message": "kind language message_id group_key state baseline",
             "messageattempt": "outcome",
             "topic": "language propose_key",
             # The check-out's key, and each answer's keyed hash of its author (both go when
