@@ -95,6 +95,22 @@ def event_and_participant(
     return event, person
 
 
+def still_signed_in_to_write(session: Session, person: Participant) -> bool:
+    """Before a write in their name: whether the person is still who the browser signed in
+    as. On PostgreSQL their row is held (FOR KEY SHARE) until the write commits, so an erasure
+    (which holds it FOR UPDATE) either waits for this write — and then takes what it wrote —
+    or went first, and then the write is refused: nothing is written for someone erased
+    (issue 26). SQLite's one writer already keeps the two apart."""
+    if session.get_bind().dialect.name == "sqlite":
+        return True
+    version = session.exec(
+        select(Participant.link_version)
+        .where(Participant.id == person.id)
+        .with_for_update(key_share=True)
+    ).first()
+    return version == person.link_version
+
+
 def revoke_device_links(session: Session, participant: Participant) -> None:
     """Sign the participant out everywhere else and void old "continue" links."""
     participant.link_version += 1

@@ -16,7 +16,7 @@ from app.models.base import MAX_ID
 from app.models.event import as_typed
 from app.security import LinkSigner, same_secret
 from app.services import events as event_service
-from app.services.participants import event_and_participant
+from app.services.participants import event_and_participant, still_signed_in_to_write
 from app.web.kit.common import IDENTITY_COOKIE, see_other
 from app.web.kit.csrf import TokenRefused
 from app.web.kit.identity import (
@@ -218,6 +218,12 @@ def joined(request: Request, code: str, session: SessionDep, visitor: VisitorDep
     looked_up(request, event is not None, bool(held))
     if event is None:
         raise HTTPException(404, _("There is no event with this code."))
+    if (
+        participant is not None
+        and request.method == "POST"
+        and not still_signed_in_to_write(session, participant)
+    ):
+        participant = None  # erased (or signed out everywhere) since the lookup
     i18n.narrow(event.offered, request.headers.get("accept-language", ""))
     return Joined(event, participant)
 
