@@ -76,6 +76,10 @@ class Reply:
     readable: bool = True
 
 
+# Control characters other than line breaks and tabs (PostgreSQL keeps no NUL in text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _header(parsed: EmailMessage, name: str) -> str:
     """A header's text on one line ("" if missing); one that cannot be parsed as its kind
     (an address with a line break encoded in it) is read as plain text."""
@@ -116,7 +120,7 @@ def read(raw: bytes, recipients: list[str]) -> Reply:
         parsed = message_from_bytes(raw, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
     except Exception:
-        whole = raw[:INBOUND_TEXT_MAX].decode("utf-8", "replace")
+        whole = _CONTROL.sub("", raw[:INBOUND_TEXT_MAX].decode("utf-8", "replace"))
         tokens = _tokens(recipients)
         return Reply(
             whole=whole, identity=identity, readable=False, tokens=tokens, addressed=bool(tokens)
@@ -125,7 +129,7 @@ def read(raw: bytes, recipients: list[str]) -> Reply:
     sender = f"{name} <{address}>" if name and address else name or address
     headers = [_header(parsed, h) for h in ("To", "Cc", "Delivered-To", "X-Original-To")]
     tokens = _tokens(list(recipients) + [a for _n, a in getaddresses([h for h in headers if h])])
-    whole = _body(parsed).replace("\r\n", "\n").replace("\r", "\n")
+    whole = _CONTROL.sub("", _body(parsed).replace("\r\n", "\n").replace("\r", "\n"))
     message_id = one_line(_header(parsed, "Message-ID"), 250)
     return Reply(
         sender=one_line(sender, SENDER_MAX),
@@ -180,6 +184,7 @@ _ATTRIBUTION = re.compile(
     r")\s*:\s*$",
     re.IGNORECASE,
 )
+_ATTRIBUTION_START = re.compile(r"^\s*(on|w dniu|am|le|el|il|op|em)\s", re.IGNORECASE)
 # Outlook's and others' line above the quoted message.
 _ORIGINAL = re.compile(
     r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|wiadomość oryginalna"
@@ -205,10 +210,13 @@ def _quote_starts(lines: list[str], at: int) -> bool:
         return True
     if _FROM.match(line) and any(_FROM_NEXT.match(n) for n in lines[at + 1 : at + 5]):
         return True
-    for span in (1, 2, 3):
-        joined = " ".join(x.strip() for x in lines[at : at + span])
-        if _ATTRIBUTION.match(joined):
-            return True
+    if _ATTRIBUTION.match(line):
+        return True
+    if _ATTRIBUTION_START.match(line):  # wrapped over the next line or two
+        for span in (2, 3):
+            joined = lines[at : at + span]
+            if all(x.strip() for x in joined) and _ATTRIBUTION.match(" ".join(joined)):
+                return True
     # Any line ending in ":" right before the quoted lines, in a language not listed above.
     following = [n for n in lines[at + 1 : at + 4] if n.strip()]
     return line.rstrip().endswith(":") and bool(following) and following[0].startswith(">")
@@ -233,37 +241,39 @@ def strip_quoted(text: str) -> str:
 class _HtmlText(HTMLParser):
     """HTML as plain text: blocks on their own lines, quoted blocks marked with ">"."""
 
-    BLOCKS = frozenset(
-        {"p", "div", "br", "li", "tr", "table", "ul", "ol", "pre", "hr", "section", "article"}
-        | {f"h{n}" for n in range(1, 7)}
+    LINES = frozenset({"div", "br", "li", "tr", "ul", "ol", "section", "article", "header"})
+    PARAGRAPHS = frozenset(
+        {"p", "table", "pre", "hr", "blockquote"} | {f"h{n}" for n in range(1, 7)}
     )
-    SKIPPED = frozenset(("script", "style", "head", "title"))
+    SKIPPED = frozenset({"script", "style", "head", "title"})
+    # Gmail's, Outlook's and Thunderbird's quoted parts are divs, not blockquotes.
+    QUOTE_MARKS = ("gmail_quote", "divrplyfwdmsg", "moz-cite-prefix", "yahoo_quoted")
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = [""]
         self.quoted = 0
         self.skipped = 0
-        # Gmail's and Outlook's quoted parts are divs, not blockquotes.
         self.quote_divs: list[bool] = []
 
-    def _newline(self) -> None:
-        if self.lines[-1].strip() or len(self.lines) == 1 or self.lines[-2].strip():
+    def _break(self, *, blank: bool = False) -> None:
+        if self.lines[-1]:
+            self.lines.append("")
+        if blank and len(self.lines) > 1 and self.lines[-2]:
             self.lines.append("")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIPPED:
             self.skipped += 1
             return
-        marks = " ".join(v or "" for k, v in attrs if k in ("class", "id")).lower()
         if tag == "div":
-            quote = any(m in marks for m in ("gmail_quote", "divrplyfwdmsg", "moz-cite-prefix"))
+            marks = " ".join(v or "" for k, v in attrs if k in ("class", "id")).lower()
+            quote = any(mark in marks for mark in self.QUOTE_MARKS)
             self.quote_divs.append(quote)
             self.quoted += quote
-        if tag == "blockquote":
-            self.quoted += 1
-        if tag in self.BLOCKS or tag == "blockquote":
-            self._newline()
+        self.quoted += tag == "blockquote"
+        if tag in self.LINES or tag in self.PARAGRAPHS:
+            self._break(blank=tag in self.PARAGRAPHS)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIPPED:
@@ -273,20 +283,18 @@ class _HtmlText(HTMLParser):
             self.quoted = max(0, self.quoted - 1)
         if tag == "div" and self.quote_divs:
             self.quoted = max(0, self.quoted - self.quote_divs.pop())
-        if tag in self.BLOCKS or tag == "blockquote":
-            self._newline()
+        if tag in self.LINES or tag in self.PARAGRAPHS:
+            self._break(blank=tag in self.PARAGRAPHS)
 
     def handle_data(self, data: str) -> None:
-        if self.skipped:
-            return
         text = " ".join(data.split())
-        if not text:
+        if self.skipped or not text:
             return
         if self.quoted and not self.lines[-1].startswith(">"):
-            self._newline()
-            self.lines[-1] = "> "
-        joiner = " " if self.lines[-1] and not self.lines[-1].endswith(" ") else ""
-        self.lines[-1] += joiner + text
+            self._break()
+            self.lines[-1] = ">"
+        line = self.lines[-1]
+        self.lines[-1] = f"{line} {text}" if line and not line.endswith(" ") else line + text
 
 
 def html_text(html: str) -> str:

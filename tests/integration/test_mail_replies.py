@@ -78,7 +78,8 @@ def _receiving(settings: Settings, *extra: str) -> Iterator[int]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a loaded machine takes a while to start Python and import the app.
+        deadline = time.monotonic() + 120
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
