@@ -39,6 +39,8 @@ class MessageKind(StrEnum):
     overdue = "overdue"
     # An organiser pressed "remind now" in the tracker.
     reminder = "reminder"
+    # An organiser brought the owner's open actions into their next event.
+    action_carried = "action_carried"
     # On the day: a session the person has (or waits for) a seat in moved, was cancelled, or
     # gave them a seat from its waitlist.
     session_news = "session_news"

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app import i18n
@@ -79,7 +80,7 @@ class Across:
 
     @property
     def total(self) -> EventFigures:
-        summed = EventFigures(event=Event(name=_("All events"), starts_on=self.now.date()))
+        summed = EventFigures(Event(name=_("All events"), starts_on=self.now.date(), join_code=""))
         for row in self.events:
             for tally in Tally.ALL:
                 summed.tally[tally] += row.tally[tally]
@@ -129,15 +130,15 @@ def fingerprint(session: Session, events: list[Event]) -> Hashable:
         utcnow().date(),
         tuple((e.id, e.join_code, e.name, e.starts_on, e.timezone) for e in events),
         tuple(
-            session.exec(
-                select(
-                    Action.status,
-                    Action.hidden,
+            session.execute(
+                sa_select(
+                    col(Action.status),
+                    col(Action.hidden),
                     func.count(),
-                    func.max(Action.updated_at),
-                    func.max(Action.id),
-                    func.sum(func.coalesce(Action.owner_id, 0)),
-                    func.count(Action.due_on),
+                    func.max(col(Action.updated_at)),
+                    func.max(col(Action.id)),
+                    func.sum(func.coalesce(col(Action.owner_id), 0)),
+                    func.count(col(Action.due_on)),
                 )
                 .where(of_events)
                 .group_by(col(Action.status), col(Action.hidden))
@@ -166,13 +167,13 @@ def fingerprint(session: Session, events: list[Event]) -> Hashable:
             ).one()
         ),
         tuple(
-            session.exec(
-                select(
+            session.execute(
+                sa_select(
                     func.count(),
-                    func.max(Pledge.id),
-                    func.max(Pledge.updated_at),
-                    func.max(Pledge.answered_at),
-                    func.count(Pledge.answered_at),
+                    func.max(col(Pledge.id)),
+                    func.max(col(Pledge.updated_at)),
+                    func.max(col(Pledge.answered_at)),
+                    func.count(col(Pledge.answered_at)),
                 ).where(col(Pledge.event_id).in_(ids))
             ).one()
         ),
@@ -217,7 +218,7 @@ def draw(session: Session, events: list[Event]) -> Across:
     _late_and_quiet(session, rows, now)
     _unreached(session, rows)
     for event_id, n, answered in session.exec(
-        select(Pledge.event_id, func.count(), func.count(Pledge.answered_at))
+        select(Pledge.event_id, func.count(), func.count(col(Pledge.answered_at)))
         .where(col(Pledge.event_id).in_(ids))
         .group_by(col(Pledge.event_id))
     ):
@@ -243,7 +244,7 @@ def _late_and_quiet(session: Session, rows: dict[int | None, EventFigures], now:
     )
     today = {event_id: now.astimezone(row.event.zone).date() for event_id, row in rows.items()}
     for event_id, due_on, created_at, updated in session.exec(
-        select(Action.event_id, Action.due_on, Action.created_at, last_update.c.at)
+        select(Action.event_id, col(Action.due_on), Action.created_at, last_update.c.at)
         .join(last_update, last_update.c.action_id == Action.id, isouter=True)
         .where(
             col(Action.event_id).in_(list(rows)),
@@ -305,9 +306,10 @@ def over_time(session: Session, events: list[Event], now: datetime) -> Figure:
     # Each action counts from its writing, open until its first update says otherwise (or,
     # never updated, as it stands); only updates that changed the status move it.
     previous = (
-        func.lag(ActionUpdate.status)
+        func.lag(col(ActionUpdate.status))
         .over(
-            partition_by=ActionUpdate.action_id, order_by=(ActionUpdate.created_at, ActionUpdate.id)
+            partition_by=col(ActionUpdate.action_id),
+            order_by=(col(ActionUpdate.created_at), col(ActionUpdate.id)),
         )
         .label("before")
     )
@@ -400,13 +402,13 @@ def by_aim(session: Session, ids: list[int | None]) -> Figure:
     by name (the same framework comes back each year), then those under none."""
     counted: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(Tally.ALL, 0))
     order: dict[str, tuple[int, int]] = {}
-    for name, position, first_id, status, n in session.exec(
-        select(
-            Theme.name,
-            func.min(Theme.position),
-            func.min(Theme.id),
-            Action.status,
-            func.count(func.distinct(Action.id)),
+    for name, position, first_id, status, n in session.execute(
+        sa_select(
+            col(Theme.name),
+            func.min(col(Theme.position)),
+            func.min(col(Theme.id)),
+            col(Action.status),
+            func.count(func.distinct(col(Action.id))),
         )
         .join(ActionTheme, col(ActionTheme.theme_id) == Theme.id)
         .join(Action, col(Action.id) == ActionTheme.action_id)

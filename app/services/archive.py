@@ -76,7 +76,7 @@ from app.models.event import (
     SpaceCreate,
     ThemeCreate,
 )
-from app.models.live import AnnouncementCreate, ProjectorView
+from app.models.live import USEFULNESS, AnnouncementCreate, ProjectorView
 from app.models.outcomes import (
     ActionForm,
     ContributionCreate,
@@ -97,7 +97,7 @@ VERSION = 1
 ORGANISER_CARRIED = ("id", "email", "name", "created_at")
 # The outbox stays with the installation that writes it: a copy of an event must not send
 # its messages a second time, nor mail people who asked the first installation.
-# A carried action links to another event's action, which a copy of this event does not hold.
+# A carried action or pledge links to another event's, which a copy of this event does not hold.
 SKIPPED_TABLES = {
     "apitoken",
     "message",
@@ -105,6 +105,7 @@ SKIPPED_TABLES = {
     "messageattempt",
     "mailconsent",
     "carriedaction",
+    "carriedpledge",
 }
 NO_PASSWORD = "!"  # matches no password: the owner of the account sets a new one
 CHUNK = 2000
@@ -380,6 +381,7 @@ LIMITS: dict[tuple[str, str], Any] = {
     ("contribution", "version"): Annotated[int, Ge(1), Le(MAX_INT)],
     ("contributionrevision", "version"): Annotated[int, Ge(1), Le(MAX_INT)],
     ("pitch", "paused_left"): Annotated[int, Ge(0), Le(PITCH_SECONDS[1])],
+    ("checkout", "usefulness"): Annotated[int, Ge(USEFULNESS[0]), Le(USEFULNESS[-1])],
 }
 
 # What a person types into each kind of row, checked by the very form they type it in

@@ -1,6 +1,8 @@
 """Carrying last year's open work into this year's event: an organiser picks an earlier event
-of theirs, and its open actions come along, linked to where they came from, never copied, so
-that an update posted in either place is the one update both show."""
+of theirs, and its open actions and its pledges come along, linked to where they came from,
+never copied, so that an update posted in either place is the one update both show. The
+owners of the actions hear of it (once each, if they asked for mail about their actions), and
+a returning participant can refresh their pledge: the old one is kept, the new one beside it."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,8 +12,20 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.i18n import _
-from app.models import Action, ActionStatus, CarriedAction, Event, Organiser, Role
+from app.models import (
+    Action,
+    ActionStatus,
+    CarriedAction,
+    Event,
+    Organiser,
+    Participant,
+    Pledge,
+    Role,
+)
+from app.models.carry import CarriedPledge
+from app.models.outcomes import PledgeForm
 from app.services import events as event_service
+from app.services import mail_causes, pledges
 from app.services.actions import ActionLine, action_lines
 from app.services.errors import NotAllowed, NotFound, Refused
 from app.services.rows import add_once
@@ -98,7 +112,7 @@ def carry_open_actions(
         )
         .order_by(col(Action.id))
     ).all()
-    new = 0
+    brought = []
     for action in open_actions:
         assert action.id is not None
         _row, added = add_once(
@@ -106,8 +120,36 @@ def carry_open_actions(
             CarriedAction(event_id=event.id, action_id=action.id, from_event_id=earlier.id),
             partial(_carried, session, event, action.id),
         )
+        if added:
+            brought.append(action)
+    _carry_pledges(session, event, earlier)
+    mail_causes.actions_carried(session, earlier, event, brought)
+    return len(brought)
+
+
+def _carry_pledges(session: Session, event: Event, earlier: Event) -> int:
+    """Bring the earlier event's pledges in (each once); how many are new here."""
+    assert event.id is not None and earlier.id is not None
+    new = 0
+    for pledge_id in session.exec(
+        select(Pledge.id).where(Pledge.event_id == earlier.id).order_by(col(Pledge.id))
+    ).all():
+        assert pledge_id is not None
+        _row, added = add_once(
+            session,
+            CarriedPledge(event_id=event.id, pledge_id=pledge_id, from_event_id=earlier.id),
+            partial(_carried_pledge, session, event.id, pledge_id),
+        )
         new += added
     return new
+
+
+def _carried_pledge(session: Session, event_id: int, pledge_id: int) -> CarriedPledge | None:
+    return session.exec(
+        select(CarriedPledge).where(
+            CarriedPledge.event_id == event_id, CarriedPledge.pledge_id == pledge_id
+        )
+    ).first()
 
 
 def _carried(session: Session, event: Event, action_id: int) -> CarriedAction | None:
@@ -137,3 +179,92 @@ def carried(session: Session, event: Event) -> list[CarriedLine]:
         for link, came_from in rows
         if link.action_id in lines  # one hidden since by the facilitators is not shown
     ]
+
+
+# --- pledges carried over, and refreshed ---------------------------------------------------
+
+
+@dataclass
+class CarriedPledgeLine:
+    """A pledge carried into the event: the pledge as it stands (with its answer), who made
+    it, where, and the new pledge its author made here in its place, if they have."""
+
+    pledge: Pledge
+    author: str
+    came_from: Event
+    refreshed: Pledge | None
+
+
+def carried_pledges(session: Session, event: Event) -> list[CarriedPledgeLine]:
+    """The pledges carried into the event, oldest event first, each with its refreshed one."""
+    rows = session.exec(
+        select(CarriedPledge, Pledge, Participant.display_name, Event)
+        .join(Pledge, col(Pledge.id) == CarriedPledge.pledge_id)
+        .join(Participant, col(Participant.id) == Pledge.participant_id)
+        .join(Event, col(Event.id) == CarriedPledge.from_event_id)
+        .where(CarriedPledge.event_id == event.id)
+        .order_by(col(Event.starts_on), col(Pledge.id))
+    ).all()
+    new_ids = [link.refreshed_by_id for link, *_rest in rows if link.refreshed_by_id]
+    refreshed = {p.id: p for p in session.exec(select(Pledge).where(col(Pledge.id).in_(new_ids)))}
+    return [
+        CarriedPledgeLine(pledge, author, came_from, refreshed.get(link.refreshed_by_id))
+        for link, pledge, author, came_from in rows
+    ]
+
+
+def carried_into(session: Session, pledge: Pledge) -> list[Event]:
+    """The later events the pledge was carried into, where its author may refresh it."""
+    return list(
+        session.exec(
+            select(Event)
+            .join(CarriedPledge, col(CarriedPledge.event_id) == Event.id)
+            .where(CarriedPledge.pledge_id == pledge.id)
+            .order_by(col(Event.starts_on))
+        )
+    )
+
+
+@dataclass
+class Refresh:
+    """A carried pledge as its author sees it in the later event: the old one, where it was
+    made, and their pledge here (the refreshed one), if they have written it."""
+
+    old: Pledge
+    came_from: Event
+    new: Pledge | None
+
+
+def _link(session: Session, event: Event, old: Pledge) -> CarriedPledge:
+    link = _carried_pledge(session, event.id or 0, old.id or 0)
+    if link is None:
+        raise NotFound(_("This pledge was not brought into this event."))
+    return link
+
+
+def refresh_of(session: Session, event: Event, old: Pledge, participant: Participant) -> Refresh:
+    """The old pledge and, beside it, the participant's pledge here if they refreshed it."""
+    link = _link(session, event, old)
+    mine = pledges.pledge_of(session, event, participant)
+    new = mine if mine is not None and mine.id == link.refreshed_by_id else None
+    return Refresh(old, session.get_one(Event, link.from_event_id), new)
+
+
+def refresh_pledge(
+    session: Session, event: Event, participant: Participant, old: Pledge, data: PledgeForm
+) -> Pledge:
+    """The participant's pledge here, in new words, linked to the old one (which stays as it
+    was, answer and all). Their reminder and postcard choices, if they had a pledge here
+    already, are kept."""
+    link = _link(session, event, old)
+    mine = pledges.pledge_of(session, event, participant)
+    kept = PledgeForm(
+        text=data.text,
+        may_contact=mine.may_contact if mine else False,
+        postcard=pledges.wants_postcard(session, participant) if mine else False,
+        remind_on=mine.remind_on if mine else None,
+    )
+    new = pledges.save_pledge(session, event, participant, kept)
+    link.refreshed_by_id = new.id
+    session.add(link)
+    return new

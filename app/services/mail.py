@@ -37,6 +37,7 @@ SUBJECTS = {
     MessageKind.due_soon: lazy("Due soon: your actions from %(event)s"),
     MessageKind.overdue: lazy("Past the due date: your actions from %(event)s"),
     MessageKind.reminder: lazy("A reminder from the organisers: your actions from %(event)s"),
+    MessageKind.action_carried: lazy("Your actions from %(event)s go on to the next event"),
     MessageKind.book: lazy("The book of %(event)s is ready"),
     MessageKind.digest: lazy("This week's actions from %(event)s"),
     MessageKind.team_invite: lazy("You are invited to the team of %(event)s"),
@@ -50,6 +51,7 @@ PURPOSE = {
     MessageKind.due_soon: Purpose.actions,
     MessageKind.overdue: Purpose.actions,
     MessageKind.reminder: Purpose.actions,
+    MessageKind.action_carried: Purpose.actions,
     MessageKind.session_news: Purpose.sessions,
     MessageKind.book: Purpose.book,
 }
@@ -60,6 +62,7 @@ OWNER_KINDS = (
     MessageKind.due_soon,
     MessageKind.overdue,
     MessageKind.reminder,
+    MessageKind.action_carried,
 )
 
 _env = Environment(

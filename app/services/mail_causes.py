@@ -124,6 +124,36 @@ def action_owned(session: Session, event: Event, action: Action) -> None:
         session.add(message)
 
 
+def actions_carried(session: Session, earlier: Event, into: Event, actions: list[Action]) -> None:
+    """The owners of actions just carried into a later event hear of it: one message per owner
+    per carry, with each action's private link, if they asked for mail about their actions."""
+    now = utcnow()
+    for action in actions:
+        owner = session.get(Participant, action.owner_id) if action.owner_id else None
+        if owner is None or not owner.email or action.hidden:
+            continue
+        if not outbox.has_consent(session, owner.id, Purpose.actions):
+            continue
+        assert action.id is not None and earlier.id is not None and into.id is not None
+        language = _language(earlier)
+        outbox.enqueue(
+            session,
+            f"carried:{into.id}:{action.id}",
+            Letter(
+                kind=MessageKind.action_carried,
+                to_address=owner.email,
+                to_name=owner.display_name,
+                language=language,
+                subject=mail.subject(MessageKind.action_carried, earlier, language),
+                due_at=now,
+                event_id=earlier.id,
+                participant_id=owner.id,
+                group_key=f"carried:{into.id}:{earlier.id}:{owner.id}",
+            ),
+            action_id=action.id,
+        )
+
+
 # --- reminders, planned by the sender -------------------------------------------------------
 
 

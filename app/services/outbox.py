@@ -121,6 +121,7 @@ KINDS_FOR: dict[Purpose, tuple[MessageKind, ...]] = {
         MessageKind.due_soon,
         MessageKind.overdue,
         MessageKind.reminder,
+        MessageKind.action_carried,
     ),
     Purpose.sessions: (MessageKind.session_news,),
     Purpose.book: (MessageKind.book,),

@@ -1,5 +1,5 @@
 """Bring last year's open work into this year's event: the organiser picks an earlier event
-of theirs, and its open actions are carried over (linked, not copied)."""
+of theirs, and its open actions and its pledges are carried over (linked, not copied)."""
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -21,6 +21,7 @@ from app.web.kit.deps import (
 )
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import update_link
+from app.web.participant.pledge_answer import refresh_link
 
 router = Router(prefix="/organiser", dependencies=[Depends(verify_csrf), Depends(audited)])
 
@@ -37,6 +38,7 @@ def carried_page(
     errors: dict[str, str] | None = None,
 ) -> Response:
     lines = carry_over.carried(session, event)
+    carried_pledges = carry_over.carried_pledges(session, event)
     return render(
         request,
         "organiser/carried.html",
@@ -47,6 +49,11 @@ def carried_page(
             "lines": lines,
             "links": {
                 c.line.action.id: update_link(settings, signer, c.line.action) for c in lines
+            },
+            "carried_pledges": carried_pledges,
+            "refresh_links": {
+                c.pledge.id: refresh_link(settings, signer, event, c.pledge)
+                for c in carried_pledges
             },
             "status_labels": STATUS_LABELS,
             "brought": request.query_params.get("brought", ""),

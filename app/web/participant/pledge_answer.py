@@ -1,4 +1,5 @@
-"""A pledge's author answers "How did it go?" by the link in their postcard, months later.
+"""A pledge's author answers "How did it go?" by the link in their postcard, months later;
+at the organisers' next event, the same link lets them refresh it there.
 
 The link only shows the pledge and a form; the answer is kept when the form is sent.
 """
@@ -11,15 +12,16 @@ from fastapi.responses import Response
 from app.config import Settings
 from app.i18n import _
 from app.models import Event, Pledge
-from app.models.outcomes import PledgeAnswerForm
+from app.models.outcomes import PledgeAnswerForm, PledgeForm
 from app.security import LinkSigner
-from app.services import pledges
+from app.services import carry_over, pledges
 from app.services.errors import NotFound
 from app.templating import render
 from app.web.kit.common import absolute, see_other
 from app.web.kit.deps import FormDep, SessionDep, SignerDep, verify_csrf
 from app.web.kit.forms import FormErrors, valid
 from app.web.kit.routing import Router
+from app.web.participant.attendee import AttendeeDep
 
 router = Router(dependencies=[Depends(verify_csrf)])
 
@@ -31,6 +33,13 @@ def answer_path(signer: LinkSigner, pledge: Pledge) -> str:
 
 def answer_link(settings: Settings, signer: LinkSigner, pledge: Pledge) -> str:
     return absolute(settings, answer_path(signer, pledge))
+
+
+def refresh_link(settings: Settings, signer: LinkSigner, event: Event, pledge: Pledge) -> str:
+    """Where the pledge's author refreshes it in a later event it was brought into."""
+    assert pledge.id is not None
+    token = signer.sign("pledge-answer", pledge.id)
+    return absolute(settings, f"/e/{event.join_code}/pledge/refresh/{token}")
 
 
 def linked_pledge(token: str, session: SessionDep, signer: SignerDep) -> Pledge:
@@ -46,6 +55,7 @@ LinkedPledge = Annotated[Pledge, Depends(linked_pledge)]
 @router.get("/p/{token}")
 def answer_page(
     request: Request,
+    token: str,
     pledge: LinkedPledge,
     session: SessionDep,
     values: dict[str, str] | None = None,
@@ -60,6 +70,8 @@ def answer_page(
             "values": values or {"answer": pledge.answer},
             "errors": errors or {},
             "saved": request.query_params.get("saved") == "1",
+            "carried_into": carry_over.carried_into(session, pledge),
+            "token": token,
         },
     )
 
@@ -68,3 +80,35 @@ def answer_page(
 def answer(token: str, pledge: LinkedPledge, session: SessionDep, form: FormDep) -> Response:
     pledges.answer_pledge(session, pledge, valid(PledgeAnswerForm, form, "answer"))
     return see_other(f"/p/{token}?saved=1")
+
+
+@router.get("/e/{code}/pledge/refresh/{token}")
+def refresh_page(
+    request: Request,
+    me: AttendeeDep,
+    pledge: LinkedPledge,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> Response:
+    """Last time's pledge, and this time's beside it (or the form to write it)."""
+    refresh = carry_over.refresh_of(me.session, me.event, pledge, me.participant)
+    return render(
+        request,
+        "followup/pledge_refresh.html",
+        {
+            "event": me.event,
+            "refresh": refresh,
+            "values": values or {"text": refresh.new.text if refresh.new else ""},
+            "errors": errors or {},
+            "saved": request.query_params.get("saved") == "1",
+        },
+    )
+
+
+@router.post("/e/{code}/pledge/refresh/{token}", again=refresh_page)
+def refresh(token: str, me: AttendeeDep, pledge: LinkedPledge, form: FormDep) -> Response:
+    """Keep the new pledge beside the old one (the old one stays as it was)."""
+    carry_over.refresh_pledge(
+        me.session, me.event, me.participant, pledge, valid(PledgeForm, form, "text")
+    )
+    return see_other(f"{me.home}/pledge/refresh/{token}?saved=1")
