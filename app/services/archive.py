@@ -96,7 +96,8 @@ VERSION = 1
 # An account travels as who it is, nothing about its password or its sign-ins.
 ORGANISER_CARRIED = ("id", "email", "name", "created_at")
 # The outbox stays with the installation that writes it: a copy of an event must not send
-# its messages a second time, nor mail people who asked the first installation.
+# its messages a second time, nor mail people who asked the first installation (nor hold the
+# replies to them it received).
 # A carried action or pledge links to another event's, which a copy of this event does not hold.
 SKIPPED_TABLES = {
     "apitoken",
@@ -104,6 +105,7 @@ SKIPPED_TABLES = {
     "messagecause",
     "messageattempt",
     "mailconsent",
+    "inboundmail",
     "carriedaction",
     "carriedpledge",
 }

@@ -17,8 +17,9 @@ from app.models import (
     Topic,
 )
 from app.models.agenda import TopicCreate
+from app.models.base import utcnow
 from app.models.event import EventCreate, SlotCreate, SpaceCreate, ThemeCreate
-from app.models.mail import Purpose
+from app.models.mail import MessageKind, MessageState, Purpose
 from app.models.outcomes import (
     ActionForm,
     ContributionCreate,
@@ -30,6 +31,8 @@ from app.models.people import OrganiserCreate, ParticipantJoin
 from app.services import (
     actions,
     contributions,
+    demo_last_year,
+    mail,
     mail_causes,
     marketplace,
     outbox,
@@ -41,6 +44,7 @@ from app.services import (
 from app.services import events as event_service
 from app.services.accounts import create_organiser, organiser_by_email, set_password
 from app.services.errors import Refused
+from app.services.outbox import Letter
 from app.services.participants import join_event
 
 DEMO_EMAIL = "organiser@example.org"
@@ -273,6 +277,7 @@ def create_demo(session: Session, day: date | None = None) -> tuple[Event, Organ
                 signups.sign_up(session, event, topic, person)
     _first_reports(session, event, placed[:2], people)
     _the_months_after(session, event, people)
+    demo_last_year.create_last_year(session, organiser, event)
     return event, organiser, password
 
 
@@ -339,8 +344,8 @@ PLEDGES = [
 
 def _the_months_after(session: Session, event: Event, people: list[Participant]) -> None:
     """What the Outbox shows from the start: postcards waiting for their day (and one to print,
-    for someone with no address), an owner's private link waiting to go, an owner who has
-    posted progress, and a pledge already answered."""
+    for someone with no address), an owner's private link waiting to go, an owner who answered
+    a reminder by replying to it (an update by e-mail), and a pledge already answered."""
     with_address = [p for p in people if p.email]
     without = [p for p in people if not p.email]
     for (text, by_mail), person in zip(PLEDGES, [*with_address[:2], without[0]], strict=True):
@@ -364,14 +369,33 @@ def _the_months_after(session: Session, event: Event, people: list[Participant])
     for line in owned:
         # An owner given an action before asking for mail hears of it once they ask.
         mail_causes.action_owned(session, event, line.action)
+    # Reminded two days ago, the owner answered by replying to the e-mail: an update by mail.
+    sent_at = utcnow() - timedelta(days=2)
+    reminder, _new = outbox.enqueue(
+        session,
+        f"remind-now:{owned[0].action.id}:demo",
+        Letter(
+            kind=MessageKind.reminder,
+            to_address=owner.email,
+            to_name=owner.display_name,
+            language=event.offered[0],
+            subject=mail.subject(MessageKind.reminder, event, event.offered[0]),
+            due_at=sent_at,
+            event_id=event.id,
+            participant_id=owner.id,
+        ),
+        action_id=owned[0].action.id,
+    )
+    reminder.state, reminder.sent_at, reminder.attempts = MessageState.sent, sent_at, 1
+    session.add(reminder)
     actions.post_progress(
         session,
         owned[0].action,
         ProgressForm(
             status=ActionStatus.in_progress,
             note="The libraries sent their list; two wards still to reply.",
-            by=owner.display_name,
         ),
-        via_link=True,
-        written_by="",
+        via_link=False,
+        via_mail=True,
+        written_by=owner.display_name,
     )

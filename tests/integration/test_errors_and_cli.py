@@ -15,6 +15,7 @@ from app.db import Database
 from app.main import create_app
 from app.models import (
     Action,
+    ActionUpdate,
     Attendance,
     AuditEntry,
     Contribution,
@@ -255,12 +256,19 @@ def test_demo_command_makes_a_realistic_event(settings: Settings, database: Data
     with database.read() as session:
         complete = session.exec(select(Report).where(col(Report.completed_at).is_not(None))).all()
         # The months after, without waiting for them: the outbox holds postcards and an
-        # owner's link, a pledge has its answer, an owner has posted progress.
-        waiting = sorted(m.kind for m in session.exec(select(Message)))
+        # owner's link, a pledge has its answer, an owner answered a reminder by e-mail.
+        messages = sorted((m.kind, m.state) for m in session.exec(select(Message)))
         answered = session.exec(select(Pledge).where(Pledge.answer != "")).all()
+        replies = session.exec(select(ActionUpdate).where(col(ActionUpdate.via_mail))).all()
     assert len(complete) == 1
-    assert waiting == ["action_owner", "pledge_postcard", "pledge_postcard"]
+    assert messages == [
+        ("action_owner", "waiting"),
+        ("pledge_postcard", "waiting"),
+        ("pledge_postcard", "waiting"),
+        ("reminder", "sent"),
+    ]
     assert len(answered) == 1
+    assert [r.note for r in replies] == ["The libraries sent their list; two wards still to reply."]
 
 
 def test_create_organiser_command_then_log_in(settings: Settings, database: Database) -> None:
