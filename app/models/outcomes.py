@@ -221,6 +221,11 @@ class ActionUpdate(SQLModel, table=True):
     status: ActionStatus = Field(sa_type=String(16))
     note: str = Field(default="", max_length=UPDATE_MAX, sa_type=Text)
     written_by: str = Field(default="", max_length=OWNER_NAME_MAX)
+    # The participant who wrote it in the app, if one did: what "delete what I wrote too"
+    # finds once their name has gone (issue 26). None through the update link or by mail.
+    author_id: int | None = Field(
+        default=None, foreign_key="participant.id", index=True, ondelete="SET NULL"
+    )
     via_link: bool = Field(default=False)
     # Posted by the owner replying to one of our e-mails (app/services/mail_replies.py).
     via_mail: bool = Field(default=False)

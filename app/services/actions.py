@@ -158,7 +158,12 @@ def edit_action(
     _set_themes(session, event, action.id, theme_ids or [])
     if status_before != data.status:
         session.add(
-            ActionUpdate(action_id=action.id, status=data.status, written_by=by.display_name)
+            ActionUpdate(
+                action_id=action.id,
+                status=data.status,
+                written_by=by.display_name,
+                author_id=by.id,
+            )
         )
     if owner_id != owner_before:
         mail_causes.action_owned(session, event, action)
@@ -173,6 +178,7 @@ def post_progress(
     via_link: bool,
     written_by: str,
     via_mail: bool = False,
+    author_id: int | None = None,
 ) -> ActionUpdate:
     """Progress on the action: a note and its status now (months later, through its link, or
     by replying to a reminder)."""
@@ -186,6 +192,7 @@ def post_progress(
         written_by=data.by or written_by,
         via_link=via_link,
         via_mail=via_mail,
+        author_id=author_id,
     )
     session.add(update_row)
     action.status, action.updated_at = data.status, utcnow()

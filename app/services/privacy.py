@@ -589,16 +589,19 @@ def _delete_writing(work: _Erasing) -> None:
         ).one()
         if topic.convener_id != pid:
             signups.tell(session, topic, [topic.convener_id], signups.OWNER_GONE)
-    if work.person.display_name != ERASED_NAME:  # their name still tells which notes
-        name = _plain(work.person.display_name)
-        for note in session.exec(
-            select(ActionUpdate)
-            .join(Action, col(Action.id) == ActionUpdate.action_id)
-            .where(Action.event_id == work.event.id, ActionUpdate.note != "")
-        ):
-            if _plain(note.written_by) == name:
-                session.delete(note)
-                work.counts["updates deleted"] += 1
+    # Notes they wrote in the app, found by their id (also after "take my name off"), and
+    # notes from before authors were kept, by their name while it is still theirs.
+    name = _plain(work.person.display_name) if work.person.display_name != ERASED_NAME else None
+    for note in session.exec(
+        select(ActionUpdate)
+        .join(Action, col(Action.id) == ActionUpdate.action_id)
+        .where(Action.event_id == work.event.id, ActionUpdate.note != "")
+    ):
+        by_them = note.author_id == pid
+        by_name = note.author_id is None and name is not None and _plain(note.written_by) == name
+        if by_them or by_name:
+            session.delete(note)
+            work.counts["updates deleted"] += 1
     session.flush()
 
 

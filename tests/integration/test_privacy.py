@@ -144,6 +144,7 @@ def everything_done(make: Factory) -> Day:
             ProgressForm(status=ActionStatus.agreed, note=WRITTEN[4]),
             via_link=False,
             written_by=NAME,
+            author_id=person.id,  # as their own pages post it
         )
         convergence.group_actions(
             session, event, [typed.id or 0], GroupForm(name="Transport", initiator=NAME)
@@ -291,9 +292,10 @@ def test_erasure_asked_twice_is_harmless_and_logged_without_the_data(
             (ErasureMode.everything, ErasedBy.person),
         ]
         assert "contributions deleted: 1" in log[1].summary
-        # Not the notes they posted under their name from their own pages: once the name is
-        # off, nothing tells those apart (the README says so).
-        assert found_in_tables(session, (NAME, EMAIL, *WRITTEN[:4])) == []
+        # Also the note they posted from their own pages, found by its author once their
+        # name is off.
+        assert "updates deleted: 2" in log[1].summary
+        assert found_in_tables(session, (NAME, EMAIL, *WRITTEN)) == []
 
 
 @pytest.mark.parametrize("mode", list(ErasureMode))

@@ -529,7 +529,14 @@ def post_progress(
     action = actions.action_in(me.session, me.event, action_id)
     actions.check_may_change(me.session, action, me.participant)
     written_by = me.participant.display_name
-    actions.post_progress(me.session, action, data, via_link=False, written_by=written_by)
+    actions.post_progress(
+        me.session,
+        action,
+        data,
+        via_link=False,
+        written_by=written_by,
+        author_id=me.participant.id,
+    )
     return see_other(f"{me.home}/actions/{action_id}#progress")
 
 
