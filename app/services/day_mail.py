@@ -18,7 +18,7 @@ from app import i18n
 from app.i18n import lazy
 from app.models import Event, Participant, SignUp, Slot, Space, Topic, WaitlistEntry
 from app.models.base import utcnow
-from app.models.mail import MailConsent, Message, MessageKind, MessageState, Purpose
+from app.models.mail import MailConsent, Message, MessageKind, Purpose
 from app.services import agenda, outbox
 from app.services.outbox import Letter
 
@@ -150,19 +150,6 @@ def _group(participant_id: int, topic_id: int) -> str:
     return f"day:{participant_id}:{topic_id}"
 
 
-def _pending(session: Session, group: str) -> Message | None:
-    """The person's message about the session that still waits and no sender holds."""
-    query = select(Message).where(
-        Message.group_key == group,
-        Message.state == MessageState.waiting,
-        col(Message.claimed_until).is_(None),
-    )
-    if session.get_bind().dialect.name != "sqlite":
-        # A sender claiming it meanwhile waits for this transaction (see outbox.enqueue).
-        query = query.with_for_update()
-    return session.exec(query).first()
-
-
 def _tell(
     session: Session,
     event: Event,
@@ -174,7 +161,7 @@ def _tell(
 ) -> None:
     assert topic.id is not None and person.id is not None and event.id is not None
     group = _group(person.id, topic.id)
-    pending = _pending(session, group)
+    pending = outbox.waiting_in_group(session, group)
     if pending is not None:
         if after == pending.baseline:
             outbox.cancel(session, pending, "Back where it was: there is nothing to tell.")

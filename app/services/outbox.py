@@ -174,7 +174,7 @@ def enqueue(
     made = cause_message(session, key)
     if made is not None:
         return made, False
-    message = _waiting_in_group(session, letter.group_key) if letter.group_key else None
+    message = waiting_in_group(session, letter.group_key) if letter.group_key else None
     new = message is None
     if message is None:
         message = Message(
@@ -203,7 +203,8 @@ def enqueue(
     return message, True
 
 
-def _waiting_in_group(session: Session, group_key: str) -> Message | None:
+def waiting_in_group(session: Session, group_key: str) -> Message | None:
+    """The group's newest message that still waits and no sender holds."""
     query = (
         select(Message)
         .where(
