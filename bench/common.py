@@ -17,11 +17,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, text
+
+if TYPE_CHECKING:
+    from sqlmodel import Session as SqlSession
+
+    from app.models import Event, Slot, Space
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -444,3 +449,28 @@ async def continue_as(client: httpx.AsyncClient, code: str, token: str) -> None:
     answer = await client.post(path, data={"csrf_token": client.cookies["openspace_csrf"]})
     if answer.status_code != 303:
         raise SystemExit(f"the personal link did not sign in: {answer.status_code}")
+
+
+def rooms_and_slots(
+    session: "SqlSession", event: "Event", capacities: list[int], slots: int
+) -> tuple[list["Space"], list["Slot"]]:
+    """An event's rooms, one per capacity, and `slots` one-hour slots two hours apart from
+    10:00 on its day, added as an organiser adds them."""
+    from datetime import datetime
+
+    from app.models.event import SlotCreate, SpaceCreate
+    from app.services import events as event_service
+
+    day = event.starts_on
+    rooms = [
+        event_service.add_space(session, event, SpaceCreate(name=f"Room {n}", capacity=c))
+        for n, c in enumerate(capacities)
+    ]
+    times = [
+        SlotCreate(
+            starts_at=datetime(day.year, day.month, day.day, 10 + 2 * n),
+            ends_at=datetime(day.year, day.month, day.day, 11 + 2 * n),
+        )
+        for n in range(slots)
+    ]
+    return rooms, [event_service.add_slot(session, event, when) for when in times]

@@ -16,10 +16,19 @@ import asyncio
 import random
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import httpx
-from common import SECRET, TLS, bare_baseline, continue_as, fresh_database, percentiles, server
+from common import (
+    SECRET,
+    TLS,
+    bare_baseline,
+    continue_as,
+    fresh_database,
+    percentiles,
+    rooms_and_slots,
+    server,
+)
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -28,7 +37,7 @@ from app.config import Settings
 from app.db import Database
 from app.models import Participant, SignUp, Space, Topic, WaitlistEntry
 from app.models.agenda import TopicCreate
-from app.models.event import EventCreate, SlotCreate, SpaceCreate
+from app.models.event import EventCreate
 from app.models.people import OrganiserCreate, ParticipantJoin
 from app.security import LinkSigner
 from app.services import accounts, marketplace, participants, signups, wall
@@ -47,21 +56,7 @@ def set_up(database: Database, people: int) -> tuple[str, list[int], dict[int, l
         event = event_service.create_event(
             session, organiser, EventCreate(name="Overbooking stress", starts_on=day)
         )
-        spaces = [
-            event_service.add_space(session, event, SpaceCreate(name=f"Room {n}", capacity=c))
-            for n, c in enumerate(CAPACITIES)
-        ]
-        slots = [
-            event_service.add_slot(
-                session,
-                event,
-                SlotCreate(
-                    starts_at=datetime(day.year, day.month, day.day, 10 + 2 * n),
-                    ends_at=datetime(day.year, day.month, day.day, 11 + 2 * n),
-                ),
-            )
-            for n in range(2)
-        ]
+        spaces, slots = rooms_and_slots(session, event, CAPACITIES, 2)
         marketplace.open_marketplace(session, event, True)
         ids = [
             participants.join_event(session, event, ParticipantJoin(display_name=f"Person {n}")).id
