@@ -21,13 +21,17 @@ from app.models import (
     Participant,
     Pledge,
     Role,
+    Topic,
 )
+from app.models.agenda import TopicCreate
 from app.models.carry import CarriedPledge
 from app.models.outcomes import PledgeForm
+from app.models.people import ParticipantJoin
 from app.services import events as event_service
-from app.services import mail_causes, pledges
+from app.services import mail_causes, marketplace, pledges
 from app.services.actions import ActionLine, action_lines
 from app.services.errors import NotAllowed, NotFound, Refused
+from app.services.participants import join_event
 from app.services.rows import add_once
 
 # What is still to do: everything but done and dropped.
@@ -268,3 +272,42 @@ def refresh_pledge(
     link.refreshed_by_id = new.id
     session.add(link)
     return new
+
+
+# --- a "progress" session for the carried work ----------------------------------------------
+
+# The one progress session of an event is the topic proposed under this key (a unique key per
+# event: asked twice, or by two organisers at once, it is made once).
+PROGRESS_KEY = "carried-work-progress"
+DESCRIPTION_MAX = 2000
+
+
+def progress_session(session: Session, event: Event) -> Topic | None:
+    """The event's "progress" session for its carried work, if it has been proposed."""
+    return session.exec(
+        select(Topic).where(Topic.event_id == event.id, Topic.propose_key == PROGRESS_KEY)
+    ).first()
+
+
+def propose_progress_session(session: Session, event: Event, convener: ParticipantJoin) -> Topic:
+    """Put the carried work up as a "progress" session (once): a topic in the marketplace,
+    convened by the person named, listing the carried actions and their owners; the
+    facilitators place it on the wall as they place any topic."""
+    found = progress_session(session, event)
+    if found is not None:
+        return found
+    lines = carried(session, event)
+    if not lines:
+        raise Refused(_("Bring open actions in first: there is nothing to make progress on yet."))
+    listed = "\n".join(f"• {c.line.action.title} ({c.line.owner or _('no owner')})" for c in lines)
+    return marketplace.propose_topic(
+        session,
+        event,
+        join_event(session, event, convener),
+        TopicCreate(
+            title=_("Progress on last year's work"),
+            description=listed[:DESCRIPTION_MAX],
+        ),
+        propose_key=PROGRESS_KEY,
+        at_the_desk=True,
+    )

@@ -241,3 +241,33 @@ def test_owners_of_carried_actions_are_told_once_if_they_asked(
     assert "Bus passes" in body and "Night buses" in body and "Old timetable" not in body
     assert "/a/" in body  # each action's private link
     assert not [r for r in sink.received if "sam@example.org" in r.rcpt_tos]
+
+
+def test_the_carried_work_goes_up_once_as_a_progress_session(
+    client: TestClient, make: Factory, clock: Clock
+) -> None:
+    last = a_year_on(make)
+    this = make.event(last.organiser, name="Healthy towns 2026", starts_on=NEXT_YEAR)
+    log_in(client, last.organiser.email)
+    address = f"/organiser/events/{this.id}/carried"
+    progress = f"{address}/progress-session"
+    too_soon = post_form(client, progress, {"display_name": "Olu Organiser"})
+    assert too_soon.status_code == 409  # type: ignore[attr-defined]
+    post_form(client, address, {"from_event_id": str(last.event.id)})
+    unnamed = post_form(client, progress, {"display_name": ""})
+    assert unnamed.status_code == 422  # type: ignore[attr-defined]
+    for _ in range(2):
+        made = post_form(client, progress, {"display_name": "Olu Organiser"})
+        assert made.status_code == 303  # type: ignore[attr-defined]
+    with make.database.read() as session:
+        [topic] = session.exec(select(Topic).where(Topic.event_id == this.id)).all()
+        convener = session.get_one(Participant, topic.convener_id)
+    assert (
+        topic.title == "Progress on last year's work" and convener.display_name == "Olu Organiser"
+    )
+    assert "• Tenants' forum (Council team)" in topic.description
+    assert "• Night bus pilot (Council team)" in topic.description
+    assert "Damp checks" not in topic.description  # done, not carried
+    shown = _section(client.get(address).text, "progress")
+    assert "“Progress on last year's work” is in the marketplace" in shown
+    assert topic.slot_id is None  # the facilitators place it on the wall

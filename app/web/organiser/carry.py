@@ -6,6 +6,7 @@ from fastapi.responses import Response
 
 from app.models.base import row_id
 from app.models.outcomes import STATUS_LABELS
+from app.models.people import ParticipantJoin
 from app.services import carry_over
 from app.templating import render
 from app.web.kit.audit import audited
@@ -19,6 +20,7 @@ from app.web.kit.deps import (
     SignerDep,
     verify_csrf,
 )
+from app.web.kit.forms import valid
 from app.web.kit.routing import Router
 from app.web.participant.outcomes import update_link
 from app.web.participant.pledge_answer import refresh_link
@@ -51,6 +53,7 @@ def carried_page(
                 c.line.action.id: update_link(settings, signer, c.line.action) for c in lines
             },
             "carried_pledges": carried_pledges,
+            "progress": carry_over.progress_session(session, event),
             "refresh_links": {
                 c.pledge.id: refresh_link(settings, signer, event, c.pledge)
                 for c in carried_pledges
@@ -77,3 +80,18 @@ def carry_actions(
         session, organiser, event, row_id(form.get("from_event_id"))
     )
     return see_other(f"/organiser/events/{event.id}/carried?brought={brought}")
+
+
+@router.post("/events/{event_id}/carried/progress-session", again=carried_page)
+def propose_progress_session(
+    event: OrganisedEvent,
+    session: SessionDep,
+    organiser: CurrentOrganiser,  # for the page shown again
+    form: FormDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+) -> Response:
+    """Put the carried work up as a "progress" session, convened by the person named."""
+    convener = valid(ParticipantJoin, form, "display_name")
+    carry_over.propose_progress_session(session, event, convener)
+    return see_other(f"/organiser/events/{event.id}/carried#progress")
