@@ -436,9 +436,14 @@ def _waiting(session: Session, event: Event, inbound_id: int) -> InboundMail:
     return row
 
 
-def place(session: Session, event: Event, inbound_id: int, action_id: int) -> Action:
-    """Post a kept reply as an update on an action of the event, in the sender's name."""
+def settle(session: Session, event: Event, inbound_id: int, action_id: int | None) -> bool:
+    """Post a kept reply as an update on an action of the event, in the sender's name; or,
+    with no action, set it aside and delete its words. Whether it was posted."""
     row = _waiting(session, event, inbound_id)
+    if action_id is None:
+        row.state, row.text = InboundState.dismissed, ""
+        session.add(row)
+        return False
     action = actions.action_in(session, event, action_id)
     person = session.get(Participant, row.participant_id) if row.participant_id else None
     name = person.display_name if person and person.display_name != ERASED_NAME else ""
@@ -449,11 +454,4 @@ def place(session: Session, event: Event, inbound_id: int, action_id: int) -> Ac
     row.state, row.action_id, row.update_id = InboundState.placed, action.id, update.id
     row.text = ""
     session.add(row)
-    return action
-
-
-def dismiss(session: Session, event: Event, inbound_id: int) -> None:
-    """Set a kept reply aside; its words are deleted."""
-    row = _waiting(session, event, inbound_id)
-    row.state, row.text = InboundState.dismissed, ""
-    session.add(row)
+    return True

@@ -21,6 +21,7 @@ text column of every table, so a new one that holds a name is found):
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -616,18 +617,21 @@ def _messages(session: Session, condition: Any) -> list[Message]:
     )
 
 
+def _theirs(work: _Erasing, table: Any, to_them: Callable[[str], Any]) -> Any:
+    """The rows of `table` (mail) about the person: by their id, or in their event to their
+    address (`to_them` is given the address in lower case)."""
+    if not work.person.email:
+        return select(table).where(table.participant_id == work.pid)
+    return select(table).where(
+        (col(table.participant_id) == work.pid)
+        | ((col(table.event_id) == work.event.id) & to_them(work.person.email.lower()))
+    )
+
+
 def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
     """Cancel what waits to be sent to them, and take their address off every message."""
     session = work.session
-    query = select(Message).where(Message.participant_id == work.pid)
-    if work.person.email:
-        query = select(Message).where(
-            (col(Message.participant_id) == work.pid)
-            | (
-                (col(Message.event_id) == work.event.id)
-                & (func.lower(Message.to_address) == work.person.email.lower())
-            )
-        )
+    query = _theirs(work, Message, lambda email: func.lower(Message.to_address) == email)
     for message in session.exec(query):
         if message.to_address or message.to_name:
             work.counts["messages"] += 1
@@ -639,15 +643,9 @@ def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
         for attempt in outbox.attempts(session, message):
             attempt.reply = _scrubbed(attempt.reply, pattern)
             session.add(attempt)
-    replies = select(InboundMail).where(InboundMail.participant_id == work.pid)
-    if work.person.email:
-        replies = select(InboundMail).where(
-            (col(InboundMail.participant_id) == work.pid)
-            | (
-                (col(InboundMail.event_id) == work.event.id)
-                & func.lower(InboundMail.sender).contains(work.person.email.lower())
-            )
-        )
+    replies = _theirs(
+        work, InboundMail, lambda email: func.lower(InboundMail.sender).contains(email)
+    )
     for reply in session.exec(replies):
         session.delete(reply)
         work.counts["replies by e-mail"] += 1

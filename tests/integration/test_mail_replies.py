@@ -7,12 +7,8 @@ the real sender to a real SMTP sink.
 """
 
 import contextlib
-import os
 import smtplib
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +16,6 @@ from datetime import time as clock_time
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import make_msgid
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,6 +34,7 @@ from app.web.mail_links import mail_links
 from tests.conftest import log_in, post_form, text_of
 from tests.factories import Factory, placed_topic
 from tests.mail_sink import MailSink, Received, free_port
+from tests.processes import command
 
 Clock = Callable[[datetime | None], None]
 LONDON = ZoneInfo("Europe/London")
@@ -61,22 +57,7 @@ def reply_links(reply_settings: Settings) -> Links:
 def _receiving(settings: Settings, *extra: str) -> Iterator[int]:
     """`openspace receive-mail` on a free port of this machine, in a process of its own."""
     port = free_port()
-    env = {
-        **os.environ,
-        "OPENSPACE_DATABASE_URL": settings.database_url,
-        "OPENSPACE_DATABASE_DIRECT_URL": settings.database_direct_url,
-        "OPENSPACE_SECRET_KEY": settings.secret_key,
-        "OPENSPACE_ENVIRONMENT": "test",
-        "OPENSPACE_REPLY_DOMAIN": DOMAIN,
-    }
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "receive-mail", "--port", str(port), *extra],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = command(settings, "receive-mail", "--port", str(port), *extra)
     try:
         # Generous: a loaded machine takes a while to start Python and import the app.
         deadline = time.monotonic() + 120
@@ -84,16 +65,15 @@ def _receiving(settings: Settings, *extra: str) -> Iterator[int]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
             if process.poll() is not None:
-                log.seek(0)
-                raise AssertionError(f"the receiver stopped: {log.read().decode()[-3000:]}")
+                _out, errors = process.communicate()
+                raise AssertionError(f"the receiver stopped: {errors[-3000:]}")
             assert time.monotonic() < deadline, "the receiver did not start"
             time.sleep(0.1)
         yield port
         assert process.poll() is None, "the receiver went down"
     finally:
         process.terminate()
-        process.wait(timeout=15)
-        log.close()
+        process.communicate(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +127,33 @@ def _mail_the_owner(
     return received
 
 
+MailOwner = Callable[[list[str]], tuple[Event, Participant, list[Action], Received]]
+
+
+@pytest.fixture
+def mail_owner(
+    make: Factory,
+    database: Database,
+    reply_settings: Settings,
+    reply_links: Links,
+    sink: MailSink,
+    clock: Clock,
+) -> MailOwner:
+    """Give an owner these actions and send them their private link: the event, the owner,
+    the actions and the message as it arrived."""
+
+    def mailed(titles: list[str]) -> tuple[Event, Participant, list[Action], Received]:
+        event, owner, made = _owner_with(make, clock, titles)
+        return (
+            event,
+            owner,
+            made,
+            _mail_the_owner(database, reply_settings, reply_links, sink, clock),
+        )
+
+    return mailed
+
+
 def _reply(original: Received, words: str, *, html: bool = True) -> EmailMessage:
     """A reply as a mail program writes it: "Re:", the original quoted below the words, a
     signature, and an HTML part with the original in a blockquote."""
@@ -194,17 +201,9 @@ def _tracker_row(client: TestClient, event: Event, title: str) -> str:
 
 
 def test_a_reply_becomes_an_update_on_the_action_without_the_quoted_message(
-    client: TestClient,
-    make: Factory,
-    database: Database,
-    reply_settings: Settings,
-    reply_links: Links,
-    sink: MailSink,
-    clock: Clock,
-    receiver: int,
+    client: TestClient, database: Database, mail_owner: MailOwner, receiver: int
 ) -> None:
-    event, _owner, [action] = _owner_with(make, clock, ["Bus passes for carers"])
-    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    event, _owner, [action], received = mail_owner(["Bus passes for carers"])
     reply_to = received.message["Reply-To"].addresses[0].addr_spec
     assert reply_to.startswith("reply+") and reply_to.endswith(f"@{DOMAIN}")
     assert "reply to this e-mail" in received.part("plain")
@@ -242,17 +241,9 @@ def _outbox_replies(client: TestClient, event: Event) -> str:
 
 
 def test_a_reply_about_several_actions_goes_to_the_one_it_names_else_waits_for_the_organiser(
-    client: TestClient,
-    make: Factory,
-    database: Database,
-    reply_settings: Settings,
-    reply_links: Links,
-    sink: MailSink,
-    clock: Clock,
-    receiver: int,
+    client: TestClient, database: Database, mail_owner: MailOwner, receiver: int
 ) -> None:
-    event, _owner, [passes, buses] = _owner_with(make, clock, ["Bus passes", "Night buses"])
-    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    event, _owner, [passes, buses], received = mail_owner(["Bus passes", "Night buses"])
     assert "naming the action" in received.part("plain")
 
     _send(receiver, _reply(received, "Night buses: the first route runs from March."))
@@ -272,7 +263,7 @@ def test_a_reply_about_several_actions_goes_to_the_one_it_names_else_waits_for_t
     assert "wrote:" not in waiting
     with database.read() as session:
         [kept] = session.exec(select(InboundMail).where(InboundMail.state == "unplaced"))
-    place = f"/organiser/events/{event.id}/outbox/replies/{kept.id}/place"
+    place = f"/organiser/events/{event.id}/outbox/replies/{kept.id}"
     unchosen = post_form(client, place, {"action_id": ""})
     assert unchosen.status_code == 422  # type: ignore[attr-defined]
     assert "All going well, more soon." in text_of(unchosen.text)  # type: ignore[attr-defined]
@@ -286,17 +277,9 @@ def test_a_reply_about_several_actions_goes_to_the_one_it_names_else_waits_for_t
 
 
 def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
-    client: TestClient,
-    make: Factory,
-    database: Database,
-    reply_settings: Settings,
-    reply_links: Links,
-    sink: MailSink,
-    clock: Clock,
-    receiver: int,
+    client: TestClient, database: Database, mail_owner: MailOwner, receiver: int
 ) -> None:
-    event, owner, [action] = _owner_with(make, clock, ["Bus passes"])
-    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    event, owner, [action], received = mail_owner(["Bus passes"])
     real = received.message["Reply-To"].addresses[0].addr_spec
     number, _dash, signature = real.partition("@")[0].removeprefix("reply+").partition("-")
     other = int(number) + 1
@@ -325,7 +308,7 @@ def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
         kept = session.exec(select(InboundMail).order_by(InboundMail.id)).all()  # type: ignore[arg-type]
     for row in kept:
         dismissed = post_form(
-            client, f"/organiser/events/{event.id}/outbox/replies/{row.id}/dismiss", {}
+            client, f"/organiser/events/{event.id}/outbox/replies/{row.id}", {"do": "dismiss"}
         )
         assert dismissed.status_code == 303  # type: ignore[attr-defined]
     assert _outbox_replies(client, event) == ""
@@ -344,17 +327,9 @@ def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
 
 
 def test_garbage_huge_and_hostile_messages_are_refused_or_kept_and_the_receiver_stays_up(
-    client: TestClient,
-    make: Factory,
-    database: Database,
-    reply_settings: Settings,
-    reply_links: Links,
-    sink: MailSink,
-    clock: Clock,
-    receiver: int,
+    client: TestClient, database: Database, mail_owner: MailOwner, receiver: int
 ) -> None:
-    event, _owner, _made = _owner_with(make, clock, ["Bus passes"])
-    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    event, _owner, _made, received = mail_owner(["Bus passes"])
     to = received.message["Reply-To"].addresses[0].addr_spec
 
     # Over 10 MB: refused with 552, whether the client says its size first or not.
@@ -419,17 +394,9 @@ def test_garbage_huge_and_hostile_messages_are_refused_or_kept_and_the_receiver_
 
 
 def test_a_mail_server_delivers_a_reply_over_lmtp(
-    client: TestClient,
-    make: Factory,
-    database: Database,
-    settings: Settings,
-    reply_settings: Settings,
-    reply_links: Links,
-    sink: MailSink,
-    clock: Clock,
+    client: TestClient, settings: Settings, mail_owner: MailOwner
 ) -> None:
-    _event, _owner, _made = _owner_with(make, clock, ["Bus passes"])
-    received = _mail_the_owner(database, reply_settings, reply_links, sink, clock)
+    _event, _owner, _made, received = mail_owner(["Bus passes"])
     to = received.message["Reply-To"].addresses[0].addr_spec
     with _receiving(settings, "--lmtp") as port, smtplib.LMTP("127.0.0.1", port) as lmtp:
         refused = lmtp.sendmail(

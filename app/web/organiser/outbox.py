@@ -88,11 +88,11 @@ def outbox_page(
 
 
 @router.post(
-    "/events/{event_id}/outbox/replies/{reply_id}/place",
+    "/events/{event_id}/outbox/replies/{reply_id}",
     dependencies=[Depends(verify_csrf)],
     again=outbox_page,
 )
-def place_reply(
+def settle_reply(
     event: OrganisedEvent,
     reply_id: RowId,
     session: SessionDep,
@@ -100,27 +100,11 @@ def place_reply(
     organiser: CurrentOrganiser,
     settings: SettingsDep,
 ) -> Response:
-    """Post a kept reply as an update on the action the organiser chose."""
-    chosen = valid(PlaceReplyForm, form, "action_id")
-    action = mail_replies.place(session, event, reply_id, chosen.action_id)
-    return see_other(f"/organiser/events/{event.id}/outbox?placed={action.id}#replies")
-
-
-@router.post(
-    "/events/{event_id}/outbox/replies/{reply_id}/dismiss",
-    dependencies=[Depends(verify_csrf)],
-    again=outbox_page,
-)
-def dismiss_reply(
-    event: OrganisedEvent,
-    reply_id: RowId,
-    session: SessionDep,
-    organiser: CurrentOrganiser,
-    settings: SettingsDep,
-) -> Response:
-    """Set a kept reply aside (its words are deleted)."""
-    mail_replies.dismiss(session, event, reply_id)
-    return see_other(f"/organiser/events/{event.id}/outbox#replies")
+    """Post a kept reply as an update on the action the organiser chose, or dismiss it."""
+    dismissed = form.get("do") == "dismiss"
+    chosen = None if dismissed else valid(PlaceReplyForm, form, "action_id").action_id
+    placed = mail_replies.settle(session, event, reply_id, chosen)
+    return see_other(f"/organiser/events/{event.id}/outbox?placed={int(placed)}#replies")
 
 
 @router.get("/events/{event_id}/postcards")
