@@ -35,7 +35,7 @@ from app.models import (
 from app.models.agenda import TopicCreate
 from app.models.base import set_clock
 from app.models.event import SlotKind
-from app.models.live import AnnouncementCreate
+from app.models.live import AnnouncementCreate, CheckOutForm
 from app.models.outcomes import ActionStatus, GroupForm, PledgeForm, ProgressForm
 from app.models.people import OrganiserCreate
 from app.models.privacy import ErasedBy, ErasureMode
@@ -44,6 +44,7 @@ from app.services import (
     accounts,
     audit,
     carry_over,
+    check_out,
     contributions,
     convergence,
     live,
@@ -221,6 +222,9 @@ VISITS = [
         "participant", "/e/{code}/reports/{topic_id}", submit="/e/{code}/reports/{topic_id}/actions"
     ),
     Visit("participant", "/e/{code}/pledge", submit="/e/{code}/pledge"),
+    # The closing circle's check-out, open: the form, then sent empty.
+    Visit("participant", "/e/{code}/check-out"),
+    Visit("participant", "/e/{code}/check-out", submit="/e/{code}/check-out"),
     # The projector, in each view the facilitator can switch it to.
     *(
         Visit("projector", "/display/{token}", params=(("token", "projector_token"),), view=view)
@@ -266,6 +270,9 @@ VISITS = [
     ),
     # Last year's event a year on: late, quiet, done and dropped actions, a pledge answered.
     Visit("organiser", "/organiser/events/{event_id}/dashboard", params=LAST_YEAR),
+    # How last year's day went, and this year's before it has begun.
+    Visit("organiser", "/organiser/events/{event_id}/how-the-day-went", params=LAST_YEAR),
+    Visit("organiser", "/organiser/events/{event_id}/how-the-day-went"),
     Visit("organiser", "/organiser/events/{event_id}/carried", "?brought=2"),
     Visit("organiser", "/organiser/events/{event_id}/people", "?q=a&erased=name_off"),
     Visit(
@@ -393,6 +400,12 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             session, event, [a.id or 0 for a in actions[:2]], GroupForm(name="Buses")
         )
         convergence.open_vote(session, event, True, 5)
+        # The check-out, open, with an anonymous answer and a named one (not the owner's).
+        check_out.open_check_out(session, event, True)
+        for person, words, named in ((urdu, "Courage to ask", False), (convener, "Courage", True)):
+            check_out.check_out(
+                session, event, person, CheckOutForm(words=words, usefulness=4, named=named)
+            )
         convergence.place_dot(session, event, owner, "action", owned.id or 0)
         convergence.place_dot(session, event, owner, "report", report.id or 0)
         pledge = pledges.save_pledge(

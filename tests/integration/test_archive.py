@@ -27,7 +27,7 @@ from app.db import Database
 from app.models import CoConvener, Event, Organiser, Participant, Role, Topic, WaitlistEntry
 from app.models.agenda import ConvenerElsewhere, SeatNotice
 from app.models.event import ThemeCreate
-from app.models.live import Announcement, Pitch
+from app.models.live import Announcement, CheckOut, Pitch
 from app.models.outcomes import (
     ActionStatus,
     ActionTheme,
@@ -130,6 +130,7 @@ def _rich_event(database: Database) -> Event:
         )
         pledges.save_pledge(session, event, voter, PledgeForm(text="I will host a warm space"))
         session.add(Announcement(event_id=event.id or 0, text="Lunch is served"))
+        session.add(CheckOut(event_id=event.id or 0, words="A warm welcome", usefulness=4))
         session.add(Pitch(event_id=event.id or 0, topic_id=topics[0].id or 0))
         events.create_facilitator_link(session, event, "Front desk")
         audit.record(session, event.id, "Olu <olu@example.org>", "POST /x: hide topic", "x=1")
