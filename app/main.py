@@ -239,8 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.signer = LinkSigner(settings.secret_key)
     app.state.wall_parts = VersionedParts[str]()
-    # The event's topic cards, slots and announcements, per agenda version (app.web.kit.cache).
-    app.state.shared_rows = VersionedParts[list[Any]](max_entries_per_event=3)
+    # The event's topic cards, slots, spaces and announcements, per agenda version
+    # (app.web.kit.cache, app.web.agenda).
+    app.state.shared_rows = VersionedParts[list[Any]](max_entries_per_event=4)
     app.state.broker = broker
     app.state.limiter = counts_for(database, settings.secret_key)
     app.state.live = live
