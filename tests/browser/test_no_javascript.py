@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.models import Event
-from app.services import marketplace
+from app.services import check_out, marketplace
 from tests.browser.pages import PHONE
-from tests.factories import Factory, placed_topic
+from tests.factories import PASSWORD, Factory, placed_topic
 
 pytestmark = pytest.mark.browser
 
@@ -238,3 +238,50 @@ def test_urdu_phone_reads_right_to_left(
         assert "My agenda" not in interface
     finally:
         context.close()
+
+
+def test_check_out_and_how_the_day_went_with_javascript_off(
+    no_js_phone: BrowserContext, browser: Browser, live_server: str, make: Factory
+) -> None:
+    """The closing circle's question on a phone, and the organiser's figures of the day,
+    as plain forms and whole pages."""
+    organiser = make.organiser("no-js-day@example.org")
+    event = make.event(organiser, name="Paper-first day", starts_on=date(2026, 3, 20))
+    slot = make.slot(event, time(10, 45), time(11, 45))
+    placed_topic(make, event, slot, make.space(event, "Garden", 15), GARDEN_TOPIC)
+    with make.database.write() as session:
+        check_out.open_check_out(session, session.get_one(Event, event.id), True)
+    code = event.join_code
+    page = no_js_phone.new_page()
+    page.goto(f"/e/{code}/join")
+    page.get_by_label("Your name").fill(NAME)
+    page.get_by_role("button", name="Join").click()
+    page.get_by_role("link", name="Check-out: what will you take with you?").click()
+    expect(page).to_have_url(f"{live_server}/e/{code}/check-out")
+    page.get_by_label("What will you take with you?").fill("Ask before assuming")
+    page.get_by_role("button", name="Send my answer").click()  # no mark chosen: refused
+    expect(page.locator("#usefulness-error")).to_contain_text("from 1 to 5")
+    expect(page.get_by_label("What will you take with you?")).to_have_value("Ask before assuming")
+    page.get_by_role("radio", name="4").check()
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page).to_have_url(f"{live_server}/e/{code}/check-out?thanks=1")
+    expect(page.get_by_role("status")).to_contain_text("your answer is in")
+    _no_sideways_scroll(page)
+
+    laptop = browser.new_context(base_url=live_server, java_script_enabled=False)
+    try:
+        desk = laptop.new_page()
+        desk.goto("/login")
+        form = desk.locator("form[action='/login']")
+        form.get_by_label("E-mail address").fill(organiser.email)
+        form.get_by_label("Password").fill(PASSWORD)
+        form.get_by_role("button", name="Log in").click()
+        expect(desk).to_have_url(f"{live_server}/organiser")
+        desk.goto(f"/organiser/events/{event.id}")
+        desk.get_by_role("link", name="How the day went").click()
+        expect(desk.get_by_role("heading", level=1)).to_have_text("How the day went")
+        rooms = desk.locator('section[aria-labelledby="fig-rooms"]')
+        expect(rooms.locator("svg[role=img]")).to_be_visible()
+        expect(rooms.locator("table")).to_contain_text(GARDEN_TOPIC)
+    finally:
+        laptop.close()
