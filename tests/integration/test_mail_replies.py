@@ -27,8 +27,9 @@ from app.db import Database
 from app.models import Action, ActionUpdate, Event, InboundMail, Participant, Topic
 from app.models.mail import Purpose
 from app.models.outcomes import ActionForm, ActionStatus
+from app.models.privacy import ErasedBy, ErasureMode
 from app.security import LinkSigner
-from app.services import actions, mail_sender, outbox
+from app.services import actions, mail_sender, outbox, privacy
 from app.services.mail import Links
 from app.web.mail_links import mail_links
 from tests.conftest import log_in, post_form, text_of
@@ -279,7 +280,7 @@ def test_a_reply_about_several_actions_goes_to_the_one_it_names_else_waits_for_t
 def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
     client: TestClient, database: Database, mail_owner: MailOwner, receiver: int
 ) -> None:
-    event, owner, [action], received = mail_owner(["Bus passes"])
+    event, owner, _made, received = mail_owner(["Bus passes"])
     real = received.message["Reply-To"].addresses[0].addr_spec
     number, _dash, signature = real.partition("@")[0].removeprefix("reply+").partition("-")
     other = int(number) + 1
@@ -315,15 +316,24 @@ def test_a_forged_or_altered_reply_address_is_kept_and_shown_to_the_organiser(
     with database.read() as session:
         assert all(r.text == "" for r in session.exec(select(InboundMail)))
 
-    # The owner erased: their reply is not posted in their name, it waits for the organiser.
+    # The owner erases their data: what they sent is deleted with it, and a reply after that
+    # is not posted in their name: it waits for the organiser.
+    before = _reply(received, "Before I go.")
+    before.replace_header("To", f"outbox@{DOMAIN}")
+    _send(receiver, before)
+    assert "Before I go." in _outbox_replies(client, event)
     with database.write() as session:
-        person = session.get_one(Participant, owner.id)
-        person.display_name = "A participant"
-        session.add(person)
+        privacy.erase(
+            session,
+            session.get_one(Event, event.id),
+            session.get_one(Participant, owner.id),
+            ErasureMode.name_off,
+            ErasedBy.person,
+        )
+    assert "Before I go." not in _outbox_replies(client, event)
     _send(receiver, _reply(received, "Still me, after erasing."))
     assert "The person asked for their data to be erased." in _outbox_replies(client, event)
     assert "Still me" not in text_of(client.get(_link(received, "Bus passes")).text)
-    assert action.id is not None
 
 
 def test_garbage_huge_and_hostile_messages_are_refused_or_kept_and_the_receiver_stays_up(
