@@ -17,7 +17,7 @@ from alembic.config import Config
 from sqlalchemy import func, make_url
 from sqlmodel import Session, select
 
-from app import keys
+from app import keys, rates
 from app.config import ROOT, Settings, get_settings
 from app.db import Database, connection_budget, normalise_url
 from app.models import Event
@@ -276,6 +276,7 @@ def doctor(settings: Settings) -> int:
     print("schema:       up to date")
     print(f"signing key:  {keys.load_key(settings, database).source}")
     print(f"public URL:   {settings.base_url}")
+    print(f"rate limits:  {rates.where_counted(settings)}")
     budget = database.budget
     database.dispose()
     if settings.pooled:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import redis
 from sqlalchemy import text
 
+from app.config import Settings
 from app.db import Database
 from app.models.base import utcnow
 
@@ -366,3 +367,19 @@ def counts_for(database: Database, secret: str) -> Counts:
         return otherwise
     where = urlsplit(settings.redis_url).netloc.rpartition("@")[2]
     return RedisOrElse(InRedis(settings.redis_url, names), otherwise, where)
+
+
+def where_counted(settings: Settings) -> str:
+    """Where the rate limits count, for `openspace doctor`."""
+    here = "each process's memory" if settings.is_sqlite else "PostgreSQL"
+    if not settings.redis_url:
+        return f"in {here}" + ("" if settings.is_sqlite else ", shared by every worker and host")
+    where = urlsplit(settings.redis_url).netloc.rpartition("@")[2]
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return f"Redis at {where} does not answer ({error}): in {here} until it does"
+    finally:
+        client.close()
+    return f"in Redis at {where}, shared by every worker and host"

@@ -3,8 +3,10 @@ or Redis), and a change made through one process is what the next page through a
 """
 
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,7 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.config import ROOT, Settings
 from app.main import create_app
 from app.models import Event
 from app.models.base import set_clock
@@ -190,3 +192,35 @@ def test_a_change_through_one_process_is_on_the_next_page_through_another(
                 cookies=reader.cookies,
             )
             assert again.status_code == 200
+
+
+def test_doctor_says_where_the_limits_count_and_whether_redis_answers(
+    settings: Settings, own_redis: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    url, server = own_redis
+
+    def doctor(redis_url: str) -> str:
+        env = {
+            **os.environ,
+            "OPENSPACE_DATABASE_URL": settings.database_url,
+            "OPENSPACE_DATABASE_DIRECT_URL": settings.database_direct_url,
+            "OPENSPACE_SECRET_KEY": settings.secret_key,
+            "OPENSPACE_REDIS_URL": redis_url,
+        }
+        said = subprocess.run(
+            [sys.executable, "-m", "app.cli", "doctor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        return said.stdout
+
+    assert f"rate limits:  in Redis at {url.split('/')[2]}, shared" in doctor(url)
+    otherwise = "each process's memory" if settings.is_sqlite else "PostgreSQL, shared"
+    assert f"rate limits:  in {otherwise}" in doctor("")
+    server.kill()
+    server.wait()
+    gone = doctor(url)
+    assert "does not answer" in gone and f"in {otherwise.split(',')[0]} until it does" in gone
