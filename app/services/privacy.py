@@ -50,6 +50,7 @@ from app.models import (
     Pledge,
     Report,
     Role,
+    SeatChange,
     SeatNotice,
     SignUp,
     Slot,
@@ -112,6 +113,8 @@ TEXT_COLUMNS: dict[str, Kept] = {
     "pledge.answer": Kept.their_words,
     # Only a named answer is anyone's: an anonymous one is no one's to erase.
     "checkout.words": Kept.their_words,
+    # Only a named answer is anyone's: an anonymous one is no one's to erase.
+    "checkout.words": Kept.their_words,
     "actionupdate.note": Kept.their_words,
     "inboundmail.text": Kept.their_words,
     "topic.title": Kept.group_words,
@@ -144,6 +147,9 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "message": "kind language message_id group_key state baseline",
             "messageattempt": "outcome",
             "topic": "language propose_key",
+            # The check-out's key, and each answer's keyed hash of its author (both go when
+            # it closes; without the key the hash names no one).
+            "checkout": "marker",
             # The check-out's key, and each answer's keyed hash of its author (both go when
             # it closes; without the key the hash names no one).
             "checkout": "marker",
@@ -320,6 +326,9 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
         )
     pledge = session.exec(select(Pledge).where(Pledge.participant_id == pid)).first()
     named = session.exec(select(CheckOut).where(CheckOut.participant_id == pid)).all()
+    moved = session.exec(
+        select(SeatChange).where(SeatChange.participant_id == pid).order_by(col(SeatChange.id))
+    ).all()
     took_part = session.exec(
         select(Attendance, Report)
         .join(Report, col(Report.id) == Attendance.report_id)
@@ -350,6 +359,15 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
         "interests": seats(Interest),
         "sign_ups": seats(SignUp),
         "waitlists": seats(WaitlistEntry),
+        "seat_changes": [
+            {
+                "left": titles.get(m.from_topic_id or 0, ""),
+                "took": titles.get(m.to_topic_id or 0, ""),
+                "from_a_waitlist": m.promoted,
+                "at": _iso(m.at),
+            }
+            for m in moved
+        ],
         "seat_news": [
             {"topic": titles.get(n.topic_id, ""), "what": n.kind, "at": _iso(n.created_at)}
             for n in notices
@@ -377,6 +395,8 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
             "answer": pledge.answer,
             "answered_at": _iso(pledge.answered_at),
         },
+        # Only answers they put their name to: an anonymous one cannot be told apart.
+        "check_out": [{"words": c.words, "how_useful": c.usefulness} for c in named],
         # Only answers they put their name to: an anonymous one cannot be told apart.
         "check_out": [{"words": c.words, "how_useful": c.usefulness} for c in named],
         "messages": [
@@ -566,6 +586,9 @@ def _delete_writing(work: _Erasing) -> None:
     for answer in session.exec(select(CheckOut).where(CheckOut.participant_id == pid)):
         session.delete(answer)
         work.counts["check-out answers deleted"] += 1
+    for answer in session.exec(select(CheckOut).where(CheckOut.participant_id == pid)):
+        session.delete(answer)
+        work.counts["check-out answers deleted"] += 1
     owned = list(session.exec(select(Action).where(Action.owner_id == pid)))
     for action in owned:
         notes = session.exec(
@@ -653,6 +676,14 @@ def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
     for consent in consents:
         session.delete(consent)
         work.counts["consents"] += 1
+
+
+def _unname_check_out(work: _Erasing) -> None:
+    """A check-out answer they put their name to stays, as an anonymous one."""
+    for answer in work.session.exec(select(CheckOut).where(CheckOut.participant_id == work.pid)):
+        answer.participant_id = None
+        work.session.add(answer)
+        work.counts["check-out answers made anonymous"] += 1
 
 
 def _unname_check_out(work: _Erasing) -> None:

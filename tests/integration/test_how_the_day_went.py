@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from app.models import Event, Organiser, Participant, SeatChange, Topic
 from app.models.base import set_clock
-from app.services import day_stats, signups
+from app.services import day_stats, privacy, signups
 from tests.conftest import log_in, text_of
 from tests.factories import Factory, placed_topic
 
@@ -233,3 +233,20 @@ def test_proposals_are_counted_in_at_most_thirty_bars(minutes: int) -> None:
     assert minutes // size + 1 <= day_stats.MOST_BARS or size == day_stats.BUCKETS[-1]
     smaller = [b for b in day_stats.BUCKETS if b < size]
     assert all(minutes // b + 1 > day_stats.MOST_BARS for b in smaller)
+
+
+def test_a_persons_seat_changes_are_in_their_data(
+    client: TestClient, make: Factory, clock: None
+) -> None:
+    day = scripted_day(make)
+    with make.database.read() as session:
+        person = session.exec(
+            select(Participant).where(Participant.display_name == "Person 5")
+        ).one()
+        data = privacy.my_data(session, session.get_one(Event, day.event.id), person)
+    assert [(s["left"], s["took"], s["from_a_waitlist"]) for s in data["seat_changes"]] == [
+        ("", "Session C", False),
+        ("Session C", "", False),
+        ("", "Session A", False),
+    ]
+    assert data["seat_changes"][1]["at"] == at(10, 10).isoformat()
