@@ -113,8 +113,6 @@ TEXT_COLUMNS: dict[str, Kept] = {
     "pledge.answer": Kept.their_words,
     # Only a named answer is anyone's: an anonymous one is no one's to erase.
     "checkout.words": Kept.their_words,
-    # Only a named answer is anyone's: an anonymous one is no one's to erase.
-    "checkout.words": Kept.their_words,
     "actionupdate.note": Kept.their_words,
     "inboundmail.text": Kept.their_words,
     "topic.title": Kept.group_words,
@@ -147,9 +145,6 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "message": "kind language message_id group_key state baseline",
             "messageattempt": "outcome",
             "topic": "language propose_key",
-            # The check-out's key, and each answer's keyed hash of its author (both go when
-            # it closes; without the key the hash names no one).
-            "checkout": "marker",
             # The check-out's key, and each answer's keyed hash of its author (both go when
             # it closes; without the key the hash names no one).
             "checkout": "marker",
@@ -397,8 +392,6 @@ def my_data(session: Session, event: Event, person: Participant) -> dict[str, An
         },
         # Only answers they put their name to: an anonymous one cannot be told apart.
         "check_out": [{"words": c.words, "how_useful": c.usefulness} for c in named],
-        # Only answers they put their name to: an anonymous one cannot be told apart.
-        "check_out": [{"words": c.words, "how_useful": c.usefulness} for c in named],
         "messages": [
             {
                 "kind": str(m.kind),
@@ -586,9 +579,6 @@ def _delete_writing(work: _Erasing) -> None:
     for answer in session.exec(select(CheckOut).where(CheckOut.participant_id == pid)):
         session.delete(answer)
         work.counts["check-out answers deleted"] += 1
-    for answer in session.exec(select(CheckOut).where(CheckOut.participant_id == pid)):
-        session.delete(answer)
-        work.counts["check-out answers deleted"] += 1
     owned = list(session.exec(select(Action).where(Action.owner_id == pid)))
     for action in owned:
         notes = session.exec(
@@ -676,14 +666,6 @@ def _stop_mail(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
     for consent in consents:
         session.delete(consent)
         work.counts["consents"] += 1
-
-
-def _unname_check_out(work: _Erasing) -> None:
-    """A check-out answer they put their name to stays, as an anonymous one."""
-    for answer in work.session.exec(select(CheckOut).where(CheckOut.participant_id == work.pid)):
-        answer.participant_id = None
-        work.session.add(answer)
-        work.counts["check-out answers made anonymous"] += 1
 
 
 def _unname_check_out(work: _Erasing) -> None:
