@@ -277,6 +277,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 until_set(drained, clients, toggle, args.rate),
             )
             for sender in senders:
+                sender.terminate()  # done by now, unless the drain ran out of time
                 sender.wait(timeout=60)
             await asyncio.sleep(2)  # anything sent twice late still arrives
             received = [

@@ -4,6 +4,7 @@ import asyncio
 import email
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -41,6 +42,8 @@ class MailSink:
     # a server that queued them) but not answered until `release` is set.
     hold_after: int | None = None
     release: threading.Event = field(default_factory=threading.Event)
+    # Called with each message's number as it is taken (before the answer).
+    on_data: Callable[[int], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -65,6 +68,8 @@ class MailSink:
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
             number = len(self.received)
+        if self.on_data is not None:
+            self.on_data(number)
         if self.answer_after:
             await asyncio.sleep(self.answer_after)
         if self.hold_after is not None and number > self.hold_after:

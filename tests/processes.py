@@ -57,7 +57,7 @@ def start(
         stdout=output,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a shared machine may take half a minute
     while True:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/healthz").status_code == 200:

@@ -7,19 +7,28 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from app.config import Settings
 from app.db import Database
+from app.models.base import utcnow
 from app.models.mail import Message, MessageKind, MessageState
 from app.services import later_mail, mail, mail_causes, outbox, privacy
 
 log = logging.getLogger("openspace.mail")
 
 SMTP_TIMEOUT_SECONDS = 30
+# A sender holding a claim this long gives back the messages it has not tried yet: one more
+# (however slowly the server answers) still fits in the claim, and no other sender takes a
+# message before its claim runs out, so none is sent by two at once.
+HAND_BACK_AFTER = outbox.LEASE / 3
 # How often a process plans reminders (they fall due by the day, not the second).
 PLAN_EVERY_SECONDS = 60
 
@@ -129,8 +138,10 @@ def send_due(
     outcome = Outcome()
     if not settings.smtp_url:
         return outcome  # they wait in the outbox
-    while claimed := outbox.claim_due(database):
-        if not _send_batch(database, settings, links, claimed, outcome):
+    while True:
+        held_since = utcnow()
+        claimed = outbox.claim_due(database)
+        if not claimed or not _send_batch(database, settings, links, claimed, held_since, outcome):
             break
     return outcome
 
@@ -158,7 +169,12 @@ async def send_forever(database: Database, settings: Settings, links: mail.Links
 
 
 def _send_batch(
-    database: Database, settings: Settings, links: mail.Links, ids: list[int], outcome: Outcome
+    database: Database,
+    settings: Settings,
+    links: mail.Links,
+    ids: list[int],
+    held_since: datetime,
+    outcome: Outcome,
 ) -> bool:
     """Send the claimed messages over one connection; False when the server could not be
     used (each message is then tried again later)."""
@@ -171,6 +187,9 @@ def _send_batch(
         return False
     try:
         for position, message_id in enumerate(ids):
+            if utcnow() - held_since > HAND_BACK_AFTER:
+                _hand_back(database, ids[position:])
+                break
             try:
                 email = _compose(database, settings, links, message_id)
             except mail.NothingToSend as reason:
@@ -205,6 +224,16 @@ def _send_batch(
         except (OSError, smtplib.SMTPException):
             connection.close()
     return True
+
+
+def _hand_back(database: Database, ids: list[int]) -> None:
+    """Give back claimed messages not yet tried: due again at once, the try not counted."""
+    with database.write() as session:
+        session.execute(
+            update(Message)
+            .where(col(Message.id).in_(ids), col(Message.state) == MessageState.sending)
+            .values(state=MessageState.waiting, claimed_until=None, attempts=Message.attempts - 1)
+        )
 
 
 def _record_temporary(database: Database, message_id: int, reply: str, outcome: Outcome) -> None:

@@ -12,6 +12,7 @@ may arrive twice; no message ever arrives under two Message-IDs.
 
 import re
 import signal
+import threading
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -25,6 +26,7 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.db import Database
 from app.models import Event, Message, Participant, SignUp
+from app.models.base import set_clock, utcnow
 from app.models.mail import MessageCause, MessageState
 from app.models.outcomes import PledgeForm
 from app.models.people import ParticipantJoin
@@ -117,6 +119,35 @@ def test_a_sender_killed_mid_send_loses_nothing_and_repeats_only_the_taken_messa
         # One Message-ID per message, the one it was made with, on every copy.
         assert received.message["Message-ID"] == message_id_header(mail_settings, stored[address])
     assert stored[taken].attempts == 2
+
+
+def test_a_sender_slower_than_its_claim_hands_the_rest_back_and_none_goes_twice(
+    make: Factory, database: Database, mail_settings: Settings, links: Links, sink: MailSink
+) -> None:
+    event = make.event(starts_on=STARTS_ON)
+    addresses = _postcards(make, event, 10)
+    set_clock(DUE_AT)
+    others: list[threading.Thread] = []
+
+    def a_minute_per_answer(number: int) -> None:
+        set_clock(utcnow() + timedelta(minutes=1))
+        if number == 7:  # another sender starts when the first has been at it for 7 minutes
+            other = threading.Thread(
+                target=mail_sender.send_due, args=(database, mail_settings, links)
+            )
+            other.start()
+            others.append(other)
+
+    sink.on_data = a_minute_per_answer
+    try:
+        sent = mail_sender.send_due(database, mail_settings, links).sent
+        for other in others:
+            other.join(timeout=60)
+    finally:
+        set_clock(None)
+    assert len(sent) == 10
+    copies = Counter(r.rcpt_tos[0] for r in sink.received)
+    assert sorted(copies) == addresses and set(copies.values()) == {1}
 
 
 def test_a_mail_server_refusing_connections_waits_longer_each_time_shows_why_then_sends(
