@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import Database
 from app.models import AuditEntry, Event, Message, Organiser, Role
 from app.models.mail import MessageKind, MessageState
+from app.models.people import PasswordReset
 from app.services import invitations, mail_sender
 from app.services.mail import Links
 from tests.conftest import csrf_token, log_in, post_form, text_of
@@ -342,6 +343,11 @@ def test_forgot_password_answers_alike_and_sends_only_to_an_account(
     assert len(_kinds(make.database, MessageKind.password_reset)) == 1
     # And a reset message is nobody else's to see: it is on no event's Outbox page.
     assert message.event_id is None
+    # The work done for an address with no account (so that it takes as long) left nothing.
+    with make.database.read() as session:
+        assert session.exec(select(Organiser.email)).all() == [organiser.email]
+        assert len(session.exec(select(PasswordReset)).all()) == 1
+        assert len(session.exec(select(Message)).all()) == 1
 
 
 def test_a_new_password_by_link_signs_out_every_other_browser(
