@@ -220,7 +220,8 @@ def test_owners_of_carried_actions_are_told_once_if_they_asked(
     log_in(client, "carry-mail@example.org")
     address = f"/organiser/events/{this.id}/carried"
     for _ in range(2):  # asked twice: carried once, told once
-        post_form(client, address, {"from_event_id": str(last_id)})
+        carried = post_form(client, address, {"from_event_id": str(last_id)})
+        assert carried.status_code == 303, carried.text  # type: ignore[attr-defined]
     with make.database.read() as session:
         told = session.exec(select(Message).where(Message.kind == MessageKind.action_carried)).all()
         assert [m.to_address for m in told] == ["ada@example.org"]
