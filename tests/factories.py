@@ -3,13 +3,19 @@
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func
-from sqlmodel import SQLModel, select
+from sqlmodel import Session, SQLModel, select
 
 from app.db import Database
 from app.models import Event, Organiser, Participant, Slot, SlotKind, Space, Theme, Topic
 from app.models.agenda import TopicCreate
 from app.models.event import EventCreate, SlotCreate, SpaceCreate
-from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate, ContributionKind
+from app.models.outcomes import (
+    ActionForm,
+    ActionStatus,
+    ContributionCreate,
+    ContributionKind,
+    PledgeForm,
+)
 from app.models.people import OrganiserCreate, ParticipantJoin
 from app.services import (
     accounts,
@@ -18,6 +24,7 @@ from app.services import (
     events,
     marketplace,
     participants,
+    pledges,
     signups,
     wall,
 )
@@ -179,3 +186,15 @@ def outcomes_event(make: Factory) -> tuple[Organiser, Event, Topic, Topic]:
                 session, event, transport, author, ContributionCreate(kind=kind, body=body)
             )
     return organiser, event, first, second
+
+
+def pledged_postcards(
+    session: Session, event: Event, addresses: list[str], remind_on: date | None = None
+) -> None:
+    """A person of the event for each address, who pledged and asked for their postcard."""
+    for n, address in enumerate(addresses):
+        person = participants.join_event(
+            session, event, ParticipantJoin(display_name=f"Person {n}")
+        )
+        form = PledgeForm(text=f"Pledge {n}", postcard=True, email=address, remind_on=remind_on)
+        pledges.save_pledge(session, event, person, form)

@@ -28,12 +28,10 @@ from app.db import Database
 from app.models import Event, Message, Participant, SignUp
 from app.models.base import set_clock, utcnow
 from app.models.mail import MessageCause, MessageState
-from app.models.outcomes import PledgeForm
-from app.models.people import ParticipantJoin
-from app.services import mail_sender, outbox, participants, pledges
+from app.services import mail_sender, outbox
 from app.services.mail import Links, message_id_header
 from tests.conftest import log_in, phone, text_of
-from tests.factories import Factory, placed_topic
+from tests.factories import Factory, placed_topic, pledged_postcards
 from tests.mail_sink import MailSink, free_port
 from tests.processes import command, serving
 
@@ -48,16 +46,7 @@ def _postcards(make: Factory, event: Event, count: int) -> list[str]:
     """`count` people of the event pledged and asked for their postcard; their addresses."""
     addresses = [f"person{n}@example.org" for n in range(count)]
     with make.database.write() as session:
-        for n, address in enumerate(addresses):
-            person = participants.join_event(
-                session, event, ParticipantJoin(display_name=f"Person {n}")
-            )
-            pledges.save_pledge(
-                session,
-                event,
-                person,
-                PledgeForm(text=f"Pledge {n}", postcard=True, email=address),
-            )
+        pledged_postcards(session, event, addresses)
     return addresses
 
 
