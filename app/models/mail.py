@@ -153,6 +153,9 @@ class MailConsent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
     purpose: Purpose = Field(sa_type=String(16))
+    # The language they ticked it in: mail whose cause is someone else's (a facilitator's
+    # move, the book) is written in it.
+    language: str = Field(default="", max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -124,7 +124,7 @@ def _write_topic_news(
         return
     asked = list(
         session.exec(
-            select(Participant)
+            select(Participant, MailConsent.language)
             .join(MailConsent, col(MailConsent.participant_id) == Participant.id)
             .where(
                 col(Participant.id).in_(people),
@@ -138,12 +138,13 @@ def _write_topic_news(
         return
     event = session.get_one(Event, topic.event_id)
     now_at = _place(session, topic)
-    standings = _standings(session, topic_id, {p.id for p in asked if p.id is not None})
-    for person in asked:
+    standings = _standings(session, topic_id, {p.id for p, _lang in asked if p.id is not None})
+    for person, language in asked:
         assert person.id is not None
         before = f"{place}|{people[person.id]}"
         after = f"{now_at}|{standings[person.id]}"
-        _tell(session, event, topic, person, before, after, now)
+        language = outbox.language_for(event.offered, language)
+        _tell(session, event, topic, person, language, (before, after), now)
 
 
 def _group(participant_id: int, topic_id: int) -> str:
@@ -155,10 +156,13 @@ def _tell(
     event: Event,
     topic: Topic,
     person: Participant,
-    before: str,
-    after: str,
+    language: str,
+    change: tuple[str, str],
     now: datetime,
 ) -> None:
+    """Write, rewrite or cancel the person's waiting message about the session, for a change
+    from what they knew (`before`) to what is now (`after`)."""
+    before, after = change
     assert topic.id is not None and person.id is not None and event.id is not None
     group = _group(person.id, topic.id)
     pending = outbox.waiting_in_group(session, group)
@@ -173,7 +177,6 @@ def _tell(
     if after == before:
         return
     told = session.exec(select(func.count()).where(Message.group_key == group)).one()
-    language = event.offered[0]
     message, new = outbox.enqueue(
         session,
         f"day:{topic.id}:{person.id}:{told + 1}",

@@ -24,11 +24,11 @@ from app.services.outbox import Letter
 # --- the book -------------------------------------------------------------------------------
 
 
-def book_readers(session: Session, event: Event) -> list[Participant]:
-    """The event's people who asked for the book and gave an address."""
+def book_readers(session: Session, event: Event) -> list[tuple[Participant, str]]:
+    """The event's people who asked for the book and gave an address, and their language."""
     return list(
         session.exec(
-            select(Participant)
+            select(Participant, MailConsent.language)
             .join(MailConsent, col(MailConsent.participant_id) == Participant.id)
             .where(
                 Participant.event_id == event.id,
@@ -51,9 +51,9 @@ def send_book(session: Session, event: Event) -> int:
     if event.book_sent_at is None:
         event.book_sent_at = utcnow()
         session.add(event)
-    language = event.offered[0]
     made = 0
-    for person in book_readers(session, event):
+    for person, asked in book_readers(session, event):
+        language = outbox.language_for(event.offered, asked)
         _message, new = outbox.enqueue(
             session,
             f"book:{event.id}:{person.id}",

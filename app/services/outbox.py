@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from app import i18n
 from app.db import Database
 from app.i18n import _
 from app.models.base import utcnow
@@ -69,11 +70,17 @@ def set_consent(session: Session, participant_id: int, purpose: Purpose, given: 
         )
     ).first()
     if given and row is None:
-        session.add(MailConsent(participant_id=participant_id, purpose=purpose))
+        language = i18n.current()
+        session.add(MailConsent(participant_id=participant_id, purpose=purpose, language=language))
     elif not given and row is not None:
         session.delete(row)
         cancel_waiting(session, participant_id, KINDS_FOR[purpose], "The person withdrew consent.")
     session.flush()
+
+
+def language_for(offered: list[str], asked: str | None) -> str:
+    """The person's language if the event offers it, else the event's first."""
+    return asked if asked in offered else offered[0]
 
 
 def consents(session: Session, participant_id: int) -> set[Purpose]:

@@ -140,7 +140,7 @@ TEXT_COLUMNS: dict[str, Kept] = {
             "space": "name access_notes",
             "theme": "name description",
             "erasure": "mode asked_by fingerprint summary",
-            "mailconsent": "purpose",
+            "mailconsent": "purpose language",
             # A session's time, room id and a seat's standing, before a change of the day.
             "message": "kind language message_id group_key state baseline",
             "messageattempt": "outcome",

@@ -38,9 +38,12 @@ def _kind(database: Database, kind: MessageKind) -> list[Message]:
         )
 
 
-def _join(app: FastAPI, event: Event, name: str, ticks: dict[str, str]) -> None:
-    """A participant joins from their phone, ticking what they want by e-mail."""
-    with TestClient(app, follow_redirects=False) as phone:
+def _join(
+    app: FastAPI, event: Event, name: str, ticks: dict[str, str], language: str = "en"
+) -> None:
+    """A participant joins from their phone (in its language), ticking what they want by
+    e-mail."""
+    with TestClient(app, follow_redirects=False, headers={"Accept-Language": language}) as phone:
         joined = post_form(
             phone,
             f"/e/{event.join_code}/join",
@@ -65,7 +68,7 @@ def test_the_book_goes_once_to_each_person_who_asked_however_often_it_is_sent(
     clock(_at(date(2027, 5, 4), 9))
     _organiser, event, _transport, _housing = outcomes_event(make)
     clock(_at(date(2027, 5, 4), 17))
-    _join(app, event, "Hana", {"mail_book": "on"})
+    _join(app, event, "Hana", {"mail_book": "on"}, language="pl")
     _join(app, event, "Ivo", {"mail_sessions": "on"})  # asked for other mail only
     log_in(client, ORGANISER)
     for _press in range(2):  # pressed twice …
@@ -90,9 +93,10 @@ def test_the_book_goes_once_to_each_person_who_asked_however_often_it_is_sent(
 
     mail_sender.send_due(database, mail_settings, links, plan=False)
     mail_sender.send_due(database, mail_settings, links, plan=False)
-    [received] = sink.received
+    books = [r for r in sink.received if "book" in r.message["Subject"]]
+    [received] = books
     assert received.rcpt_tos == ["hana@example.org"]
-    assert received.message["Subject"] == "The book of Łódź — اردو day is ready"
+    assert '<html lang="pl"' in received.part("html")  # the language she joined in
     with database.read() as session:
         hana = session.exec(select(Participant).where(Participant.display_name == "Hana")).one()
     assert hana.id is not None
