@@ -59,6 +59,9 @@ PUBLIC = {
     "/mail/{token}",  # a person's e-mail choices, by the signed link in each message
     "/mail/stop/{token}",
     "/p/{token}",  # a pledge's "how did it go?", by the link in its postcard
+    "/invite/{token}",  # joining a team, by the link in the invitation
+    "/password/forgot",
+    "/password/new/{token}",  # a new password, by the link in the reset message
     "/e/{code}/join",
     "/e/{code}/qr.svg",  # the join QR code, shown on the join page
     "/e/{code}/continue/{token}",
