@@ -265,6 +265,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SendableHeadersMiddleware)
     app.mount("/static", HashedStaticFiles(directory=ROOT / "static"), name="static")
 
+    # The probes first: a load balancer asks them all day, and each router asked before them
+    # costs a failed match.
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """The process answers (for a liveness probe: restart it if this fails)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        """It can serve: the database answers, and on PostgreSQL the live updates' listening
+        connection is up (for a load balancer: send no one here while this fails)."""
+        problems = []
+        try:
+            await run_in_threadpool(database.ping)
+        except Exception as exc:
+            problems.append(f"database: {type(exc).__name__}")
+        if not broker.connected:
+            problems.append("live updates: not listening")
+        status = 503 if problems else 200
+        return JSONResponse(
+            {"status": "not ready" if problems else "ready", "problems": problems},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
+
     for module in (
         public,
         public_accounts,
@@ -294,29 +319,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)
     document_api(app, api.router)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """The process answers (for a liveness probe: restart it if this fails)."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> Response:
-        """It can serve: the database answers, and on PostgreSQL the live updates' listening
-        connection is up (for a load balancer: send no one here while this fails)."""
-        problems = []
-        try:
-            await run_in_threadpool(database.ping)
-        except Exception as exc:
-            problems.append(f"database: {type(exc).__name__}")
-        if not broker.connected:
-            problems.append("live updates: not listening")
-        status = 503 if problems else 200
-        return JSONResponse(
-            {"status": "not ready" if problems else "ready", "problems": problems},
-            status_code=status,
-            headers={"Cache-Control": "no-store"},
-        )
 
     install_error_pages(app)
     return app

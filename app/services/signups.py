@@ -819,6 +819,48 @@ def my_agenda(
         .order_by(col(Topic.id))
     ):
         running.setdefault(topic.slot_id or 0, []).append((topic, space))
+    return _agenda(slots, seats, waiting, running)
+
+
+class Card(Protocol):
+    """What an agenda reads of a visible topic's card (marketplace.TopicCard)."""
+
+    topic: Topic
+    space: Space | None
+
+    @property
+    def convener_ids(self) -> set[int]: ...
+
+
+def agenda_from(
+    slots: Iterable[Slot], cards: Iterable[Card], participant_id: int, marks: "Marks"
+) -> list[MySlot]:
+    """my_agenda without a query, from what a page has read already: the event's slots in
+    time order, the cards of its visible topics (read once per agenda version and shared)
+    and the participant's marks. A phone's home asks it on every visit."""
+    by_id = {card.topic.id: card for card in cards}
+    seats = {
+        slot_id: (card.topic, card.space)
+        for slot_id, topic_id in marks.seats.items()
+        if (card := by_id.get(topic_id)) is not None and card.space is not None
+    }
+    waiting: dict[int, list[tuple[Topic, int]]] = {}
+    running: dict[int, list[tuple[Topic, Space]]] = {}
+    for topic_id, card in sorted(by_id.items(), key=lambda item: item[0] or 0):
+        topic = card.topic
+        if topic_id in marks.waits and topic.slot_id is not None:
+            waiting.setdefault(topic.slot_id, []).append((topic, marks.waits[topic_id]))
+        if card.space is not None and participant_id in card.convener_ids:
+            running.setdefault(topic.slot_id or 0, []).append((topic, card.space))
+    return _agenda(slots, seats, waiting, running)
+
+
+def _agenda(
+    slots: Iterable[Slot],
+    seats: dict[int, tuple[Topic, Space]],
+    waiting: dict[int, list[tuple[Topic, int]]],
+    running: dict[int, list[tuple[Topic, Space]]],
+) -> list[MySlot]:
     result = []
     for slot in slots:
         if slot.kind == SlotKind.plenary:

@@ -5,7 +5,7 @@ import functools
 from fastapi import Request
 from sqlmodel import Session
 
-from app.models import Announcement, Event, Slot
+from app.models import Announcement, Event, Slot, Space
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import marketplace
@@ -23,6 +23,13 @@ def shared_cards(request: Request, session: Session, event: Event) -> list[marke
 def shared_slots(request: Request, session: Session, event: Event) -> list[Slot]:
     """The event's slots in time order."""
     return read_once(request, event, "slots", lambda: event_service.slots(session, event), copy_of)
+
+
+def shared_spaces(request: Request, session: Session, event: Event) -> list[Space]:
+    """The event's spaces in the organiser's order."""
+    return read_once(
+        request, event, "spaces", lambda: event_service.spaces(session, event), copy_of
+    )
 
 
 def shared_announcements(request: Request, session: Session, event: Event) -> list[Announcement]:

@@ -7,17 +7,20 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
+from sqlmodel import select
 
 from app.config import Settings
-from app.models import Event, Participant, SlotKind
+from app.models import Event, Participant, Slot, SlotKind, Topic
+from app.models.agenda import TopicCreate
 from app.models.event import SlotCreate
 from app.models.live import AnnouncementCreate
 from app.security import LinkSigner
 from app.services import events as event_service
 from app.services import live as live_service
+from app.services import marketplace, signups
 from app.web.participant.join import device_path
 from tests.conftest import claim, csrf_token, post_form
-from tests.factories import Factory
+from tests.factories import Factory, placed_topic
 from tests.phone_day import ANNOUNCEMENT, at, midday_zone, phone_day
 
 NEWER = "The garden session has moved to the library"
@@ -83,6 +86,57 @@ def test_home_now_and_next_for_a_convener_and_for_nothing_chosen(
     now, following = _where(text_of(client.get(f"/e/{code}").text))
     assert "Nothing chosen yet. See the wall" in now
     assert "You convene Digital exclusion · Garden" in following[:200]
+
+
+def _agenda_seen(agenda: list[signups.MySlot]) -> list[tuple[object, ...]]:
+    """What an agenda says per slot: the seat, the waitlist places, the sessions convened."""
+    return [
+        (
+            row.slot.id,
+            (row.seat.topic.id, row.seat.space.id) if row.seat else None,
+            [(topic.id, place) for topic, place in row.waiting],
+            [(run.topic.id, run.space.id) for run in row.running],
+        )
+        for row in agenda
+    ]
+
+
+def test_home_agenda_from_the_shared_cards_is_the_agenda_the_desk_prints(make: Factory) -> None:
+    # The home page draws a phone's agenda from the cards every page shares (no query of its
+    # own); the desk's printed agendas and the calendar read it from the database. Both say
+    # the same for a seat, a waitlist place, a session convened and one co-convened, a seat
+    # in a session since hidden, and a topic not yet on the wall.
+    day = phone_day(make)
+    event = day.event
+    with make.database.read() as session:
+        now_slot, next_slot = (session.get_one(Slot, n) for n in day.slots[1:])
+    library = placed_topic(make, event, next_slot, day.hall, "Tool library")
+    repair = placed_topic(make, event, now_slot, day.hall, "Repair café")
+    dan = make.participant(event, "Dan Lee")
+    with make.database.write() as session:
+        amira = session.get_one(Participant, day.amira.id)
+        marketplace.co_convene(session, session.get_one(Topic, library.id), amira)
+        signups.sign_up(session, event, repair, session.get_one(Participant, dan.id))
+        marketplace.set_hidden(session, session.get_one(Topic, repair.id), True)
+        marketplace.propose_topic(
+            session, event, amira, TopicCreate(title="Not placed yet"), at_the_desk=True
+        )
+    with make.database.read() as session:
+        cards = marketplace.topic_cards(session, event)
+        slots = event_service.slots(session, event)
+        people = session.exec(select(Participant).where(Participant.event_id == event.id))
+        seen = []
+        for person in people:
+            marks = signups.marks_of(session, person)
+            printed = _agenda_seen(signups.my_agenda(session, event, person, marks))
+            assert _agenda_seen(signups.agenda_from(slots, cards, person.id or 0, marks)) == (
+                printed
+            ), person.display_name
+            seen.append(printed)
+    # The case is not empty: seats, a place in line and sessions convened are all there.
+    assert any(seat for agenda in seen for _slot, seat, _w, _r in agenda)
+    assert any(waits for agenda in seen for _slot, _s, waits, _r in agenda)
+    assert any(runs for agenda in seen for _slot, _s, _w, runs in agenda)
 
 
 def test_home_now_in_a_plenary_names_the_room_everyone_meets_in(

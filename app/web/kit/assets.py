@@ -29,8 +29,10 @@ def digest(path: str) -> str:
     return hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:10]
 
 
+@cache
 def static_url(path: str) -> str:
-    """The address of a static file, named after its content."""
+    """The address of a static file, named after its content (worked out once per process:
+    every page asks it for each of its styles and scripts)."""
     file = Path(path)
     return f"/static/{file.with_name(f'{file.stem}.{digest(path)}{file.suffix}').as_posix()}"
 

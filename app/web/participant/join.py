@@ -16,7 +16,7 @@ from app.services import participants as participant_service
 from app.services import privacy, signups
 from app.services.agenda import time_style
 from app.templating import render, wants_fragment
-from app.web.agenda import shared_cards, shared_slots
+from app.web.agenda import shared_cards, shared_slots, shared_spaces
 from app.web.kit.common import absolute, qr_svg, see_other
 from app.web.kit.deps import (
     FormDep,
@@ -138,9 +138,9 @@ def event_home(me: AttendeeDep) -> Response:
         session, event, participant = me.session, me.event, me.participant
         cards = shared_cards(me.request, session, event)
         slots = shared_slots(me.request, session, event)
-        spaces = event_service.spaces(session, event)
+        spaces = shared_spaces(me.request, session, event)
         marks = signups.marks_of(session, participant)  # for the agenda and the seat news
-        agenda = signups.my_agenda(session, event, participant, marks)
+        agenda = signups.agenda_from(slots, cards, participant.id or 0, marks)
         now = utcnow()
         return render(
             me.request,
