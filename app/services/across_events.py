@@ -43,6 +43,7 @@ from app.services.followup_stats import (
     Tally,
     _tally_names,
     _tally_of,
+    over_time_figure,
     points,
 )
 from app.services.mail import OPEN
@@ -353,23 +354,8 @@ def over_time(session: Session, events: list[Event], now: datetime) -> Figure:
             counted[came] += 1
             n += 1
         rows.append((i18n.when(day, None, "medium"), [counted[t] for t in Tally.ALL]))
-    open_now, done_now, dropped_now = rows[-1][1]
-    return Figure(
-        key="over-time",
-        title=_("Actions of all your events, from the first day to now"),
-        summary=ngettext(
-            "%(num)d action: %(done)d done, %(dropped)d dropped, %(open)d still open.",
-            "%(num)d actions: %(done)d done, %(dropped)d dropped, %(open)d still open.",
-            open_now + done_now + dropped_now,
-            done=done_now,
-            dropped=dropped_now,
-            open=open_now,
-        ),
-        columns=_tally_names(),
-        rows=rows,
-        kind="time",
-        label=_("Date"),
-    )
+    title = _("Actions of all your events, from the first day to now")
+    return over_time_figure("over-time", title, rows)
 
 
 def by_event(lines: list[EventFigures]) -> Figure:

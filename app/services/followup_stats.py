@@ -218,10 +218,15 @@ def burn_down(session: Session, event: Event, lines: list[ActionLine], now: date
                 status = _status_at(action.status, history[action.id or 0], moment)
                 counted[_tally_of(status)] += 1
         rows.append((i18n.when(day, None, "medium"), [counted[t] for t in Tally.ALL]))
+    return over_time_figure("burn-down", _("Actions from the day to now"), rows)
+
+
+def over_time_figure(key: str, title: str, rows: list[tuple[str, list[int]]]) -> Figure:
+    """Open, done and dropped actions at each date (a stacked area), said as they stand now."""
     open_now, done_now, dropped_now = rows[-1][1]
     return Figure(
-        key="burn-down",
-        title=_("Actions from the day to now"),
+        key=key,
+        title=title,
         summary=ngettext(
             "%(num)d action: %(done)d done, %(dropped)d dropped, %(open)d still open.",
             "%(num)d actions: %(done)d done, %(dropped)d dropped, %(open)d still open.",
