@@ -21,6 +21,7 @@ from app.models.event import SlotShift
 from app.models.mail import MessageKind, MessageState, Purpose
 from app.services import events, mail_sender, marketplace, outbox, signups, wall
 from app.services.mail import Links
+from tests.conftest import log_in, post_form
 from tests.factories import Factory, placed_topic
 from tests.mail_sink import MailSink, Received
 
@@ -57,9 +58,9 @@ def _sign_up(database: Database, event: Event, topic_id: int | None, person: Par
         signups.sign_up(session, event, topic, session.get_one(Participant, person.id))
 
 
-def _day(make: Factory, clock: Clock, capacity: int = 20) -> Day:
+def _day(make: Factory, clock: Clock, capacity: int = 20, organiser: str = "") -> Day:
     clock(_at(8))
-    event = make.event(starts_on=DAY)
+    event = make.event(make.organiser(organiser) if organiser else None, starts_on=DAY)
     slots = [make.slot(event, time(h), time(h, 50)) for h in (10, 11, 12)]
     rooms = [make.space(event, name, capacity) for name in ("Garden room", "Library", "Hall")]
     topic = placed_topic(make, event, slots[0], rooms[0], "Warm spaces")
@@ -135,6 +136,40 @@ def _unsubscribe_and_privacy(
     assert answered.status_code == 200
     with client.app.state.database.read() as session:  # type: ignore[attr-defined]
         assert not outbox.has_consent(session, day.dana.id, Purpose.sessions)
+
+
+def test_the_facilitators_move_page_previews_without_mail_and_the_move_sends_one(
+    client: TestClient,
+    make: Factory,
+    database: Database,
+    mail_settings: Settings,
+    links: Links,
+    sink: MailSink,
+    clock: Clock,
+) -> None:
+    day = _day(make, clock, capacity=1, organiser="fac@example.org")
+    eli = _person(make, day.event, "Eli")
+    with database.write() as session:  # Eli waits: a move to a bigger room gives him a seat
+        topic = session.get_one(Topic, day.topic.id)
+        signups.join_waitlist(session, day.event, topic, session.get_one(Participant, eli.id))
+    big = make.space(day.event, "Big hall", 10)
+    log_in(client, "fac@example.org")
+    clock(_at(9))
+    move = f"/facilitate/{day.event.id}/topics/{day.topic.id}/move"
+    cell = f"{day.slots[1].id}:{big.id}"
+    preview = post_form(client, move, {"cell": cell}, follow_redirects=False)
+    assert preview.status_code == 200  # type: ignore[attr-defined]
+    assert "Eli" in preview.text  # type: ignore[attr-defined]
+    assert _messages(database) == []
+    done = post_form(client, move, {"cell": cell, "confirm": "1"}, follow_redirects=False)
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    clock(_at(9, 5))
+    _send(database, mail_settings, links)
+    [dana] = sink.to("dana@example.org")
+    assert dana.message["Subject"] == "Moved: Warm spaces"
+    assert "11:00" in dana.part("plain") and "Big hall" in dana.part("plain")
+    [seat] = sink.to("eli@example.org")
+    assert seat.message["Subject"] == "You have a seat: Warm spaces"
 
 
 def test_moved_and_moved_back_sends_nothing(
