@@ -216,6 +216,15 @@ class Book:
             marks=marks,
         )
 
+    def check_out_lines(self) -> list[str]:
+        """Each check-out answer that has words: the words, the mark, a name if it has one."""
+        answers = self.check_out.lines if self.check_out else []
+        return [
+            f"{line.words} ({line.usefulness}/5" + (f", {line.name})" if line.name else ")")
+            for line in answers
+            if line.words
+        ]
+
     def cover_line(self) -> str:
         """What the book is, of which day, where, and whether it holds names."""
         parts = [_("Book of proceedings"), i18n.when(self.event.starts_on, None, "weekday_year")]
@@ -475,12 +484,7 @@ def _markdown(the_book: Book) -> bytes:
             ]
     if the_book.check_out:
         out += ["", f"## {_('Check-out')}", "", _md(the_book.check_out_summary()), ""]
-        out += [
-            f"- {_md(line.words)} ({line.usefulness}/5"
-            + (f", {_md(line.name)})" if line.name else ")")
-            for line in the_book.check_out.lines
-            if line.words
-        ]
+        out += [f"- {_md(line)}" for line in the_book.check_out_lines()]
     if the_book.unreported:
         out += ["", f"## {_('Sessions without a report')}", ""]
         out += [
@@ -673,6 +677,8 @@ def _docx(the_book: Book) -> bytes:
         )
     if the_book.themes:
         out.contents_line(_("Actions by theme"), "by_theme")
+    if the_book.check_out:
+        out.contents_line(_("Check-out"), "check_out")
     if the_book.unreported:
         out.contents_line(_("Sessions without a report"), "unreported")
 
@@ -703,6 +709,11 @@ def _docx(the_book: Book) -> bytes:
             out.paragraph(f"{theme.name} — {_tally(theme)}", "Heading2")
             for line in theme.actions:
                 out.paragraph(f"{line.action.title} — {line.report_title}", "ListBullet")
+    if the_book.check_out:
+        out.paragraph(_("Check-out"), "Heading1", new_page=True, bookmark="check_out")
+        out.paragraph(the_book.check_out_summary(), "Normal")
+        for text in the_book.check_out_lines():
+            out.paragraph(text, "ListBullet")
     if the_book.unreported:
         out.paragraph(_("Sessions without a report"), "Heading1", bookmark="unreported")
         for unreported in the_book.unreported:

@@ -2,9 +2,11 @@
 unless the person adds their name), the projector shows the answers as they come in, and
 the book of proceedings keeps them."""
 
+import io
 import re
 from typing import Any
 
+import docx
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -232,6 +234,13 @@ def test_check_out_is_in_the_book_named_only_with_names(
     assert "Listening to tenants" in without.text and "Ben Okafor" not in without.text
     markdown = client.get(f"/events/{event.id}/export/proceedings.md").text
     assert "## Check-out" in markdown and "- Listening to tenants (4/5, Ben Okafor)" in markdown
+    word = docx.Document(
+        io.BytesIO(client.get(f"/events/{event.id}/export/proceedings.docx").content)
+    )
+    paragraphs = [(p.style.name, p.text) for p in word.paragraphs]
+    start = paragraphs.index(("Heading 1", "Check-out"))
+    assert paragraphs[start + 1][1].startswith("2 answers to “What will you take with you?”")
+    assert ("List Bullet", "Listening to tenants (4/5, Ben Okafor)") in paragraphs[start:]
 
 
 def test_erasure_deletes_or_unnames_a_named_check_out(
