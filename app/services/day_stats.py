@@ -44,11 +44,13 @@ class SlotLine:
 
 @dataclass
 class RoomLine:
-    """One session held: its seats taken against its room's, and who still waited."""
+    """One session held: its seats taken against its room's, who still waited, and how many
+    seats its waitlist gave."""
 
     line: SessionLine
     taken: int
     waiting: int
+    promoted: int = 0
 
     @property
     def capacity(self) -> int:
@@ -56,7 +58,9 @@ class RoomLine:
 
     @property
     def full(self) -> bool:
-        return self.taken >= self.capacity
+        """Full at some time: every seat taken at the end, or someone had to wait for one
+        (a waitlist is only joined when every seat is taken)."""
+        return self.taken >= self.capacity or self.waiting > 0 or self.promoted > 0
 
     @property
     def empty(self) -> bool:
@@ -162,8 +166,20 @@ def _rooms(session: Session, event: Event, now: datetime) -> list[RoomLine]:
     ids = [line.topic.id for line in held]
     taken = _count_by_topic(session, SignUp, ids)
     waiting = _count_by_topic(session, WaitlistEntry, ids)
+    promoted = Counter(
+        session.exec(
+            select(SeatChange.to_topic_id).where(
+                SeatChange.event_id == event.id, col(SeatChange.promoted).is_(True)
+            )
+        ).all()
+    )
     return [
-        RoomLine(line, taken.get(line.topic.id or 0, 0), waiting.get(line.topic.id or 0, 0))
+        RoomLine(
+            line,
+            taken.get(line.topic.id or 0, 0),
+            waiting.get(line.topic.id or 0, 0),
+            promoted[line.topic.id],
+        )
         for line in held
     ]
 
@@ -241,7 +257,8 @@ def rooms_figure(rooms: list[RoomLine]) -> Figure:
         key="rooms",
         title=_("Seats taken in each session"),
         summary=_(
-            "%(full)d of %(num)d sessions were full, %(empty)d had nobody signed up.",
+            "%(full)d of %(num)d sessions were full at some time (every seat taken at the end, "
+            "or someone waited for a seat); %(empty)d had nobody signed up at the end.",
             full=full,
             num=len(rooms),
             empty=empty,

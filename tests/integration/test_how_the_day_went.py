@@ -123,7 +123,8 @@ def test_day_report_counts_what_people_did_on_a_scripted_day(make: Factory, cloc
         "Session D": (0, 3, 0),
         "Session E": (1, 2, 0),
     }
-    assert [r.line.topic.title for r in report.full] == ["Session A", "Session C"]
+    # Full at some time: A and C at the end, B when Person 4 waited for a seat.
+    assert [r.line.topic.title for r in report.full] == ["Session A", "Session B", "Session C"]
     assert [r.line.topic.title for r in report.empty] == ["Session D"]
 
 
@@ -151,9 +152,12 @@ def test_how_the_day_went_page_the_next_morning(
         ["Session D", "0", "3"],
         ["Session E", "1", "1"],
     ]
-    assert "2 of 5 sessions were full, 1 had nobody signed up." in text
+    assert (
+        "3 of 5 sessions were full at some time (every seat taken at the end, or someone "
+        "waited for a seat); 1 had nobody signed up at the end." in text
+    )
     full = tree.xpath('//section[@aria-labelledby="rooms-h"]')[0].text_content()
-    assert "1 person still waiting" in full
+    assert "1 person still waiting" in full and "1 seat given from the waitlist" in full
     # Proposals minute by minute, from the first one's minute.
     assert _table(tree, "proposals") == [
         ["09:00", "2"],
