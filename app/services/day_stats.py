@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import i18n
@@ -20,7 +19,7 @@ from app.i18n import _, ngettext
 from app.models import Event, SeatChange, SignUp, Slot, SlotKind, Topic, WaitlistEntry
 from app.models.base import utcnow
 from app.services import events as event_service
-from app.services import reports
+from app.services import marketplace, reports
 from app.services.followup_stats import Figure
 from app.services.reports import SessionLine
 
@@ -163,9 +162,9 @@ def _rooms(session: Session, event: Event, now: datetime) -> list[RoomLine]:
         for line in reports.sessions(session, event)
         if line.slot.kind == SlotKind.breakout and line.slot.starts_at <= now
     ]
-    ids = [line.topic.id for line in held]
-    taken = _count_by_topic(session, SignUp, ids)
-    waiting = _count_by_topic(session, WaitlistEntry, ids)
+    ids = [line.topic.id or 0 for line in held]
+    taken = marketplace.counts_by_topic(session, SignUp, ids)
+    waiting = marketplace.counts_by_topic(session, WaitlistEntry, ids)
     promoted = Counter(
         session.exec(
             select(SeatChange.to_topic_id).where(
@@ -182,19 +181,6 @@ def _rooms(session: Session, event: Event, now: datetime) -> list[RoomLine]:
         )
         for line in held
     ]
-
-
-def _count_by_topic(
-    session: Session, model: type[SignUp] | type[WaitlistEntry], ids: list[int | None]
-) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(model.topic_id, func.count())
-        .where(col(model.topic_id).in_(ids))
-        .group_by(col(model.topic_id))
-    ).all()
-    return {topic_id: n for topic_id, n in rows}
 
 
 def _proposals(

@@ -281,9 +281,10 @@ class TopicCard:
         return self.slot is not None and self.slot.ends_at <= utcnow()
 
 
-def _counts(
+def counts_by_topic(
     session: Session, model: type[Interest | SignUp | WaitlistEntry], ids: list[int]
 ) -> dict[int, int]:
+    """How many rows of `model` (interest, seats, waiting) each of these topics has."""
     if not ids:
         return {}
     rows = session.exec(
@@ -317,9 +318,9 @@ def topic_cards(
         query = query.where(Topic.slot_id == slot_id)
     rows = session.exec(query).all()
     ids = [topic.id for topic, _ in rows if topic.id is not None]
-    interest = _counts(session, Interest, ids)
-    taken = _counts(session, SignUp, ids)
-    waiting = _counts(session, WaitlistEntry, ids)
+    interest = counts_by_topic(session, Interest, ids)
+    taken = counts_by_topic(session, SignUp, ids)
+    waiting = counts_by_topic(session, WaitlistEntry, ids)
     slots = {s.id: s for s in session.exec(select(Slot).where(Slot.event_id == event.id))}
     spaces = {s.id: s for s in session.exec(select(Space).where(Space.event_id == event.id))}
     themes: dict[int, list[str]] = {}
