@@ -9,7 +9,10 @@ version). Inviting an address whose invitation is still open sends nothing new.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.i18n import _, lazy
@@ -52,28 +55,54 @@ def invite(
     if account is not None and role_of(session, event, account) is not None:
         raise Refused(_("This person is already on the team."), "email")
     now = utcnow()
-    found = session.exec(
-        select(TeamInvite)
-        .where(TeamInvite.event_id == event.id, TeamInvite.email == address)
-        .with_for_update()
-    ).first()
-    if found is not None and found.state(now) == LinkState.open:
-        # The message already sent (or waiting) is the one: its link shows the role and name
-        # as they are when it is opened.
-        found.role, found.name = role.value, name or found.name
-        session.add(found)
-        return Invited(found, sent=False)
-    if found is None:
-        found = TeamInvite(event_id=event.id, email=address, role=role.value, expires_at=now)
-    else:  # it ran out, was cancelled, or its invitee has left the team since: anew
+    fields = {
+        "name": name,
+        "role": role.value,
+        "invited_by_id": inviter.id,
+        "sent_at": now,
+        "expires_at": now + INVITE_LIFETIME,
+    }
+    found = _invite_of(session, event.id, address)
+    created = found is None and _insert_invite(session, event.id, address, fields)
+    if found is None:  # ours, or the one a second tap of the form wrote meanwhile
+        found = _invite_of(session, event.id, address)
+        assert found is not None
+    if not created:
+        if found.state(now) == LinkState.open:
+            # The message already sent (or waiting) is the one: its link shows the role and
+            # name as they are when it is opened.
+            found.role, found.name = role.value, name or found.name
+            session.add(found)
+            return Invited(found, sent=False)
+        # It ran out, was cancelled, or its invitee has left the team since: anew.
+        found.sqlmodel_update({**fields, "accepted_at": None, "cancelled_at": None})
         found.version += 1
-    found.name, found.role, found.invited_by_id = name, role.value, inviter.id
-    found.sent_at, found.expires_at = now, now + INVITE_LIFETIME
-    found.accepted_at = found.cancelled_at = None
-    session.add(found)
-    session.flush()
+        session.add(found)
+        session.flush()
     mail_causes.team_invited(session, event, found)
     return Invited(found, sent=True)
+
+
+def _invite_of(session: Session, event_id: int, address: str) -> TeamInvite | None:
+    return session.exec(
+        select(TeamInvite)
+        .where(TeamInvite.event_id == event_id, TeamInvite.email == address)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _insert_invite(session: Session, event_id: int, address: str, fields: dict[str, Any]) -> bool:
+    """Write the event's invitation of the address unless there is one; whether it was
+    written (two forms sent at once: one writes it, the other finds it)."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(TeamInvite)
+        .values(event_id=event_id, email=address, version=1, **fields)
+        .on_conflict_do_nothing(index_elements=["event_id", "email"])
+        .returning(col(TeamInvite.id))
+    )
+    return session.execute(statement).first() is not None
 
 
 def cancel(session: Session, event: Event, invite_id: int) -> TeamInvite:

@@ -2,6 +2,7 @@
 single-use link that runs out, sent through the outbox to a real SMTP server (aiosmtpd)."""
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -462,3 +463,29 @@ def test_a_paused_account_gets_in_again_by_the_link(
     with post.database.read() as session:
         account = session.get_one(Organiser, organiser.id)
         assert account.failed_logins == 0 and account.login_locked_until is None
+
+
+def test_two_invitations_sent_at_once_make_one_message(make: Factory) -> None:
+    """A form sent twice at the same moment (two taps, two organisers): one invitation, one
+    message, and neither sender sees an error."""
+    organiser = make.organiser()
+    event = make.event(organiser)
+    ready = threading.Barrier(2)
+    sent: list[bool] = []
+
+    def invite() -> None:
+        ready.wait()
+        with make.database.write() as session:
+            sent.append(
+                invitations.invite(
+                    session, event, organiser, "nia@example.org", "Nia", Role.facilitator
+                ).sent
+            )
+
+    both = [threading.Thread(target=invite) for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join(timeout=30)
+    assert sorted(sent) == [False, True]
+    assert len(_kinds(make.database, MessageKind.team_invite)) == 1
