@@ -159,7 +159,8 @@ class Answers:
 
 
 def word_counts(texts: list[str]) -> list[tuple[str, int]]:
-    """The words said most often (at least twice if any word was), most first."""
+    """The words said in most answers, most first (at most MOST_WORDS; ties in A–Z order).
+    Each answer counts a word once; short and common words are left out."""
     counted: Counter[str] = Counter()
     for text in texts:
         for word in set(re.findall(r"\w+(?:['’]\w+)?", text.casefold())):

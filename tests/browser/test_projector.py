@@ -14,11 +14,11 @@ from sqlmodel import col, select
 from app.models import Event, Participant, SlotKind, Topic
 from app.models.agenda import TopicCreate
 from app.models.event import SlotCreate
-from app.models.live import AnnouncementCreate
+from app.models.live import AnnouncementCreate, CheckOutForm
 from app.models.outcomes import ActionForm, ActionStatus, ContributionCreate
 from app.security import LinkSigner
 from app.services import actions as action_service
-from app.services import contributions, convergence, marketplace, signups, wall
+from app.services import check_out, contributions, convergence, marketplace, signups, wall
 from app.services import events as event_service
 from app.services import live as live_service
 from app.services import reports as report_service
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 SECRET = "test-secret-key-that-is-long-enough-for-anything"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
-VIEWS = ["opening", "marketplace", "news", "converge", "now", "wall"]
+VIEWS = ["opening", "marketplace", "news", "converge", "now", "wall", "checkout"]
 ROOMS = [
     ("Main hall", 120),
     ("Room 1 – Kala", 30),
@@ -211,6 +211,15 @@ class Day:
         with self.make.database.write() as session:
             live_service.announce(session, self.event, AnnouncementCreate(text=text))
 
+    def check_out(self, answers: list[tuple[str, int]]) -> None:
+        """The closing circle's check-out, open, each answer from its own person."""
+        with self.make.database.write() as session:
+            event = session.get_one(Event, self.event.id)
+            check_out.open_check_out(session, event, True)
+            for person, (words, mark) in zip(self.people, answers, strict=False):
+                data = CheckOutForm(words=words, usefulness=mark)
+                check_out.check_out(session, event, session.get_one(Participant, person.id), data)
+
     def show(self, page: Page, view: str) -> str:
         """The projector, switched to `view` by the facilitator, as it first draws; its text."""
         with self.make.database.write() as session:
@@ -281,6 +290,17 @@ def test_projector_views_fill_the_screen_at_720p_1080p_and_4k(
     day.vote(day.reports(placed), still_open=True)
     day.marketplace(pitching=True)
     day.announce("Lunch is in the Café corner until 13:30")
+    day.check_out(
+        [
+            ("Courage to ask the people who use the service", 5),
+            ("A bus pass and a list of names", 4),
+            ("Courage", 5),
+            ("Listening before fixing", 4),
+            ("That the council listens", 3),
+            ("Warm spaces need volunteers and courage", 5),
+            ("Ask before assuming", 4),
+        ]
+    )
     for size in SIZES:
         page = projector(browser, live_server, contexts, size)
         for view in VIEWS:
