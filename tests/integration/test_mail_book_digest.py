@@ -196,6 +196,11 @@ def test_the_weekly_digest_while_actions_are_open(
     log_in(client, ORGANISER)
     page = client.get(tracker.removeprefix("http://testserver"))
     assert page.status_code == 200 and f'id="action-{bus.id}"' in page.text
+    [digest] = _kind(database, MessageKind.digest)  # the Outbox shows it as it was read
+    outbox_page = client.get(f"/organiser/events/{event.id}/outbox")
+    assert outbox_page.status_code == 200 and "This week&#39;s actions" in outbox_page.text
+    shown = client.get(f"/organiser/events/{event.id}/outbox/{digest.id}")
+    assert shown.status_code == 200 and "Met the council" in shown.text
     assert first.message["List-Unsubscribe"].startswith("<http://testserver/mail/digest/")
     assert links.privacy(event) in text
 
