@@ -28,6 +28,7 @@ from app.models import (
     Event,
     Message,
     Participant,
+    Pledge,
     ProjectorView,
     Role,
     Topic,
@@ -150,6 +151,7 @@ PRINT_PAGES = [
 ]
 ACTION_LINK = (("token", "action_token"),)
 LAST_YEAR = (("event_id", "last_year_id"),)
+CARRIED_PLEDGE = (("token", "carried_pledge_token"),)
 
 VISITS = [
     # Anyone: the front door, joining, logging in, and an action's private update link.
@@ -166,6 +168,14 @@ VISITS = [
     Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
     Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     Visit("anonymous", "/p/{token}", params=(("token", "pledge_token"),)),
+    # Last year's pledge, carried into this event, refreshed by its author here.
+    Visit("participant", "/e/{code}/pledge/refresh/{token}", params=CARRIED_PLEDGE),
+    Visit(
+        "participant",
+        "/e/{code}/pledge/refresh/{token}",
+        params=CARRIED_PLEDGE,
+        submit="/e/{code}/pledge/refresh/{token}",
+    ),
     # People's data: the notice (read before joining), and what is kept about an action's
     # owner, to see or erase by its update link: the choice, refused empty, then asked again.
     Visit("anonymous", "/e/{code}/privacy"),
@@ -274,6 +284,7 @@ VISITS = [
     Visit("organiser", "/organiser/events/{event_id}/how-the-day-went", params=LAST_YEAR),
     Visit("organiser", "/organiser/events/{event_id}/how-the-day-went"),
     Visit("organiser", "/organiser/events/{event_id}/carried", "?brought=2"),
+    Visit("organiser", "/organiser/dashboard"),  # this year's and last year's side by side
     Visit("organiser", "/organiser/events/{event_id}/people", "?q=a&erased=name_off"),
     Visit(
         "organiser",
@@ -440,6 +451,8 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         earlier = session.get_one(Event, last_year.event.id)
         event_service.add_team_member(session, earlier, organiser.email, "", Role.organiser)
         assert carry_over.carry_open_actions(session, organiser, event, earlier.id) == 2
+        carried_pledge = session.exec(select(Pledge).where(Pledge.event_id == earlier.id)).first()
+        assert carried_pledge is not None and carried_pledge.id is not None
         audit.record(
             session,
             event.id,
@@ -469,6 +482,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "mail_token": signer.sign("mail-choices", owner.id),
             "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
             "pledge_token": signer.sign("pledge-answer", pledge.id or 0),
+            "carried_pledge_token": signer.sign("pledge-answer", carried_pledge.id),
         }
 
 

@@ -85,6 +85,7 @@ def answer(token: str, pledge: LinkedPledge, session: SessionDep, form: FormDep)
 @router.get("/e/{code}/pledge/refresh/{token}")
 def refresh_page(
     request: Request,
+    token: str,
     me: AttendeeDep,
     pledge: LinkedPledge,
     values: dict[str, str] | None = None,
@@ -101,6 +102,7 @@ def refresh_page(
             "values": values or {"text": refresh.new.text if refresh.new else ""},
             "errors": errors or {},
             "saved": request.query_params.get("saved") == "1",
+            "action": f"{me.home}/pledge/refresh/{token}",
         },
     )
 
