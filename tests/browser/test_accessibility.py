@@ -38,7 +38,7 @@ from app.models.base import set_clock
 from app.models.event import SlotKind
 from app.models.live import AnnouncementCreate, CheckOutForm
 from app.models.outcomes import ActionStatus, GroupForm, PledgeForm, ProgressForm
-from app.models.people import OrganiserCreate
+from app.models.people import OrganiserCreate, PasswordReset
 from app.models.privacy import ErasedBy, ErasureMode
 from app.security import LinkSigner
 from app.services import (
@@ -48,6 +48,7 @@ from app.services import (
     check_out,
     contributions,
     convergence,
+    invitations,
     live,
     marketplace,
     pledges,
@@ -150,6 +151,8 @@ PRINT_PAGES = [
     ("/events/{event_id}/export/proceedings.{fmt}", "", True),
 ]
 ACTION_LINK = (("token", "action_token"),)
+INVITE_LINK = (("token", "invite_token"),)
+RESET_LINK = (("token", "reset_token"),)
 LAST_YEAR = (("event_id", "last_year_id"),)
 CARRIED_PLEDGE = (("token", "carried_pledge_token"),)
 
@@ -168,6 +171,13 @@ VISITS = [
     Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
     Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     Visit("anonymous", "/p/{token}", params=(("token", "pledge_token"),)),
+    # Organiser accounts by mail: joining a team by an invitation, a forgotten password.
+    Visit("anonymous", "/invite/{token}", params=INVITE_LINK),
+    Visit("anonymous", "/invite/{token}", params=INVITE_LINK, submit="/invite/{token}"),
+    Visit("anonymous", "/password/forgot"),
+    Visit("anonymous", "/password/forgot", submit="/password/forgot"),
+    Visit("anonymous", "/password/new/{token}", params=RESET_LINK),
+    Visit("anonymous", "/password/new/{token}", params=RESET_LINK, submit="/password/new/{token}"),
     # Last year's pledge, carried into this event, refreshed by its author here.
     Visit("participant", "/e/{code}/pledge/refresh/{token}", params=CARRIED_PLEDGE),
     Visit(
@@ -440,6 +450,11 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         )
         event_service.add_team_member(session, event, colleague.email, "", Role.facilitator)
         accounts.create_api_token(session, organiser, "Spreadsheet")
+        invited = invitations.invite(
+            session, event, organiser, "newcomer@example.org", "Nia Newcomer", Role.organiser
+        ).invite
+        accounts.ask_password_reset(session, colleague.email)
+        reset = session.exec(select(PasswordReset)).one()
         # Someone who asked the organisers to take their name off; last year's open work.
         privacy.erase(
             session,
@@ -482,6 +497,8 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "mail_token": signer.sign("mail-choices", owner.id),
             "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
             "pledge_token": signer.sign("pledge-answer", pledge.id or 0),
+            "invite_token": signer.sign("team-invite", invited.id or 0, invited.version),
+            "reset_token": signer.sign("password-reset", reset.id or 0, reset.password_mark),
             "carried_pledge_token": signer.sign("pledge-answer", carried_pledge.id),
         }
 
