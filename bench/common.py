@@ -474,3 +474,24 @@ def rooms_and_slots(
         for n in range(slots)
     ]
     return rooms, [event_service.add_slot(session, event, when) for when in times]
+
+
+async def signed_in_phones(base: str, code: str, people: list[int]) -> list[httpx.AsyncClient]:
+    """One phone per person in `people`, each on one keep-alive connection, continuing as
+    that person through their personal link."""
+    from app.security import LinkSigner
+
+    signer = LinkSigner(SECRET)
+    # Idle connections are dropped before the server's 5 s keep-alive ends, so a request
+    # never goes out on a connection the server is closing.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
+    phones = [
+        httpx.AsyncClient(base_url=base, timeout=120, limits=limits, verify=TLS) for _ in people
+    ]
+    await asyncio.gather(
+        *(
+            continue_as(p, code, signer.sign("device", pid, 1))
+            for p, pid in zip(phones, people, strict=True)
+        )
+    )
+    return phones
