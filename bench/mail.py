@@ -249,7 +249,11 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.sender == "in-process":
         os.environ.update(mail)  # the server's own senders send
     signer = LinkSigner(SECRET)
-    served = serve(url, args.workers)
+    try:
+        served = serve(url, args.workers)
+    except BaseException:
+        sink.terminate()
+        raise
     runs = []
     failed = False
     try:
