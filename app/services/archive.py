@@ -99,6 +99,8 @@ ORGANISER_CARRIED = ("id", "email", "name", "created_at")
 # its messages a second time, nor mail people who asked the first installation (nor hold the
 # replies to them it received).
 # A carried action or pledge links to another event's, which a copy of this event does not hold.
+# Invitations to the team and new-password links are this installation's, signed with its key:
+# a copy would carry links that open nothing, or should not.
 SKIPPED_TABLES = {
     "apitoken",
     "message",
@@ -108,6 +110,8 @@ SKIPPED_TABLES = {
     "inboundmail",
     "carriedaction",
     "carriedpledge",
+    "teaminvite",
+    "passwordreset",
 }
 NO_PASSWORD = "!"  # matches no password: the owner of the account sets a new one
 CHUNK = 2000
