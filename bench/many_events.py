@@ -11,7 +11,8 @@ PgBouncer → PostgreSQL (bench/cluster.py starts it all on this machine, and st
 3. One host killed: every phone signs up for a session of the second slot, the same way,
    and a third of the way through host A is SIGKILLed (its server and workers at once). A
    phone whose sign-up failed taps again after the Retry-After it was given (else 1 s), ten
-   times at most; "carry on" is the time from the kill to its next stored sign-up.
+   times at most; for a phone whose request was lost with the host (502, 504 or a dropped
+   connection), "carry on" is the time from the kill to its next stored sign-up.
 4. The database after: sessions over capacity, and sign-ups answered 303 that are not stored.
 5. The baseline: the bare FastAPI app (bench/bare_app.py), started with `openspace serve`'s
    options and the same workers, sent form POSTs at the rate of the phones' first taps.
@@ -174,7 +175,8 @@ async def sign_up_once(
         if status == 409:  # full: another session
             choices.pop(0)
             continue
-        if tally.killed_at and pid not in tally.failed_after_kill:
+        # What losing a host does: a request lost with it (502, 504, or the connection).
+        if tally.killed_at and status in (0, 502, 504) and pid not in tally.failed_after_kill:
             tally.failed_after_kill[pid] = time.perf_counter()
         await asyncio.sleep(wait)  # the person taps again
 
@@ -388,7 +390,8 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"    5xx (and dropped connections): {second.server_errors}")
         carry = [when - second.killed_at for when in second.carried_on.values()]
         print(
-            f"    phones whose sign-up failed after the kill: {len(second.failed_after_kill)}, "
+            f"    phones whose sign-up was lost with the host (502, 504, dropped): "
+            f"{len(second.failed_after_kill)}, "
             f"carried on: {len(carry)}; from the kill to their stored sign-up: "
             + (line("tapping again after Retry-After, else 1 s", carry) if carry else "none failed")
         )
