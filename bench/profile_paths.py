@@ -27,21 +27,21 @@ KINDS = ("healthz", "signup", "agenda")
 
 # Where a request's time goes, each as the share of samples with that frame on the stack.
 PARTS = {
-    "the app (all our middleware and below)": "FastAPI.__call__ (",
-    "routing and the route (below our middleware)": "Router.__call__ (",
-    "FastAPI solving dependencies": "solve_dependencies (",
-    "handing work to a worker thread": "run_sync_in_worker_thread (",
-    "work in worker threads": "WorkerThread.run (",
-    "who is asking (event and participant)": "Attendee.look_up (",
-    "the sign-up or leave itself": "seat_action (",
-    "templates": "render (",
-    "a participant's seats and places": "marks_of (",
-    "opening the write transaction": "begin_now (",
-    "commit or rollback": "RequestSession.finish (",
-    "SQL through SQLAlchemy (anywhere)": "Session.execute (",
-    "the answer sent through the middleware": "Response.__call__ (",
-    "gzip": "GZipResponder.",
-    "reading the Cookie header (ours)": "_cookie (",
+    "the app (all our middleware and below)": ";FastAPI.__call__ (",
+    "routing and the route (below our middleware)": ";Router.__call__ (",
+    "FastAPI solving dependencies": ";solve_dependencies (",
+    "handing work to a worker thread": ";AsyncIOBackend.run_sync_in_worker_thread (",
+    "work in worker threads": ";WorkerThread.run (",
+    "who is asking (event and participant)": ";Attendee.look_up (",
+    "the sign-up or leave itself": ";seat_action (",
+    "templates (Jinja)": ";Template.render (",
+    "a participant's seats and places": ";marks_of (",
+    "opening the write transaction": ";RequestSession.begin_now (",
+    "commit or rollback": ";RequestSession.finish (",
+    "SQL through SQLAlchemy (anywhere)": ";Session.execute (",
+    "the answer sent through the middleware": ";Response.__call__ (",
+    "gzip": ";GZipResponder.",
+    "reading the Cookie header (ours)": ";_cookie (",
 }
 
 
