@@ -100,7 +100,8 @@ def test_invite_and_reset_forms_with_javascript_off(
     # --- she forgets it, and sets a new one by the link -------------------------------------
     forgetful = next(no_js).new_page()
     forgetful.goto("/login")
-    forgetful.locator("#forgot-email").fill("nia@example.org")
+    forgetful.get_by_role("link", name="Forgot your password?").click()
+    forgetful.get_by_label("E-mail address").fill("nia@example.org")
     forgetful.get_by_role("button", name="Send me a link").click()
     expect(forgetful.get_by_role("status")).to_contain_text("If there is an account for")
     forgetful.goto(_reset_link(app, make))
