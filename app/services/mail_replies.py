@@ -427,7 +427,8 @@ def unplaced(session: Session, event: Event) -> list[InboundMail]:
     )
 
 
-def _waiting(session: Session, event: Event, inbound_id: int) -> InboundMail:
+def waiting(session: Session, event: Event, inbound_id: int) -> InboundMail:
+    """A reply of the event that waits for the organiser (404 if none, 409 if settled)."""
     row = session.get(InboundMail, inbound_id)
     if row is None or row.event_id != event.id:
         raise NotFound(_("There is no such reply."))
@@ -436,10 +437,10 @@ def _waiting(session: Session, event: Event, inbound_id: int) -> InboundMail:
     return row
 
 
-def settle(session: Session, event: Event, inbound_id: int, action_id: int | None) -> bool:
-    """Post a kept reply as an update on an action of the event, in the sender's name; or,
-    with no action, set it aside and delete its words. Whether it was posted."""
-    row = _waiting(session, event, inbound_id)
+def settle(session: Session, event: Event, row: InboundMail, action_id: int | None) -> bool:
+    """Post a kept reply (one `waiting`) as an update on an action of the event, in the
+    sender's name; or, with no action, set it aside and delete its words. Whether it was
+    posted."""
     if action_id is None:
         row.state, row.text = InboundState.dismissed, ""
         session.add(row)

@@ -9,7 +9,7 @@ queue, a facilitator link), so pages show their full content, not their empty st
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -171,6 +171,8 @@ VISITS = [
     Visit("anonymous", "/mail/{token}", "?done=stopped", params=(("token", "mail_token"),)),
     Visit("anonymous", "/mail/stop/{token}", params=(("token", "mail_stop_token"),)),
     Visit("anonymous", "/p/{token}", params=(("token", "pledge_token"),)),
+    Visit("anonymous", "/mail/{token}/book", params=(("token", "mail_token"),)),
+    Visit("anonymous", "/mail/digest/{token}", params=(("token", "digest_token"),)),
     # Organiser accounts by mail: joining a team by an invitation, a forgotten password.
     Visit("anonymous", "/invite/{token}", params=INVITE_LINK),
     Visit("anonymous", "/invite/{token}", params=INVITE_LINK, submit="/invite/{token}"),
@@ -442,6 +444,9 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
         )
         # The pledge's postcard, waiting in the outbox.
         postcard = session.exec(select(Message).where(Message.event_id == event.id)).one()
+        # The book was sent to those who asked (its link in their message opens it).
+        event.book_sent_at = datetime(2026, 11, 4, 17, 30, tzinfo=UTC)
+        session.add(event)
         # The team: a facilitator link, a colleague, an API token.
         link = event_service.create_facilitator_link(session, event, "Laptop at the desk")
         colleague = accounts.create_organiser(
@@ -496,6 +501,7 @@ def site(make: Factory, settings: Settings) -> dict[str, Any]:
             "message_id": postcard.id,
             "mail_token": signer.sign("mail-choices", owner.id),
             "mail_stop_token": signer.sign("mail-stop", owner.id, 1),
+            "digest_token": signer.sign("digest-stop", organiser.id),
             "pledge_token": signer.sign("pledge-answer", pledge.id or 0),
             "invite_token": signer.sign("team-invite", invited.id or 0, invited.version),
             "reset_token": signer.sign("password-reset", reset.id or 0, reset.password_mark),

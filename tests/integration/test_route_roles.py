@@ -58,6 +58,8 @@ PUBLIC = {
     "/a/{token}",
     "/mail/{token}",  # a person's e-mail choices, by the signed link in each message
     "/mail/stop/{token}",
+    "/mail/{token}/book",  # the book, by the link in the message saying it is ready
+    "/mail/digest/{token}",  # an organiser stops the weekly digest, by its link
     "/p/{token}",  # a pledge's "how did it go?", by the link in its postcard
     "/invite/{token}",  # joining a team, by the link in the invitation
     "/password/forgot",

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from email.message import EmailMessage
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -11,7 +12,14 @@ from app.config import Settings
 from app.i18n import _
 from app.models import Event
 from app.models.base import utcnow
-from app.models.mail import NOT_PLACED_LABELS, STATE_LABELS, Message, MessageState, PlaceReplyForm
+from app.models.mail import (
+    NOT_PLACED_LABELS,
+    STATE_LABELS,
+    InboundMail,
+    Message,
+    MessageState,
+    PlaceReplyForm,
+)
 from app.security import LinkSigner
 from app.services import actions, mail, mail_replies, outbox, pledges
 from app.services.errors import Refused
@@ -87,6 +95,11 @@ def outbox_page(
     )
 
 
+def kept_reply(event: OrganisedEvent, reply_id: RowId, session: SessionDep) -> InboundMail:
+    """The reply the form is about, looked up before its fields are read: 404 comes first."""
+    return mail_replies.waiting(session, event, reply_id)
+
+
 @router.post(
     "/events/{event_id}/outbox/replies/{reply_id}",
     dependencies=[Depends(verify_csrf)],
@@ -94,7 +107,7 @@ def outbox_page(
 )
 def settle_reply(
     event: OrganisedEvent,
-    reply_id: RowId,
+    reply: Annotated[InboundMail, Depends(kept_reply)],
     session: SessionDep,
     form: FormDep,
     organiser: CurrentOrganiser,
@@ -103,7 +116,7 @@ def settle_reply(
     """Post a kept reply as an update on the action the organiser chose, or dismiss it."""
     dismissed = form.get("do") == "dismiss"
     chosen = None if dismissed else valid(PlaceReplyForm, form, "action_id").action_id
-    placed = mail_replies.settle(session, event, reply_id, chosen)
+    placed = mail_replies.settle(session, event, reply, chosen)
     return see_other(f"/organiser/events/{event.id}/outbox?placed={int(placed)}#replies")
 
 
