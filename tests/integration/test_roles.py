@@ -1,6 +1,8 @@
 """Role boundaries: every organiser and facilitator route refuses everyone it is not for."""
 
+import importlib
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -12,14 +14,38 @@ from app.security import LinkSigner
 from app.services import events as event_service
 from app.web.facilitator import day as facilitator
 from app.web.facilitator import outcomes as facilitator_outcomes
+from app.web.organiser import (
+    carry,
+    dashboard,
+    exports,
+    how_it_went,
+    later_mail,
+    one_year_on,
+    outbox,
+    people,
+    tracker,
+)
 from app.web.organiser import events as organiser
-from app.web.organiser import exports, tracker
 from tests.conftest import claim, csrf_token, log_in, post_form
 from tests.factories import Factory
 
 PROTECTED = [
     (method, route.path)
-    for module in (organiser, tracker, facilitator, facilitator_outcomes, exports)
+    for module in (
+        organiser,
+        tracker,
+        facilitator,
+        facilitator_outcomes,
+        exports,
+        # The months after, and people's data: every page in app/web/organiser/.
+        carry,
+        dashboard,
+        how_it_went,
+        later_mail,
+        one_year_on,
+        outbox,
+        people,
+    )
     for route in module.router.routes
     if isinstance(route, APIRoute) and not route.path.startswith("/f/")
     for method in sorted(route.methods)
@@ -102,7 +128,20 @@ def test_route_table_covers_organiser_and_facilitator_pages() -> None:
     assert "/facilitate/{event_id}" in paths
     assert "/facilitate/{event_id}/outcomes" in paths
     assert "/organiser/events/{event_id}/actions" in paths
+    assert "/organiser/events/{event_id}/people/{participant_id}/erase" in paths
+    assert "/organiser/events/{event_id}/outbox" in paths
     assert len(PROTECTED) > 20
+
+
+def test_every_organiser_module_is_in_the_route_table() -> None:
+    """A new module of organiser pages cannot be forgotten here."""
+    folder = Path(organiser.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    listed = {path for _method, path in PROTECTED}
+    for name in sorted(modules):
+        routes = importlib.import_module(f"app.web.organiser.{name}").router.routes
+        paths = {r.path for r in routes if isinstance(r, APIRoute)}
+        assert paths <= listed, f"app/web/organiser/{name}.py is not in PROTECTED"
 
 
 def test_every_protected_route_refuses_outsiders(
