@@ -235,8 +235,7 @@ async def bare_baseline(
     served = start_bare(workers=workers)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2)
     phones = [
-        httpx.AsyncClient(base_url=served.base, timeout=120, limits=limits)
-        for _ in range(clients)
+        httpx.AsyncClient(base_url=served.base, timeout=120, limits=limits) for _ in range(clients)
     ]
 
     async def ask(client: httpx.AsyncClient, n: int) -> httpx.Response:
