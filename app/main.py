@@ -64,8 +64,8 @@ from app.web.organiser import carry, dashboard, exports, how_it_went, one_year_o
 from app.web.organiser import events as organiser
 from app.web.organiser import later_mail as organiser_later_mail
 from app.web.organiser import outbox as organiser_outbox
-from app.web.participant import followup, marketplace, my_data, outcomes, pledge_answer
 from app.web.participant import check_out as participant_check_out
+from app.web.participant import followup, marketplace, my_data, outcomes, pledge_answer
 from app.web.participant import join as participant
 from app.web.participant import mail_choices as participant_mail
 from app.web.participant.attendee import NotJoined
