@@ -48,7 +48,6 @@ from common import (
     ROOT,
     SECRET,
     TLS,
-    Served,
     bare_baseline,
     continue_as,
     free_port,
@@ -113,17 +112,6 @@ def start_sink(record: Path) -> tuple[subprocess.Popen[bytes], int]:
                 process.kill()
                 raise SystemExit("the SMTP server did not start") from None
             time.sleep(0.1)
-
-
-def serve(url: str, workers: int) -> Served:
-    """`openspace serve`; on a machine busy enough that it does not answer within
-    common.start_server's 90 s, tried twice more."""
-    for _ in range(2):
-        try:
-            return start_server(url, workers=workers)
-        except SystemExit as slow:
-            print(f"the server did not start in time, starting it again: {slow}"[:200])
-    return start_server(url, workers=workers)
 
 
 def mail_events(database: Database, events: int, messages: int) -> list[str]:
@@ -250,7 +238,7 @@ async def main_async(args: argparse.Namespace) -> int:
         os.environ.update(mail)  # the server's own senders send
     signer = LinkSigner(SECRET)
     try:
-        served = serve(url, args.workers)
+        served = start_server(url, workers=args.workers)
     except BaseException:
         sink.terminate()
         raise
