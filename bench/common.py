@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import statistics
@@ -126,6 +127,7 @@ def start_server(
         env=environment(database_url, port, workers),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # a group of its own, so a failed start is stopped whole
     )
     return _answering(process, port, "/healthz")
 
@@ -149,7 +151,8 @@ def _answering(process: subprocess.Popen[bytes], port: int, path: str) -> Served
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
+            # Its workers too: a worker left behind would go on serving (and sending mail).
+            os.killpg(process.pid, signal.SIGKILL)
             raise SystemExit("the server did not start:\n" + "".join(output))
         time.sleep(0.1)
     return Served(base, port, process, output)
@@ -188,6 +191,7 @@ def start_bare(workers: int = 1) -> Served:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # a group of its own, so a failed start is stopped whole
     )
     return _answering(process, port, "/sync")
 
