@@ -680,42 +680,24 @@ def _rename_typed(work: _Erasing, name: str, email: str) -> None:
     """Their name where someone typed it (an owner, who took part, an initiator, an update)."""
     session, event = work.session, work.event
     wanted = {_plain(name), _plain(email)} - {""}
-
-    def theirs(text: str) -> bool:
-        return _plain(text) in wanted
-
-    for row in session.exec(
-        select(Attendance)
-        .join(Report, col(Report.id) == Attendance.report_id)
-        .where(Report.event_id == event.id, Attendance.name != "")
-    ):
-        if theirs(row.name):
-            row.name = ERASED_NAME
-            session.add(row)
-            work.counts["names typed"] += 1
-    for action in session.exec(
-        select(Action).where(Action.event_id == event.id, Action.owner_name != "")
-    ):
-        if theirs(action.owner_name):
-            action.owner_name = ERASED_NAME
-            session.add(action)
-            work.counts["names typed"] += 1
-    for group in session.exec(
-        select(ActionGroup).where(ActionGroup.event_id == event.id, ActionGroup.initiator != "")
-    ):
-        if theirs(group.initiator):
-            group.initiator = ERASED_NAME
-            session.add(group)
-            work.counts["names typed"] += 1
-    for note in session.exec(
-        select(ActionUpdate)
-        .join(Action, col(Action.id) == ActionUpdate.action_id)
-        .where(Action.event_id == event.id, ActionUpdate.written_by != "")
-    ):
-        if theirs(note.written_by):
-            note.written_by = ERASED_NAME
-            session.add(note)
-            work.counts["names typed"] += 1
+    by_report = col(Report.id) == Attendance.report_id
+    by_action = col(Action.id) == ActionUpdate.action_id
+    typed: list[tuple[Any, str]] = [
+        (select(Attendance).join(Report, by_report).where(Report.event_id == event.id), "name"),
+        (select(Action).where(Action.event_id == event.id), "owner_name"),
+        (select(ActionGroup).where(ActionGroup.event_id == event.id), "initiator"),
+        (
+            select(ActionUpdate).join(Action, by_action).where(Action.event_id == event.id),
+            "written_by",
+        ),
+    ]
+    for query, column in typed:
+        model = query.column_descriptions[0]["entity"]
+        for row in session.exec(query.where(getattr(model, column) != "")):
+            if _plain(getattr(row, column)) in wanted:
+                setattr(row, column, ERASED_NAME)
+                session.add(row)
+                work.counts["names typed"] += 1
 
 
 def _scrub_audit(work: _Erasing, pattern: re.Pattern[str] | None) -> None:
