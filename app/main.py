@@ -225,6 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await live.stop()
             await broker.stop()
+            # The pool's connections close with the app (the collector never sees them after
+            # the freeze above, so nothing else would close them).
+            database.dispose()
 
     app = FastAPI(
         lifespan=lifespan,

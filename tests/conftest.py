@@ -82,8 +82,10 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, database: Database) -> FastAPI:
-    return create_app(settings)
+def app(settings: Settings, database: Database) -> Iterator[FastAPI]:
+    made = create_app(settings)
+    yield made
+    made.state.database.dispose()  # its connections, also when its lifespan never ran
 
 
 def _free_port() -> int:
