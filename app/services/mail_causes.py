@@ -44,6 +44,28 @@ def _language(event: Event, asked: str | None = None) -> str:
 # --- the pledge postcard ------------------------------------------------------------------
 
 
+def _to(
+    person: Participant,
+    kind: MessageKind,
+    event: Event,
+    language: str,
+    due_at: datetime,
+    group_key: str = "",
+) -> Letter:
+    """A message of `kind` about `event` to one of its participants, in `language`."""
+    return Letter(
+        kind=kind,
+        to_address=person.email,
+        to_name=person.display_name,
+        language=language,
+        subject=mail.subject(kind, event, language),
+        due_at=due_at,
+        event_id=event.id,
+        participant_id=person.id,
+        group_key=group_key,
+    )
+
+
 def pledge_saved(session: Session, event: Event, participant: Participant, pledge: Pledge) -> None:
     """The pledge's postcard waits for its day, if its author asked for it by mail; a new day
     moves it, and no consent (or no address) stops it."""
@@ -59,15 +81,12 @@ def pledge_saved(session: Session, event: Event, participant: Participant, pledg
     message, _new = outbox.enqueue(
         session,
         key,
-        Letter(
-            kind=MessageKind.pledge_postcard,
-            to_address=participant.email,
-            to_name=participant.display_name,
-            language=language,
-            subject=mail.subject(MessageKind.pledge_postcard, event, language),
-            due_at=_morning(pledge.remind_on, event),
-            event_id=event.id,
-            participant_id=participant.id,
+        _to(
+            participant,
+            MessageKind.pledge_postcard,
+            event,
+            language,
+            _morning(pledge.remind_on, event),
         ),
         pledge_id=pledge.id,
     )
@@ -106,16 +125,13 @@ def action_owned(session: Session, event: Event, action: Action) -> None:
     message, new = outbox.enqueue(
         session,
         f"action-owner:{action.id}:{owner.id}",
-        Letter(
-            kind=MessageKind.action_owner,
-            to_address=owner.email,
-            to_name=owner.display_name,
-            language=language,
-            subject=mail.subject(MessageKind.action_owner, event, language),
-            due_at=now + GATHER,
-            event_id=event.id,
-            participant_id=owner.id,
-            group_key=f"action-owner:{owner.id}:report:{action.report_id}",
+        _to(
+            owner,
+            MessageKind.action_owner,
+            event,
+            language,
+            now + GATHER,
+            f"action-owner:{owner.id}:report:{action.report_id}",
         ),
         action_id=action.id,
     )
@@ -139,16 +155,13 @@ def actions_carried(session: Session, earlier: Event, into: Event, actions: list
         outbox.enqueue(
             session,
             f"carried:{into.id}:{action.id}",
-            Letter(
-                kind=MessageKind.action_carried,
-                to_address=owner.email,
-                to_name=owner.display_name,
-                language=language,
-                subject=mail.subject(MessageKind.action_carried, earlier, language),
-                due_at=now,
-                event_id=earlier.id,
-                participant_id=owner.id,
-                group_key=f"carried:{into.id}:{earlier.id}:{owner.id}",
+            _to(
+                owner,
+                MessageKind.action_carried,
+                earlier,
+                language,
+                now,
+                f"carried:{into.id}:{earlier.id}:{owner.id}",
             ),
             action_id=action.id,
         )
@@ -234,17 +247,14 @@ def _remind(session: Session, event: Event, action: Action, now: datetime) -> in
     _message, new = outbox.enqueue(
         session,
         key,
-        Letter(
-            kind=kind,
-            to_address=owner.email,
-            to_name=owner.display_name,
-            language=language,
-            subject=mail.subject(kind, event, language),
-            due_at=now,
-            event_id=event.id,
-            participant_id=owner.id,
+        _to(
+            owner,
+            kind,
+            event,
+            language,
+            now,
             # An owner's reminders planned together go in one message.
-            group_key=f"{kind.value}:{owner.id}:{now.date().isoformat()}",
+            f"{kind.value}:{owner.id}:{now.date().isoformat()}",
         ),
         action_id=action.id,
     )
@@ -368,16 +378,13 @@ def remind_now(session: Session, event: Event, action: Action) -> bool:
     _message, new = outbox.enqueue(
         session,
         f"remind-now:{action.id}:{today}",
-        Letter(
-            kind=MessageKind.reminder,
-            to_address=owner.email,
-            to_name=owner.display_name,
-            language=language,
-            subject=mail.subject(MessageKind.reminder, event, language),
-            due_at=now,
-            event_id=event.id,
-            participant_id=owner.id,
-            group_key=f"reminder:{owner.id}:{today}",
+        _to(
+            owner,
+            MessageKind.reminder,
+            event,
+            language,
+            now,
+            f"reminder:{owner.id}:{today}",
         ),
         action_id=action.id,
     )
